@@ -1,0 +1,152 @@
+"""Segment header and frame layout of the operation log (docs/oplog-format.md, format version 1).
+
+A segment file::
+
+    0   magic  b"NSYNCLOG"
+    8   u16 format version, u16 reserved, u32 header body length
+    16  u32 crc32 of header body, u32 reserved
+    24  header body: msgpack SegmentHeader
+    ..  zero padding to a multiple of 8, then frames
+
+A frame starts at a multiple of 8::
+
+    0   commit word: u32 body length, u32 crc32(body)     (one aligned 8-byte store)
+    8   body: prelude (24 bytes) + payload
+        prelude = u8 kind, 3 pad, u32 reserved, u64 first sequence number, f64 base timestamp
+
+Invariants the writer keeps and the reader relies on:
+- The body is written before the commit word, and the commit word is one 8-byte store, so a
+  process killed at any instant leaves either the old commit word or the new one: never a torn one.
+- A zero commit word means "nothing here yet": segments are preallocated with zeros.
+- A points frame (kinds 2 and 3) may grow in place: the writer appends a point after the body,
+  then stores a new commit word (longer length, crc extended over the new bytes). Readers that
+  saw a shorter version of the frame see a prefix of its points.
+- Sequence numbers are per writer, strictly increasing by one for each operation or point.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import msgspec
+
+from .ops import FloatPoint, LogFloats, Op, decode_op
+
+MAGIC = b"NSYNCLOG"
+FORMAT_VERSION = 1
+
+SEGMENT_PREFIX = struct.Struct("<8sHHIII")  # magic, version, reserved, header len, header crc, reserved
+COMMIT = struct.Struct("<II")  # body length, crc32(body)
+PRELUDE = struct.Struct("<BxxxIQd")  # kind, reserved, first seq, base ts
+PATH_LEN = struct.Struct("<H")
+
+KIND_OP = 1  # payload: one msgpack-encoded Op
+KIND_FLOATS_INT_STEP = 2  # payload: u16 path length, path, then POINT_INT_STEP points
+KIND_FLOATS_FLOAT_STEP = 3  # payload: u16 path length, path, then POINT_FLOAT_STEP points
+KNOWN_KINDS = frozenset({KIND_OP, KIND_FLOATS_INT_STEP, KIND_FLOATS_FLOAT_STEP})
+
+# value f64, step u32, µs since the frame's base ts u32
+POINT_INT_STEP = struct.Struct("<dII")
+# value f64, step f64, µs since the frame's base ts u32
+POINT_FLOAT_STEP = struct.Struct("<ddI")
+POINT_STRUCTS = {KIND_FLOATS_INT_STEP: POINT_INT_STEP, KIND_FLOATS_FLOAT_STEP: POINT_FLOAT_STEP}
+
+MAX_TS_OFFSET_US = 0xFFFFFFFF  # a points frame spans at most ~71 minutes of timestamps
+MAX_INT_STEP = 0xFFFFFFFF
+MAX_BODY = 64 << 20  # a frame larger than this is damage, not data
+
+
+class SegmentHeader(msgspec.Struct, frozen=True):
+    """What a segment file says about itself: whose log it is and where it starts."""
+
+    project: str
+    run_key: str  # the run directory's name: stable identity of the run on this machine
+    writer_id: str  # unique per writing process (and per fork)
+    index: int  # segment number within this writer, from 0
+    first_seq: int  # sequence number of the first record in this segment
+    created: float
+    pid: int
+    hostname: str
+    run_id: str = ""
+    custom_run_id: str = ""
+
+
+class Entry(msgspec.Struct, array_like=True, frozen=True):
+    """One operation as read back from the log (and as sent to the store).
+
+    ``seq`` is the sequence number of the operation, or of its first point for a series op; a
+    series op with n points occupies ``seq .. seq + n - 1``.
+    """
+
+    seq: int
+    ts: float
+    op: Op
+
+    @property
+    def last_seq(self) -> int:
+        points = getattr(self.op, "points", None)
+        return self.seq + (len(points) - 1 if points else 0)
+
+
+_header_encoder = msgspec.msgpack.Encoder()
+_header_decoder = msgspec.msgpack.Decoder(SegmentHeader)
+
+
+def align8(n: int) -> int:
+    return (n + 7) & ~7
+
+
+def encode_segment_header(header: SegmentHeader) -> bytes:
+    """The bytes that open a segment, padded so the first frame starts at a multiple of 8."""
+    body = _header_encoder.encode(header)
+    prefix = SEGMENT_PREFIX.pack(MAGIC, FORMAT_VERSION, 0, len(body), zlib.crc32(body), 0)
+    raw = prefix + body
+    return raw + b"\0" * (align8(len(raw)) - len(raw))
+
+
+def decode_segment_header(data: bytes | memoryview) -> tuple[SegmentHeader, int]:
+    """Parse a segment header; returns it and the offset of the first frame. Raises ValueError."""
+    if len(data) < SEGMENT_PREFIX.size:
+        raise ValueError("file too short for a segment header")
+    magic, version, _, length, crc, _ = SEGMENT_PREFIX.unpack_from(data, 0)
+    if magic != MAGIC:
+        raise ValueError(f"not a neptune-sync segment (magic {bytes(magic)!r})")
+    if version != FORMAT_VERSION:
+        raise ValueError(f"segment format version {version}; this neptune-sync reads version {FORMAT_VERSION}")
+    end = SEGMENT_PREFIX.size + length
+    body = bytes(data[SEGMENT_PREFIX.size : end])
+    if len(body) != length or zlib.crc32(body) != crc:
+        raise ValueError("segment header damaged (checksum mismatch)")
+    try:
+        header = _header_decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"segment header undecodable: {exc}") from None
+    return header, align8(end)
+
+
+def encode_op_body(seq: int, ts: float, op_bytes: bytes) -> bytes:
+    return PRELUDE.pack(KIND_OP, 0, seq, ts) + op_bytes
+
+
+def encode_points_prelude(kind: int, seq: int, base_ts: float, path: bytes) -> bytes:
+    return PRELUDE.pack(kind, 0, seq, base_ts) + PATH_LEN.pack(len(path)) + path
+
+
+def decode_body(body: bytes | memoryview) -> Entry:
+    """Turn a verified frame body into an Entry. Raises ValueError / msgspec errors on bad content."""
+    kind, _, seq, ts = PRELUDE.unpack_from(body, 0)
+    if kind == KIND_OP:
+        return Entry(seq, ts, decode_op(body[PRELUDE.size :]))
+    point = POINT_STRUCTS.get(kind)
+    if point is None:
+        raise ValueError(f"unknown frame kind {kind}")
+    (plen,) = PATH_LEN.unpack_from(body, PRELUDE.size)
+    start = PRELUDE.size + PATH_LEN.size + plen
+    path = bytes(body[PRELUDE.size + PATH_LEN.size : start]).decode("utf-8")
+    if (len(body) - start) % point.size:
+        raise ValueError("points frame length is not a whole number of points")
+    points = tuple(
+        FloatPoint(step, value, ts + off / 1e6) for value, step, off in point.iter_unpack(body[start:])
+    )
+    return Entry(seq, ts, LogFloats(path, points))

@@ -1,0 +1,179 @@
+"""Reading the operation log: segments, frames, damage.
+
+Rules (docs/oplog-format.md):
+- A torn tail is the end: a zero or incomplete commit word at the end of the data is where the
+  writer stopped, never an error.
+- A damaged frame (checksum mismatch, impossible length, undecodable op) loses only itself. It is
+  reported as a :class:`CorruptRecordError` with its offset, and reading resumes at the next
+  8-aligned offset that holds a valid frame with a higher sequence number.
+- While the writer is alive (it holds an exclusive flock on its active segment), an invalid frame
+  with nothing valid after it is a frame being written, not damage: reading stops there quietly.
+- An unknown operation tag is not damage: it stops the segment loudly
+  (:class:`UnknownOperationError`), since skipping it would silently drop data.
+
+Segments are read with ``pread`` (never mapped): a writer may trim the file under us.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import msgspec
+
+from ..exceptions import CorruptRecordError, SegmentHeaderError, UnknownOperationError
+from . import framing as fr
+
+CHUNK = 1 << 20
+DamageHandler = Callable[[CorruptRecordError], None]
+
+
+def _raise(err: CorruptRecordError) -> None:
+    raise err
+
+
+class SegmentReader:
+    """One segment file, opened for reading. Use as a context manager."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            head = os.pread(self._fd, 65536, 0)
+            self.header, self.data_start = fr.decode_segment_header(head)
+        except ValueError as exc:
+            os.close(self._fd)
+            raise SegmentHeaderError(str(self.path), str(exc)) from None
+
+    def __enter__(self) -> SegmentReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def writer_alive(self) -> bool:
+        """True while the writing process still holds this segment (its tail may grow)."""
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        return False
+
+    def entries(
+        self,
+        start: int | None = None,
+        *,
+        on_damage: DamageHandler = _raise,
+        live: bool | None = None,
+    ) -> Iterator[tuple[int, fr.Entry]]:
+        """Yield ``(frame offset, entry)`` from ``start`` (default: the first frame) to the end.
+
+        ``on_damage`` receives each damaged frame (default: raise it). ``live`` says whether the
+        writer may still be appending; by default it is asked of the file lock.
+        """
+        if live is None:
+            live = self.writer_alive()
+        offset = self.data_start if start is None else start
+        size = os.fstat(self._fd).st_size
+        last_seq = self.header.first_seq - 1
+        chunk_at, chunk = 0, b""
+        while offset + 8 <= size:
+            if not (chunk_at <= offset and offset + 8 <= chunk_at + len(chunk)):
+                chunk_at, chunk = offset, os.pread(self._fd, CHUNK, offset)
+            length, crc = fr.COMMIT.unpack_from(chunk, offset - chunk_at)
+            if length == 0 and crc == 0:
+                if live or self._zero_from(offset, size):
+                    return  # the end of what was written
+                problem = "zero commit word before the end of the data"
+            else:
+                end = offset + 8 + length
+                problem = ""
+                if length < fr.PRELUDE.size or length > fr.MAX_BODY or end > size:
+                    problem = f"impossible frame length {length}"
+                else:
+                    if end > chunk_at + len(chunk):
+                        chunk_at, chunk = offset, os.pread(self._fd, max(CHUNK, 8 + length), offset)
+                    body = memoryview(chunk)[offset - chunk_at + 8 : end - chunk_at]
+                    if zlib.crc32(body) != crc:
+                        problem = "checksum mismatch"
+                    else:
+                        entry, problem = self._decode(body, offset)
+                        if entry is not None and entry.seq > last_seq:
+                            last_seq = entry.last_seq
+                            yield offset, entry
+                            offset = fr.align8(end)
+                            continue
+                        if entry is not None:
+                            problem = f"sequence number {entry.seq} does not follow {last_seq}"
+            resume = self._resync(offset + 8, size, last_seq)
+            if resume is None and live:
+                return  # a frame still being written at the tail
+            on_damage(CorruptRecordError(str(self.path), offset, problem, resume))
+            if resume is None:
+                return
+            offset = resume
+
+    def _decode(self, body: memoryview, offset: int) -> tuple[fr.Entry | None, str]:
+        try:
+            return fr.decode_body(body), ""
+        except msgspec.ValidationError as exc:
+            if "Invalid value" in str(exc) and "$[0]" in str(exc):
+                raise UnknownOperationError(str(self.path), offset, str(exc)) from None
+            return None, f"undecodable operation: {exc}"
+        except (msgspec.DecodeError, ValueError, UnicodeDecodeError) as exc:
+            return None, f"undecodable frame: {exc}"
+
+    def _zero_from(self, offset: int, size: int) -> bool:
+        while offset < size:
+            block = os.pread(self._fd, CHUNK, offset)
+            if block.count(0) != len(block):
+                return False
+            offset += len(block)
+        return True
+
+    def _resync(self, offset: int, size: int, last_seq: int) -> int | None:
+        """The offset of the next frame that verifies and continues the sequence, if any."""
+        offset = fr.align8(offset)
+        while offset + 8 + fr.PRELUDE.size <= size:
+            block = os.pread(self._fd, CHUNK + 8 + fr.PRELUDE.size, offset)
+            for rel in range(0, min(CHUNK, len(block) - 8 - fr.PRELUDE.size), 8):
+                length, crc = fr.COMMIT.unpack_from(block, rel)
+                if length < fr.PRELUDE.size or length > fr.MAX_BODY or offset + rel + 8 + length > size:
+                    continue
+                kind, _, seq, _ = fr.PRELUDE.unpack_from(block, rel + 8)
+                if kind not in fr.KNOWN_KINDS or seq <= last_seq:
+                    continue
+                body = os.pread(self._fd, length, offset + rel + 8)
+                if zlib.crc32(body) == crc:
+                    return offset + rel
+            offset += CHUNK
+        return None
+
+
+def segment_files(segments_dir: Path) -> list[Path]:
+    """The segment files of a run directory, grouped by writer and in write order."""
+    return sorted(p for p in Path(segments_dir).glob("*.seg") if not p.name.startswith("."))
+
+
+def read_run(
+    segments_dir: Path, *, on_damage: DamageHandler = _raise
+) -> Iterator[tuple[fr.SegmentHeader, fr.Entry]]:
+    """Every entry of every writer of a run, writer by writer, in sequence order."""
+    for path in segment_files(segments_dir):
+        try:
+            reader = SegmentReader(path)
+        except SegmentHeaderError as exc:
+            on_damage(CorruptRecordError(str(path), 0, str(exc)))
+            continue
+        with reader:
+            for _, entry in reader.entries(on_damage=on_damage):
+                yield reader.header, entry

@@ -1,0 +1,298 @@
+"""The operation-log writer: one per process and run, appending frames to its own segments.
+
+Design (docs/oplog-format.md):
+- Each writer owns its segment files ``<writer_id>-<index>.seg`` in the run's ``segments/`` dir;
+  nobody else writes them. Other processes logging to the same run (DDP ranks, a resumed run)
+  get their own writer id. A forked child drops the parent's writer and opens its own on its
+  first write, so it never writes into the parent's mapping.
+- ``durability="mmap"`` (default): segments are preallocated (``posix_fallocate``, so a full disk
+  fails at rotation with an error instead of SIGBUS later) and mapped; a call has returned only
+  after its frame and commit word are in the mapping, and the kernel keeps those pages when the
+  process dies, so SIGKILL loses no returned call. ``fsync()`` (msync) makes them survive power loss.
+- ``durability="buffered"``: for filesystems where shared mappings are unsafe (NFS, FUSE). Frames
+  go to an in-memory copy of the segment and reach the file on ``flush()``; a crash loses what was
+  logged since the last flush.
+- Consecutive float points of one series share one growing frame: 16 bytes per point.
+- Only complete segments are truncated to their used length; the writer holds an exclusive
+  ``flock`` on its active segment while it lives, which tells readers the tail may still grow.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import mmap
+import os
+import socket
+import threading
+import time
+import uuid
+import zlib
+from pathlib import Path
+
+from ..exceptions import LoggingDisabledError
+from . import framing as fr
+from .ops import Op, encode_op
+
+DEFAULT_SEGMENT_SIZE = 16 << 20
+MAX_POINTS_PER_FRAME = 1024  # the unit of damage for float series: at most this many points
+
+
+def new_writer_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def segment_name(writer_id: str, index: int) -> str:
+    return f"{writer_id}-{index:06d}.seg"
+
+
+class OpLogWriter:
+    """Append operations to a run's log. Thread-safe; every method returns after the data is
+    in the segment (mmap mode) or in the write buffer (buffered mode).
+
+    Raises :class:`LoggingDisabledError` when the log cannot be written (disk full, I/O error);
+    the caller decides whether that reaches training code.
+    """
+
+    def __init__(
+        self,
+        segments_dir: Path,
+        *,
+        project: str,
+        run_key: str,
+        run_id: str = "",
+        custom_run_id: str = "",
+        durability: str = "mmap",
+        segment_size: int = DEFAULT_SEGMENT_SIZE,
+        writer_id: str | None = None,
+    ) -> None:
+        if durability not in ("mmap", "buffered"):
+            raise ValueError(f"durability must be 'mmap' or 'buffered', not {durability!r}")
+        self.segments_dir = Path(segments_dir)
+        self.segments_dir.mkdir(parents=True, exist_ok=True)
+        self.durability = durability
+        self.writer_id = writer_id or new_writer_id()
+        self._identity = dict(project=project, run_key=run_key, run_id=run_id, custom_run_id=custom_run_id)
+        self._segment_size = segment_size
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._index = -1
+        self._fd = -1
+        self._buf: mmap.mmap | bytearray | None = None
+        self._end = 0  # first free byte (frames are laid from here, aligned)
+        self._flushed = 0  # buffered mode: bytes already written to the file
+        self._seq = 0  # last sequence number used
+        self._open_frame = -1  # offset of the growing points frame, or -1
+        self._open_path = ""
+        self._open_kind = 0
+        self._open_base_ts = 0.0
+        self._open_len = 0
+        self._open_crc = 0
+        self._open_count = 0
+        self.closed = False
+        with self._lock:
+            self._start_segment()
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def last_seq(self) -> int:
+        """Sequence number of the last operation or point written."""
+        return self._seq
+
+    def append(self, op: Op, ts: float | None = None) -> int:
+        """Append one operation; returns its last sequence number."""
+        data = encode_op(op)
+        points = getattr(op, "points", None)
+        n = len(points) if points is not None else 1
+        with self._lock:
+            self._check_open()
+            seq = self._seq + 1
+            body = fr.encode_op_body(seq, time.time() if ts is None else ts, data)
+            self._open_frame = -1
+            self._write_frame(body)
+            self._seq = seq + n - 1
+            return self._seq
+
+    def append_float(self, path: str, step: float, value: float, ts: float) -> int:
+        """Append one point of a float series (the hot path); returns its sequence number.
+
+        ``step`` and ``ts`` must be finite (the client validates them).
+        """
+        with self._lock:
+            if (
+                self._open_frame >= 0
+                and path == self._open_path
+                and self._open_count < MAX_POINTS_PER_FRAME
+                and self._end + 24 <= self._segment_size
+            ):
+                off_us = int((ts - self._open_base_ts) * 1e6)
+                if 0 <= off_us <= fr.MAX_TS_OFFSET_US:
+                    if self._open_kind == fr.KIND_FLOATS_FLOAT_STEP:
+                        return self._grow(fr.POINT_FLOAT_STEP.pack(value, step, off_us))
+                    int_step = _as_int_step(step)
+                    if int_step is not None:
+                        return self._grow(fr.POINT_INT_STEP.pack(value, int_step, off_us))
+            return self._new_points_frame(path, step, value, ts)
+
+    def flush(self) -> None:
+        """Buffered mode: write what is pending to the file. mmap mode: nothing to do."""
+        with self._lock:
+            if self._buf is not None and self.durability == "buffered":
+                self._flush_buffer()
+
+    def fsync(self) -> None:
+        """Make everything written so far survive power loss."""
+        with self._lock:
+            if self._buf is None:
+                return
+            try:
+                if isinstance(self._buf, mmap.mmap):
+                    self._buf.flush()
+                else:
+                    self._flush_buffer()
+                os.fsync(self._fd)
+            except OSError as exc:
+                raise LoggingDisabledError(f"fsync of the operation log failed: {exc}") from exc
+
+    def close(self) -> None:
+        """Flush, fsync, trim the active segment to its used length and release it."""
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            if os.getpid() != self._pid:  # a forked child: the segment is the parent's
+                self._buf = None
+                return
+            self._finish_segment(fsync=True)
+
+    # ------------------------------------------------------------------ internals
+    def _check_open(self) -> None:
+        if self.closed:
+            raise LoggingDisabledError("the operation log writer is closed")
+
+    def _grow(self, point: bytes) -> int:
+        """Add a point to the open frame: the point's bytes first, the commit word last."""
+        buf = self._buf
+        pos = self._open_frame + 8 + self._open_len
+        end = pos + len(point)
+        buf[pos:end] = point
+        self._open_len += len(point)
+        self._open_crc = zlib.crc32(point, self._open_crc)
+        fr.COMMIT.pack_into(buf, self._open_frame, self._open_len, self._open_crc)
+        self._end = end
+        self._open_count += 1
+        self._seq += 1
+        return self._seq
+
+    def _new_points_frame(self, path: str, step: float, value: float, ts: float) -> int:
+        self._check_open()
+        seq = self._seq + 1
+        int_step = _as_int_step(step)
+        if int_step is not None:
+            kind, point = fr.KIND_FLOATS_INT_STEP, fr.POINT_INT_STEP.pack(value, int_step, 0)
+        else:
+            kind, point = fr.KIND_FLOATS_FLOAT_STEP, fr.POINT_FLOAT_STEP.pack(value, step, 0)
+        body = fr.encode_points_prelude(kind, seq, ts, path.encode("utf-8")) + point
+        self._open_frame = -1
+        offset = self._write_frame(body)
+        self._open_frame = offset
+        self._open_path = path
+        self._open_kind = kind
+        self._open_base_ts = ts
+        self._open_len = len(body)
+        self._open_crc = zlib.crc32(body)
+        self._open_count = 1
+        self._seq = seq
+        return seq
+
+    def _write_frame(self, body: bytes) -> int:
+        """Lay a complete frame at the next aligned offset; returns its offset."""
+        if os.getpid() != self._pid:
+            raise LoggingDisabledError("writer used in a forked child; the run opens a new writer")
+        need = 8 + len(body)
+        offset = fr.align8(self._end)
+        if offset + need > self._segment_size:
+            if need + 4096 > self._segment_size:
+                raise LoggingDisabledError(f"operation of {len(body)} bytes is larger than a segment")
+            self._finish_segment(fsync=False)
+            self._start_segment()
+            offset = fr.align8(self._end)
+        buf = self._buf
+        buf[offset + 8 : offset + need] = body
+        fr.COMMIT.pack_into(buf, offset, len(body), zlib.crc32(body))
+        self._end = offset + need
+        return offset
+
+    def _start_segment(self) -> None:
+        self._index += 1
+        header = fr.SegmentHeader(
+            index=self._index,
+            writer_id=self.writer_id,
+            first_seq=self._seq + 1,
+            created=time.time(),
+            pid=os.getpid(),
+            hostname=socket.gethostname(),
+            **self._identity,
+        )
+        raw = fr.encode_segment_header(header)
+        path = self.segments_dir / segment_name(self.writer_id, self._index)
+        # Readers only ever see a segment with a complete header and the writer's lock held:
+        # it is prepared under a temporary name and renamed (the flock stays with the inode).
+        tmp = path.with_name(f".{path.name}.tmp")
+        try:
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if self.durability == "mmap":
+                os.posix_fallocate(fd, 0, self._segment_size)
+                buf: mmap.mmap | bytearray = mmap.mmap(fd, self._segment_size)
+                buf[: len(raw)] = raw
+            else:
+                buf = bytearray(self._segment_size)
+                buf[: len(raw)] = raw
+                os.pwrite(fd, raw, 0)
+            os.rename(tmp, path)
+        except OSError as exc:
+            self.closed = True
+            raise LoggingDisabledError(f"cannot open a new log segment {path}: {exc}") from exc
+        self._fd, self._buf, self._end, self._flushed = fd, buf, len(raw), len(raw)
+        self._open_frame = -1
+
+    def _finish_segment(self, fsync: bool) -> None:
+        buf, fd = self._buf, self._fd
+        if buf is None:
+            return
+        used = fr.align8(self._end)
+        try:
+            if isinstance(buf, mmap.mmap):
+                if fsync:
+                    buf.flush()
+                buf.close()
+            else:
+                self._flush_buffer()
+            os.ftruncate(fd, used)
+            if fsync:
+                os.fsync(fd)
+        except OSError as exc:
+            raise LoggingDisabledError(f"cannot complete log segment: {exc}") from exc
+        finally:
+            os.close(fd)
+            self._buf, self._fd, self._open_frame = None, -1, -1
+
+    def _flush_buffer(self) -> None:
+        """Buffered mode: write the dirty tail, then the open frame's commit word again."""
+        buf = self._buf
+        end = fr.align8(self._end)
+        start = self._flushed & ~7
+        if self._open_frame >= 0:
+            start = min(start, self._open_frame)
+        if end > start:
+            os.pwrite(self._fd, memoryview(buf)[start:end], start)
+        self._flushed = end
+
+
+def _as_int_step(step: float) -> int | None:
+    """The step as a u32 if it is a whole number in range, else None (it needs a float step)."""
+    if step.__class__ is int:
+        return step if 0 <= step <= fr.MAX_INT_STEP else None
+    if step.is_integer() and 0 <= step <= fr.MAX_INT_STEP:
+        return int(step)
+    return None
