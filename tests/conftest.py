@@ -1,0 +1,15 @@
+"""Shared fixtures: every test gets its own data directory; nothing touches the user's."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_dir(tmp_path, monkeypatch):
+    """Point NEPTUNE_SYNC_DIR at a fresh directory and keep the tests offline by default."""
+    data = tmp_path / "neptune-sync-data"
+    monkeypatch.setenv("NEPTUNE_SYNC_DIR", str(data))
+    for var in ("NEPTUNE_PROJECT", "NEPTUNE_API_TOKEN", "NEPTUNE_MODE", "NEPTUNE_CUSTOM_RUN_ID"):
+        monkeypatch.delenv(var, raising=False)
+    return data
