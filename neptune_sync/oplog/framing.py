@@ -113,7 +113,9 @@ def decode_segment_header(data: bytes | memoryview) -> tuple[SegmentHeader, int]
     if magic != MAGIC:
         raise ValueError(f"not a neptune-sync segment (magic {bytes(magic)!r})")
     if version != FORMAT_VERSION:
-        raise ValueError(f"segment format version {version}; this neptune-sync reads version {FORMAT_VERSION}")
+        raise ValueError(
+            f"segment format version {version}; this neptune-sync reads version {FORMAT_VERSION}"
+        )
     end = SEGMENT_PREFIX.size + length
     body = bytes(data[SEGMENT_PREFIX.size : end])
     if len(body) != length or zlib.crc32(body) != crc:

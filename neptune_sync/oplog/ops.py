@@ -14,7 +14,6 @@ operation (neptune_sync.validation); operations read from disk or the network ar
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Union
 
 import msgspec
 
@@ -137,25 +136,25 @@ class DeleteField(_Op, tag="del"):
     pass
 
 
-Op = Union[
-    AssignFloat,
-    AssignInt,
-    AssignBool,
-    AssignString,
-    AssignDatetime,
-    AssignFile,
-    LogFloats,
-    LogStrings,
-    LogFiles,
-    ClearSeries,
-    AddStrings,
-    RemoveStrings,
-    ClearStringSet,
-    UploadFileSet,
-    DeleteFileSetFiles,
-    TrackArtifact,
-    DeleteField,
-]
+Op = (
+    AssignFloat
+    | AssignInt
+    | AssignBool
+    | AssignString
+    | AssignDatetime
+    | AssignFile
+    | LogFloats
+    | LogStrings
+    | LogFiles
+    | ClearSeries
+    | AddStrings
+    | RemoveStrings
+    | ClearStringSet
+    | UploadFileSet
+    | DeleteFileSetFiles
+    | TrackArtifact
+    | DeleteField
+)
 
 ALL_OPS: tuple[type, ...] = Op.__args__  # type: ignore[attr-defined]
 

@@ -36,6 +36,15 @@ from .ops import Op, encode_op
 DEFAULT_SEGMENT_SIZE = 16 << 20
 MAX_POINTS_PER_FRAME = 1024  # the unit of damage for float series: at most this many points
 
+_PACK_INT_STEP_INTO = fr.POINT_INT_STEP.pack_into
+_PACK_FLOAT_STEP_INTO = fr.POINT_FLOAT_STEP.pack_into
+_INT_STEP_SIZE = fr.POINT_INT_STEP.size
+_FLOAT_STEP_SIZE = fr.POINT_FLOAT_STEP.size
+_PACK_COMMIT = fr.COMMIT.pack_into
+_MAX_TS_OFFSET_US = fr.MAX_TS_OFFSET_US
+_MAX_INT_STEP = fr.MAX_INT_STEP
+_crc32 = zlib.crc32
+
 
 def new_writer_id() -> str:
     return uuid.uuid4().hex[:16]
@@ -81,13 +90,15 @@ class OpLogWriter:
         self._end = 0  # first free byte (frames are laid from here, aligned)
         self._flushed = 0  # buffered mode: bytes already written to the file
         self._seq = 0  # last sequence number used
-        self._open_frame = -1  # offset of the growing points frame, or -1
+        # The growing points frame: its offset (-1: none), series path, step kind, base timestamp,
+        # body length and crc so far, and how many more points it may take (0: none).
+        self._open_frame, self._room = -1, 0
         self._open_path = ""
-        self._open_kind = 0
+        self._int_steps = True
         self._open_base_ts = 0.0
         self._open_len = 0
         self._open_crc = 0
-        self._open_count = 0
+        self._room = 0
         self.closed = False
         with self._lock:
             self._start_segment()
@@ -107,7 +118,7 @@ class OpLogWriter:
             self._check_open()
             seq = self._seq + 1
             body = fr.encode_op_body(seq, time.time() if ts is None else ts, data)
-            self._open_frame = -1
+            self._open_frame, self._room = -1, 0
             self._write_frame(body)
             self._seq = seq + n - 1
             return self._seq
@@ -115,22 +126,37 @@ class OpLogWriter:
     def append_float(self, path: str, step: float, value: float, ts: float) -> int:
         """Append one point of a float series (the hot path); returns its sequence number.
 
-        ``step`` and ``ts`` must be finite (the client validates them).
+        ``step`` and ``ts`` must be finite (the client validates them). The point joins the open
+        points frame when it is for the same path, fits its step kind, timestamp window and room;
+        otherwise a new frame is opened.
         """
         with self._lock:
-            if (
-                self._open_frame >= 0
-                and path == self._open_path
-                and self._open_count < MAX_POINTS_PER_FRAME
-                and self._end + 24 <= self._segment_size
-            ):
+            if self._room and path == self._open_path:
                 off_us = int((ts - self._open_base_ts) * 1e6)
-                if 0 <= off_us <= fr.MAX_TS_OFFSET_US:
-                    if self._open_kind == fr.KIND_FLOATS_FLOAT_STEP:
-                        return self._grow(fr.POINT_FLOAT_STEP.pack(value, step, off_us))
-                    int_step = _as_int_step(step)
-                    if int_step is not None:
-                        return self._grow(fr.POINT_INT_STEP.pack(value, int_step, off_us))
+                if 0 <= off_us <= _MAX_TS_OFFSET_US:
+                    buf = self._buf
+                    pos = self._end
+                    if not self._int_steps:
+                        _PACK_FLOAT_STEP_INTO(buf, pos, value, step, off_us)
+                        end = pos + _FLOAT_STEP_SIZE
+                    elif step.__class__ is int and 0 <= step <= _MAX_INT_STEP:
+                        _PACK_INT_STEP_INTO(buf, pos, value, step, off_us)
+                        end = pos + _INT_STEP_SIZE
+                    elif (int_step := _as_int_step(step)) is not None:
+                        _PACK_INT_STEP_INTO(buf, pos, value, int_step, off_us)
+                        end = pos + _INT_STEP_SIZE
+                    else:
+                        end = 0
+                    if end:
+                        # the point's bytes are in place; now extend the crc and store the
+                        # commit word, which makes the point part of the frame
+                        self._open_len += end - pos
+                        self._open_crc = crc = _crc32(buf[pos:end], self._open_crc)
+                        _PACK_COMMIT(buf, self._open_frame, self._open_len, crc)
+                        self._end = end
+                        self._room -= 1
+                        self._seq += 1
+                        return self._seq
             return self._new_points_frame(path, step, value, ts)
 
     def flush(self) -> None:
@@ -169,20 +195,6 @@ class OpLogWriter:
         if self.closed:
             raise LoggingDisabledError("the operation log writer is closed")
 
-    def _grow(self, point: bytes) -> int:
-        """Add a point to the open frame: the point's bytes first, the commit word last."""
-        buf = self._buf
-        pos = self._open_frame + 8 + self._open_len
-        end = pos + len(point)
-        buf[pos:end] = point
-        self._open_len += len(point)
-        self._open_crc = zlib.crc32(point, self._open_crc)
-        fr.COMMIT.pack_into(buf, self._open_frame, self._open_len, self._open_crc)
-        self._end = end
-        self._open_count += 1
-        self._seq += 1
-        return self._seq
-
     def _new_points_frame(self, path: str, step: float, value: float, ts: float) -> int:
         self._check_open()
         seq = self._seq + 1
@@ -192,15 +204,15 @@ class OpLogWriter:
         else:
             kind, point = fr.KIND_FLOATS_FLOAT_STEP, fr.POINT_FLOAT_STEP.pack(value, step, 0)
         body = fr.encode_points_prelude(kind, seq, ts, path.encode("utf-8")) + point
-        self._open_frame = -1
+        self._open_frame, self._room = -1, 0
         offset = self._write_frame(body)
         self._open_frame = offset
         self._open_path = path
-        self._open_kind = kind
+        self._int_steps = kind == fr.KIND_FLOATS_INT_STEP
         self._open_base_ts = ts
         self._open_len = len(body)
         self._open_crc = zlib.crc32(body)
-        self._open_count = 1
+        self._room = min(MAX_POINTS_PER_FRAME - 1, (self._segment_size - self._end) // len(point))
         self._seq = seq
         return seq
 
@@ -254,7 +266,7 @@ class OpLogWriter:
             self.closed = True
             raise LoggingDisabledError(f"cannot open a new log segment {path}: {exc}") from exc
         self._fd, self._buf, self._end, self._flushed = fd, buf, len(raw), len(raw)
-        self._open_frame = -1
+        self._open_frame, self._room = -1, 0
 
     def _finish_segment(self, fsync: bool) -> None:
         buf, fd = self._buf, self._fd
@@ -275,7 +287,7 @@ class OpLogWriter:
             raise LoggingDisabledError(f"cannot complete log segment: {exc}") from exc
         finally:
             os.close(fd)
-            self._buf, self._fd, self._open_frame = None, -1, -1
+            self._buf, self._fd, self._open_frame, self._room = None, -1, -1, 0
 
     def _flush_buffer(self) -> None:
         """Buffered mode: write the dirty tail, then the open frame's commit word again."""
