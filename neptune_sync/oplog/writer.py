@@ -250,6 +250,7 @@ class OpLogWriter:
         # Readers only ever see a segment with a complete header and the writer's lock held:
         # it is prepared under a temporary name and renamed (the flock stays with the inode).
         tmp = path.with_name(f".{path.name}.tmp")
+        fd = -1
         try:
             fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -264,6 +265,9 @@ class OpLogWriter:
             os.rename(tmp, path)
         except OSError as exc:
             self.closed = True
+            if fd >= 0:
+                os.close(fd)
+                tmp.unlink(missing_ok=True)
             raise LoggingDisabledError(f"cannot open a new log segment {path}: {exc}") from exc
         self._fd, self._buf, self._end, self._flushed = fd, buf, len(raw), len(raw)
         self._open_frame, self._room = -1, 0
