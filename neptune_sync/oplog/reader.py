@@ -28,6 +28,7 @@ from ..exceptions import CorruptRecordError, SegmentHeaderError, UnknownOperatio
 from . import framing as fr
 
 CHUNK = 1 << 20
+_PAST_EOF = "frame runs past the end of the file"
 DamageHandler = Callable[[CorruptRecordError], None]
 
 
@@ -97,7 +98,9 @@ class SegmentReader:
             else:
                 end = offset + 8 + length
                 problem = ""
-                if length < fr.PRELUDE.size or length > fr.MAX_BODY or end > size:
+                if end > size:
+                    problem = f"{_PAST_EOF} (length {length})"
+                elif length < fr.PRELUDE.size or length > fr.MAX_BODY:
                     problem = f"impossible frame length {length}"
                 else:
                     if end > chunk_at + len(chunk):
@@ -115,8 +118,8 @@ class SegmentReader:
                         if entry is not None:
                             problem = f"sequence number {entry.seq} does not follow {last_seq}"
             resume = self._resync(offset + 8, size, last_seq)
-            if resume is None and live:
-                return  # a frame still being written at the tail
+            if resume is None and (live or problem.startswith(_PAST_EOF)):
+                return  # a frame still being written, or cut off by a truncation: the end
             on_damage(CorruptRecordError(str(self.path), offset, problem, resume))
             if resume is None:
                 return
