@@ -18,6 +18,8 @@
     │   └── UnknownOperationError         a frame holds an op tag this version does not know
     ├── StoreError                        talking to or running the store
     │   ├── AuthError                     401 / 403
+    │   ├── StoreUnavailableError         transient: connect error, timeout, 408 / 429 / 5xx; retry
+    │   ├── BatchRejectedError            the store refuses a batch for good (4xx); split, quarantine
     │   └── ProtocolError                 unexpected response / version mismatch
     └── LoggingDisabledError              the log could not be written (disk full, I/O); data kept where possible
 
@@ -129,6 +131,22 @@ class AuthError(StoreError):
 
 class ProtocolError(StoreError):
     pass
+
+
+class StoreUnavailableError(StoreError):
+    """A transient failure; try again later (after ``retry_after`` seconds if the store said)."""
+
+    def __init__(self, detail: str, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail)
+
+
+class BatchRejectedError(StoreError):
+    """The store will never accept this batch as it is (a 4xx other than auth / rate limits)."""
+
+    def __init__(self, detail: str, status: int = 0) -> None:
+        self.status = status
+        super().__init__(detail)
 
 
 class LoggingDisabledError(NeptuneSyncError):
