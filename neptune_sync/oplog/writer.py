@@ -26,6 +26,7 @@ import socket
 import threading
 import time
 import uuid
+import weakref
 import zlib
 from pathlib import Path
 
@@ -83,7 +84,6 @@ class OpLogWriter:
         self._identity = dict(project=project, run_key=run_key, run_id=run_id, custom_run_id=custom_run_id)
         self._segment_size = segment_size
         self._lock = threading.Lock()
-        self._pid = os.getpid()
         self._index = -1
         self._fd = -1
         self._buf: mmap.mmap | bytearray | None = None
@@ -100,8 +100,10 @@ class OpLogWriter:
         self._open_crc = 0
         self._room = 0
         self.closed = False
+        self._forked = False
         with self._lock:
             self._start_segment()
+        _live_writers.add(self)
 
     # ------------------------------------------------------------------ public API
     @property
@@ -185,15 +187,28 @@ class OpLogWriter:
             if self.closed:
                 return
             self.closed = True
-            if os.getpid() != self._pid:  # a forked child: the segment is the parent's
-                self._buf = None
-                return
             self._finish_segment(fsync=True)
 
     # ------------------------------------------------------------------ internals
     def _check_open(self) -> None:
+        if self._forked:
+            raise LoggingDisabledError(
+                "this operation log writer belongs to the parent process; a forked child must open "
+                "its own writer (neptune_sync.Run does this on the child's first write)"
+            )
         if self.closed:
             raise LoggingDisabledError("the operation log writer is closed")
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: let go of the parent's mapping without touching its contents."""
+        self._forked = self.closed = True
+        self._room, self._open_frame = 0, -1
+        if isinstance(self._buf, mmap.mmap):
+            self._buf.close()  # unmaps in the child only
+        if self._fd >= 0:
+            os.close(self._fd)  # the parent's descriptor (and its flock) stays open
+        self._buf, self._fd = None, -1
+        self._lock = threading.Lock()  # the parent's lock may have been held at fork time
 
     def _new_points_frame(self, path: str, step: float, value: float, ts: float) -> int:
         self._check_open()
@@ -218,8 +233,6 @@ class OpLogWriter:
 
     def _write_frame(self, body: bytes) -> int:
         """Lay a complete frame at the next aligned offset; returns its offset."""
-        if os.getpid() != self._pid:
-            raise LoggingDisabledError("writer used in a forked child; the run opens a new writer")
         need = 8 + len(body)
         offset = fr.align8(self._end)
         if offset + need > self._segment_size:
@@ -303,6 +316,18 @@ class OpLogWriter:
         if end > start:
             os.pwrite(self._fd, memoryview(buf)[start:end], start)
         self._flushed = end
+
+
+_live_writers: weakref.WeakSet[OpLogWriter] = weakref.WeakSet()
+
+
+def _forget_parent_writers() -> None:
+    for writer in list(_live_writers):
+        writer._after_fork_in_child()
+    _live_writers.clear()
+
+
+os.register_at_fork(after_in_child=_forget_parent_writers)
 
 
 def _as_int_step(step: float) -> int | None:
