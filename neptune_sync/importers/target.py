@@ -1,0 +1,169 @@
+"""Writing one import into a run directory, so that re-running it changes nothing.
+
+Layout it adds to a run directory (next to ``segments/`` and ``blobs/``)::
+
+    import/<writer_id>.json          record: which source range this writer holds
+    import/<writer_id>.kept.jsonl    source records that could not be converted, with reasons
+    import/.staging-<writer_id>/     segments being written (invisible to the daemon)
+
+Idempotency, in three layers:
+1. The run key is derived from (project, source container id), so a re-import finds the run.
+2. Each import covers a range of source versions and is written by a writer whose id is derived
+   from (run key, source, first version): the same import always produces the same writer id,
+   the same sequence numbers and the same operations. Ranges already recorded are skipped.
+3. Commit order: close the staged segments, write the record, then rename the segments into
+   ``segments/`` in index order. A crash before the record leaves only the staging directory
+   (thrown away and redone); a crash after it is finished by :func:`finish_pending` on the next
+   run. Even if the local record were lost, the store's per-writer sequence dedup would drop a
+   replay of the same writer id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..oplog import layout
+from ..oplog.blobs import BlobStore
+from ..oplog.ops import LogFloats, Op
+from ..oplog.writer import OpLogWriter
+
+IMPORT_DIR = "import"
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    source_key: str
+    first_version: int
+    last_version: int
+    writer_id: str
+
+    def covers(self, version: int) -> bool:
+        return self.first_version <= version <= self.last_version
+
+
+def import_dir(run_path: Path) -> Path:
+    return run_path / IMPORT_DIR
+
+
+def writer_id_for(run_key: str, source_key: str, first_version: int) -> str:
+    """The deterministic writer id of one import range."""
+    return hashlib.sha256(f"import\0{run_key}\0{source_key}\0{first_version}".encode()).hexdigest()[:16]
+
+
+def finish_pending(run_path: Path) -> None:
+    """Complete commits interrupted by a crash; drop staging dirs that never got a record."""
+    base = import_dir(run_path)
+    if not base.is_dir():
+        return
+    for staging in base.glob(".staging-*"):
+        writer_id = staging.name.removeprefix(".staging-")
+        if (base / f"{writer_id}.json").is_file():
+            _move_segments(staging, layout.segments_dir(run_path))
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def records(run_path: Path, source_key: str) -> list[ImportRecord]:
+    """The committed import ranges of one source in this run."""
+    out = []
+    for path in sorted(import_dir(run_path).glob("*.json")):
+        data = json.loads(path.read_text("utf-8"))
+        if data.get("source_key") == source_key:
+            out.append(
+                ImportRecord(source_key, data["first_version"], data["last_version"], data["writer_id"])
+            )
+    return out
+
+
+class ImportTarget:
+    """One import range of one source, staged in the run directory until :meth:`commit`."""
+
+    def __init__(self, run_path: Path, identity: layout.RunIdentity, source_key: str, first_version: int):
+        self.run_path = run_path
+        self.source_key = source_key
+        self.first_version = first_version
+        self.writer_id = writer_id_for(identity.run_key, source_key, first_version)
+        self._staging = import_dir(run_path) / f".staging-{self.writer_id}"
+        shutil.rmtree(self._staging, ignore_errors=True)
+        self._writer = OpLogWriter(
+            self._staging,
+            project=identity.project,
+            run_key=identity.run_key,
+            run_id=identity.run_id,
+            custom_run_id=identity.custom_run_id,
+            durability="buffered",
+            writer_id=self.writer_id,
+        )
+        self._kept: list[str] = []
+        self.ops = 0
+        self.points = 0
+
+    @property
+    def blobs(self) -> BlobStore:
+        return BlobStore(layout.blobs_dir(self.run_path))
+
+    def append(self, op: Op, ts: float) -> None:
+        """Stage one operation (float series go point by point into compact frames)."""
+        if isinstance(op, LogFloats):
+            for p in op.points:
+                self._writer.append_float(op.path, p.step, p.value, p.ts)
+            self.points += len(op.points)
+        else:
+            self._writer.append(op, ts=ts)
+            self.points += len(getattr(op, "points", ()) or ())
+        self.ops += 1
+
+    def keep(self, record: dict) -> None:
+        """Keep a source record that was not converted (written on commit)."""
+        self._kept.append(json.dumps(record, sort_keys=True, default=str))
+
+    def commit(self, last_version: int, details: dict) -> Path:
+        """Make the staged import visible; returns the record's path."""
+        self._writer.close()
+        base = import_dir(self.run_path)
+        kept_path = base / f"{self.writer_id}.kept.jsonl"
+        if self._kept:
+            _atomic_write(kept_path, "".join(line + "\n" for line in self._kept))
+        record = dict(
+            details,
+            source_key=self.source_key,
+            first_version=self.first_version,
+            last_version=last_version,
+            writer_id=self.writer_id,
+            ops=self.ops,
+            points=self.points,
+            kept=len(self._kept),
+            kept_file=str(kept_path) if self._kept else "",
+            imported_at=time.time(),
+        )
+        path = base / f"{self.writer_id}.json"
+        _atomic_write(path, json.dumps(record, indent=1, sort_keys=True))
+        _move_segments(self._staging, layout.segments_dir(self.run_path))
+        shutil.rmtree(self._staging, ignore_errors=True)
+        return path
+
+    def abort(self) -> None:
+        """Throw the staged import away (nothing becomes visible)."""
+        self._writer.close()
+        shutil.rmtree(self._staging, ignore_errors=True)
+
+
+def _move_segments(staging: Path, segments: Path) -> None:
+    segments.mkdir(parents=True, exist_ok=True)
+    for seg in sorted(staging.glob("*.seg")):
+        if not seg.name.startswith("."):
+            os.replace(seg, segments / seg.name)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, "utf-8")
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
