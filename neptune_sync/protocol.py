@@ -63,3 +63,66 @@ class AckResponse(msgspec.Struct, frozen=True):
 batch_request_encoder = msgspec.msgpack.Encoder()
 batch_request_decoder = msgspec.msgpack.Decoder(BatchRequest)
 batch_response_decoder = msgspec.msgpack.Decoder(BatchResponse)
+
+
+# --- Read API (JSON bodies; docs/openapi.yaml). Shared by the store and neptune_sync.store_client. ---
+
+
+class RunRecord(msgspec.Struct, frozen=True):
+    """A run as the store knows it; ``created`` is the client timestamp of its first entry."""
+
+    project: str
+    run_key: str
+    run_id: str
+    custom_run_id: str = ""
+    kind: str = "run"
+    created: float = 0.0
+
+
+class FieldInfo(msgspec.Struct, frozen=True):
+    path: str
+    type: str
+
+
+class FieldValue(msgspec.Struct, frozen=True):
+    """A field's value; for a series its last value and ``last_step``.
+
+    Values in JSON: numbers, strings, ISO-8601 datetimes, files as ``{sha256, size, name, extension}``,
+    string sets as sorted lists, file sets as ``{relpath: file}``, artifacts as ``{sha256, files}``.
+    """
+
+    path: str
+    type: str
+    value: object = None
+    last_step: float | None = None
+
+
+class SeriesPoint(msgspec.Struct, array_like=True, frozen=True):
+    step: float
+    value: object
+    ts: float
+
+
+class SeriesPage(msgspec.Struct, frozen=True):
+    """One page of a series, ordered by step; pass ``next_after`` as ``after`` for the next page."""
+
+    path: str
+    type: str
+    points: list[SeriesPoint]
+    next_after: float | None = None
+
+
+class RunRow(msgspec.Struct, frozen=True):
+    run: RunRecord
+    fields: dict[str, object] = {}
+
+
+class RunsTable(msgspec.Struct, frozen=True):
+    rows: list[RunRow]
+
+
+class ErrorBody(msgspec.Struct, frozen=True):
+    """Every 4xx / 5xx of the store carries this JSON body."""
+
+    error: str  # a stable code, e.g. "bad_request", "unauthorized", "too_large"
+    message: str

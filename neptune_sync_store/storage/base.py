@@ -1,0 +1,125 @@
+"""The storage interface every backend implements, and the pieces all backends share.
+
+Invariants every backend keeps (the contract suite in tests/store checks them on each backend):
+- ``apply_batch`` is atomic: the run, writer position, fields and points change together or not at all.
+- Batches of one run are applied one at a time (a lock per run), so concurrent writers never race
+  on a field's type.
+- Nothing depends on server time or on insertion order beyond seq order, so replaying the same
+  entries in any batching leaves the same ``dump()``.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import msgspec
+
+from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
+
+from ..plan import FieldState, decode_value
+
+DEFAULT_PAGE = 10_000
+MAX_PAGE = 1_000_000
+
+_dump_encoder = msgspec.msgpack.Encoder()
+
+
+class Storage(abc.ABC):
+    """Where the store keeps runs, fields, series points and tokens."""
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect and create the schema if missing."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def apply_batch(self, req: BatchRequest) -> BatchResponse:
+        """Apply a validated batch atomically (creating the run on first sight)."""
+
+    @abc.abstractmethod
+    async def acked_seq(self, project: str, run_key: str, writer_id: str) -> int:
+        """The highest seq applied for this writer, 0 when nothing was."""
+
+    @abc.abstractmethod
+    async def find_run(self, project: str, ident: str) -> RunRecord | None:
+        """A run of ``project`` whose run_key, run_id or custom_run_id is ``ident`` (in that order)."""
+
+    @abc.abstractmethod
+    async def field_infos(self, project: str, run_key: str) -> list[FieldInfo]:
+        """Every field of a run, sorted by path."""
+
+    @abc.abstractmethod
+    async def field_values(self, project: str, run_key: str, paths: list[str]) -> list[FieldValue]:
+        """Values of the given paths that exist (all fields when ``paths`` is empty), sorted by path."""
+
+    @abc.abstractmethod
+    async def series(
+        self, project: str, run_key: str, path: str, *, start: float, stop: float, after: float, limit: int
+    ) -> SeriesPage | None:
+        """Points with ``start <= step <= stop`` and ``step > after``, at most ``limit``; None if no field."""
+
+    @abc.abstractmethod
+    async def runs_with_fields(
+        self, project: str, paths: list[str]
+    ) -> list[tuple[RunRecord, dict[str, Any]]]:
+        """Every run of a project with the values of ``paths`` it has (for the runs table)."""
+
+    @abc.abstractmethod
+    async def add_token(self, token_hash: str, project: str, scopes: str, created: float) -> None: ...
+
+    @abc.abstractmethod
+    async def token(self, token_hash: str) -> tuple[str, str] | None:
+        """(project, scopes) of a token hash, or None."""
+
+    @abc.abstractmethod
+    async def dump(self) -> bytes:
+        """A canonical serialisation of all run data (not tokens), for equality checks in tests."""
+
+
+def field_value(path: str, ftype: str, data: bytes | None, last_step: float | None) -> FieldValue:
+    return FieldValue(path, ftype, decode_value(data), last_step)
+
+
+def state_from_row(row: Any) -> tuple[str, FieldState]:
+    """(path, state) from a ``(id, path, type, data, last_step)`` row."""
+    fid, path, ftype, data, last_step = row
+    return path, FieldState(ftype, decode_value(data), last_step, fid)
+
+
+def series_page(path: str, ftype: str, rows: list[Any], limit: int) -> SeriesPage:
+    """A page from ``(step, num, ts, raw)`` rows (num for float series, raw msgpack otherwise)."""
+    if ftype == "floatSeries":
+        points: list[Any] = [(r[0], r[1], r[2]) for r in rows]
+    else:
+        points = [(r[0], decode_value(r[3]), r[2]) for r in rows]
+    next_after = rows[-1][0] if len(rows) == limit and rows else None
+    return SeriesPage(path, ftype, points, next_after)
+
+
+def encode_dump(runs: list[Any]) -> bytes:
+    return _dump_encoder.encode(runs)
+
+
+def dump_runs(
+    run_rows: list[Any], writer_rows: list[Any], field_rows: list[Any], point_rows: list[Any]
+) -> bytes:
+    """Assemble the canonical dump from ordered rows keyed by internal ids.
+
+    run_rows: (id, project, run_key, run_id, custom_run_id, kind, created) ordered by (project, run_key);
+    writer_rows: (run, writer_id, applied_seq); field_rows: (id, run, path, type, data, num, txt, last_step)
+    ordered by path; point_rows: (field, step, ts, num, raw) ordered by (field, step).
+    """
+    points: dict[int, list[Any]] = {}
+    for fid, *rest in point_rows:
+        points.setdefault(fid, []).append(rest)
+    fields: dict[int, list[Any]] = {}
+    for fid, run, *rest in field_rows:
+        fields.setdefault(run, []).append([*rest, points.get(fid, [])])
+    writers: dict[int, list[Any]] = {}
+    for run, *rest in writer_rows:
+        writers.setdefault(run, []).append(rest)
+    out = [[*rest, sorted(writers.get(rid, [])), fields.get(rid, [])] for rid, *rest in run_rows]
+    return encode_dump(out)

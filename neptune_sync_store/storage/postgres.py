@@ -1,0 +1,254 @@
+"""PostgreSQL backend (asyncpg), for a team store shared by many nodes.
+
+Tables live in one schema (``public`` unless given), so tests use a throwaway schema each.
+Batches of one run are serialised with a transaction-scoped advisory lock on the run's id;
+points go in with COPY, which is what makes ingestion fast.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import asyncpg
+
+from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
+
+from ..plan import Plan, plan_batch
+from .base import Storage, dump_runs, field_value, series_page, state_from_row
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs(
+  id BIGSERIAL PRIMARY KEY, project TEXT NOT NULL, run_key TEXT NOT NULL, run_id TEXT NOT NULL,
+  custom_run_id TEXT NOT NULL, kind TEXT NOT NULL, created DOUBLE PRECISION NOT NULL, UNIQUE(project, run_key));
+CREATE INDEX IF NOT EXISTS runs_by_run_id ON runs(project, run_id);
+CREATE INDEX IF NOT EXISTS runs_by_custom_id ON runs(project, custom_run_id);
+CREATE TABLE IF NOT EXISTS writers(
+  run BIGINT NOT NULL, writer_id TEXT NOT NULL, applied_seq BIGINT NOT NULL, PRIMARY KEY(run, writer_id));
+CREATE TABLE IF NOT EXISTS fields(
+  id BIGSERIAL PRIMARY KEY, run BIGINT NOT NULL, path TEXT NOT NULL, type TEXT NOT NULL,
+  data BYTEA, num DOUBLE PRECISION, txt TEXT, last_step DOUBLE PRECISION, UNIQUE(run, path));
+CREATE TABLE IF NOT EXISTS points(
+  field BIGINT NOT NULL, step DOUBLE PRECISION NOT NULL, ts DOUBLE PRECISION NOT NULL,
+  num DOUBLE PRECISION, raw BYTEA, PRIMARY KEY(field, step));
+CREATE TABLE IF NOT EXISTS tokens(
+  hash TEXT PRIMARY KEY, project TEXT NOT NULL, scopes TEXT NOT NULL, created DOUBLE PRECISION NOT NULL);
+"""
+
+_RUN_COLUMNS = "project, run_key, run_id, custom_run_id, kind, created"
+_FIELD_OF_RUN = (
+    "SELECT {cols} FROM fields f JOIN runs r ON f.run = r.id WHERE r.project = $1 AND r.run_key = $2"
+)
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+class PostgresStorage(Storage):
+    """Storage in a PostgreSQL database given by a ``postgresql://`` DSN."""
+
+    def __init__(self, dsn: str, *, schema: str = "public", pool_size: int = 4) -> None:
+        if not _SCHEMA_NAME.fullmatch(schema):
+            raise ValueError(f"schema name {schema!r} must match {_SCHEMA_NAME.pattern}")
+        self.dsn = dsn
+        self.schema = schema
+        self._pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def open(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+        finally:
+            await conn.close()
+        self._pool = await asyncpg.create_pool(
+            self.dsn, min_size=1, max_size=self._pool_size, server_settings={"search_path": self.schema}
+        )
+        async with self._pool.acquire() as conn:
+            await conn.execute(SCHEMA)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self._pool is not None, "storage is not open"
+        return self._pool
+
+    async def drop_schema(self) -> None:
+        """Remove this storage's schema and everything in it (tests use a throwaway schema)."""
+        await self.pool.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+
+    # --- ingestion ---
+
+    async def apply_batch(self, req: BatchRequest) -> BatchResponse:
+        async with self.pool.acquire() as conn, conn.transaction():
+            run = await _run_id(conn, req)
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", run)
+            row = await conn.fetchrow(
+                "SELECT applied_seq FROM writers WHERE run=$1 AND writer_id=$2", run, req.writer_id
+            )
+            applied = row[0] if row else 0
+            paths = sorted({e.op.path for e in req.entries if e.last_seq > applied})
+            rows = await conn.fetch(
+                "SELECT id, path, type, data, last_step FROM fields WHERE run=$1 AND path = ANY($2)",
+                run,
+                paths,
+            )
+            plan = plan_batch(req.entries, applied, dict(state_from_row(tuple(r)) for r in rows))
+            await _write_plan(conn, run, plan)
+            await conn.execute(
+                "INSERT INTO writers(run, writer_id, applied_seq) VALUES ($1,$2,$3) "
+                "ON CONFLICT(run, writer_id) DO UPDATE SET applied_seq=excluded.applied_seq",
+                run,
+                req.writer_id,
+                plan.applied_seq,
+            )
+        return BatchResponse(plan.applied_seq, plan.conflicts, plan.rejected)
+
+    async def acked_seq(self, project: str, run_key: str, writer_id: str) -> int:
+        value = await self.pool.fetchval(
+            "SELECT w.applied_seq FROM writers w JOIN runs r ON w.run = r.id "
+            "WHERE r.project=$1 AND r.run_key=$2 AND w.writer_id=$3",
+            project,
+            run_key,
+            writer_id,
+        )
+        return value or 0
+
+    # --- reads ---
+
+    async def find_run(self, project: str, ident: str) -> RunRecord | None:
+        for column in ("run_key", "run_id", "custom_run_id"):
+            sql = f"SELECT {_RUN_COLUMNS} FROM runs WHERE project=$1 AND {column}=$2 ORDER BY id LIMIT 1"
+            row = await self.pool.fetchrow(sql, project, ident)
+            if row:
+                return RunRecord(*row)
+        return None
+
+    async def field_infos(self, project: str, run_key: str) -> list[FieldInfo]:
+        rows = await self.pool.fetch(
+            _FIELD_OF_RUN.format(cols="f.path, f.type") + ' ORDER BY f.path COLLATE "C"', project, run_key
+        )
+        return [FieldInfo(*r) for r in rows]
+
+    async def field_values(self, project: str, run_key: str, paths: list[str]) -> list[FieldValue]:
+        sql = _FIELD_OF_RUN.format(cols="f.path, f.type, f.data, f.last_step")
+        if paths:
+            rows = await self.pool.fetch(
+                sql + ' AND f.path = ANY($3) ORDER BY f.path COLLATE "C"', project, run_key, paths
+            )
+        else:
+            rows = await self.pool.fetch(sql + ' ORDER BY f.path COLLATE "C"', project, run_key)
+        return [field_value(*r) for r in rows]
+
+    async def series(
+        self, project: str, run_key: str, path: str, *, start: float, stop: float, after: float, limit: int
+    ) -> SeriesPage | None:
+        async with self.pool.acquire() as conn, conn.transaction(readonly=True):
+            found = await conn.fetchrow(
+                _FIELD_OF_RUN.format(cols="f.id, f.type") + " AND f.path = $3", project, run_key, path
+            )
+            if found is None:
+                return None
+            rows = await conn.fetch(
+                "SELECT step, num, ts, raw FROM points WHERE field=$1 AND step>=$2 AND step<=$3 AND step>$4 "
+                "ORDER BY step LIMIT $5",
+                found[0],
+                start,
+                stop,
+                after,
+                limit,
+            )
+        return series_page(path, found[1], rows, limit)
+
+    async def runs_with_fields(
+        self, project: str, paths: list[str]
+    ) -> list[tuple[RunRecord, dict[str, Any]]]:
+        async with self.pool.acquire() as conn, conn.transaction(readonly=True):
+            runs = await conn.fetch(
+                f"SELECT id, {_RUN_COLUMNS} FROM runs WHERE project=$1 ORDER BY id", project
+            )
+            rows = await conn.fetch(
+                "SELECT f.run, f.path, f.type, f.data, f.last_step FROM fields f JOIN runs r ON f.run = r.id "
+                "WHERE r.project=$1 AND f.path = ANY($2)",
+                project,
+                paths,
+            )
+        values: dict[int, dict[str, Any]] = {}
+        for run, path, *rest in rows:
+            values.setdefault(run, {})[path] = field_value(path, *rest)
+        return [(RunRecord(*tuple(r)[1:]), values.get(r[0], {})) for r in runs]
+
+    # --- tokens and dump ---
+
+    async def add_token(self, token_hash: str, project: str, scopes: str, created: float) -> None:
+        await self.pool.execute(
+            "INSERT INTO tokens(hash, project, scopes, created) VALUES ($1,$2,$3,$4)",
+            token_hash,
+            project,
+            scopes,
+            created,
+        )
+
+    async def token(self, token_hash: str) -> tuple[str, str] | None:
+        row = await self.pool.fetchrow("SELECT project, scopes FROM tokens WHERE hash=$1", token_hash)
+        return (row[0], row[1]) if row else None
+
+    async def dump(self) -> bytes:
+        queries = (
+            f'SELECT id, {_RUN_COLUMNS} FROM runs ORDER BY project COLLATE "C", run_key COLLATE "C"',
+            "SELECT run, writer_id, applied_seq FROM writers",
+            'SELECT id, run, path, type, data, num, txt, last_step FROM fields ORDER BY path COLLATE "C"',
+            "SELECT field, step, ts, num, raw FROM points ORDER BY field, step",
+        )
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            results = [[tuple(r) for r in await conn.fetch(q)] for q in queries]
+        return dump_runs(*results)
+
+
+async def _run_id(conn: asyncpg.Connection, req: BatchRequest) -> int:
+    info = req.run
+    sql = "SELECT id FROM runs WHERE project=$1 AND run_key=$2"
+    run = await conn.fetchval(sql, info.project, info.run_key)
+    if run is not None:
+        return run
+    created = req.entries[0].ts if req.entries else 0.0
+    await conn.execute(
+        f"INSERT INTO runs({_RUN_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (project, run_key) DO NOTHING",
+        info.project,
+        info.run_key,
+        info.run_id,
+        info.custom_run_id,
+        info.kind,
+        created,
+    )
+    return await conn.fetchval(sql, info.project, info.run_key)
+
+
+async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
+    if plan.deleted_ids or plan.cleared_ids:
+        await conn.execute("DELETE FROM points WHERE field = ANY($1)", plan.deleted_ids + plan.cleared_ids)
+    if plan.deleted_ids:
+        await conn.execute("DELETE FROM fields WHERE id = ANY($1)", plan.deleted_ids)
+    for path, state in plan.dirty():
+        columns = state.columns()
+        if state.id is None:
+            state.id = await conn.fetchval(
+                "INSERT INTO fields(run, path, type, data, num, txt, last_step) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id",
+                run,
+                path,
+                state.type,
+                *columns,
+            )
+        else:
+            await conn.execute(
+                "UPDATE fields SET data=$1, num=$2, txt=$3, last_step=$4 WHERE id=$5", *columns, state.id
+            )
+        if state.points:
+            fid = state.id
+            await conn.copy_records_to_table(
+                "points",
+                records=[(fid, *p) for p in state.points],
+                columns=["field", "step", "ts", "num", "raw"],
+            )

@@ -1,0 +1,282 @@
+"""SQLite backend: one database file in WAL mode, the embedded default.
+
+All writes go through one thread with one connection (SQLite has one writer anyway), so batches
+are serialised without further locking; reads use a small pool of threads, each with its own
+connection, and see the last committed batch (WAL readers never block the writer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
+
+from ..plan import Plan, plan_batch
+from .base import Storage, dump_runs, field_value, series_page, state_from_row
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs(
+  id INTEGER PRIMARY KEY, project TEXT NOT NULL, run_key TEXT NOT NULL, run_id TEXT NOT NULL,
+  custom_run_id TEXT NOT NULL, kind TEXT NOT NULL, created REAL NOT NULL, UNIQUE(project, run_key));
+CREATE INDEX IF NOT EXISTS runs_by_run_id ON runs(project, run_id);
+CREATE INDEX IF NOT EXISTS runs_by_custom_id ON runs(project, custom_run_id);
+CREATE TABLE IF NOT EXISTS writers(
+  run INTEGER NOT NULL, writer_id TEXT NOT NULL, applied_seq INTEGER NOT NULL,
+  PRIMARY KEY(run, writer_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fields(
+  id INTEGER PRIMARY KEY, run INTEGER NOT NULL, path TEXT NOT NULL, type TEXT NOT NULL,
+  data BLOB, num REAL, txt TEXT, last_step REAL, UNIQUE(run, path));
+CREATE TABLE IF NOT EXISTS points(
+  field INTEGER NOT NULL, step REAL NOT NULL, ts REAL NOT NULL, num REAL, raw BLOB,
+  PRIMARY KEY(field, step)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tokens(
+  hash TEXT PRIMARY KEY, project TEXT NOT NULL, scopes TEXT NOT NULL, created REAL NOT NULL);
+"""
+
+_RUN_COLUMNS = "project, run_key, run_id, custom_run_id, kind, created"
+_FIELD_OF_RUN = (
+    "SELECT f.{cols} FROM fields f JOIN runs r ON f.run = r.id WHERE r.project = ? AND r.run_key = ?"
+)
+_CHUNK = 500  # paths per IN (...) list
+
+
+class SQLiteStorage(Storage):
+    """Storage in one SQLite file (created if missing)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._writer: ThreadPoolExecutor | None = None
+        self._readers: ThreadPoolExecutor | None = None
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-sqlite-write")
+        self._readers = ThreadPoolExecutor(2, thread_name_prefix="store-sqlite-read")
+        await self._write(lambda c: c.executescript(SCHEMA))
+
+    async def close(self) -> None:
+        for pool in (self._writer, self._readers):
+            if pool is not None:
+                pool.shutdown(wait=True)
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA cache_size=-65536")
+            conn.execute("PRAGMA busy_timeout=10000")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    async def _run(self, pool: ThreadPoolExecutor | None, fn: Callable[[sqlite3.Connection], T]) -> T:
+        assert pool is not None, "storage is not open"
+        return await asyncio.get_running_loop().run_in_executor(pool, lambda: fn(self._conn()))
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._run(self._writer, fn)
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._run(self._readers, fn)
+
+    # --- ingestion ---
+
+    async def apply_batch(self, req: BatchRequest) -> BatchResponse:
+        return await self._write(partial(_apply_batch, req=req))
+
+    async def acked_seq(self, project: str, run_key: str, writer_id: str) -> int:
+        sql = "SELECT w.applied_seq FROM writers w JOIN runs r ON w.run = r.id WHERE r.project=? AND r.run_key=? AND w.writer_id=?"
+        row = await self._read(lambda c: c.execute(sql, (project, run_key, writer_id)).fetchone())
+        return row[0] if row else 0
+
+    # --- reads ---
+
+    async def find_run(self, project: str, ident: str) -> RunRecord | None:
+        def find(c: sqlite3.Connection) -> Any:
+            for column in ("run_key", "run_id", "custom_run_id"):
+                sql = f"SELECT {_RUN_COLUMNS} FROM runs WHERE project=? AND {column}=? ORDER BY id LIMIT 1"
+                row = c.execute(sql, (project, ident)).fetchone()
+                if row:
+                    return row
+            return None
+
+        row = await self._read(find)
+        return RunRecord(*row) if row else None
+
+    async def field_infos(self, project: str, run_key: str) -> list[FieldInfo]:
+        sql = _FIELD_OF_RUN.format(cols="path, f.type") + " ORDER BY f.path"
+        rows = await self._read(lambda c: c.execute(sql, (project, run_key)).fetchall())
+        return [FieldInfo(*r) for r in rows]
+
+    async def field_values(self, project: str, run_key: str, paths: list[str]) -> list[FieldValue]:
+        def read(c: sqlite3.Connection) -> list[Any]:
+            base = _FIELD_OF_RUN.format(cols="path, f.type, f.data, f.last_step")
+            if not paths:
+                return c.execute(base, (project, run_key)).fetchall()
+            rows = []
+            for i in range(0, len(paths), _CHUNK):
+                chunk = paths[i : i + _CHUNK]
+                sql = f"{base} AND f.path IN ({','.join('?' * len(chunk))})"
+                rows += c.execute(sql, (project, run_key, *chunk)).fetchall()
+            return rows
+
+        rows = await self._read(read)
+        return sorted((field_value(*r) for r in rows), key=lambda v: v.path)
+
+    async def series(
+        self, project: str, run_key: str, path: str, *, start: float, stop: float, after: float, limit: int
+    ) -> SeriesPage | None:
+        def read(c: sqlite3.Connection) -> tuple[Any, list[Any]]:
+            sql = _FIELD_OF_RUN.format(cols="id, f.type") + " AND f.path = ?"
+            found = c.execute(sql, (project, run_key, path)).fetchone()
+            if found is None:
+                return None, []
+            rows = c.execute(
+                "SELECT step, num, ts, raw FROM points WHERE field=? AND step>=? AND step<=? AND step>? "
+                "ORDER BY step LIMIT ?",
+                (found[0], start, stop, after, limit),
+            ).fetchall()
+            return found[1], rows
+
+        ftype, rows = await self._read(read)
+        return None if ftype is None else series_page(path, ftype, rows, limit)
+
+    async def runs_with_fields(
+        self, project: str, paths: list[str]
+    ) -> list[tuple[RunRecord, dict[str, Any]]]:
+        def read(c: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
+            runs = c.execute(
+                f"SELECT id, {_RUN_COLUMNS} FROM runs WHERE project=? ORDER BY id", (project,)
+            ).fetchall()
+            if not paths:
+                return runs, []
+            sql = (
+                "SELECT f.run, f.path, f.type, f.data, f.last_step FROM fields f JOIN runs r ON f.run = r.id "
+                f"WHERE r.project=? AND f.path IN ({','.join('?' * len(paths))})"
+            )
+            return runs, c.execute(sql, (project, *paths)).fetchall()
+
+        runs, rows = await self._read(read)
+        values: dict[int, dict[str, Any]] = {}
+        for run, path, *rest in rows:
+            values.setdefault(run, {})[path] = field_value(path, *rest)
+        return [(RunRecord(*r[1:]), values.get(r[0], {})) for r in runs]
+
+    # --- tokens and dump ---
+
+    async def add_token(self, token_hash: str, project: str, scopes: str, created: float) -> None:
+        sql = "INSERT INTO tokens(hash, project, scopes, created) VALUES (?,?,?,?)"
+        await self._write(lambda c: c.execute(sql, (token_hash, project, scopes, created)))
+
+    async def token(self, token_hash: str) -> tuple[str, str] | None:
+        sql = "SELECT project, scopes FROM tokens WHERE hash=?"
+        row = await self._read(lambda c: c.execute(sql, (token_hash,)).fetchone())
+        return (row[0], row[1]) if row else None
+
+    async def dump(self) -> bytes:
+        def read(c: sqlite3.Connection) -> bytes:
+            c.execute("BEGIN")
+            try:
+                return dump_runs(
+                    c.execute(f"SELECT id, {_RUN_COLUMNS} FROM runs ORDER BY project, run_key").fetchall(),
+                    c.execute("SELECT run, writer_id, applied_seq FROM writers").fetchall(),
+                    c.execute(
+                        "SELECT id, run, path, type, data, num, txt, last_step FROM fields ORDER BY path"
+                    ).fetchall(),
+                    c.execute("SELECT field, step, ts, num, raw FROM points ORDER BY field, step").fetchall(),
+                )
+            finally:
+                c.execute("COMMIT")
+
+        return await self._read(read)
+
+
+def _apply_batch(conn: sqlite3.Connection, req: BatchRequest) -> BatchResponse:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        run = _run_id(conn, req)
+        row = conn.execute(
+            "SELECT applied_seq FROM writers WHERE run=? AND writer_id=?", (run, req.writer_id)
+        ).fetchone()
+        applied = row[0] if row else 0
+        paths = sorted({e.op.path for e in req.entries if e.last_seq > applied})
+        plan = plan_batch(req.entries, applied, _load_states(conn, run, paths))
+        _write_plan(conn, run, plan)
+        conn.execute(
+            "INSERT INTO writers(run, writer_id, applied_seq) VALUES (?,?,?) "
+            "ON CONFLICT(run, writer_id) DO UPDATE SET applied_seq=excluded.applied_seq",
+            (run, req.writer_id, plan.applied_seq),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return BatchResponse(plan.applied_seq, plan.conflicts, plan.rejected)
+
+
+def _run_id(conn: sqlite3.Connection, req: BatchRequest) -> int:
+    info = req.run
+    row = conn.execute(
+        "SELECT id FROM runs WHERE project=? AND run_key=?", (info.project, info.run_key)
+    ).fetchone()
+    if row:
+        return row[0]
+    created = req.entries[0].ts if req.entries else 0.0
+    cur = conn.execute(
+        f"INSERT INTO runs({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?)",
+        (info.project, info.run_key, info.run_id, info.custom_run_id, info.kind, created),
+    )
+    return cur.lastrowid  # type: ignore[return-value]
+
+
+def _load_states(conn: sqlite3.Connection, run: int, paths: list[str]) -> dict[str, Any]:
+    states = {}
+    for i in range(0, len(paths), _CHUNK):
+        chunk = paths[i : i + _CHUNK]
+        sql = f"SELECT id, path, type, data, last_step FROM fields WHERE run=? AND path IN ({','.join('?' * len(chunk))})"
+        states.update(state_from_row(r) for r in conn.execute(sql, (run, *chunk)))
+    return states
+
+
+def _write_plan(conn: sqlite3.Connection, run: int, plan: Plan) -> None:
+    for ids, tables in ((plan.deleted_ids, ("points", "fields")), (plan.cleared_ids, ("points",))):
+        for table in tables:
+            column = "field" if table == "points" else "id"
+            conn.executemany(f"DELETE FROM {table} WHERE {column}=?", [(i,) for i in ids])
+    for path, state in plan.dirty():
+        columns = state.columns()
+        if state.id is None:
+            cur = conn.execute(
+                "INSERT INTO fields(run, path, type, data, num, txt, last_step) VALUES (?,?,?,?,?,?,?)",
+                (run, path, state.type, *columns),
+            )
+            state.id = cur.lastrowid
+        else:
+            conn.execute(
+                "UPDATE fields SET data=?, num=?, txt=?, last_step=? WHERE id=?", (*columns, state.id)
+            )
+        if state.points:
+            fid = state.id
+            conn.executemany(
+                "INSERT INTO points(field, step, ts, num, raw) VALUES (?,?,?,?,?)",
+                [(fid, *p) for p in state.points],
+            )
