@@ -157,7 +157,7 @@ def replay(run_path: Path, log: list) -> dict[str, object]:
             files.update({f.relpath: content(f.file) for f in op.files})
             state[op.path] = files
         elif isinstance(op, o.DeleteFileSetFiles):
-            state[op.path] = {k: v for k, v in state[op.path].items() if k not in op.relpaths}
+            state[op.path] = {k: v for k, v in state.get(op.path, {}).items() if k not in op.relpaths}
         elif isinstance(op, o.TrackArtifact):
             state[op.path] = {f.relpath: f.sha256 for f in op.files} or op.sha256
         elif isinstance(op, o.DeleteField):

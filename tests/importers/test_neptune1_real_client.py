@@ -83,9 +83,13 @@ def test_real_queue_whose_files_moved_keeps_those_ops_aside_and_fails(tmp_path, 
     out = capsys.readouterr().out
     assert out.count("SKIPPED:") == 2 and "file not found any more" in out and "none of the files" in out
     state = log_view.state()
-    assert "cfg" not in state and "fset" not in state
+    assert "cfg" not in state and not state.get("fset")
     assert state["mem"] == ("mem.txt", b"in memory")  # in-memory uploads were copied into the queue
     assert set(state["art"]) == {"sub/y.txt", "x.txt"}  # relative path: resolved next to .neptune/
-    kept = [json.loads(line) for f in (log_view.run() / "import").glob("*.kept.jsonl") for line in f.open()]
+    kept = [
+        json.loads(line)
+        for f in (log_view.run() / "import").glob("*.kept.jsonl")
+        for line in f.read_text().splitlines()
+    ]
     assert sorted(k["record"]["type"] for k in kept) == ["UploadFile", "UploadFileSet"]
     assert all(k["file"].endswith("data-1.log") and k["offset"] > 0 and k["reason"] for k in kept)
