@@ -1,0 +1,85 @@
+"""``neptune-syncd``: run the sync daemon for one data dir (docs/daemon.md).
+
+Exit codes: 0 after a clean shutdown or when another daemon already holds the data dir's lock,
+2 for a configuration error (no store configured, bad config file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+import anyio
+import msgspec
+
+from neptune_sync.daemon_control import try_lock
+from neptune_sync.exceptions import AuthError
+from neptune_sync.token import parse_token
+
+from .config import DaemonConfig, load_config
+from .service import Service
+from .sinks.base import Sink
+
+log = logging.getLogger("neptune_syncd")
+
+
+class ConfigError(Exception):
+    """The daemon cannot start with this configuration."""
+
+
+def make_sink(config: DaemonConfig) -> Sink:
+    """The HTTP sink for the configured store: ``store_url``, else the API token's address."""
+    from .sinks.http import HttpSink
+
+    if not config.api_token:
+        raise ConfigError("no API token: set NEPTUNE_API_TOKEN or api_token in the config file")
+    url = config.store_url
+    if not url:
+        try:
+            url = parse_token(config.api_token).address
+        except AuthError as exc:
+            raise ConfigError(str(exc)) from None
+    return HttpSink(url, config.api_token, timeout=config.request_timeout)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="neptune-syncd", description="Replay operation logs to the store.")
+    parser.add_argument(
+        "--data-dir", help="data dir to watch (default: NEPTUNE_SYNC_DIR or the user default)"
+    )
+    parser.add_argument("--config", type=Path, help="TOML config file (docs/daemon.md)")
+    parser.add_argument("--store-url", help="store address (default: from the API token)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        config = load_config(args.config, data_dir=args.data_dir, store_url=args.store_url)
+        sink = make_sink(config)
+    except (ConfigError, OSError, ValueError, msgspec.ValidationError) as exc:
+        log.error("configuration error: %s", exc)
+        return 2
+    lock = try_lock(config.root)
+    if lock is None:
+        log.info("another neptune-syncd holds %s; exiting", config.root)
+        return 0
+    try:
+        anyio.run(Service(config, sink).run)
+    finally:
+        os.close(lock)
+    log.info("neptune-syncd stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

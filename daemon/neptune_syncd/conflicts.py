@@ -1,0 +1,73 @@
+"""Type-conflict policy: what to do with an op the store refused because its path holds another type.
+
+Pure: no I/O. Nothing is ever dropped silently. Policies (``conflict_policy`` in the config):
+
+- ``coerce`` (default): convert losslessly where the value survives exactly (an int into a float
+  field, an integral float into an int field); otherwise ``rename``.
+- ``rename``: write the op to the sibling field ``<path>__conflict_<attempted type>``.
+- ``quarantine``: write nothing; the op goes to the run's quarantine file.
+
+Every resolution is recorded on the run in the string set :data:`CONFLICTS_FIELD`, and in the
+run's sync state (``neptune-sync status``).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from neptune_sync.oplog.ops import AddStrings, AssignFloat, AssignInt, FieldType, Op
+from neptune_sync.protocol import OpConflict
+
+POLICIES = ("coerce", "rename", "quarantine")
+CONFLICTS_FIELD = "sys/sync/conflicts"
+SUFFIX = "__conflict_"
+MAX_EXACT_INT = 2**53
+
+
+class Resolution(msgspec.Struct, frozen=True):
+    """The ops to write instead of the refused one, and a one-line account of it."""
+
+    ops: tuple[Op, ...]
+    action: str
+    quarantine: bool = False
+
+
+def sibling_path(path: str, attempted_type: str) -> str:
+    return f"{path}{SUFFIX}{attempted_type}"
+
+
+def coerce(op: Op, existing_type: str) -> Op | None:
+    """The op converted to ``existing_type`` if that loses nothing, else None."""
+    if isinstance(op, AssignInt) and existing_type == FieldType.FLOAT and abs(op.value) <= MAX_EXACT_INT:
+        return AssignFloat(op.path, float(op.value))
+    if (
+        isinstance(op, AssignFloat)
+        and existing_type == FieldType.INT
+        and op.value.is_integer()
+        and abs(op.value) <= MAX_EXACT_INT
+    ):
+        return AssignInt(op.path, int(op.value))
+    return None
+
+
+def resolve(op: Op, conflict: OpConflict, policy: str = "coerce") -> Resolution:
+    """Decide what replaces ``op`` after ``conflict``. Raises ValueError for an unknown policy."""
+    if policy not in POLICIES:
+        raise ValueError(f"conflict_policy must be one of {POLICIES}, not {policy!r}")
+    note = f"{conflict.path}: {conflict.attempted_type} written to a {conflict.existing_type} field"
+    if policy == "quarantine" or SUFFIX in conflict.path:
+        # a sibling that conflicts again is not renamed a second time
+        return Resolution((record(note, "quarantined"),), "quarantined", quarantine=True)
+    if policy == "coerce":
+        coerced = coerce(op, conflict.existing_type)
+        if coerced is not None:
+            return Resolution((coerced, record(note, "coerced")), "coerced")
+    target = sibling_path(conflict.path, conflict.attempted_type)
+    renamed = msgspec.structs.replace(op, path=target)
+    action = f"renamed to {target}"
+    return Resolution((renamed, record(note, action)), action)
+
+
+def record(note: str, action: str) -> AddStrings:
+    """The op that records a conflict on the run."""
+    return AddStrings(CONFLICTS_FIELD, (f"{note}; {action}",))

@@ -1,0 +1,195 @@
+"""Getting one batch of one writer into the store: blobs first, retries, splitting, conflicts.
+
+- Transient failures (:class:`StoreUnavailableError`) are retried for ever with backoff; the
+  data stays on disk meanwhile. An :class:`AuthError` pauses the whole project, loudly.
+- A batch refused as a whole (:class:`BatchRejectedError`) is halved until the refused entry is
+  alone; that entry goes to the run's quarantine file with the reason, the rest is sent.
+- Entries refused one by one (``BatchResponse.rejected``) are quarantined the same way.
+- Type conflicts (``BatchResponse.conflicts``) are resolved by :mod:`neptune_syncd.conflicts`;
+  the replacement ops are appended to the run's log by a writer of the daemon's own, so they are
+  replayed, crash-safe, like any other op.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import anyio
+import msgspec
+
+from neptune_sync.daemon_control import ConflictRecord, RunSyncState
+from neptune_sync.exceptions import AuthError, BatchRejectedError, StoreUnavailableError
+from neptune_sync.oplog.blobs import BlobStore
+from neptune_sync.oplog.framing import Entry
+from neptune_sync.oplog.layout import blobs_dir, segments_dir
+from neptune_sync.oplog.ops import Op, blob_refs
+from neptune_sync.oplog.writer import OpLogWriter, new_writer_id
+from neptune_sync.protocol import BatchResponse, RunInfo
+
+from . import conflicts, state
+from .batching import split
+from .config import DaemonConfig
+from .gate import ProjectGate
+from .retry import Backoff
+from .sinks.base import Sink
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+RESOLVER_PREFIX = "syncd"
+
+
+class Sent(msgspec.Struct):
+    """What became of a batch: the store's applied seq, and the highest seq quarantined."""
+
+    applied_seq: int = 0
+    quarantined_to: int = 0
+
+
+class Delivery:
+    """Sends batches of one run. ``sleep`` and ``rand`` are seams for tests."""
+
+    def __init__(
+        self,
+        run_path: Path,
+        run_state: RunSyncState,
+        sink: Sink,
+        config: DaemonConfig,
+        *,
+        gate: ProjectGate,
+        limiter: anyio.CapacityLimiter,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.run_path = run_path
+        self.state = run_state
+        self.sink = sink
+        self.config = config
+        self.gate = gate
+        self.limiter = limiter
+        self._sleep = sleep
+        self._rand = rand
+        self._blobs = BlobStore(blobs_dir(run_path))
+        self._known_blobs: set[str] = set()
+
+    async def call(self, project: str, fn: Callable[[], Awaitable[T]]) -> T:
+        """Run one store request, retrying transient failures and waiting out auth pauses."""
+        backoff = Backoff(self.config.backoff_base, self.config.backoff_cap, rand=self._rand)
+        while True:
+            await self.gate.wait(project)
+            try:
+                async with self.limiter:
+                    result = await fn()
+            except StoreUnavailableError as exc:
+                delay = backoff.next_delay(exc.retry_after)
+                self._failed(f"store unavailable: {exc}", backoff.attempt, logging.WARNING)
+                await self._sleep(delay)
+            except AuthError as exc:
+                self.gate.pause(project, self.config.auth_pause)
+                self._failed(
+                    f"store refused the credentials for project {project!r}: {exc}; "
+                    f"project paused for {self.config.auth_pause:g} s (check NEPTUNE_API_TOKEN)",
+                    backoff.attempt,
+                    logging.ERROR,
+                )
+            else:
+                if backoff.attempt:
+                    log.info(
+                        "%s: store reachable again after %d failures", self.run_path.name, backoff.attempt
+                    )
+                    self.state.last_error = ""
+                return result
+
+    def _failed(self, message: str, attempt: int, level: int) -> None:
+        self.state.last_error = message
+        if attempt <= 1 or attempt & (attempt - 1) == 0:  # rate-limited: 1st, 2nd, 4th, 8th ...
+            log.log(level, "%s: %s (failure %d)", self.run_path.name, message, attempt)
+
+    async def upload_blobs(self, run: RunInfo, entries: list[Entry]) -> None:
+        """Make sure the store holds every blob the entries reference, before they are sent."""
+        for entry in entries:
+            for ref in blob_refs(entry.op):
+                if ref.sha256 in self._known_blobs:
+                    continue
+                if not await self.call(run.project, lambda r=ref: self.sink.has_blob(run, r)):
+                    path = self._blobs.path_of(ref.sha256)
+                    if not path.is_file():
+                        log.error(
+                            "%s: blob %s is missing from the run directory", self.run_path.name, ref.sha256
+                        )
+                        continue
+                    await self.call(run.project, lambda r=ref, p=path: self.sink.put_blob(run, r, p))
+                self._known_blobs.add(ref.sha256)
+
+    async def send(self, run: RunInfo, writer_id: str, entries: list[Entry]) -> Sent:
+        """Deliver entries; returns how far the writer is applied or quarantined."""
+        await self.upload_blobs(run, entries)
+        try:
+            response = await self.call(run.project, lambda: self.sink.write_batch(run, writer_id, entries))
+        except BatchRejectedError as exc:
+            if len(entries) == 1:
+                self._quarantine(writer_id, entries[0], str(exc))
+                return Sent(0, entries[0].last_seq)
+            first, rest = split(entries)
+            a = await self.send(run, writer_id, first)
+            b = await self.send(run, writer_id, rest)
+            return Sent(max(a.applied_seq, b.applied_seq), max(a.quarantined_to, b.quarantined_to))
+        return Sent(response.applied_seq, self._handle(run, writer_id, entries, response))
+
+    def _handle(self, run: RunInfo, writer_id: str, entries: list[Entry], response: BatchResponse) -> int:
+        """Quarantine refused entries, resolve conflicts; returns the highest seq quarantined."""
+        if not (response.rejected or response.conflicts):
+            return 0
+        by_seq = {e.seq: e for e in entries}
+        top = 0
+        for rejection in response.rejected:
+            entry = by_seq[rejection.seq]
+            self._quarantine(writer_id, entry, rejection.reason)
+            top = max(top, entry.last_seq)
+        replacements: list[Op] = []
+        for conflict in response.conflicts:
+            entry = by_seq[conflict.seq]
+            resolution = conflicts.resolve(entry.op, conflict, self.config.conflict_policy)
+            if resolution.quarantine:
+                self._quarantine(writer_id, entry, f"type conflict: {conflict}")
+            replacements.extend(resolution.ops)
+            self.state.conflicts.append(
+                ConflictRecord(
+                    writer_id,
+                    conflict.seq,
+                    conflict.path,
+                    conflict.existing_type,
+                    conflict.attempted_type,
+                    resolution.action,
+                )
+            )
+            log.warning("%s: type conflict on %r: %s", self.run_path.name, conflict.path, resolution.action)
+        if replacements:
+            self._append_resolutions(run, replacements)
+        return top
+
+    def _quarantine(self, writer_id: str, entry: Entry, reason: str) -> None:
+        state.quarantine(self.run_path, writer_id, entry, reason)
+        self.state.quarantined += 1
+        log.error("%s: op %s (seq %d) quarantined: %s", self.run_path.name, entry.op.path, entry.seq, reason)
+
+    def _append_resolutions(self, run: RunInfo, ops: list[Op]) -> None:
+        """Append replacement ops to the run's log as the daemon's own writer (fsynced on close)."""
+        writer = OpLogWriter(
+            segments_dir(self.run_path),
+            project=run.project,
+            run_key=run.run_key,
+            run_id=run.run_id,
+            custom_run_id=run.custom_run_id,
+            durability="buffered",
+            segment_size=1 << 20,
+            writer_id=f"{RESOLVER_PREFIX}{new_writer_id()}",
+        )
+        try:
+            for op in ops:
+                writer.append(op)
+        finally:
+            writer.close()

@@ -1,0 +1,221 @@
+"""One run's replicator: read each writer's log from where the store is, batch it, deliver it.
+
+Position: the store's applied sequence number per writer is the truth. It is asked once per
+writer (and again after any error); the resume point in the segments (``segment``/``offset`` in
+the state file) is only a shortcut, trusted while the store has not gone backwards. A points frame
+can grow after it was read, so reading resumes at the frame of the last entry sent and drops the
+points the store already has (:func:`neptune_syncd.batching.trim`).
+
+The state file is written after every acknowledged batch, so ``wait_synced`` sees progress.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import anyio
+import msgspec
+
+from neptune_sync.daemon_control import WriterState
+from neptune_sync.exceptions import CorruptRecordError, SegmentHeaderError, UnknownOperationError
+from neptune_sync.oplog.layout import read_identity, segments_dir
+from neptune_sync.oplog.reader import SegmentReader
+from neptune_sync.protocol import RunInfo
+
+from . import state
+from .batching import Batch, trim
+from .config import DaemonConfig
+from .delivery import Delivery
+from .gate import ProjectGate
+from .segments import by_writer, first_needed, prune
+from .sinks.base import Sink
+
+log = logging.getLogger(__name__)
+
+
+class PassResult(msgspec.Struct):
+    """What one pass over a run found."""
+
+    live: bool = False  # some writer still holds its active segment
+    pending: int = 0  # ops read but not yet acknowledged (or quarantined)
+    sent: int = 0  # batches delivered
+    stopped: bool = False  # a writer's log cannot be read further (unknown op)
+
+
+class Replicator:
+    """Keeps one run directory in step with the store."""
+
+    def __init__(
+        self,
+        run_path: Path,
+        sink: Sink,
+        config: DaemonConfig,
+        *,
+        gate: ProjectGate,
+        limiter: anyio.CapacityLimiter,
+        stopping: anyio.Event | None = None,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.run_path = Path(run_path)
+        self.sink = sink
+        self.config = config
+        self.state = state.load(self.run_path)
+        self.delivery = Delivery(
+            self.run_path, self.state, sink, config, gate=gate, limiter=limiter, sleep=sleep, rand=rand
+        )
+        self.stopping = stopping or anyio.Event()
+        self._acked: dict[str, int] = {}  # confirmed this session; forgotten on error
+        self._reported: set[tuple[str, int]] = set()
+        self._stopped: dict[str, str] = {}  # writer id -> why its log cannot be read further
+        self._wake = anyio.Event()
+
+    def nudge(self) -> None:
+        """Something changed on disk: run a pass soon."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Pass after pass until ``stopping`` is set: at the poll interval while there is work."""
+        while not self.stopping.is_set():
+            try:
+                result = await self.sync_pass()
+            except FileNotFoundError:
+                log.info("%s: run directory gone; replicator ends", self.run_path.name)
+                return
+            busy = result.live or result.pending
+            self._wake = anyio.Event()
+            with anyio.move_on_after(self.config.poll_interval if busy else self.config.rescan_interval):
+                await self._wake.wait()
+
+    async def sync_until_done(self) -> PassResult:
+        """One-shot: pass until everything readable is acknowledged or no pass makes progress."""
+        while True:
+            result = await self.sync_pass(final=True)
+            if not result.pending or not result.sent or self.stopping.is_set():
+                return result
+
+    async def sync_pass(self, final: bool = False) -> PassResult:
+        """Read every writer of the run once and deliver what the store lacks.
+
+        ``final`` sends partial batches at once instead of waiting for ``max_latency``.
+        """
+        identity = read_identity(self.run_path)
+        run = RunInfo(
+            identity.project, identity.run_key, identity.run_id, identity.custom_run_id, identity.kind
+        )
+        result = PassResult(stopped=bool(self._stopped))
+        self.state.pending_bytes = 0
+        self.state.lag = 0.0
+        for writer_id, paths in by_writer(segments_dir(self.run_path)).items():
+            if writer_id not in self._stopped and not self.stopping.is_set():
+                await self._sync_writer(run, writer_id, paths, result, final)
+        self.state.pending_ops = result.pending
+        state.save(self.run_path, self.state)
+        return result
+
+    async def _acked_of(self, run: RunInfo, writer_id: str) -> int:
+        """The writer's acknowledged seq: from the store when not confirmed this session."""
+        ws = self.state.writers.setdefault(writer_id, WriterState())
+        if writer_id not in self._acked:
+            store_acked = await self.delivery.call(run.project, lambda: self.sink.acked_seq(run, writer_id))
+            if store_acked < ws.store_acked:
+                log.warning(
+                    "%s: store reports writer %s at seq %d, below the %d it acknowledged before; resending",
+                    self.run_path.name,
+                    writer_id,
+                    store_acked,
+                    ws.store_acked,
+                )
+                ws.segment, ws.offset, ws.quarantined_to = "", 0, 0
+            ws.store_acked = store_acked
+            ws.acked_seq = max(store_acked, ws.quarantined_to)
+            self._acked[writer_id] = ws.acked_seq
+        return self._acked[writer_id]
+
+    async def _sync_writer(
+        self, run: RunInfo, writer_id: str, paths: list[Path], result: PassResult, final: bool
+    ) -> None:
+        acked = await self._acked_of(run, writer_id)
+        ws = self.state.writers[writer_id]
+        names = [p.name for p in paths]
+        start = first_needed(paths, acked)
+        if ws.segment in names and names.index(ws.segment) >= start:
+            start = names.index(ws.segment)
+        batch, position, alive = Batch(self.config.batch), (ws.segment, ws.offset), False
+        for path in paths[start:]:
+            try:
+                reader = SegmentReader(path)
+            except SegmentHeaderError as exc:
+                self._damage(CorruptRecordError(str(path), 0, str(exc)))
+                continue
+            with reader:
+                alive = reader.writer_alive()
+                offset = ws.offset if path.name == ws.segment else None
+                try:
+                    for frame_offset, raw in reader.entries(offset, on_damage=self._damage, live=alive):
+                        ws.seen_seq = max(ws.seen_seq, raw.last_seq)
+                        entry = trim(raw, acked)
+                        if entry is None:
+                            continue
+                        batch.add(entry)
+                        position = (path.name, frame_offset)
+                        if batch.full():
+                            acked = await self._deliver(run, writer_id, batch, position, result)
+                            batch = Batch(self.config.batch)
+                            if self.stopping.is_set():
+                                return
+                except UnknownOperationError as exc:
+                    self._stop_writer(writer_id, str(exc), result)
+                    break
+        if batch.due(time.time(), alive and not final):
+            acked = await self._deliver(run, writer_id, batch, position, result)
+        elif batch:
+            self.state.pending_bytes += batch.bytes
+            self.state.lag = max(self.state.lag, time.time() - (batch.oldest_ts or time.time()))
+        result.live |= alive
+        result.pending += max(0, ws.seen_seq - acked)
+        if self.config.retention == "delete":
+            prune(
+                paths, acked, last_done=not alive and acked >= ws.seen_seq and writer_id not in self._stopped
+            )
+
+    async def _deliver(
+        self, run: RunInfo, writer_id: str, batch: Batch, position: tuple[str, int], result: PassResult
+    ) -> int:
+        sent = await self.delivery.send(run, writer_id, batch.entries)
+        ws = self.state.writers[writer_id]
+        ws.store_acked = max(ws.store_acked, sent.applied_seq)
+        ws.quarantined_to = max(ws.quarantined_to, sent.quarantined_to)
+        ws.acked_seq = max(ws.store_acked, ws.quarantined_to)
+        ws.segment, ws.offset = position
+        result.sent += 1
+        if ws.acked_seq < batch.last_seq:
+            log.warning(
+                "%s: store applied %s only up to %d of %d",
+                run.run_key,
+                writer_id,
+                ws.acked_seq,
+                batch.last_seq,
+            )
+            self._acked.pop(writer_id, None)  # ask the store again next pass
+        else:
+            self._acked[writer_id] = ws.acked_seq
+        state.save(self.run_path, self.state)
+        return ws.acked_seq
+
+    def _damage(self, err: CorruptRecordError) -> None:
+        if (err.file, err.offset) in self._reported:
+            return
+        self._reported.add((err.file, err.offset))
+        self.state.damaged.append(str(err))
+        log.error("%s: corrupt log record skipped: %s", self.run_path.name, err)
+
+    def _stop_writer(self, writer_id: str, why: str, result: PassResult) -> None:
+        self._stopped[writer_id] = why
+        self.state.last_error = why
+        result.stopped = True
+        log.error("%s: writer %s stops here: %s", self.run_path.name, writer_id, why)

@@ -1,0 +1,131 @@
+"""The store over HTTP (docs/sync-protocol.md). The only module of the daemon that imports aiohttp.
+
+Every aiohttp failure is translated here, at the edge, into the project's errors:
+connection trouble, timeouts and 408 / 429 / 5xx become :class:`StoreUnavailableError` (with the
+``Retry-After`` the store sent), 401 / 403 :class:`AuthError`, other 4xx :class:`BatchRejectedError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+import msgspec
+
+from neptune_sync.exceptions import AuthError, BatchRejectedError, StoreUnavailableError
+from neptune_sync.oplog.framing import Entry
+from neptune_sync.oplog.ops import FileRef
+from neptune_sync.protocol import (
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
+    AckResponse,
+    BatchRequest,
+    BatchResponse,
+    RunInfo,
+    batch_request_encoder,
+    batch_response_decoder,
+)
+
+from ..retry import classify_status, parse_retry_after
+from .base import Sink
+
+MSGPACK = "application/msgpack"
+_ack_decoder = msgspec.msgpack.Decoder(AckResponse)
+
+
+class HttpSink(Sink):
+    """Talks to a neptune-sync store at ``url`` with the API token ``token``."""
+
+    def __init__(self, url: str, token: str, *, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}", PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def acked_seq(self, run: RunInfo, writer_id: str) -> int:
+        params = {"project": run.project, "run_key": run.run_key, "writer_id": writer_id}
+        async with self._request("GET", "/v1/acked", params=params) as resp:
+            return self._decode(_ack_decoder, await resp.read()).applied_seq
+
+    async def write_batch(self, run: RunInfo, writer_id: str, entries: list[Entry]) -> BatchResponse:
+        body = batch_request_encoder.encode(BatchRequest(run, writer_id, entries))
+        async with self._request("POST", "/v1/batches", data=body, headers={"Content-Type": MSGPACK}) as resp:
+            return self._decode(batch_response_decoder, await resp.read())
+
+    async def has_blob(self, run: RunInfo, ref: FileRef) -> bool:
+        return await self._upload_offset(ref) is None
+
+    async def put_blob(self, run: RunInfo, ref: FileRef, path: Path) -> None:
+        """Upload from where an earlier, interrupted upload of the same content stopped."""
+        offset = await self._upload_offset(ref)
+        while offset is not None and offset < ref.size:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                headers = {"X-Blob-Size": str(ref.size), "X-Upload-Offset": str(offset)}
+                headers["Content-Type"] = "application/octet-stream"
+                async with self._request(
+                    "PUT", f"/v1/blobs/{ref.sha256}", data=f, headers=headers, ok=(409,)
+                ) as resp:
+                    received = resp.headers.get("X-Upload-Offset", "")
+                    if resp.status == 409 and not received.isdigit():
+                        raise StoreUnavailableError(f"blob {ref.sha256}: another upload is in progress")
+                    offset = int(received) if received.isdigit() else ref.size
+        if offset is not None and offset > ref.size:
+            raise BatchRejectedError(f"blob {ref.sha256}: store has {offset} bytes of {ref.size}")
+
+    async def _upload_offset(self, ref: FileRef) -> int | None:
+        """None if the store has the blob, else how many bytes of an upload it holds."""
+        async with self._request("HEAD", f"/v1/blobs/{ref.sha256}", ok=(404,)) as resp:
+            if resp.status != 404:
+                return None
+            received = resp.headers.get("X-Upload-Offset", "0")
+            return int(received) if received.isdigit() else 0
+
+    @asynccontextmanager
+    async def _request(
+        self, method: str, path: str, *, ok: tuple[int, ...] = (), **kw: object
+    ) -> AsyncIterator:
+        if self._session is None:
+            raise RuntimeError("HttpSink used before open()")
+        try:
+            async with self._session.request(method, self.url + path, **kw) as resp:  # type: ignore[arg-type]
+                if resp.status not in ok:
+                    await self._raise_for(resp)
+                yield resp
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise StoreUnavailableError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+
+    @staticmethod
+    async def _raise_for(resp: aiohttp.ClientResponse) -> None:
+        kind = classify_status(resp.status)
+        if kind == "ok":
+            return
+        text = (await resp.text(errors="replace"))[:500]
+        detail = f"{resp.method} {resp.url.path}: HTTP {resp.status}: {text}"
+        if kind == "auth":
+            raise AuthError(detail)
+        if kind == "transient":
+            raise StoreUnavailableError(
+                detail, parse_retry_after(resp.headers.get("Retry-After"), time.time())
+            )
+        raise BatchRejectedError(detail, resp.status)
+
+    @staticmethod
+    def _decode(decoder: msgspec.msgpack.Decoder, body: bytes):  # noqa: ANN205 - the decoder's type
+        try:
+            return decoder.decode(body)
+        except msgspec.DecodeError as exc:
+            # a proxy's error page or a truncated body: ask again rather than trust it
+            raise StoreUnavailableError(f"undecodable response from the store: {exc}") from None
