@@ -1,0 +1,28 @@
+"""neptune-sync: the Neptune 1.x logging API, written to a crash-safe local operation log.
+
+Use it as ``import neptune_sync as neptune``; see docs/compat.md for what differs from neptune 1.x.
+Importing this package loads the standard library and msgspec only.
+"""
+
+from . import types
+from .exceptions import NeptuneSyncError
+from .handler import Handler
+from .run import Project, Run, init_project, init_run
+from .types import File, stringify_unsupported
+from .validation import NeptuneUnsupportedType
+
+ANONYMOUS_API_TOKEN = "ANONYMOUS"
+
+__all__ = [
+    "ANONYMOUS_API_TOKEN",
+    "File",
+    "Handler",
+    "NeptuneSyncError",
+    "NeptuneUnsupportedType",
+    "Project",
+    "Run",
+    "init_project",
+    "init_run",
+    "stringify_unsupported",
+    "types",
+]

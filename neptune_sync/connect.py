@@ -1,0 +1,59 @@
+"""The one place the client reaches beyond its own log: the sync daemon and the store.
+
+Both live in modules other engineers build (``neptune_sync.daemon_control``,
+``neptune_sync.store_client``). Until a module exists, the client works without it: async mode
+logs like offline mode, and modes that need the store raise :class:`NeedsStoreError`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from types import ModuleType
+
+from .exceptions import NeedsStoreError
+
+logger = logging.getLogger("neptune_sync")
+
+
+def _optional(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(f"neptune_sync.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"neptune_sync.{name}":
+            return None
+        raise
+
+
+def ensure_daemon(root: Path) -> bool:
+    """Start the sync daemon for ``root`` if it is not running; False when there is none to start.
+
+    A failure is reported, never raised: the log is durable and is synced when a daemon runs.
+    """
+    control = _optional("daemon_control")
+    if control is None:
+        return False
+    try:
+        control.ensure_daemon(root)
+    except Exception as exc:  # the daemon is optional for logging; report and go on
+        logger.warning("could not start the neptune-sync daemon (%s); the run is logged locally", exc)
+        return False
+    return True
+
+
+def wait_synced(run_path: Path, writer_id: str, seq: int, timeout: float | None) -> bool:
+    """Wait until the store has what this writer logged up to ``seq``; False if not (yet)."""
+    control = _optional("daemon_control")
+    if control is None:
+        return False
+    return bool(control.wait_synced(run_path, writer_id, seq, timeout))
+
+
+def require_store(mode: str) -> None:
+    """Raise :class:`NeedsStoreError` naming what ``mode`` needs and what to use instead."""
+    raise NeedsStoreError(
+        f"mode={mode!r} reads from or writes through the neptune-sync store, and this installation has "
+        "no store client configured (neptune_sync.store_client); use mode='async' (logs locally, the "
+        "daemon syncs) or mode='offline'"
+    )

@@ -1,0 +1,139 @@
+"""What runs and projects share: the field tree, the log sink, handlers by path, read-back.
+
+A container validates a write against its type-tracking :class:`FieldTree` first (a conflict
+raises and logs nothing), then hands the operation to its :class:`LogSink`. Read-back replays the
+log from disk into a value-keeping tree (debug mode reads the in-memory one).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from .exceptions import CorruptRecordError, TypeConflictError
+from .handler import Handler
+from .memory import MemoryWriter
+from .oplog import layout
+from .oplog.ops import DeleteField, Op
+from .oplog.reader import read_run, segment_files
+from .readback import namespace_values
+from .sink import LogSink
+from .state import FieldTree
+from .validation import check_path
+
+logger = logging.getLogger("neptune_sync")
+
+
+class Container:
+    """A set of fields addressed by path: ``container["a/b"]`` gives a :class:`Handler`."""
+
+    def __init__(
+        self,
+        *,
+        identity: layout.RunIdentity,
+        run_path: Path | None,
+        sink: LogSink,
+        blobs: Any,
+        tree: FieldTree,
+    ) -> None:
+        self._identity = identity
+        self._run_path = run_path
+        self._sink = sink
+        self._blobs = blobs
+        self._tree = tree
+        self._handlers: dict[str, Handler] = {}
+
+    # ------------------------------------------------------------------ handlers
+    def __getitem__(self, path: str) -> Handler:
+        try:
+            return self._handlers[path]
+        except KeyError:
+            handler = self._handlers[path] = Handler(self, check_path(path))
+            return handler
+
+    def __setitem__(self, path: str, value: Any) -> None:
+        self[path].assign(value)
+
+    def __delitem__(self, path: str) -> None:
+        self.pop(path)
+
+    def assign(self, value: dict[str, Any], wait: bool = False) -> None:
+        """Assign a dict of values at the root (each key becomes a field or namespace)."""
+        for key, item in value.items():
+            self[str(key)].assign(item)
+
+    def exists(self, path: str) -> bool:
+        """True if ``path`` holds a field or a namespace."""
+        return self._tree.get(path) is not None or (bool(path) and self._tree.is_namespace(path))
+
+    def pop(self, path: str, wait: bool = False) -> None:
+        """Delete a field, or every field of a namespace."""
+        check_path(path)
+        targets = (
+            [path]
+            if self._tree.get(path) is not None
+            else [f"{path}/{rel}" for rel, _ in self._tree.under(path)]
+        )
+        for target in targets:
+            self._log(DeleteField(target))
+        for key, handler in self._handlers.items():
+            if key == path or key.startswith(path + "/"):
+                handler._fseries = None  # the cached series field is gone
+
+    def get_structure(self) -> dict[str, Any]:
+        """The field tree as nested dicts; leaves are field type names (e.g. ``"floatSeries"``)."""
+        return self._tree.structure()
+
+    def print_structure(self, file: TextIO | None = None) -> None:
+        """Print the field tree, one namespace or field per line."""
+        out = file or sys.stdout
+        _print_tree(self.get_structure(), 0, out)
+
+    def fetch(self) -> dict[str, Any]:
+        """Every field's value as nested dicts (series give their last value) from the local log."""
+        return namespace_values(self._snapshot(), "")
+
+    # ------------------------------------------------------------------ internals used by Handler
+    def _log(self, op: Op) -> None:
+        """Check ``op`` against the type rules, then write it (failures contained by the sink)."""
+        self._tree.apply(op)
+        self._sink.append(op)
+
+    def _snapshot(self) -> FieldTree:
+        """The fields with their values, as logged so far."""
+        writer = self._sink.writer
+        if isinstance(writer, MemoryWriter):
+            return writer.tree
+        self._sink.flush(fsync=False)
+        if self._run_path is None:
+            return FieldTree(keep_values=True)
+        return replay(layout.segments_dir(self._run_path), keep_values=True)
+
+
+def replay(segments_dir: Path, *, keep_values: bool) -> FieldTree:
+    """A field tree from every writer's log of a run; damaged records are reported and skipped."""
+    tree = FieldTree(keep_values=keep_values, max_fields=sys.maxsize)
+    if not segment_files(segments_dir):
+        return tree
+    for _, entry in read_run(segments_dir, on_damage=_report_damage):
+        try:
+            tree.apply(entry.op)
+        except TypeConflictError as exc:  # another writer of the run logged another type first
+            logger.warning("replay: skipped a conflicting record: %s", exc)
+    return tree
+
+
+def _report_damage(err: CorruptRecordError) -> None:
+    logger.warning("damaged record in the operation log, skipped: %s", err)
+
+
+def _print_tree(node: dict[str, Any], depth: int, out: TextIO) -> None:
+    for name in sorted(node):
+        value = node[name]
+        if isinstance(value, dict):
+            print(f"{'    ' * depth}'{name}':", file=out)
+            _print_tree(value, depth + 1, out)
+        else:
+            print(f"{'    ' * depth}'{name}': {value}", file=out)

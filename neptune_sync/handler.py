@@ -1,0 +1,328 @@
+"""``run["a/b"]``: a handler for one path, with the Neptune 1.x field methods.
+
+A handler is cached per path by its run. For a float series it caches the series' field, so
+``append(float, step=int)`` checks two types and one step, then calls the op-log writer directly.
+Everything else takes the general path: conversion, the type rules, then an operation.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from time import time as _now
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import LoggingDisabledError, NeptuneUserError, TypeConflictError, ValueRuleError
+from .oplog import ops as o
+from .oplog.blobs import sha256_of_file
+from .readback import (
+    atom_value,
+    copy_blob,
+    download_many,
+    download_target,
+    namespace_values,
+    require,
+    series_values,
+)
+from .state import artifact_hash
+from .types.file import File
+from .validation import check_set_item, check_step, check_timestamp, finite_or_warn, join_path, warn
+from .values import atom_op, series_kind
+
+if TYPE_CHECKING:
+    from .container import Container
+
+_SERIES_OP = {
+    o.FieldType.STRING_SERIES: (o.LogStrings, o.StringPoint),
+    o.FieldType.FILE_SERIES: (o.LogFiles, o.FilePoint),
+}
+
+
+class Handler:
+    """The field or namespace at one path of a run (``run["path"]``)."""
+
+    __slots__ = ("_run", "_sink", "_path", "_fseries")
+
+    def __init__(self, run: Container, path: str) -> None:
+        self._run = run
+        self._sink = run._sink
+        self._path = path
+        field = run._tree.get(path)
+        self._fseries = field if field is not None and field.type == o.FieldType.FLOAT_SERIES else None
+
+    def __repr__(self) -> str:
+        return f"<Handler {self._path!r}>"
+
+    def __getitem__(self, path: str) -> Handler:
+        return self._run[join_path(self._path, path)]
+
+    def __setitem__(self, path: str, value: Any) -> None:
+        self[path].assign(value)
+
+    def __delitem__(self, path: str) -> None:
+        self._run.pop(join_path(self._path, path))
+
+    def get_root_object(self) -> Container:
+        return self._run
+
+    # ------------------------------------------------------------------ series
+    def append(
+        self,
+        value: Any,
+        step: float | None = None,
+        timestamp: float | None = None,
+        wait: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """Add one point to a series (float, string or file; a dict appends to one series per key).
+
+        ``step`` must increase (a point with a repeated or lower step is dropped with a warning);
+        without it the step is the last step + 1. ``timestamp`` is seconds since the epoch or a
+        datetime. ``wait``, ``name`` and ``description`` are accepted and ignored.
+        """
+        f = self._fseries
+        if (
+            f is not None
+            and type(value) is float
+            and type(step) is int
+            and step > f.last_step
+            and timestamp is None
+            and value - value == 0.0  # finite: NaN and inf take the general path, which warns
+        ):
+            f.last_step = step
+            try:
+                self._sink.append_float(self._path, step, value, _now())
+            except LoggingDisabledError as exc:
+                self._sink.failed(exc)
+            return
+        self._append(value, step, timestamp)
+
+    def extend(
+        self,
+        values: Iterable[Any] | Mapping[str, Iterable[Any]],
+        steps: Iterable[float] | None = None,
+        timestamps: Iterable[float] | None = None,
+        wait: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """Append many points; ``steps`` / ``timestamps`` pair up with ``values``. A dict extends per key."""
+        if isinstance(values, Mapping):
+            for key, items in values.items():
+                self[str(key)].extend(items, steps, timestamps)
+            return
+        values = list(values)
+        steps_ = list(steps) if steps is not None else [None] * len(values)
+        stamps = list(timestamps) if timestamps is not None else [None] * len(values)
+        if not len(values) == len(steps_) == len(stamps):
+            raise ValueRuleError(
+                self._path, "extend-lengths", "values, steps and timestamps differ in length"
+            )
+        for value, step, stamp in zip(values, steps_, stamps, strict=True):
+            self.append(value, step=step, timestamp=stamp)
+
+    def log(
+        self, value: Any, step: float | None = None, timestamp: float | None = None, wait: bool = False
+    ) -> None:
+        """Neptune's older name: ``extend`` for a list or tuple, else ``append``."""
+        if isinstance(value, (list, tuple)):
+            self.extend(value, steps=None if step is None else [step] * len(value))
+        else:
+            self.append(value, step=step, timestamp=timestamp)
+
+    def _append(self, value: Any, step: Any, timestamp: Any) -> None:
+        path, run = self._path, self._run
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                self[str(key)].append(item, step=step, timestamp=timestamp)
+            return
+        type_, value = series_kind(path, value)
+        if type_ is None:
+            return
+        field = run._tree.get(path)
+        if field is not None and field.type != type_:
+            raise TypeConflictError(path, field.type, type_)
+        ts = _now() if timestamp is None else check_timestamp(path, timestamp)
+        last = field.last_step if field is not None else float("-inf")
+        if step is None:
+            step = last + 1 if last != float("-inf") else 0
+        elif check_step(path, step) <= last:
+            warn(path, "step-increasing", f"step {step} is not above the last step {last}; point not logged")
+            return
+        if type_ == o.FieldType.FLOAT_SERIES and not finite_or_warn(path, value):
+            return
+        field = run._tree.require(path, type_)
+        if type_ == o.FieldType.FLOAT_SERIES:
+            field.last_step = step
+            self._fseries = field
+            try:
+                self._sink.append_float(path, step, value, ts)
+            except LoggingDisabledError as exc:
+                self._sink.failed(exc)
+            return
+        if type_ == o.FieldType.FILE_SERIES:
+            value = value.store(run._blobs, path)
+        field.last_step = step
+        op_type, point_type = _SERIES_OP[type_]
+        self._sink.append(op_type(path, (point_type(float(step), value, ts),)), ts)
+
+    # ------------------------------------------------------------------ atoms, files, sets
+    def assign(self, value: Any, wait: bool = False) -> None:
+        """Set a field (int, float, bool, str, datetime, File); a dict assigns a namespace."""
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                self[str(key)].assign(item)
+            return
+        if isinstance(value, File):
+            self.upload(value)
+            return
+        field = self._run._tree.get(self._path)
+        op = atom_op(self._path, value, field.type if field is not None else None)
+        if op is not None:
+            self._run._log(op)
+
+    def upload(self, value: str | os.PathLike[str] | File, wait: bool = False) -> None:
+        """Upload one file (a path or a File); its content is copied into the run at call time."""
+        file = value if isinstance(value, File) else File(value)
+        self._check_type(o.FieldType.FILE)
+        self._run._log(o.AssignFile(self._path, file.store(self._run._blobs, self._path)))
+
+    def upload_files(self, value: str | Iterable[str], wait: bool = False) -> None:
+        """Add files to a FileSet: paths, directories (recursively) or glob patterns."""
+        self._check_type(o.FieldType.FILE_SET)
+        entries = [
+            o.FileSetEntry(rel, File(source).store(self._run._blobs, self._path))
+            for rel, source in _expand_globs(self._path, [value] if isinstance(value, str) else value)
+        ]
+        self._run._log(o.UploadFileSet(self._path, tuple(entries)))
+
+    def delete_files(self, paths: str | Iterable[str], wait: bool = False) -> None:
+        """Remove files from a FileSet by relative path, directory or glob pattern."""
+        patterns = (paths,) if isinstance(paths, str) else tuple(paths)
+        self._run._log(o.DeleteFileSetFiles(self._path, patterns))
+
+    def track_files(self, path: str, destination: str | None = None, wait: bool = False) -> None:
+        """Record the hashes and metadata (never the content) of a local file or directory in an Artifact."""
+        entries = tuple(_artifact_entries(self._path, path, destination))
+        self._run._log(o.TrackArtifact(self._path, entries, artifact_hash(entries)))
+
+    def add(self, values: str | Iterable[str], wait: bool = False) -> None:
+        """Add strings to a StringSet (e.g. ``run["sys/tags"].add(["a", "b"])``)."""
+        self._run._log(o.AddStrings(self._path, self._set_items(values)))
+
+    def remove(self, values: str | Iterable[str], wait: bool = False) -> None:
+        """Remove strings from a StringSet."""
+        self._run._log(o.RemoveStrings(self._path, self._set_items(values)))
+
+    def clear(self, wait: bool = False) -> None:
+        """Empty a StringSet, or remove every point of a series."""
+        field = self._run._tree.get(self._path)
+        if field is None:
+            return
+        if field.type == o.FieldType.STRING_SET:
+            self._run._log(o.ClearStringSet(self._path))
+        else:
+            self._run._log(o.ClearSeries(self._path))
+
+    def pop(self, path: str | None = None, wait: bool = False) -> None:
+        """Delete this field (or namespace), or the one at ``path`` relative to it."""
+        self._run.pop(self._path if path is None else join_path(self._path, path))
+
+    def _set_items(self, values: str | Iterable[str]) -> tuple[str, ...]:
+        items = (values,) if isinstance(values, str) else tuple(values)
+        return tuple(check_set_item(self._path, v) for v in items)
+
+    def _check_type(self, type_: str) -> None:
+        field = self._run._tree.get(self._path)
+        if field is not None and field.type != type_:
+            raise TypeConflictError(self._path, field.type, type_)
+
+    # ------------------------------------------------------------------ read-back (local log)
+    def fetch(self) -> Any:
+        """The value (a series: its last value; a namespace: a dict of values) from the local log."""
+        tree = self._run._snapshot()
+        if tree.get(self._path) is None and tree.is_namespace(self._path):
+            return namespace_values(tree, self._path)
+        return atom_value(self._path, require(tree, self._path))
+
+    def fetch_last(self) -> Any:
+        """The last value of a series."""
+        return require(self._run._snapshot(), self._path, *o.SERIES_TYPES).last_value
+
+    def fetch_values(self, include_timestamp: bool = True) -> Any:
+        """All points of a series: a pandas DataFrame if pandas is installed, else a list of dicts."""
+        return series_values(require(self._run._snapshot(), self._path, *o.SERIES_TYPES), include_timestamp)
+
+    def fetch_hash(self) -> str:
+        """An Artifact's hash."""
+        return require(self._run._snapshot(), self._path, o.FieldType.ARTIFACT).last_value
+
+    def fetch_files_list(self) -> list[o.ArtifactEntry]:
+        """An Artifact's files (relpath, sha256, size, mtime, source)."""
+        field = require(self._run._snapshot(), self._path, o.FieldType.ARTIFACT)
+        return sorted(field.value.values(), key=lambda e: e.relpath)
+
+    def download(self, destination: str | None = None, wait: bool = True) -> Path:
+        """Write a File (to ``destination``: a file or directory), or a FileSet / FileSeries into a directory."""
+        field = require(
+            self._run._snapshot(), self._path, o.FieldType.FILE, o.FieldType.FILE_SET, o.FieldType.FILE_SERIES
+        )
+        blobs = self._run._blobs
+        if field.type == o.FieldType.FILE:
+            return copy_blob(blobs, field.value, download_target(self._path, field.value, destination))
+        if field.type == o.FieldType.FILE_SET:
+            return download_many(blobs, field.value, destination)
+        points = field.value or ()
+        return download_many(
+            blobs, {f"{_step_name(p.step)}.{p.value.extension}": p.value for p in points}, destination
+        )
+
+    def download_last(self, destination: str | None = None) -> Path:
+        """Write the last file of a FileSeries."""
+        field = require(self._run._snapshot(), self._path, o.FieldType.FILE_SERIES)
+        if not field.value:
+            raise NeptuneUserError(f"{self._path!r}: the file series is empty")
+        ref = field.value[-1].value
+        return copy_blob(self._run._blobs, ref, download_target(self._path, ref, destination))
+
+
+def _step_name(step: float) -> str:
+    return str(int(step)) if float(step).is_integer() else str(step)
+
+
+def _expand_globs(field: str, patterns: Iterable[str]) -> Iterable[tuple[str, str]]:
+    """(relative path in the set, source path): relative to cwd when under it, else the name."""
+    cwd = os.getcwd()
+    for pattern in patterns:
+        matches = sorted(glob.glob(os.fspath(pattern), recursive=True))
+        if not matches:
+            raise ValueRuleError(field, "file-exists", f"no file matches {pattern!r}")
+        for match in matches:
+            for source in _files_under(match):
+                absolute = os.path.abspath(source)
+                under_cwd = absolute.startswith(cwd + os.sep)
+                yield (os.path.relpath(absolute, cwd) if under_cwd else os.path.basename(absolute)), absolute
+
+
+def _files_under(path: str) -> list[str]:
+    if not os.path.isdir(path):
+        return [path]
+    return sorted(os.path.join(d, n) for d, _, names in os.walk(path) for n in names)
+
+
+def _artifact_entries(field: str, source: str, destination: str | None) -> Iterable[o.ArtifactEntry]:
+    local = source[len("file://") :] if source.startswith("file://") else source
+    if "://" in local:
+        raise ValueRuleError(
+            field, "artifact-local", f"only local files can be tracked offline, not {source!r}"
+        )
+    root = Path(local).resolve()
+    if not root.exists():
+        raise ValueRuleError(field, "file-exists", f"no such file or directory: {source}")
+    files = [Path(p) for p in _files_under(str(root))]
+    for path in files:
+        rel = path.relative_to(root).as_posix() if root.is_dir() else path.name
+        sha, size = sha256_of_file(path)
+        relpath = f"{destination.rstrip('/')}/{rel}" if destination else rel
+        yield o.ArtifactEntry(relpath, sha, size, path.stat().st_mtime, str(path))

@@ -1,0 +1,88 @@
+"""Turning fields of a replayed :class:`FieldTree` into the values ``fetch*`` and ``download*`` return."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import shutil
+from pathlib import Path
+from typing import Any
+
+from .exceptions import MissingFieldError, NeptuneUserError
+from .oplog.ops import SERIES_TYPES, FieldType, FileRef
+from .state import Field, FieldTree
+
+
+def atom_value(path: str, field: Field) -> Any:
+    """What ``fetch()`` returns for a field: the value, a set, or a series' last value."""
+    if field.type in SERIES_TYPES:
+        return field.last_value
+    if field.type == FieldType.STRING_SET:
+        return set(field.value or ())
+    if field.type == FieldType.ARTIFACT:
+        return field.last_value
+    if field.type == FieldType.FILE_SET:
+        return sorted(field.value or ())
+    return field.value
+
+
+def namespace_values(tree: FieldTree, prefix: str) -> dict[str, Any]:
+    """Nested dict of every field under ``prefix``; files are left out (use download())."""
+    result: dict[str, Any] = {}
+    for rel, field in tree.under(prefix):
+        if field.type in (FieldType.FILE, FieldType.FILE_SERIES):
+            continue
+        *parents, name = rel.split("/")
+        node = result
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[name] = atom_value(rel, field)
+    return result
+
+
+def series_values(field: Field, include_timestamp: bool) -> Any:
+    """Points as a pandas DataFrame (step, value[, timestamp]) if pandas is installed, else a list of dicts."""
+    rows = []
+    for point in field.value or ():
+        row: dict[str, Any] = {"step": point.step, "value": point.value}
+        if include_timestamp:
+            row["timestamp"] = _dt.datetime.fromtimestamp(point.ts, _dt.timezone.utc)
+        rows.append(row)
+    try:
+        import pandas
+    except ImportError:
+        return rows
+    columns = ["step", "value", "timestamp"] if include_timestamp else ["step", "value"]
+    return pandas.DataFrame(rows, columns=columns)
+
+
+def require(tree: FieldTree, path: str, *types: str) -> Field:
+    field = tree.get(path)
+    if field is None:
+        raise MissingFieldError(path)
+    if types and field.type not in types:
+        raise NeptuneUserError(f"{path!r} is a {field.type} field; this call needs a {' or '.join(types)}")
+    return field
+
+
+def copy_blob(blobs: Any, ref: FileRef, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with blobs.open(ref.sha256) as src, open(target, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return target
+
+
+def download_target(path: str, ref: FileRef, destination: str | None) -> Path:
+    """Where a download goes: ``destination`` (a file, or a directory it goes into) or ./<name>."""
+    name = ref.name or f"{path.rsplit('/', 1)[-1]}.{ref.extension}".rstrip(".")
+    if destination is None:
+        return Path(name)
+    dest = Path(destination)
+    return dest / name if dest.is_dir() else dest
+
+
+def download_many(blobs: Any, files: dict[str, FileRef], destination: str | None) -> Path:
+    """Write each (relative path -> file) into the directory ``destination`` (default: cwd)."""
+    root = Path(destination or ".")
+    for relpath, ref in files.items():
+        copy_blob(blobs, ref, root / relpath)
+    return root

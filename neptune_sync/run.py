@@ -1,0 +1,321 @@
+"""``init_run`` / ``Run`` and ``init_project`` / ``Project``: opening a container's log and its lifecycle.
+
+A run lives in its run directory (neptune_sync.oplog.layout): a new run claims a fresh identity;
+``with_id`` or an existing ``custom_run_id`` resumes one, replaying its log to learn the types and
+last steps of its fields. Debug mode keeps everything in memory.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as _dt
+import getpass
+import logging
+import os
+import socket
+import sys
+import time
+import traceback
+import uuid
+import weakref
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from . import config as cfg
+from . import connect
+from .container import Container, replay
+from .exceptions import LoggingDisabledError, NeptuneUserError
+from .memory import MemoryBlobStore, MemoryWriter
+from .oplog import layout
+from .oplog.blobs import BlobStore
+from .oplog.writer import OpLogWriter
+from .sink import LogSink
+from .state import FieldTree
+from .validation import MAX_FIELDS
+
+logger = logging.getLogger("neptune_sync")
+
+WriterFactory = Callable[..., Any]  # (segments_dir, *, project, run_key, run_id, custom_run_id, durability)
+
+
+class Run(Container):
+    """A Neptune run: ``run["path"]`` handlers, ``stop()``, ``wait()``, use as a context manager.
+
+    Parameters follow ``neptune.init_run`` (1.x); see :func:`init_run`. ``writer_factory`` builds
+    the op-log writer (default :class:`OpLogWriter`): a seam for tests and fault injection.
+    """
+
+    _kind = "run"
+
+    def __init__(
+        self,
+        with_id: str | None = None,
+        *,
+        project: str | None = None,
+        api_token: str | None = None,
+        custom_run_id: str | None = None,
+        mode: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        tags: str | Iterable[str] | None = None,
+        source_files: str | Iterable[str] | None = None,
+        flush_period: float | None = None,
+        fail_on_exception: bool = True,
+        fail_on_logging_error: bool | None = None,
+        writer_factory: WriterFactory = OpLogWriter,
+        **ignored: Any,
+    ) -> None:
+        conf = cfg.resolve(
+            project=project,
+            api_token=api_token,
+            mode=mode,
+            flush_period=flush_period,
+            strict=fail_on_logging_error,
+        )
+        if conf.mode in ("sync", "read-only"):
+            connect.require_store(conf.mode)
+        if ignored:
+            logger.debug(
+                "init_run: ignoring options neptune-sync does not use: %s", ", ".join(sorted(ignored))
+            )
+        self._mode = conf.mode
+        self._fail_on_exception = fail_on_exception
+        self._stopped = False
+        self._forked_child = False
+        custom = "" if with_id else (custom_run_id or os.environ.get("NEPTUNE_CUSTOM_RUN_ID") or "")
+        identity, run_path, resumed = _locate(conf, self._kind, with_id, custom)
+        if run_path is None:
+            sink = LogSink(MemoryWriter, strict=conf.strict, flush_period=None)
+            blobs: Any = MemoryBlobStore()
+            tree = FieldTree(keep_values=False)
+        else:
+            sink = LogSink(
+                _opener(writer_factory, run_path, identity),
+                strict=conf.strict,
+                flush_period=conf.flush_period,
+            )
+            blobs = BlobStore(layout.blobs_dir(run_path))
+            tree = (
+                replay(layout.segments_dir(run_path), keep_values=False)
+                if resumed
+                else FieldTree(keep_values=False)
+            )
+            tree.max_fields = MAX_FIELDS
+        super().__init__(identity=identity, run_path=run_path, sink=sink, blobs=blobs, tree=tree)
+        if conf.mode == "async" and conf.start_daemon:
+            connect.ensure_daemon(layout.data_dir())
+        self._write_sys_fields(resumed, name, description, tags)
+        if source_files is not None:
+            self["source_code/files"].upload_files(source_files)
+        _live_runs.add(self)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._identity.run_id} mode={self._mode}>"
+
+    @property
+    def dropped_operations(self) -> int:
+        """Writes lost to a log failure (disk full, I/O error) since the run started."""
+        return self._sink.dropped
+
+    @property
+    def run_path(self) -> Path | None:
+        """The run directory (None in debug mode)."""
+        return self._run_path
+
+    def get_url(self) -> str:
+        """Where the run lives: the run directory as a file:// URL (there is no web app offline)."""
+        return self._run_path.resolve().as_uri() if self._run_path else ""
+
+    def get_run_url(self) -> str:
+        return self.get_url()
+
+    def _write_sys_fields(self, resumed: bool, name: str | None, description: str | None, tags: Any) -> None:
+        now = _dt.datetime.now(_dt.timezone.utc)
+        if not resumed:
+            self["sys/id"] = self._identity.run_id
+            self["sys/custom_run_id"] = self._identity.custom_run_id
+            self["sys/creation_time"] = now
+            self["sys/hostname"] = socket.gethostname()
+            self["sys/owner"] = _user()
+            self["sys/failed"] = False
+            if sys.argv and sys.argv[0]:
+                self["source_code/entrypoint"] = sys.argv[0]
+        if name is not None or not resumed:
+            self["sys/name"] = "Untitled" if name is None else name
+        if description is not None or not resumed:
+            self["sys/description"] = description or ""
+        if tags:
+            self["sys/tags"].add(tags)
+        self["sys/state"] = "Active"
+        self["sys/modification_time"] = now
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc is not None and self._fail_on_exception and not self._stopped:
+            self["sys/failed"] = True
+            for line in traceback.format_exception(exc_type, exc, tb):
+                self["monitoring/traceback"].append(line.rstrip("\n")[:1000] or " ")
+        self.stop()
+
+    def stop(self, seconds: float | None = None) -> None:
+        """Mark the run inactive, make the log durable (fsync) and close it. Idempotent."""
+        if self._stopped:
+            return
+        try:
+            if not self._forked_child:  # the parent owns the run's state
+                self["sys/state"] = "Inactive"
+                self["sys/modification_time"] = _dt.datetime.now(_dt.timezone.utc)
+            self.wait(timeout=seconds)
+        finally:
+            self._stopped = True
+            self._sink.close()
+            _live_runs.discard(self)
+
+    def wait(self, disk_only: bool = False, timeout: float | None = None) -> None:
+        """Make everything logged so far durable on disk (fsync); in async mode, then wait for the daemon
+        to sync it (up to ``timeout``, when a daemon is installed)."""
+        self._sink.flush(fsync=True)
+        writer = self._sink.writer
+        if self._mode == "async" and not disk_only and writer is not None and self._run_path is not None:
+            connect.wait_synced(self._run_path, writer.writer_id, writer.last_seq, timeout)
+
+    def sync(self, wait: bool = True) -> None:
+        """``wait()``, then re-read the run's field types from the log (picks up other writers' fields)."""
+        if wait:
+            self.wait()
+        if self._run_path is not None:
+            tree = replay(layout.segments_dir(self._run_path), keep_values=False)
+            tree.max_fields = MAX_FIELDS
+            self._tree = tree
+            for path, handler in self._handlers.items():
+                handler._fseries = None
+                field = tree.get(path)
+                if field is not None and field.type == "floatSeries":
+                    handler._fseries = field
+
+
+class Project(Run):
+    """Project-level fields (``init_project``): the same handler API, no ``sys/*`` run fields."""
+
+    _kind = "project"
+
+    def _write_sys_fields(self, resumed: bool, name: Any, description: Any, tags: Any) -> None:
+        pass
+
+
+def init_run(with_id: str | None = None, **kwargs: Any) -> Run:
+    """Start or resume a run (neptune 1.x ``neptune.init_run``).
+
+    Keyword arguments: ``project`` (else ``NEPTUNE_PROJECT``), ``api_token`` (else
+    ``NEPTUNE_API_TOKEN``; never written to the log), ``custom_run_id`` (else
+    ``NEPTUNE_CUSTOM_RUN_ID``), ``mode`` (else ``NEPTUNE_MODE``, default ``async``; also
+    ``offline``, ``debug``; ``sync`` / ``read-only`` raise NeedsStoreError), ``name``,
+    ``description``, ``tags``, ``source_files``, ``flush_period`` (seconds between fsyncs,
+    default 5), ``fail_on_exception``, ``fail_on_logging_error`` (else ``NEPTUNE_SYNC_STRICT``).
+    Other neptune options (``capture_*``, ``git_ref``, ``dependencies``, ...) are accepted and ignored.
+
+    Raises NeptuneUserError for a bad mode, a missing project (async) or an unknown ``with_id``.
+    """
+    return Run(with_id, **kwargs)
+
+
+def init_project(project: str | None = None, **kwargs: Any) -> Project:
+    """Open the project-level fields of ``project`` (neptune 1.x ``neptune.init_project``)."""
+    return Project(project=project, **kwargs)
+
+
+def _locate(
+    conf: cfg.RunConfig, kind: str, with_id: str | None, custom: str
+) -> tuple[layout.RunIdentity, Path | None, bool]:
+    """(identity, run directory or None in debug mode, whether the run already existed)."""
+    project = conf.project
+    if kind == "project":
+        run_id, custom = f"project:{project}", ""
+    else:
+        run_id = with_id or _new_run_id(project)
+    fresh = layout.RunIdentity(
+        project=project,
+        run_key=layout.run_key_for(project, run_id=run_id, custom_run_id=custom),
+        run_id=run_id,
+        custom_run_id=custom,
+        created=time.time(),
+        mode=conf.mode,
+        kind=kind,
+    )
+    if conf.mode == "debug":
+        return fresh, None, False
+    run_path = _find_run(project, with_id) if with_id else layout.run_dir(fresh.run_key)
+    existed = (run_path / "run.json").is_file()
+    try:
+        identity = layout.claim_identity(run_path, fresh)
+    except OSError as exc:
+        if conf.strict:
+            raise LoggingDisabledError(f"cannot create the run directory {run_path}: {exc}") from exc
+        logger.error(
+            "neptune-sync cannot create the run directory %s (%s); nothing will be logged", run_path, exc
+        )
+        return fresh, run_path, False
+    return identity, run_path, existed
+
+
+def _find_run(project: str, run_id: str) -> Path:
+    direct = layout.run_dir(layout.run_key_for(project, run_id=run_id))
+    if (direct / "run.json").is_file():
+        return direct
+    for path in layout.iter_run_dirs():
+        identity = layout.read_identity(path)
+        if identity.run_id == run_id and identity.project == project:
+            return path
+    raise NeptuneUserError(f"no run with id {run_id!r} in project {project!r} under {layout.data_dir()}")
+
+
+def _new_run_id(project: str) -> str:
+    key = "".join(c for c in project.rsplit("/", 1)[-1].upper() if c.isalnum())[:6] or "RUN"
+    return f"{key}-{uuid.uuid4().hex[:12].upper()}"
+
+
+def _opener(factory: WriterFactory, run_path: Path, identity: layout.RunIdentity) -> Callable[[], Any]:
+    def open_writer() -> Any:
+        return factory(
+            layout.segments_dir(run_path),
+            project=identity.project,
+            run_key=identity.run_key,
+            run_id=identity.run_id,
+            custom_run_id=identity.custom_run_id,
+            durability=cfg.durability_for(run_path),
+        )
+
+    return open_writer
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+_live_runs: weakref.WeakSet[Run] = weakref.WeakSet()
+
+
+def _mark_forked_children() -> None:
+    for run in list(_live_runs):
+        run._forked_child = True
+
+
+os.register_at_fork(after_in_child=_mark_forked_children)
+
+
+@atexit.register
+def _stop_live_runs() -> None:
+    """Stop runs left open at interpreter exit, as neptune 1.x does (the log is made durable)."""
+    for run in list(_live_runs):
+        try:
+            run.stop()
+        except Exception as exc:
+            logger.error("neptune-sync: stopping %r at exit failed: %s", run, exc)

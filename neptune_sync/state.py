@@ -1,0 +1,221 @@
+"""The field tree of a run, built by applying operations with Neptune's type rules.
+
+Pure: no I/O. The client keeps one (without values) to check types, steps and the field limit
+before it logs; read-back replays the log into one with values; the store may apply the same
+rules. Rules:
+
+- A field's type is fixed by its first write; an op of another type raises
+  :class:`TypeConflictError` and changes nothing. Delete and clear ops fit every (series) type.
+- A path is a field or a namespace, never both (writing ``a/b`` when ``a`` is a field conflicts).
+- Creating more than ``max_fields`` fields raises :class:`FieldLimitExceededError`.
+- Series points whose step does not increase are dropped (the client warns before logging them).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .exceptions import FieldLimitExceededError, TypeConflictError
+from .oplog import ops as o
+from .validation import MAX_FIELDS
+
+NAMESPACE = "namespace"
+_NO_STEP = float("-inf")
+
+
+class Field:
+    """One field: its type and, when the tree keeps values, its value.
+
+    ``value`` by type: atoms hold the value; series hold a list of points (FloatPoint, ...);
+    a string set holds a set; a file set a dict relpath -> FileRef; an artifact a dict
+    relpath -> ArtifactEntry. ``last_step`` is the step of a series' last point (-inf if none).
+    """
+
+    __slots__ = ("type", "value", "last_step", "last_value")
+
+    def __init__(self, type_: str) -> None:
+        self.type = type_
+        self.value: Any = None
+        self.last_step: float = _NO_STEP
+        self.last_value: Any = None
+
+
+class FieldTree:
+    """Fields by path, with the type rules of a Neptune run. ``keep_values=False`` tracks types only."""
+
+    def __init__(self, *, keep_values: bool = True, max_fields: int = MAX_FIELDS) -> None:
+        self.keep_values = keep_values
+        self.max_fields = max_fields
+        self.fields: dict[str, Field] = {}
+        self._namespaces: dict[str, int] = {}  # namespace path -> number of fields under it
+
+    # ------------------------------------------------------------------ queries
+    def get(self, path: str) -> Field | None:
+        return self.fields.get(path)
+
+    def is_namespace(self, path: str) -> bool:
+        return path == "" or path in self._namespaces
+
+    def under(self, prefix: str) -> Iterator[tuple[str, Field]]:
+        """Fields inside namespace ``prefix`` (all fields for ""), as (path relative to it, field)."""
+        start = f"{prefix}/" if prefix else ""
+        for path, field in sorted(self.fields.items()):
+            if path.startswith(start):
+                yield path[len(start) :], field
+
+    def structure(self, prefix: str = "") -> dict[str, Any]:
+        """Nested dict of the namespace: names to sub-dicts or to field type names."""
+        tree: dict[str, Any] = {}
+        for rel, field in self.under(prefix):
+            *parents, name = rel.split("/")
+            node = tree
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[name] = field.type
+        return tree
+
+    # ------------------------------------------------------------------ rules
+    def require(self, path: str, type_: str) -> Field:
+        """The field at ``path`` of type ``type_``, created if absent; raises on a conflict."""
+        field = self.fields.get(path)
+        if field is not None:
+            if field.type != type_:
+                raise TypeConflictError(path, field.type, type_)
+            return field
+        if path in self._namespaces:
+            raise TypeConflictError(path, NAMESPACE, type_)
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            parent = "/".join(parts[:i])
+            if parent in self.fields:
+                raise TypeConflictError(parent, self.fields[parent].type, NAMESPACE)
+        if len(self.fields) >= self.max_fields:
+            raise FieldLimitExceededError(
+                path, "field-limit", f"a run holds at most {self.max_fields} fields; delete some first"
+            )
+        for i in range(1, len(parts)):
+            parent = "/".join(parts[:i])
+            self._namespaces[parent] = self._namespaces.get(parent, 0) + 1
+        field = self.fields[path] = Field(type_)
+        return field
+
+    def delete(self, path: str) -> None:
+        """Remove a field, or every field of a namespace. Missing paths are ignored."""
+        if path in self._namespaces:
+            for rel, _ in list(self.under(path)):
+                self.delete(f"{path}/{rel}")
+            return
+        if self.fields.pop(path, None) is None:
+            return
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            parent = "/".join(parts[:i])
+            left = self._namespaces[parent] - 1
+            if left:
+                self._namespaces[parent] = left
+            else:
+                del self._namespaces[parent]
+
+    # ------------------------------------------------------------------ applying ops
+    def apply(self, op: o.Op) -> None:
+        """Apply one operation; raises TypeConflictError / FieldLimitExceededError and then changes nothing."""
+        kind = type(op)
+        if kind is o.DeleteField:
+            self.delete(op.path)
+            return
+        if kind is o.ClearSeries:
+            field = self.fields.get(op.path)
+            if field is not None and field.type not in o.SERIES_TYPES:
+                raise TypeConflictError(op.path, field.type, "series")
+            if field is not None:
+                field.value, field.last_value, field.last_step = None, None, _NO_STEP
+            return
+        field = self.require(op.path, o.FIELD_TYPE_OF_OP[kind])
+        handler = _APPLY.get(kind)
+        if handler is not None:
+            handler(self, field, op)
+        elif self.keep_values:
+            field.value = op.value
+
+    def apply_all(self, operations: Iterable[o.Op]) -> None:
+        for op in operations:
+            self.apply(op)
+
+
+def _apply_points(tree: FieldTree, field: Field, op: Any) -> None:
+    kept = []
+    last = field.last_step
+    for point in op.points:
+        if point.step > last:
+            last = point.step
+            kept.append(point)
+    if not kept:
+        return
+    field.last_step = last
+    if tree.keep_values:
+        if field.value is None:
+            field.value = []
+        field.value.extend(kept)
+        field.last_value = kept[-1].value
+
+
+def _apply_set(tree: FieldTree, field: Field, op: Any) -> None:
+    if not tree.keep_values:
+        return
+    current = field.value if field.value is not None else set()
+    if type(op) is o.AddStrings:
+        current.update(op.values)
+    elif type(op) is o.RemoveStrings:
+        current.difference_update(op.values)
+    else:
+        current.clear()
+    field.value = current
+
+
+def _apply_file_set(tree: FieldTree, field: Field, op: Any) -> None:
+    if not tree.keep_values:
+        return
+    files = {} if field.value is None or getattr(op, "reset", False) else field.value
+    if type(op) is o.UploadFileSet:
+        files.update((entry.relpath, entry.file) for entry in op.files)
+    else:
+        files = {rel: ref for rel, ref in files.items() if not _matches_any(rel, op.relpaths)}
+    field.value = files
+
+
+def _matches_any(relpath: str, patterns: tuple[str, ...]) -> bool:
+    """A delete pattern matches a file by glob, or a directory prefix of it."""
+    return any(fnmatch.fnmatchcase(relpath, p) or relpath.startswith(p.rstrip("/") + "/") for p in patterns)
+
+
+def _apply_artifact(tree: FieldTree, field: Field, op: Any) -> None:
+    if not tree.keep_values:
+        return
+    files = dict(field.value or {})
+    files.update((entry.relpath, entry) for entry in op.files)
+    field.value = files
+    field.last_value = artifact_hash(files.values())
+
+
+def artifact_hash(entries: Iterable[o.ArtifactEntry]) -> str:
+    """An artifact's identity: sha256 over its sorted (relpath, sha256, size) list."""
+    digest = hashlib.sha256()
+    for entry in sorted(entries, key=lambda e: e.relpath):
+        digest.update(f"{entry.relpath}\0{entry.sha256}\0{entry.size}\n".encode())
+    return digest.hexdigest()
+
+
+_APPLY = {
+    o.LogFloats: _apply_points,
+    o.LogStrings: _apply_points,
+    o.LogFiles: _apply_points,
+    o.AddStrings: _apply_set,
+    o.RemoveStrings: _apply_set,
+    o.ClearStringSet: _apply_set,
+    o.UploadFileSet: _apply_file_set,
+    o.DeleteFileSetFiles: _apply_file_set,
+    o.TrackArtifact: _apply_artifact,
+}

@@ -1,0 +1,126 @@
+"""The rules a value or path must follow before it becomes an operation (docs/compat.md, "Rules").
+
+Each rule has a short name that appears in its error or warning. Bad input that is a bug in the
+caller's code (an empty path segment, a NaN step) raises a :class:`ValidationError` subclass at
+once and logs nothing. Input that Neptune 1.x accepted with a warning (an over-long string, a
+non-finite float, a repeated step) is handled the same way here: the warning names the field and
+the rule, and is rate-limited so a training loop cannot flood the log.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import math
+import time
+
+from .exceptions import InvalidPathError, ValueRuleError
+
+MAX_PATH_LENGTH = 1024  # characters of the full path, namespaces included
+MAX_FIELDS = 9000  # fields in one run
+MAX_STRING_LENGTH = 16384  # a string field; longer values are truncated with a warning
+MAX_SERIES_STRING_LENGTH = 1000  # one point of a string series; truncated with a warning
+MAX_SET_ITEM_LENGTH = 1000  # one string of a string set (tags); longer raises
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+logger = logging.getLogger("neptune_sync")
+
+
+class NeptuneUnsupportedType(UserWarning):
+    """A value of a type Neptune cannot store was given; it was not logged (as neptune 1.x)."""
+
+
+def check_path(path: str) -> str:
+    """Return ``path`` if it is a valid field path; raise :class:`InvalidPathError` otherwise."""
+    if type(path) is not str:
+        raise InvalidPathError(repr(path), "path-type", f"a path must be a str, not {type(path).__name__}")
+    if not path:
+        raise InvalidPathError(path, "path-empty", "a path must not be empty")
+    if len(path) > MAX_PATH_LENGTH:
+        raise InvalidPathError(
+            path[:64] + "...", "path-length", f"{len(path)} characters; the limit is {MAX_PATH_LENGTH}"
+        )
+    if "" in path.split("/"):
+        raise InvalidPathError(path, "path-segment", "every '/'-separated segment must be non-empty")
+    return path
+
+
+def join_path(prefix: str, path: str) -> str:
+    """A path relative to a namespace handler's path."""
+    return f"{prefix}/{path}" if prefix else path
+
+
+def check_int(path: str, value: int) -> int:
+    if not INT_MIN <= value <= INT_MAX:
+        raise ValueRuleError(path, "int-range", f"integer {value} does not fit in 64 bits")
+    return value
+
+
+def finite_or_warn(path: str, value: float) -> bool:
+    """True if ``value`` is finite; else warn (rule ``float-finite``): the value is not logged."""
+    if value - value == 0.0:
+        return True
+    warn(path, "float-finite", f"non-finite value {value!r} is not logged (as neptune 1.x)")
+    return False
+
+
+def check_step(path: str, step: object) -> float | int:
+    """A step must be a finite int or float (bool excluded)."""
+    if type(step) is bool or not isinstance(step, (int, float)):
+        raise ValueRuleError(path, "step-type", f"step must be an int or float, not {type(step).__name__}")
+    if isinstance(step, float) and not math.isfinite(step):
+        raise ValueRuleError(path, "step-finite", f"step must be finite, not {step!r}")
+    return step
+
+
+def check_timestamp(path: str, timestamp: object) -> float:
+    """Seconds since the epoch from a float/int or a datetime; must be finite and >= 0."""
+    if isinstance(timestamp, _dt.datetime):
+        return to_utc(timestamp).timestamp()
+    if type(timestamp) is bool or not isinstance(timestamp, (int, float)):
+        raise ValueRuleError(
+            path, "timestamp-type", f"timestamp must be a number or datetime, not {timestamp!r}"
+        )
+    if not (math.isfinite(timestamp) and timestamp >= 0):
+        raise ValueRuleError(path, "timestamp-range", f"timestamp must be finite and >= 0, not {timestamp!r}")
+    return float(timestamp)
+
+
+def to_utc(value: _dt.datetime) -> _dt.datetime:
+    """A timezone-aware UTC datetime; a naive one is taken as local time (as neptune 1.x)."""
+    return value.astimezone(_dt.timezone.utc)
+
+
+def truncate(path: str, value: str, limit: int, rule: str) -> str:
+    if len(value) <= limit:
+        return value
+    warn(path, rule, f"string of {len(value)} characters truncated to {limit}")
+    return value[:limit]
+
+
+def check_set_item(path: str, value: object) -> str:
+    if type(value) is not str:
+        raise ValueRuleError(
+            path, "set-item-type", f"string set items must be str, not {type(value).__name__}"
+        )
+    if len(value) > MAX_SET_ITEM_LENGTH:
+        raise ValueRuleError(
+            path, "set-item-length", f"item of {len(value)} characters; the limit is {MAX_SET_ITEM_LENGTH}"
+        )
+    return value
+
+
+_last_warned: dict[tuple[str, str], float] = {}
+WARN_INTERVAL = 10.0
+
+
+def warn(path: str, rule: str, detail: str, *, now: float | None = None) -> bool:
+    """Log a rule warning naming field and rule, at most once per ``WARN_INTERVAL`` per pair."""
+    now = time.monotonic() if now is None else now
+    key = (path, rule)
+    last = _last_warned.get(key)
+    if last is not None and now - last < WARN_INTERVAL:
+        return False
+    _last_warned[key] = now
+    logger.warning("%r: %s [rule: %s]", path, detail, rule)
+    return True
