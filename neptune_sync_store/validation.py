@@ -103,10 +103,9 @@ def rejection_reason(op: ops.Op) -> str | None:
     """Why the store can never apply this op (the daemon quarantines it), or None."""
     if isinstance(op, ops.AssignFloat) and not math.isfinite(op.value):
         return f"non-finite float {op.value!r}"
-    if isinstance(op, ops.LogFloats):
-        if not all(map(math.isfinite, (p.value for p in op.points))):
-            return "series holds a non-finite value (NaN / inf)"
-    if isinstance(op, (ops.LogFloats, ops.LogStrings, ops.LogFiles)):
-        if not all(map(math.isfinite, (p.step for p in op.points))):
-            return "series holds a non-finite step"
+    is_series = isinstance(op, (ops.LogFloats, ops.LogStrings, ops.LogFiles))
+    if isinstance(op, ops.LogFloats) and not all(map(math.isfinite, (p.value for p in op.points))):
+        return "series holds a non-finite value (NaN / inf)"
+    if is_series and not all(map(math.isfinite, (p.step for p in op.points))):
+        return "series holds a non-finite step"
     return None

@@ -65,7 +65,7 @@ class Storage(abc.ABC):
     async def runs_with_fields(
         self, project: str, paths: list[str]
     ) -> list[tuple[RunRecord, dict[str, Any]]]:
-        """Every run of a project with the values of ``paths`` it has (for the runs table)."""
+        """Every run of a project with the values of ``paths`` it has (all its fields if none given)."""
 
     @abc.abstractmethod
     async def add_token(self, token_hash: str, project: str, scopes: str, created: float) -> None: ...

@@ -169,11 +169,11 @@ class PostgresStorage(Storage):
             runs = await conn.fetch(
                 f"SELECT id, {_RUN_COLUMNS} FROM runs WHERE project=$1 ORDER BY id", project
             )
-            rows = await conn.fetch(
-                "SELECT f.run, f.path, f.type, f.data, f.last_step FROM fields f JOIN runs r ON f.run = r.id "
-                "WHERE r.project=$1 AND f.path = ANY($2)",
-                project,
-                paths,
+            sql = "SELECT f.run, f.path, f.type, f.data, f.last_step FROM fields f JOIN runs r ON f.run = r.id WHERE r.project=$1"
+            rows = await (
+                conn.fetch(sql + " AND f.path = ANY($2)", project, paths)
+                if paths
+                else conn.fetch(sql, project)
             )
         values: dict[int, dict[str, Any]] = {}
         for run, path, *rest in rows:

@@ -167,12 +167,9 @@ class SQLiteStorage(Storage):
             runs = c.execute(
                 f"SELECT id, {_RUN_COLUMNS} FROM runs WHERE project=? ORDER BY id", (project,)
             ).fetchall()
-            if not paths:
-                return runs, []
-            sql = (
-                "SELECT f.run, f.path, f.type, f.data, f.last_step FROM fields f JOIN runs r ON f.run = r.id "
-                f"WHERE r.project=? AND f.path IN ({','.join('?' * len(paths))})"
-            )
+            sql = "SELECT f.run, f.path, f.type, f.data, f.last_step FROM fields f JOIN runs r ON f.run = r.id WHERE r.project=?"
+            if paths:
+                sql += f" AND f.path IN ({','.join('?' * len(paths))})"
             return runs, c.execute(sql, (project, *paths)).fetchall()
 
         runs, rows = await self._read(read)

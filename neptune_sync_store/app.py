@@ -1,0 +1,73 @@
+"""The aiohttp application: routes, the error middleware and limits (docs/openapi.yaml describes it)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from neptune_sync.protocol import PROTOCOL_VERSION, ErrorBody
+
+from . import blobs, ingest, reads
+from .auth import TokenAuth
+from .blobstore import BlobFiles
+from .context import CONTEXT, StoreContext, json_response
+from .errors import RequestError
+from .settings import StoreSettings
+from .storage import Storage
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+}
+_CODES |= {409: "conflict", 413: "too_large", 422: "unprocessable", 429: "overloaded"}
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    """Every refusal becomes an ``ErrorBody``; an unexpected error is logged and is a 500."""
+    try:
+        return await handler(request)
+    except RequestError as exc:
+        response = json_response(ErrorBody(exc.code, str(exc)), status=exc.status)
+        response.headers.update(exc.headers)
+        return response
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+        if exc.status == 413:
+            message = f"request body exceeds the limit of {request.app[CONTEXT].settings.max_body} bytes"
+        response = json_response(ErrorBody(_CODES.get(exc.status, "error"), message), status=exc.status)
+        for name in ("Allow", "Retry-After"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
+
+
+async def health(request: web.Request) -> web.Response:
+    return json_response({"status": "ok", "protocol": PROTOCOL_VERSION})
+
+
+def build_app(settings: StoreSettings, storage: Storage) -> web.Application:
+    """The application over an opened storage (the caller owns opening and closing it)."""
+    app = web.Application(client_max_size=settings.max_body, middlewares=[errors_as_json])
+    app[CONTEXT] = StoreContext(settings, storage, TokenAuth(storage), BlobFiles(settings.blobs_dir))
+    app.router.add_get("/v1/health", health)
+    app.router.add_post("/v1/batches", ingest.post_batch)
+    app.router.add_get("/v1/acked", ingest.get_acked)
+    app.router.add_route("HEAD", "/v1/blobs/{sha256}", blobs.head_blob)
+    app.router.add_put("/v1/blobs/{sha256}", blobs.put_blob)
+    app.router.add_get("/v1/blobs/{sha256}", blobs.get_blob, allow_head=False)
+    app.router.add_get("/v1/run", reads.get_run)
+    app.router.add_get("/v1/run/structure", reads.get_structure)
+    app.router.add_get("/v1/run/values", reads.get_values)
+    app.router.add_get("/v1/run/series", reads.get_series)
+    app.router.add_get("/v1/run/file", reads.get_file)
+    app.router.add_get("/v1/runs", reads.get_runs_table)
+    return app

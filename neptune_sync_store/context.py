@@ -1,0 +1,105 @@
+"""What every handler reaches through ``request.app[CONTEXT]``, and the response helpers they share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from neptune_sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
+
+from .auth import TokenAuth
+from .blobstore import BlobFiles
+from .errors import Overloaded, RequestError
+from .settings import StoreSettings
+from .storage import Storage
+
+MSGPACK = "application/msgpack"
+_json = msgspec.json.Encoder()
+_msgpack = msgspec.msgpack.Encoder()
+
+
+class Slots:
+    """A bounded count of requests in progress: over the limit is 429, never a queue."""
+
+    def __init__(self, limit: int, retry_after: int) -> None:
+        self.limit = limit
+        self.retry_after = retry_after
+        self.in_use = 0
+
+    @contextmanager
+    def take(self) -> Iterator[None]:
+        if self.in_use >= self.limit:
+            raise Overloaded(
+                f"{self.in_use} ingestion requests in progress (limit {self.limit}); retry later",
+                headers={"Retry-After": str(self.retry_after)},
+            )
+        self.in_use += 1
+        try:
+            yield
+        finally:
+            self.in_use -= 1
+
+
+@dataclass
+class StoreContext:
+    settings: StoreSettings
+    storage: Storage
+    auth: TokenAuth
+    blobs: BlobFiles
+    ingest_slots: Slots = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ingest_slots = Slots(self.settings.max_inflight, self.settings.retry_after)
+
+
+CONTEXT = web.AppKey("neptune_sync_store", StoreContext)
+
+
+def context(request: web.Request) -> StoreContext:
+    return request.app[CONTEXT]
+
+
+def json_response(obj: Any, status: int = 200) -> web.Response:
+    return web.Response(body=_json.encode(obj), status=status, content_type="application/json")
+
+
+def msgpack_response(obj: Any) -> web.Response:
+    return web.Response(
+        body=_msgpack.encode(obj), content_type=MSGPACK, headers={PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
+    )
+
+
+def query_str(request: web.Request, name: str) -> str:
+    """A required query parameter (400 if missing or empty)."""
+    value = request.query.get(name, "")
+    if not value:
+        raise RequestError(f"query parameter {name!r} is required")
+    return value
+
+
+def query_float(request: web.Request, name: str, default: float) -> float:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise RequestError(f"query parameter {name!r} must be a number, got {raw!r}") from None
+
+
+def query_int(request: web.Request, name: str, default: int, *, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise RequestError(f"query parameter {name!r} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise RequestError(f"query parameter {name!r} must be in [{low}, {high}], got {value}")
+    return value

@@ -1,0 +1,80 @@
+"""The sync protocol endpoints (docs/sync-protocol.md): ``POST /v1/batches`` and ``GET /v1/acked``.
+
+Order of checks on a batch, each failing before anything is stored: token (401), body size (413),
+in-flight limit (429), protocol version, msgpack shape (400), project and scope (403), batch rules
+(400), referenced blobs present (409). Only then is the batch applied, atomically.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from aiohttp import web
+
+from neptune_sync.oplog.ops import blob_refs
+from neptune_sync.protocol import (
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
+    AckResponse,
+    BatchRequest,
+    batch_request_decoder,
+)
+
+from .auth import WRITE
+from .context import StoreContext, context, msgpack_response, query_str
+from .errors import Conflict, RequestError, TooLarge
+from .validation import check_batch, check_project
+
+MAX_MISSING_LISTED = 20
+
+
+async def post_batch(request: web.Request) -> web.Response:
+    ctx = context(request)
+    principal = await ctx.auth.principal(request)
+    limit = ctx.settings.max_body
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"batch body of {request.content_length} bytes exceeds the limit of {limit}")
+    with ctx.ingest_slots.take():
+        _check_version(request)
+        req = _decode(await request.read())
+        principal.require(req.run.project, WRITE)
+        check_batch(req)
+        _check_blobs(ctx, req)
+        return msgpack_response(await ctx.storage.apply_batch(req))
+
+
+async def get_acked(request: web.Request) -> web.Response:
+    ctx = context(request)
+    principal = await ctx.auth.principal(request)
+    project = query_str(request, "project")
+    check_project(project)
+    principal.require(project, None)
+    seq = await ctx.storage.acked_seq(project, query_str(request, "run_key"), query_str(request, "writer_id"))
+    return msgpack_response(AckResponse(seq))
+
+
+def _check_version(request: web.Request) -> None:
+    sent = request.headers.get(PROTOCOL_HEADER)
+    if sent is not None and sent != str(PROTOCOL_VERSION):
+        raise RequestError(
+            f"protocol version {sent!r} is not supported; this store speaks {PROTOCOL_VERSION}"
+        )
+
+
+def _decode(body: bytes) -> BatchRequest:
+    try:
+        return batch_request_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise RequestError(f"batch does not match the protocol: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise RequestError(f"batch body is not valid msgpack: {exc}") from None
+
+
+def _check_blobs(ctx: StoreContext, req: BatchRequest) -> None:
+    missing = sorted(
+        {ref.sha256 for e in req.entries for ref in blob_refs(e.op) if not ctx.blobs.has(ref.sha256)}
+    )
+    if missing:
+        shown = ", ".join(missing[:MAX_MISSING_LISTED])
+        raise Conflict(
+            f"{len(missing)} referenced blob(s) not uploaded yet: {shown}; upload them, then re-send"
+        )

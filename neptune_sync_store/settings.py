@@ -1,0 +1,46 @@
+"""What a store instance is configured with (the CLI flags map onto these fields)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR_ENV = "NEPTUNE_SYNC_STORE_DIR"
+DEFAULT_PORT = 8470
+
+
+def default_data_dir() -> Path:
+    """``$NEPTUNE_SYNC_STORE_DIR``, else ``$XDG_DATA_HOME/neptune-sync-store``."""
+    explicit = os.environ.get(DATA_DIR_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "neptune-sync-store"
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Where data lives and the limits that keep the server standing under load.
+
+    Attributes:
+        data_dir: holds the blobs (``blobs/``) and, by default, the SQLite database.
+        db: a ``postgresql://`` DSN or a SQLite file path; None means ``<data_dir>/store.sqlite3``.
+        pg_schema: PostgreSQL schema holding the tables.
+        max_body: largest accepted request body (batches, JSON); larger gets 413.
+        max_blob: largest accepted blob; blobs stream, so this is not held in memory.
+        max_inflight: ingestion requests processed at once; more get 429 with ``Retry-After``.
+        retry_after: seconds suggested in ``Retry-After``.
+    """
+
+    data_dir: Path
+    db: str | None = None
+    pg_schema: str = "public"
+    max_body: int = 64 << 20
+    max_blob: int = 64 << 30
+    max_inflight: int = 8
+    retry_after: int = 1
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "blobs"
