@@ -77,16 +77,20 @@ def _run_neptune(args: argparse.Namespace) -> int:
 
 
 def _run_exporter(args: argparse.Namespace) -> int:
+    from ..exceptions import NeptuneUserError
     from .exporter import import_exporter
 
     if not args.dir.is_dir():
         print(f"neptune-sync import: {args.dir} is not a directory", file=sys.stderr)
         return EXIT_USAGE
-    return _finish(
-        import_exporter(
+    try:
+        report = import_exporter(
             args.dir,
             files_dir=args.files_dir,
             project=_project(args, required=False),
             data_root=args.data_dir,
         )
-    )
+    except NeptuneUserError as exc:
+        print(f"neptune-sync import: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return _finish(report)
