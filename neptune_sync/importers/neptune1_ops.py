@@ -16,7 +16,6 @@ import base64
 import binascii
 import datetime as _dt
 import glob
-import hashlib
 import math
 import os
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from ..oplog import ops as o
 from ..oplog.blobs import BlobStore, sha256_of_file
+from ..state import artifact_hash
 from .neptune1_queue import QueueDir
 
 IGNORED = {"ConfigFloatSeries": "chart settings (min/max/unit) have no equivalent"}
@@ -157,7 +157,7 @@ class Converter:
     def _track_files(self, path: str, d: dict) -> list[o.Op]:
         entries = []
         for source, destination in d["entries"]:
-            source = _str(source)
+            source = _str(source).removeprefix("file://")
             if "://" in source:
                 raise KeptAside(f"artifact source {source!r} is remote; only local files can be hashed")
             root = self._resolve(source)
@@ -195,14 +195,6 @@ class Converter:
             if c.is_file() or c.is_dir():
                 return c
         raise KeptAside(f"file not found any more: {', '.join(map(str, candidates))}")
-
-
-def artifact_hash(entries: list[o.ArtifactEntry]) -> str:
-    """The artifact's identity: sha256 over its sorted (relpath, sha256, size) list."""
-    digest = hashlib.sha256()
-    for e in sorted(entries, key=lambda e: e.relpath):
-        digest.update(f"{e.relpath}\0{e.sha256}\0{e.size}\n".encode())
-    return digest.hexdigest()
 
 
 def _path(value: object) -> str:
