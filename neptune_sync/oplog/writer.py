@@ -89,6 +89,7 @@ class OpLogWriter:
         self._buf: mmap.mmap | bytearray | None = None
         self._end = 0  # first free byte (frames are laid from here, aligned)
         self._flushed = 0  # buffered mode: bytes already written to the file
+        self._flushed_frame = -1  # buffered mode: the frame open at the last flush (it may grow)
         self._seq = 0  # last sequence number used
         # The growing points frame: its offset (-1: none), series path, step kind, base timestamp,
         # body length and crc so far, and how many more points it may take (0: none).
@@ -283,6 +284,7 @@ class OpLogWriter:
                 tmp.unlink(missing_ok=True)
             raise LoggingDisabledError(f"cannot open a new log segment {path}: {exc}") from exc
         self._fd, self._buf, self._end, self._flushed = fd, buf, len(raw), len(raw)
+        self._flushed_frame = -1
         self._open_frame, self._room = -1, 0
 
     def _finish_segment(self, fsync: bool) -> None:
@@ -307,15 +309,26 @@ class OpLogWriter:
             self._buf, self._fd, self._open_frame, self._room = None, -1, -1, 0
 
     def _flush_buffer(self) -> None:
-        """Buffered mode: write the dirty tail, then the open frame's commit word again."""
-        buf = self._buf
+        """Buffered mode: write the bytes added since the last flush, then the commit word of the
+        frame that was open at the last flush: points may have joined it since, even if it is no
+        longer the open frame. The commit word goes last, so a write cut short never makes a
+        frame claim bytes that are not in the file.
+        """
+        view = memoryview(self._buf)
         end = fr.align8(self._end)
-        start = self._flushed & ~7
-        if self._open_frame >= 0:
-            start = min(start, self._open_frame)
-        if end > start:
-            os.pwrite(self._fd, memoryview(buf)[start:end], start)
-        self._flushed = end
+        if end > self._flushed:
+            _pwrite_all(self._fd, view[self._flushed : end], self._flushed)
+        if self._flushed_frame >= 0:
+            at = self._flushed_frame
+            _pwrite_all(self._fd, view[at : at + 8], at)
+        self._flushed, self._flushed_frame = self._end, self._open_frame
+
+
+def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
+    """pwrite until all of ``data`` is written (a short write is retried; it then reports why)."""
+    while data:
+        n = os.pwrite(fd, data, offset)
+        data, offset = data[n:], offset + n
 
 
 _live_writers: weakref.WeakSet[OpLogWriter] = weakref.WeakSet()
