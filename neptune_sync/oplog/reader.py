@@ -118,8 +118,10 @@ class SegmentReader:
                         if entry is not None:
                             problem = f"sequence number {entry.seq} does not follow {last_seq}"
             resume = self._resync(offset + 8, size, last_seq)
-            if resume is None and (live or problem.startswith(_PAST_EOF)):
-                return  # a frame still being written, or cut off by a truncation: the end
+            if resume is None and (
+                live or problem.startswith(_PAST_EOF) or self._unfinished(offset, length, size)
+            ):
+                return  # a frame still being written, cut off by a truncation, or torn by a kill
             on_damage(CorruptRecordError(str(self.path), offset, problem, resume))
             if resume is None:
                 return
@@ -134,6 +136,17 @@ class SegmentReader:
             return None, f"undecodable operation: {exc}"
         except (msgspec.DecodeError, ValueError, UnicodeDecodeError) as exc:
             return None, f"undecodable frame: {exc}"
+
+    def _unfinished(self, offset: int, length: int, size: int) -> bool:
+        """Whether a dead writer never finished this segment, so its invalid last frame is a write
+        torn by a kill rather than damage.
+
+        A clean finish trims the segment to its last frame; a killed mmap writer leaves it
+        preallocated, ending in zeros. A frame that ends exactly at the end of the file is finished.
+        """
+        if fr.align8(offset + 8 + length) == size:
+            return False
+        return os.pread(self._fd, 8, size - 8) == bytes(8)
 
     def _zero_from(self, offset: int, size: int) -> bool:
         while offset < size:
