@@ -1,0 +1,66 @@
+"""Shared helpers of the operation-log tests (imported by the tests and by the child scripts)."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from neptune_sync.exceptions import CorruptRecordError
+from neptune_sync.oplog import framing as fr
+from neptune_sync.oplog.reader import SegmentReader, segment_files
+from neptune_sync.oplog.writer import OpLogWriter
+
+
+def new_writer(segments_dir: Path, **kwargs) -> OpLogWriter:
+    """A writer for the test run in ``segments_dir`` (keyword arguments go to OpLogWriter)."""
+    return OpLogWriter(segments_dir, project="ws/proj", run_key="run-under-test", **kwargs)
+
+
+def read_segment(path: Path) -> tuple[list[tuple[int, fr.Entry]], list[CorruptRecordError]]:
+    """Every ``(offset, entry)`` of one segment, and the damage reported while reading it."""
+    damage: list[CorruptRecordError] = []
+    with SegmentReader(path) as reader:
+        return list(reader.entries(on_damage=damage.append)), damage
+
+
+def read_writers(segments_dir: Path) -> dict[str, list[fr.Entry]]:
+    """Entries per writer id, in segment order; damage raises (the reader's default)."""
+    out: dict[str, list[fr.Entry]] = {}
+    for path in segment_files(segments_dir):
+        with SegmentReader(path) as reader:
+            out.setdefault(reader.header.writer_id, []).extend(e for _, e in reader.entries())
+    return out
+
+
+def frame_spans(path: Path) -> list[tuple[int, int]]:
+    """``(offset, end of body)`` of every frame of an intact segment."""
+    data = path.read_bytes()
+    spans = []
+    for offset, _ in read_segment(path)[0]:
+        (length, _) = fr.COMMIT.unpack_from(data, offset)
+        spans.append((offset, offset + 8 + length))
+    return spans
+
+
+def rewrite_body(path: Path, offset: int, edit: Callable[[bytearray], None]) -> None:
+    """Change the body of the frame at ``offset`` in place and give it a valid commit word again."""
+    data = bytearray(path.read_bytes())
+    length, _ = fr.COMMIT.unpack_from(data, offset)
+    body = bytearray(data[offset + 8 : offset + 8 + length])
+    edit(body)
+    assert len(body) == length, "the edit must keep the body length"
+    data[offset + 8 : offset + 8 + length] = body
+    fr.COMMIT.pack_into(data, offset, length, zlib.crc32(body))
+    path.write_bytes(bytes(data))
+
+
+def points_of(entries: list[fr.Entry]) -> Iterator[tuple[int, object]]:
+    """``(seq, record)`` for every sequence number: series ops are split into their points."""
+    for entry in entries:
+        points = getattr(entry.op, "points", None)
+        if points is None:
+            yield entry.seq, entry
+        else:
+            for i, point in enumerate(points):
+                yield entry.seq + i, (entry.op.path, point)
