@@ -1,8 +1,8 @@
 """``neptune-sync import neptune DIR``: every neptune 1.x queue under DIR becomes a run in our log.
 
-Each neptune container (run, project, model, model version) becomes one of our runs, keyed by
-(project, neptune container id); its container id is kept as the run id and in the fields
-``import/neptune/*``. Several queues of one container (a resumed run, async partitions) go to the
+Each neptune run (and model, model version) becomes one of our runs, keyed by (project, neptune
+container id); the container id is its run id and is also kept in the fields ``import/neptune/*``.
+A neptune project container's fields go to the project-level fields of ``init_project``. Several queues of one container (a resumed run, async partitions) go to the
 same run, one writer each. Neptune 1.x queues do not record the project name: it is given on the
 command line (or ``NEPTUNE_PROJECT``).
 """
@@ -42,17 +42,21 @@ def import_queue(
     queue: QueueDir, *, project: str, data_root: Path | None = None, skip_acknowledged: bool = False
 ) -> SourceReport:
     """Import the operations of one queue directory not imported before."""
-    run_key = layout.run_key_for(project, run_id=queue.container_id)
+    is_project = queue.container_type == "project"
+    # the project's fields go where neptune_sync.init_project() keeps them; a run keeps its id,
+    # so init_run(with_id=<neptune container id>) resumes the imported run
+    run_id = f"project:{project}" if is_project else queue.container_id
+    run_key = layout.run_key_for(project, run_id=run_id)
     run_path = layout.run_dir(run_key, data_root)
     identity = layout.claim_identity(
         run_path,
         layout.RunIdentity(
             project=project,
             run_key=run_key,
-            run_id=queue.container_id,
+            run_id=run_id,
             created=queue.created,
             mode=queue.mode,
-            kind="project" if queue.container_type == "project" else "run",
+            kind="project" if is_project else "run",
         ),
     )
     report = SourceReport(str(queue.path), run_key=run_key, container_id=queue.container_id)

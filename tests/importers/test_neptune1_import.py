@@ -252,8 +252,24 @@ def test_old_layouts_are_found_by_their_directory_names(make_queue, neptune_root
 
     ids = {s.container_id for s in report.sources}
     assert ids == {cid, "p-uuid"}
-    kinds = {
-        json.loads((r / "run.json").read_text())["run_id"]: json.loads((r / "run.json").read_text())["kind"]
-        for r in log_view.runs()
-    }
-    assert kinds == {cid: "run", "p-uuid": "project"}
+    identities = [json.loads((r / "run.json").read_text()) for r in log_view.runs()]
+    assert sorted((i["run_id"], i["kind"]) for i in identities) == [
+        (cid, "run"),
+        (f"project:{PROJECT}", "project"),
+    ]
+
+
+def test_imported_run_can_be_resumed_with_its_neptune_id(make_queue, neptune_root, log_view):
+    import neptune_sync
+
+    q = make_queue()
+    q.op("AssignInt", "a", value=1)
+    assert _import(neptune_root) == 0
+
+    run = neptune_sync.init_run(with_id=q.container_id, project=PROJECT, mode="offline")
+    try:
+        assert run["a"].fetch() == 1
+        run["b"] = 2
+    finally:
+        run.stop()
+    assert len(log_view.runs()) == 1 and log_view.state()["b"] == 2
