@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from pathlib import Path
 from types import ModuleType
 
 from .exceptions import NeedsStoreError
 
 logger = logging.getLogger("neptune_sync")
+POLL = 1.0
 
 
 def _optional(name: str) -> ModuleType | None:
@@ -43,11 +45,24 @@ def ensure_daemon(root: Path) -> bool:
 
 
 def wait_synced(run_path: Path, writer_id: str, seq: int, timeout: float | None) -> bool:
-    """Wait until the store has what this writer logged up to ``seq``; False if not (yet)."""
+    """Wait until the store has what this writer logged up to ``seq``; False if not (yet).
+
+    Waits only while a daemon runs for the data dir (else returns at once), re-checking every
+    ``POLL`` seconds, so a daemon that dies cannot hang ``stop()``.
+    """
     control = _optional("daemon_control")
     if control is None:
         return False
-    return bool(control.wait_synced(run_path, writer_id, seq, timeout))
+    root = run_path.parent.parent  # <root>/runs/<run_key>
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while control.daemon_running(root):
+        step = POLL if deadline is None else min(POLL, max(0.0, deadline - time.monotonic()))
+        if control.wait_synced(run_path, writer_id, seq, step):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+    logger.info("no neptune-sync daemon is running; the run stays in %s until `neptune-sync sync`", run_path)
+    return False
 
 
 def require_store(mode: str) -> None:

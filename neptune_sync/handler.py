@@ -29,7 +29,7 @@ from .readback import (
 from .state import artifact_hash
 from .types.file import File
 from .validation import check_set_item, check_step, check_timestamp, finite_or_warn, join_path, warn
-from .values import atom_op, series_kind
+from .values import atom_op, plain, series_kind
 
 if TYPE_CHECKING:
     from .container import Container
@@ -147,7 +147,7 @@ class Handler:
         last = field.last_step if field is not None else float("-inf")
         if step is None:
             step = last + 1 if last != float("-inf") else 0
-        elif check_step(path, step) <= last:
+        elif (step := check_step(path, plain(step))) <= last:
             warn(path, "step-increasing", f"step {step} is not above the last step {last}; point not logged")
             return
         if type_ == o.FieldType.FLOAT_SERIES and not finite_or_warn(path, value):
