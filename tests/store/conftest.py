@@ -1,0 +1,92 @@
+"""Store test fixtures: a storage backend parametrised over SQLite and PostgreSQL, and live stores.
+
+PostgreSQL tests use ``$NEPTUNE_SYNC_TEST_PG`` (default: 127.0.0.1:5432, database ``test``), each in a
+throwaway schema that is dropped afterwards; they skip, saying why, only if no server answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from neptune_sync_store.storage import make_storage  # noqa: E402
+from neptune_sync_store.testing import running_store  # noqa: E402
+
+PG_DSNS = (
+    [os.environ["NEPTUNE_SYNC_TEST_PG"]]
+    if "NEPTUNE_SYNC_TEST_PG" in os.environ
+    else [
+        "postgresql://postgres@127.0.0.1:5432/test",
+        "postgresql://root@127.0.0.1:5432/test",
+    ]
+)
+_pg_dsn: list[str | None] = []
+
+
+async def _reachable_pg() -> str | None:
+    import asyncpg
+
+    if not _pg_dsn:
+        errors = []
+        for dsn in PG_DSNS:
+            try:
+                conn = await asyncpg.connect(dsn, timeout=3)
+            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+                errors.append(f"{dsn}: {exc!r}")
+                continue
+            await conn.close()
+            _pg_dsn.append(dsn)
+            break
+        else:
+            _pg_dsn.append(None)
+            print("PostgreSQL unreachable:", "; ".join(errors))
+    return _pg_dsn[0]
+
+
+@pytest_asyncio.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def backend(request, tmp_path):
+    """(db, pg_schema) for each backend; the PostgreSQL schema is unique and dropped afterwards."""
+    if request.param == "sqlite":
+        yield None, "public"
+        return
+    dsn = await _reachable_pg()
+    if dsn is None:
+        pytest.skip(f"no PostgreSQL reachable at {PG_DSNS} (start one, or set NEPTUNE_SYNC_TEST_PG)")
+    schema = f"nss_test_{uuid.uuid4().hex[:12]}"
+    yield dsn, schema
+    cleanup = make_storage(dsn, tmp_path, pg_schema=schema)
+    await cleanup.open()
+    await cleanup.drop_schema()
+    await cleanup.close()
+
+
+@pytest_asyncio.fixture
+async def storage(backend, tmp_path):
+    db, schema = backend
+    opened = make_storage(db, tmp_path, pg_schema=schema)
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+@pytest_asyncio.fixture
+async def store(tmp_path):
+    """A live SQLite store on 127.0.0.1."""
+    async with running_store(tmp_path / "store") as running:
+        yield running
+
+
+@pytest_asyncio.fixture
+async def any_store(backend, tmp_path):
+    """A live store on each backend."""
+    db, schema = backend
+    async with running_store(tmp_path / "store", db=db, pg_schema=schema) as running:
+        yield running

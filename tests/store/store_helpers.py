@@ -1,0 +1,108 @@
+"""Builders and HTTP helpers shared by the store tests (on sys.path via this folder's conftest)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+import aiohttp
+import msgspec
+
+from neptune_sync.oplog import ops
+from neptune_sync.oplog.framing import Entry
+from neptune_sync.protocol import (
+    BatchRequest,
+    BatchResponse,
+    RunInfo,
+    batch_request_encoder,
+    batch_response_decoder,
+)
+
+PROJECT = "ws/proj"
+RUN = RunInfo(PROJECT, "run-key-1", "RUN-1", custom_run_id="custom-1")
+TIMEOUT = aiohttp.ClientTimeout(total=30)
+
+
+def floats(path: str, seq: int, steps: range, ts: float = 100.0) -> Entry:
+    return Entry(
+        seq, ts, ops.LogFloats(path, tuple(ops.FloatPoint(float(s), s * 0.5, ts + s) for s in steps))
+    )
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sample_entries() -> list[Entry]:
+    """A mix of every op kind, seqs 1..N contiguous (series entries occupy one seq per point)."""
+    ref = ops.FileRef(sha(b"hello"), 5, "hello.txt", "txt")
+    items: list[ops.Op] = [
+        ops.AssignString("sys/name", "exp"),
+        ops.AddStrings("sys/tags", ("a", "b")),
+        ops.AssignString("sys/state", "Active"),
+        ops.AssignFloat("params/lr", 0.01),
+        ops.AssignInt("params/batch", 64),
+        ops.AssignBool("params/flag", True),
+        ops.AssignDatetime("params/when", dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)),
+        ops.AssignFile("files/readme", ref),
+        ops.LogStrings("logs/text", (ops.StringPoint(0.0, "x", 1.0), ops.StringPoint(1.0, "y", 2.0))),
+        ops.UploadFileSet("files/set", (ops.FileSetEntry("d/hello.txt", ref),)),
+        ops.RemoveStrings("sys/tags", ("b",)),
+        ops.TrackArtifact(
+            "data/art", (ops.ArtifactEntry("a.csv", sha(b"a"), 1, 1.0, "/tmp/a.csv"),), sha(b"art")
+        ),
+    ]
+    entries: list[Entry] = []
+    seq = 1
+    for op in items:
+        entries.append(Entry(seq, 10.0 + seq, op))
+        seq += ops.op_point_count(op)
+    for k in range(3):
+        e = floats(f"metrics/m{k}", seq, range(0, 50))
+        entries.append(e)
+        seq = e.last_seq + 1
+    entries.append(Entry(seq, 99.0, ops.ClearSeries("metrics/m2")))
+    entries.append(floats("metrics/m2", seq + 1, range(10, 20)))
+    return entries
+
+
+def request(entries: list[Entry], run: RunInfo = RUN, writer: str = "w1") -> BatchRequest:
+    return BatchRequest(run, writer, entries)
+
+
+def encode(req: BatchRequest) -> bytes:
+    return batch_request_encoder.encode(req)
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def post_raw(
+    session: aiohttp.ClientSession, url: str, token: str | None, body: Any
+) -> tuple[int, dict[str, Any] | BatchResponse, Any]:
+    """POST a batch body; returns (status, decoded JSON error or BatchResponse, headers)."""
+    headers = {"Content-Type": "application/msgpack", **(auth(token) if token else {})}
+    async with session.post(f"{url}/v1/batches", data=body, headers=headers, timeout=TIMEOUT) as resp:
+        raw = await resp.read()
+        if resp.status == 200:
+            return resp.status, batch_response_decoder.decode(raw), resp.headers
+        return resp.status, msgspec.json.decode(raw), resp.headers
+
+
+async def post_batch(
+    session: aiohttp.ClientSession, url: str, token: str, req: BatchRequest
+) -> BatchResponse:
+    status, body, _ = await post_raw(session, url, token, encode(req))
+    assert status == 200, body
+    assert isinstance(body, BatchResponse)
+    return body
+
+
+async def put_blob(session: aiohttp.ClientSession, url: str, token: str, data: bytes) -> int:
+    headers = {**auth(token), "X-Blob-Size": str(len(data))}
+    async with session.put(
+        f"{url}/v1/blobs/{sha(data)}", data=data, headers=headers, timeout=TIMEOUT
+    ) as resp:
+        return resp.status
