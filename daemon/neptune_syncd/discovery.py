@@ -37,14 +37,18 @@ async def discover(
     root: Path,
     on_run: Callable[[Path], None],
     rescan_interval: float,
+    stop: anyio.Event,
     *,
     task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Call ``on_run(run_dir)`` for every run found, and again whenever it may have changed."""
+    """Call ``on_run(run_dir)`` for every run found, and again whenever it may have changed.
+
+    Set ``stop`` before cancelling: the file watcher's thread only notices that event.
+    """
     runs = runs_dir(root)
     runs.mkdir(parents=True, exist_ok=True)
     async with anyio.create_task_group() as tg:
-        tg.start_soon(_watch, runs, on_run)
+        tg.start_soon(_watch, runs, on_run, stop)
         _rescan(root, on_run)
         task_status.started()
         while True:
@@ -57,8 +61,10 @@ def _rescan(root: Path, on_run: Callable[[Path], None]) -> None:
         on_run(path)
 
 
-async def _watch(runs: Path, on_run: Callable[[Path], None]) -> None:
-    async for changes in awatch(runs, debounce=50, step=20, recursive=True):
+async def _watch(runs: Path, on_run: Callable[[Path], None], stop: anyio.Event) -> None:
+    async for changes in awatch(
+        runs, debounce=50, step=20, recursive=True, stop_event=stop, rust_timeout=1000
+    ):
         for run in {run_of(runs, Path(p)) for _, p in changes} - {None}:
             if (run / "run.json").is_file():
                 on_run(run)

@@ -47,7 +47,9 @@ class Service:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
                 tg.start_soon(self._signals)
-                await tg.start(discover, self.config.root, self._on_run, self.config.rescan_interval)
+                await tg.start(
+                    discover, self.config.root, self._on_run, self.config.rescan_interval, self.stopping
+                )
                 tg.start_soon(self._heartbeat)
                 self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
                 log.info("neptune-syncd serving %s", self.config.root)

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import msgspec
 import pytest
-
-from neptune_sync.oplog import ops as o
-from neptune_sync.oplog.blobs import BlobStore
-from neptune_sync.oplog.layout import RunIdentity, blobs_dir, claim_identity, run_dir, run_key_for, segments_dir
-from neptune_sync.oplog.reader import read_run
-from neptune_sync.oplog.writer import OpLogWriter
+import pytest_asyncio
+from aiohttp import web
 from neptune_syncd.config import DaemonConfig
 from neptune_syncd.sinks.memory import MemoryStore
+
+from neptune_sync.exceptions import BatchRejectedError
+from neptune_sync.oplog import ops as o
+from neptune_sync.oplog.blobs import BlobStore
+from neptune_sync.oplog.layout import (
+    RunIdentity,
+    blobs_dir,
+    claim_identity,
+    run_dir,
+    run_key_for,
+    segments_dir,
+)
+from neptune_sync.oplog.reader import read_run
+from neptune_sync.oplog.writer import OpLogWriter
+from neptune_sync.protocol import AckResponse, batch_request_decoder
 
 PROJECT = "team/proj"
 
@@ -92,4 +106,113 @@ def runs(isolated_data_dir: Path) -> RunFactory:
 
 @pytest.fixture
 def config(isolated_data_dir: Path) -> DaemonConfig:
-    return DaemonConfig(data_dir=str(isolated_data_dir), poll_interval=0.01, backoff_base=0.001, backoff_cap=0.01)
+    return DaemonConfig(
+        data_dir=str(isolated_data_dir), poll_interval=0.01, backoff_base=0.001, backoff_cap=0.01
+    )
+
+
+class FakeStore:
+    """A scripted stand-in for the store server: docs/sync-protocol.md over aiohttp, backed by a
+    :class:`MemoryStore`. ``faults`` is consumed one per ``POST /v1/batches``:
+    ``"429"``, ``"500"``, ``"reset"`` (connection closed before an answer), ``"hang"`` (no answer
+    within the client's timeout), ``"drop"`` (batch applied, then the connection is closed)."""
+
+    def __init__(self) -> None:
+        self.mem = MemoryStore()
+        self.partial: dict[str, bytes] = {}
+        self.faults: list[str] = []
+        self.requests = 0
+        self.hang = 1.0
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/batches", self.post_batch)
+        app.router.add_get("/v1/acked", self.get_acked)
+        app.router.add_route("HEAD", "/v1/blobs/{sha}", self.head_blob)
+        app.router.add_put("/v1/blobs/{sha}", self.put_blob)
+        return app
+
+    async def post_batch(self, request: web.Request) -> web.StreamResponse:
+        self.requests += 1
+        req = batch_request_decoder.decode(await request.read())
+        fault = self.faults.pop(0) if self.faults else ""
+        if fault == "429":
+            return web.Response(status=429, headers={"Retry-After": "0.05"}, text="slow down")
+        if fault == "500":
+            return web.Response(status=500, text="boom")
+        if fault == "hang":
+            await asyncio.sleep(self.hang)
+        if fault == "reset":
+            request.transport.close()
+            return web.Response(status=500)
+        try:
+            result = self.mem.write_batch(req.run, req.writer_id, req.entries)
+        except BatchRejectedError as exc:
+            return web.Response(status=exc.status, text=str(exc))
+        if fault == "drop":
+            request.transport.close()
+        return web.Response(body=msgspec.msgpack.encode(result), content_type="application/msgpack")
+
+    async def get_acked(self, request: web.Request) -> web.Response:
+        key = (request.query["run_key"], request.query["writer_id"])
+        body = msgspec.msgpack.encode(AckResponse(self.mem.applied.get(key, 0)))
+        return web.Response(body=body, content_type="application/msgpack")
+
+    async def head_blob(self, request: web.Request) -> web.Response:
+        sha = request.match_info["sha"]
+        if sha in self.mem.blobs:
+            return web.Response(status=200)
+        return web.Response(status=404, headers={"X-Upload-Offset": str(len(self.partial.get(sha, b"")))})
+
+    async def put_blob(self, request: web.Request) -> web.Response:
+        sha = request.match_info["sha"]
+        have = self.partial.get(sha, b"")
+        if int(request.headers["X-Upload-Offset"]) != len(have):
+            return web.Response(status=409, headers={"X-Upload-Offset": str(len(have))})
+        have += await request.read()
+        if len(have) == int(request.headers["X-Blob-Size"]):
+            self.mem.blobs[sha] = have
+            self.partial.pop(sha, None)
+        else:
+            self.partial[sha] = have
+        return web.Response(status=201, headers={"X-Upload-Offset": str(len(have))})
+
+
+class StoreServer:
+    """Serves a FakeStore on 127.0.0.1; can be stopped and started again on the same port."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.store.app())
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+@pytest_asyncio.fixture
+async def store_server() -> AsyncIterator[StoreServer]:
+    server = StoreServer(FakeStore())
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+def fake_store(store_server: StoreServer) -> tuple[str, FakeStore]:
+    """(url, store) of a running FakeStore."""
+    return store_server.url, store_server.store

@@ -5,16 +5,17 @@ from __future__ import annotations
 import anyio
 import msgspec
 import pytest
-
-from neptune_sync.daemon_control import read_state
-from neptune_sync.oplog import ops as o
 from neptune_syncd.gate import ProjectGate
 from neptune_syncd.replicator import Replicator
 from neptune_syncd.sinks.memory import MemorySink, MemoryStore
 
+from neptune_sync.daemon_control import read_state
+
 
 def replicator(run_path, store, config, **kw):
-    return Replicator(run_path, MemorySink(store), config, gate=ProjectGate(), limiter=anyio.CapacityLimiter(2), **kw)
+    return Replicator(
+        run_path, MemorySink(store), config, gate=ProjectGate(), limiter=anyio.CapacityLimiter(2), **kw
+    )
 
 
 @pytest.mark.asyncio
