@@ -309,18 +309,20 @@ class OpLogWriter:
             self._buf, self._fd, self._open_frame, self._room = None, -1, -1, 0
 
     def _flush_buffer(self) -> None:
-        """Buffered mode: write the bytes added since the last flush, then the commit word of the
-        frame that was open at the last flush: points may have joined it since, even if it is no
-        longer the open frame. The commit word goes last, so a write cut short never makes a
-        frame claim bytes that are not in the file.
+        """Buffered mode: write the bytes added since the last flush, in file order, except that
+        the frame open at the last flush (points may have joined it since, even if it is no longer
+        the open frame) gets its new points, then its commit word, before any later frame. So a
+        write cut short by a kill only ever tears the tail: no frame claims bytes not in the file.
         """
         view = memoryview(self._buf)
-        end = fr.align8(self._end)
-        if end > self._flushed:
-            _pwrite_all(self._fd, view[self._flushed : end], self._flushed)
-        if self._flushed_frame >= 0:
-            at = self._flushed_frame
+        start, end, at = self._flushed, fr.align8(self._end), self._flushed_frame
+        if at >= 0:
+            grown_end = at + 8 + fr.COMMIT.unpack_from(view, at)[0]
+            _pwrite_all(self._fd, view[start:grown_end], start)
             _pwrite_all(self._fd, view[at : at + 8], at)
+            start = max(start, grown_end)
+        if end > start:
+            _pwrite_all(self._fd, view[start:end], start)
         self._flushed, self._flushed_frame = self._end, self._open_frame
 
 
