@@ -27,7 +27,7 @@ from ..oplog import ops as o
 from ..oplog.blobs import BlobStore
 from .neptune1_ops import KeptAside
 from .report import ImportReport, SourceReport
-from .target import ImportTarget, finish_pending, records
+from .target import RangeImport, claim_run
 
 _PART = re.compile(r"^(.*)_part_(\d+)\.parquet$")
 _SERIES = {"float_series", "string_series", "file_series"}
@@ -89,56 +89,29 @@ def import_exported_run(
     run: ExportedRun, *, files_dir: Path, project: str | None = None, data_root: Path | None = None
 ) -> SourceReport:
     """Import the rows of one exported run not imported before."""
-    project = project or run.project_id or "neptune-export"
-    run_key = layout.run_key_for(project, run_id=run.run_id)
-    run_path = layout.run_dir(run_key, data_root)
-    identity = layout.claim_identity(
-        run_path, layout.RunIdentity(project=project, run_key=run_key, run_id=run.run_id, mode="import")
+    identity, run_path = claim_run(
+        project or run.project_id or "neptune-export", run.run_id, data_root, mode="import"
     )
-    report = SourceReport(
-        str(run.parts[0].parent / run.parts[0].name), run_key=run_key, container_id=run.run_id
-    )
-    finish_pending(run_path)
-    source_key = f"neptune-exporter/{run.project_id}/{run.run_id}"
-    done = records(run_path, source_key)
+    report = SourceReport(str(run.parts[0]), run_key=identity.run_key, container_id=run.run_id)
     rows = _RowConverter(BlobStore(layout.blobs_dir(run_path)), _file_roots(files_dir, run))
-    target: ImportTarget | None = None
-    last = 0
-    try:
-        for number, row, where in _rows(run):
-            last = number
-            if any(r.covers(number) for r in done):
-                report.already_imported += 1
+    source_key = f"neptune-exporter/{run.project_id}/{run.run_id}"
+    labels = {"project_id": run.project_id, "run_id": run.run_id}
+    details = {"source_path": str(run.parts[0].parent)}
+    with RangeImport(run_path, identity, source_key, report, labels=labels, details=details) as imp:
+        for number, row, (part, index) in _rows(run):
+            if not imp.is_new(number):
                 continue
-            if target is None:
-                target = ImportTarget(run_path, identity, source_key, number)
-                for name, value in (("project_id", run.project_id), ("run_id", run.run_id)):
-                    target.append(o.AssignString(f"import/neptune/{name}", value), 0.0)
-            _convert_row(rows, row, where, number, target, report)
-        if target is not None:
-            target.commit(last, {"source_path": str(run.parts[0].parent)})
-    except BaseException:
-        if target is not None:
-            target.abort()
-        raise
+            try:
+                op, ts = rows.convert(row)
+            except KeptAside as exc:
+                imp.keep(number, f"{part} row {index}", exc.reason, row, file=str(part), row_in_file=index)
+                continue
+            imp.append(number, [op], ts)
     return report
 
 
-def _convert_row(
-    rows, row: dict, where: str, number: int, target: ImportTarget, report: SourceReport
-) -> None:
-    try:
-        op, ts = rows.convert(row)
-    except KeptAside as exc:
-        target.keep({"file": where, "row": number, "reason": exc.reason, "record": row})
-        report.problems.append(f"{where} row {number}: {exc.reason}; kept aside")
-        return
-    target.append(op, ts)
-    report.imported_ops += 1
-    report.imported_points += len(getattr(op, "points", ()))
-
-
-def _rows(run: ExportedRun) -> Iterator[tuple[int, dict, str]]:
+def _rows(run: ExportedRun) -> Iterator[tuple[int, dict, tuple[Path, int]]]:
+    """(number across all parts from 1, row, (part file, row index in it))."""
     pq = _pyarrow_parquet()
     number = 0
     for part in run.parts:
@@ -146,7 +119,7 @@ def _rows(run: ExportedRun) -> Iterator[tuple[int, dict, str]]:
         for batch in pq.ParquetFile(part).iter_batches(batch_size=8192):
             for row in batch.to_pylist():
                 number += 1
-                yield number, row, f"{part} #{index}"
+                yield number, row, (part, index)
                 index += 1
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..oplog import layout
-from ..oplog import ops as o
+from ..oplog.blobs import BlobStore
 from .neptune1_ops import IGNORED, Converter, KeptAside
-from .neptune1_queue import Damage, QueueDir, QueuedOp, find_queues, read_queue
+from .neptune1_queue import QueueDir, QueuedOp, find_queues, read_queue
 from .report import ImportReport, SourceReport
-from .target import ImportTarget, finish_pending, records
+from .target import RangeImport, claim_run
 
 
 def import_neptune(
@@ -45,98 +45,51 @@ def import_queue(
     is_project = queue.container_type == "project"
     # the project's fields go where neptune_sync.init_project() keeps them; a run keeps its id,
     # so init_run(with_id=<neptune container id>) resumes the imported run
-    run_id = f"project:{project}" if is_project else queue.container_id
-    run_key = layout.run_key_for(project, run_id=run_id)
-    run_path = layout.run_dir(run_key, data_root)
-    identity = layout.claim_identity(
-        run_path,
-        layout.RunIdentity(
-            project=project,
-            run_key=run_key,
-            run_id=run_id,
-            created=queue.created,
-            mode=queue.mode,
-            kind="project" if is_project else "run",
-        ),
+    identity, run_path = claim_run(
+        project,
+        f"project:{project}" if is_project else queue.container_id,
+        data_root,
+        created=queue.created,
+        mode=queue.mode,
+        kind="project" if is_project else "run",
     )
-    report = SourceReport(str(queue.path), run_key=run_key, container_id=queue.container_id)
-    finish_pending(run_path)
-    done = records(run_path, queue.source_key)
+    report = SourceReport(str(queue.path), run_key=identity.run_key, container_id=queue.container_id)
+    converter = Converter(BlobStore(layout.blobs_dir(run_path)), queue)
     ack = queue.ack_marker or 0
-    target: ImportTarget | None = None
-    converter: Converter | None = None
-    last_version = 0
-
-    def damaged(d: Damage) -> None:
-        report.problems.append(str(d))
-
-    try:
-        for item in read_queue(queue, damaged):
-            last_version = item.version
-            if any(r.covers(item.version) for r in done):
-                report.already_imported += 1
+    labels = {
+        "container_id": queue.container_id,
+        "container_type": queue.container_type,
+        "mode": queue.mode,
+        "client_version": queue.client_version,
+    }
+    details = {"source_path": str(queue.path), "ack_marker": ack}
+    with RangeImport(run_path, identity, queue.source_key, report, labels=labels, details=details) as imp:
+        for item in read_queue(queue, lambda d: report.problems.append(str(d))):
+            if not imp.is_new(item.version):
                 continue
             if skip_acknowledged and item.version <= ack:
                 report.skipped_acknowledged += 1
                 continue
-            if target is None:
-                target = ImportTarget(run_path, identity, queue.source_key, item.version)
-                converter = Converter(target.blobs, queue)
-                _append_identity(target, queue, item.at or queue.created)
-            _convert_one(item, converter, target, report, ack)
-        if target is not None:
-            target.commit(last_version, {"source_path": str(queue.path), "ack_marker": ack})
-    except BaseException:
-        if target is not None:
-            target.abort()
-        raise
-    _check_markers(queue, last_version, report)
-    if target is not None and done and target.first_version < max(r.last_version for r in done):
-        report.notes.append(
-            "versions older than an earlier import were added now; where both set a field, the older value may win"
-        )
+            if _convert_one(item, converter, imp, report) and item.version <= ack:
+                report.acknowledged += 1
+    _check_markers(queue, imp.last, report)
     return report
 
 
-def _convert_one(
-    item: QueuedOp, converter: Converter, target: ImportTarget, report: SourceReport, ack: int
-) -> None:
+def _convert_one(item: QueuedOp, converter: Converter, imp: RangeImport, report: SourceReport) -> bool:
+    """Convert and write one queued operation; returns whether it was imported."""
     kind = str(item.obj.get("type"))
     try:
         ops = converter.convert(item.obj)
     except KeptAside as exc:
-        target.keep(
-            {
-                "file": str(item.file),
-                "offset": item.offset,
-                "version": item.version,
-                "reason": exc.reason,
-                "record": item.obj,
-            }
-        )
-        report.problems.append(
-            f"{item.file} @ byte {item.offset} (version {item.version}): {exc.reason}; kept aside"
-        )
-        return
+        where = f"{item.file} @ byte {item.offset} (version {item.version})"
+        imp.keep(item.version, where, exc.reason, item.obj, file=str(item.file), offset=item.offset)
+        return False
     if not ops and kind in IGNORED:
         report.ignored[kind] = report.ignored.get(kind, 0) + 1
-        return
-    for op in ops:
-        target.append(op, item.at if item.at is not None else 0.0)
-        report.imported_points += len(getattr(op, "points", ()))
-    report.imported_ops += 1
-    report.acknowledged += item.version <= ack
-
-
-def _append_identity(target: ImportTarget, queue: QueueDir, ts: float) -> None:
-    for name, value in (
-        ("container_id", queue.container_id),
-        ("container_type", queue.container_type),
-        ("mode", queue.mode),
-        ("client_version", queue.client_version),
-    ):
-        if value:
-            target.append(o.AssignString(f"import/neptune/{name}", value), ts)
+        return False
+    imp.append(item.version, ops, item.at if item.at is not None else 0.0)
+    return True
 
 
 def _check_markers(queue: QueueDir, last_version: int, report: SourceReport) -> None:

@@ -30,8 +30,9 @@ from pathlib import Path
 
 from ..oplog import layout
 from ..oplog.blobs import BlobStore
-from ..oplog.ops import LogFloats, Op
+from ..oplog.ops import AssignString, LogFloats, Op
 from ..oplog.writer import OpLogWriter
+from .report import SourceReport
 
 IMPORT_DIR = "import"
 
@@ -167,3 +168,87 @@ def _atomic_write(path: Path, text: str) -> None:
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def claim_run(
+    project: str, run_id: str, data_root: Path | None, **identity: object
+) -> tuple[layout.RunIdentity, Path]:
+    """The run directory of (project, run_id), created with ``identity`` fields if new."""
+    run_key = layout.run_key_for(project, run_id=run_id)
+    run_path = layout.run_dir(run_key, data_root)
+    fresh = layout.RunIdentity(project=project, run_key=run_key, run_id=run_id, **identity)
+    return layout.claim_identity(run_path, fresh), run_path
+
+
+class RangeImport:
+    """Feeds the numbered items of one source into a run: items recorded by an earlier import
+    are counted and skipped; the first new item opens an :class:`ImportTarget`, which is
+    committed when the ``with`` block ends normally and thrown away if it raises.
+
+    ``labels`` are written first as ``import/neptune/<name>`` string fields.
+    """
+
+    def __init__(
+        self,
+        run_path: Path,
+        identity: layout.RunIdentity,
+        source_key: str,
+        report: SourceReport,
+        *,
+        labels: dict[str, str],
+        details: dict,
+    ) -> None:
+        finish_pending(run_path)
+        self._run_path, self._identity, self._source_key = run_path, identity, source_key
+        self._done = records(run_path, source_key)
+        self._report, self._labels, self._details = report, labels, details
+        self.target: ImportTarget | None = None
+        self.last = 0
+
+    def __enter__(self) -> RangeImport:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if self.target is None:
+            return
+        if exc_type is not None:
+            self.target.abort()
+            return
+        self.target.commit(self.last, self._details)
+        older = [r.last_version for r in self._done if r.last_version > self.target.first_version]
+        if older:
+            self._report.notes.append(
+                "items older than an earlier import were added now; where both set a field, "
+                "the older value may win"
+            )
+
+    def is_new(self, number: int) -> bool:
+        """Whether item ``number`` still needs importing (else it is counted as already imported)."""
+        self.last = number
+        if any(r.covers(number) for r in self._done):
+            self._report.already_imported += 1
+            return False
+        return True
+
+    def append(self, number: int, ops: list[Op], ts: float) -> None:
+        """Write the operations converted from item ``number``."""
+        target = self._open(number, ts)
+        for op in ops:
+            target.append(op, ts)
+            self._report.imported_points += len(getattr(op, "points", ()))
+        self._report.imported_ops += 1
+
+    def keep(self, number: int, where: str, reason: str, record: dict, **context: object) -> None:
+        """Keep an item that could not be converted (with ``context`` saying where it was), and
+        report it."""
+        kept = {**context, "number": number, "reason": reason, "record": record}
+        self._open(number, 0.0).keep(kept)
+        self._report.problems.append(f"{where}: {reason}; kept aside")
+
+    def _open(self, number: int, ts: float) -> ImportTarget:
+        if self.target is None:
+            self.target = ImportTarget(self._run_path, self._identity, self._source_key, number)
+            for name, value in self._labels.items():
+                if value:
+                    self.target.append(AssignString(f"import/neptune/{name}", value), ts)
+        return self.target

@@ -126,7 +126,7 @@ def test_unknown_and_unconvertible_operations_are_kept_aside(make_queue, neptune
         "AssignInt",
         "UploadFile",
     ]
-    assert kept[0]["version"] == unknown and kept[0]["record"]["payload"] == [1, 2]
+    assert kept[0]["number"] == unknown and kept[0]["record"]["payload"] == [1, 2]
     assert all(k["file"] == str(q.data_file()) and k["reason"] for k in kept)
 
 
