@@ -44,10 +44,10 @@ async def serve(
     await storage.open()
     try:
         app = build_app(settings, storage)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, host, port, ssl_context=tls, shutdown_timeout=5.0)
+            site = web.TCPSite(runner, host, port, ssl_context=tls)
             await site.start()
             bound = runner.addresses[0][1]
             shown = f"[{host}]" if ":" in host else host
