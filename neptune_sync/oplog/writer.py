@@ -116,7 +116,7 @@ class OpLogWriter:
         """Append one operation; returns its last sequence number."""
         data = encode_op(op)
         points = getattr(op, "points", None)
-        n = len(points) if points is not None else 1
+        n = len(points) if points else 1  # a series op without points still takes one seq
         with self._lock:
             self._check_open()
             seq = self._seq + 1
