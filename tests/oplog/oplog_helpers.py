@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from neptune_sync.exceptions import CorruptRecordError
 from neptune_sync.oplog import framing as fr
+from neptune_sync.oplog import ops
 from neptune_sync.oplog.reader import SegmentReader, segment_files
 from neptune_sync.oplog.writer import OpLogWriter
 
@@ -55,12 +56,25 @@ def rewrite_body(path: Path, offset: int, edit: Callable[[bytearray], None]) -> 
     path.write_bytes(bytes(data))
 
 
-def points_of(entries: list[fr.Entry]) -> Iterator[tuple[int, object]]:
-    """``(seq, record)`` for every sequence number: series ops are split into their points."""
+def records_of(entries: list[fr.Entry]) -> list[tuple[int, object]]:
+    """``(seq, record)`` per sequence number: a series op is split into ``(path, point)`` per
+    point; any other op (or a series op without points) is ``(ts, op)``."""
+    out: list[tuple[int, object]] = []
     for entry in entries:
         points = getattr(entry.op, "points", None)
-        if points is None:
-            yield entry.seq, entry
+        if points:
+            out.extend((entry.seq + i, (entry.op.path, p)) for i, p in enumerate(points))
         else:
-            for i, point in enumerate(points):
-                yield entry.seq + i, (entry.op.path, point)
+            out.append((entry.seq, (entry.ts, entry.op)))
+    return out
+
+
+def assert_same_records(read: list[tuple[int, object]], model: list[tuple[int, object]]) -> None:
+    """Equal, except that a float point's timestamp is kept to the microsecond."""
+    assert [seq for seq, _ in read] == [seq for seq, _ in model]
+    for (seq, got), (_, want) in zip(read, model, strict=True):
+        if isinstance(want[1], ops.FloatPoint):
+            assert (got[0], got[1].step, got[1].value) == (want[0], want[1].step, want[1].value), seq
+            assert abs(got[1].ts - want[1].ts) < 2e-6, (seq, got, want)
+        else:
+            assert got == want, seq
