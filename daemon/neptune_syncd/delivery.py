@@ -74,32 +74,34 @@ class Delivery:
         self._rand = rand
         self._blobs = BlobStore(blobs_dir(run_path))
         self._known_blobs: set[str] = set()
+        self.appended = 0  # replacement ops appended to the log (they need another pass)
 
     async def call(self, project: str, fn: Callable[[], Awaitable[T]]) -> T:
         """Run one store request, retrying transient failures and waiting out auth pauses."""
         backoff = Backoff(self.config.backoff_base, self.config.backoff_cap, rand=self._rand)
+        failures = 0
         while True:
             await self.gate.wait(project)
             try:
                 async with self.limiter:
                     result = await fn()
             except StoreUnavailableError as exc:
+                failures += 1
                 delay = backoff.next_delay(exc.retry_after)
-                self._failed(f"store unavailable: {exc}", backoff.attempt, logging.WARNING)
+                self._failed(f"store unavailable: {exc}", failures, logging.WARNING)
                 await self._sleep(delay)
             except AuthError as exc:
+                failures += 1
                 self.gate.pause(project, self.config.auth_pause)
                 self._failed(
                     f"store refused the credentials for project {project!r}: {exc}; "
                     f"project paused for {self.config.auth_pause:g} s (check NEPTUNE_API_TOKEN)",
-                    backoff.attempt,
+                    failures,
                     logging.ERROR,
                 )
             else:
-                if backoff.attempt:
-                    log.info(
-                        "%s: store reachable again after %d failures", self.run_path.name, backoff.attempt
-                    )
+                if failures:
+                    log.info("%s: store reachable again after %d failures", self.run_path.name, failures)
                     self.state.last_error = ""
                 return result
 
@@ -191,5 +193,6 @@ class Delivery:
         try:
             for op in ops:
                 writer.append(op)
+                self.appended += 1
         finally:
             writer.close()

@@ -110,9 +110,11 @@ class Replicator:
         result = PassResult(stopped=bool(self._stopped))
         self.state.pending_bytes = 0
         self.state.lag = 0.0
+        appended = self.delivery.appended
         for writer_id, paths in by_writer(segments_dir(self.run_path)).items():
             if writer_id not in self._stopped and not self.stopping.is_set():
                 await self._sync_writer(run, writer_id, paths, result, final)
+        result.pending += self.delivery.appended - appended  # conflict replacements, read next pass
         self.state.pending_ops = result.pending
         state.save(self.run_path, self.state)
         return result

@@ -5,11 +5,16 @@ from __future__ import annotations
 import anyio
 import msgspec
 import pytest
+from neptune_syncd.batching import BatchPolicy
 from neptune_syncd.gate import ProjectGate
 from neptune_syncd.replicator import Replicator
 from neptune_syncd.sinks.memory import MemorySink, MemoryStore
+from neptune_syncd.state import read_quarantine
 
 from neptune_sync.daemon_control import read_state
+from neptune_sync.exceptions import AuthError
+from neptune_sync.oplog import ops as o
+from neptune_sync.oplog.reader import SegmentReader, segment_files
 
 
 def replicator(run_path, store, config, **kw):
@@ -33,3 +38,208 @@ async def test_offline_run_with_all_types_reaches_store_field_by_field(runs, con
     assert len(store.blobs) == 2
     state = read_state(run)
     assert state.writers[w.writer_id].acked_seq == w.last_seq
+
+
+class ScriptedSink(MemorySink):
+    """A memory sink that raises the scripted errors first, one per write_batch."""
+
+    def __init__(self, store, errors):
+        super().__init__(store)
+        self.errors = list(errors)
+        self.calls = 0
+
+    async def write_batch(self, run, writer_id, entries):
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return await super().write_batch(run, writer_id, entries)
+
+
+def small(config, **kw):
+    return msgspec.structs.replace(config, batch=msgspec.structs.replace(config.batch, max_ops=20), **kw)
+
+
+def ints(runs, run, n, **kw):
+    w = runs.writer(run, **kw)
+    for i in range(n):
+        w.append(o.AssignInt(f"v/{i}", i))
+    return w
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("whole_batch", [True, False], ids=["batch-refused", "entry-refused"])
+async def test_refused_op_is_isolated_quarantined_and_the_rest_syncs(runs, config, whole_batch):
+    run = runs.create("bad")
+    w = ints(runs, run, 50)
+    w.close()
+    store = MemoryStore(
+        reject=lambda e: "too big" if e.op.path == "v/17" else None, reject_whole_batch=whole_batch
+    )
+    result = await replicator(run, store, small(config)).sync_until_done()
+    assert result.pending == 0
+    values = store.values(run.name)
+    assert set(values) == {f"v/{i}" for i in range(50)} - {"v/17"}
+    records = read_quarantine(run)
+    assert [(r.seq, r.path) for r in records] == [(18, "v/17")] and "too big" in records[0].reason
+    state = read_state(run)
+    assert state.quarantined == 1 and state.writers[w.writer_id].acked_seq == 50
+
+
+@pytest.mark.asyncio
+async def test_refused_last_op_does_not_block_or_repeat_after_restart(runs, config):
+    run = runs.create("badlast")
+    ints(runs, run, 5).close()
+    store = MemoryStore(reject=lambda e: "no" if e.op.path == "v/4" else None, reject_whole_batch=True)
+    await replicator(run, store, config).sync_until_done()
+    result = await replicator(run, store, config).sync_until_done()  # a restarted daemon
+    assert result.pending == 0
+    assert len(read_quarantine(run)) == 1
+
+
+@pytest.mark.asyncio
+async def test_type_conflict_is_coerced_or_renamed_and_recorded(runs, config):
+    run = runs.create("conflict")
+    a = runs.writer(run, writer_id="a" * 16)  # writers are replayed in writer-id order
+    a.append(o.AssignFloat("lr", 0.5))
+    a.append(o.AssignString("name", "x"))
+    a.close()
+    b = runs.writer(run, writer_id="b" * 16)
+    b.append(o.AssignInt("lr", 3))  # exact in a float field: coerced
+    b.append(o.AssignFloat("name", 1.5))  # no lossless way: sibling field
+    b.close()
+    store = MemoryStore()
+    result = await replicator(run, store, config).sync_until_done()
+    assert result.pending == 0
+    values = store.values(run.name)
+    assert values["lr"] == ("float", 3.0)
+    assert values["name"] == ("string", "x")
+    assert values["name__conflict_float"] == ("float", 1.5)
+    recorded = values["sys/sync/conflicts"][1]
+    assert len(recorded) == 2 and any("coerced" in r for r in recorded)
+    state = read_state(run)
+    assert sorted(c.action for c in state.conflicts) == ["coerced", "renamed to name__conflict_float"]
+
+
+@pytest.mark.asyncio
+async def test_growing_points_frame_is_resent_without_duplicates(runs, config):
+    run = runs.create("live")
+    w = runs.writer(run)
+    store = MemoryStore()
+    rep = replicator(run, store, config)
+    for i in range(10):
+        w.append_float("loss", i, float(i), 1000.0)
+    assert (await rep.sync_pass(final=True)).live
+    for i in range(10, 25):
+        w.append_float("loss", i, float(i), 1000.0)  # same frame, grown in place
+    await rep.sync_pass(final=True)
+    points = store.values(run.name)["loss"][1]
+    assert [p[0] for p in points] == list(range(25))
+    assert store.applied[(run.name, w.writer_id)] == 25
+    w.close()
+
+
+@pytest.mark.asyncio
+async def test_partial_batch_of_live_writer_waits_for_max_latency(runs, config):
+    run = runs.create("latency")
+    w = runs.writer(run)
+    store = MemoryStore()
+    config = msgspec.structs.replace(config, batch=msgspec.structs.replace(config.batch, max_latency=0.3))
+    rep = replicator(run, store, config)
+    w.append(o.AssignInt("x", 1))
+    result = await rep.sync_pass()
+    assert (result.pending, store.batches) == (1, 0)  # too fresh: wait for company
+    await anyio.sleep(0.35)
+    result = await rep.sync_pass()
+    assert (result.pending, store.batches) == (0, 1)
+    w.close()
+
+
+@pytest.mark.asyncio
+async def test_corrupt_record_is_reported_and_only_it_is_lost(runs, config):
+    run = runs.create("damaged")
+    w = ints(runs, run, 30)
+    w.close()
+    seg = segment_files(run / "segments")[0]
+    with SegmentReader(seg) as reader:
+        offsets = [off for off, _ in reader.entries()]
+    data = bytearray(seg.read_bytes())
+    data[offsets[10] + 20] ^= 0xFF  # flip a bit in the body of the 11th op: checksum mismatch
+    seg.write_bytes(bytes(data))
+    store = MemoryStore()
+    result = await replicator(run, store, config).sync_until_done()
+    assert result.pending == 0
+    assert set(store.values(run.name)) == {f"v/{i}" for i in range(30)} - {"v/10"}
+    state = read_state(run)
+    assert len(state.damaged) == 1 and f"offset {offsets[10]}" in state.damaged[0]
+
+
+@pytest.mark.asyncio
+async def test_restart_resumes_from_store_and_sends_each_seq_once(runs, config):
+    run = runs.create("restart")
+    w = runs.writer(run, segment_size=64 << 10)
+    for i in range(20_000):
+        w.append_float("loss", i, float(i), 1000.0 + i / 1e4)
+    w.close()
+    store = MemoryStore()
+    sent = []
+    orig = store.write_batch
+
+    def spy(run_info, writer_id, entries):
+        sent.extend(range(entries[0].seq, entries[-1].last_seq + 1))
+        stopping.set()  # the first replicator stops after this batch
+        return orig(run_info, writer_id, entries)
+
+    store.write_batch = spy
+    stopping = anyio.Event()
+    first = replicator(
+        run, store, msgspec.structs.replace(config, batch=BatchPolicy(max_ops=2000)), stopping=stopping
+    )
+    await first.sync_pass(final=True)
+    assert 0 < len(sent) < 20_000
+    await replicator(
+        run, store, msgspec.structs.replace(config, batch=BatchPolicy(max_ops=2000))
+    ).sync_until_done()
+    assert sorted(sent) == list(range(1, 20_001))  # each seq sent exactly once, over both lives
+    assert len(store.values(run.name)["loss"][1]) == 20_000
+
+
+@pytest.mark.asyncio
+async def test_retention_deletes_only_synced_segments_never_the_live_one(runs, config):
+    run = runs.create("retention")
+    w = runs.writer(run, segment_size=8 << 10)
+    for i in range(3000):
+        w.append_float("loss", i, float(i), 1000.0)
+    segs = sorted((run / "segments").glob("*.seg"))
+    assert len(segs) > 3
+    store = MemoryStore()
+    rep = replicator(run, store, msgspec.structs.replace(config, retention="delete"))
+    await rep.sync_pass(final=True)
+    left = sorted((run / "segments").glob("*.seg"))
+    assert left == segs[-1:]  # the live writer's active segment stays
+    assert len(store.values(run.name)["loss"][1]) == 3000
+    w.close()
+    await rep.sync_pass(final=True)
+    assert list((run / "segments").glob("*.seg")) == []
+
+
+@pytest.mark.asyncio
+async def test_auth_error_pauses_the_project_then_retries(runs, config):
+    run = runs.create("auth")
+    ints(runs, run, 3).close()
+    store = MemoryStore()
+    sink = ScriptedSink(store, [AuthError("401 unknown token")])
+    gate = ProjectGate()
+    rep = Replicator(
+        run,
+        sink,
+        msgspec.structs.replace(config, auth_pause=0.2),
+        gate=gate,
+        limiter=anyio.CapacityLimiter(1),
+    )
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(rep.sync_until_done)
+            await anyio.sleep(0.1)
+            assert gate.paused("team/proj") and "refused the credentials" in rep.state.last_error
+            assert store.batches == 0
+    assert store.batches == 1 and sink.calls == 2 and rep.state.last_error == ""
