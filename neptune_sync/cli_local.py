@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from .container import replay
 from .exceptions import CorruptRecordError, NeptuneUserError, OpLogError, SegmentHeaderError
 from .oplog import layout
 from .oplog.ops import SERIES_TYPES, AssignString, FieldType, op_point_count
 from .oplog.reader import SegmentReader, read_run, segment_files
+from .replay import replay
 from .state import Field
 
 

@@ -7,23 +7,19 @@ log from disk into a value-keeping tree (debug mode reads the in-memory one).
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from .exceptions import CorruptRecordError, TypeConflictError
 from .handler import Handler
 from .memory import MemoryWriter
 from .oplog import layout
 from .oplog.ops import DeleteField, Op
-from .oplog.reader import read_run, segment_files
 from .readback import namespace_values
+from .replay import replay
 from .sink import LogSink
 from .state import FieldTree
 from .validation import check_path
-
-logger = logging.getLogger("neptune_sync")
 
 
 class Container:
@@ -110,23 +106,6 @@ class Container:
         if self._run_path is None:
             return FieldTree(keep_values=True)
         return replay(layout.segments_dir(self._run_path), keep_values=True)
-
-
-def replay(segments_dir: Path, *, keep_values: bool) -> FieldTree:
-    """A field tree from every writer's log of a run; damaged records are reported and skipped."""
-    tree = FieldTree(keep_values=keep_values, max_fields=sys.maxsize)
-    if not segment_files(segments_dir):
-        return tree
-    for _, entry in read_run(segments_dir, on_damage=_report_damage):
-        try:
-            tree.apply(entry.op)
-        except TypeConflictError as exc:  # another writer of the run logged another type first
-            logger.warning("replay: skipped a conflicting record: %s", exc)
-    return tree
-
-
-def _report_damage(err: CorruptRecordError) -> None:
-    logger.warning("damaged record in the operation log, skipped: %s", err)
 
 
 def _print_tree(node: dict[str, Any], depth: int, out: TextIO) -> None:

@@ -60,7 +60,9 @@ def require(tree: FieldTree, path: str, *types: str) -> Field:
     if field is None:
         raise MissingFieldError(path)
     if types and field.type not in types:
-        raise NeptuneUserError(f"{path!r} is a {field.type} field; this call needs a {' or '.join(types)}")
+        raise NeptuneUserError(
+            f"{path!r} is a {field.type} field; this call needs a {' or '.join(sorted(types))}"
+        )
     return field
 
 

@@ -25,12 +25,13 @@ from typing import Any
 
 from . import config as cfg
 from . import connect
-from .container import Container, replay
+from .container import Container
 from .exceptions import LoggingDisabledError, NeptuneUserError
 from .memory import MemoryBlobStore, MemoryWriter
 from .oplog import layout
 from .oplog.blobs import BlobStore
 from .oplog.writer import OpLogWriter
+from .replay import replay
 from .sink import LogSink
 from .state import FieldTree
 from .validation import MAX_FIELDS

@@ -212,5 +212,7 @@ def test_fetch_of_missing_field(run):
     with pytest.raises(neptune.exceptions.MissingFieldError, match="'nope'"):
         run["nope"].fetch()
     run["s"] = "x"
-    with pytest.raises(neptune.exceptions.NeptuneUserError, match="needs a floatSeries"):
+    with pytest.raises(
+        neptune.exceptions.NeptuneUserError, match="needs a fileSeries or floatSeries or stringSeries"
+    ):
         run["s"].fetch_last()
