@@ -166,7 +166,10 @@ class OpLogWriter:
         """Buffered mode: write what is pending to the file. mmap mode: nothing to do."""
         with self._lock:
             if self._buf is not None and self.durability == "buffered":
-                self._flush_buffer()
+                try:
+                    self._flush_buffer()
+                except OSError as exc:
+                    raise LoggingDisabledError(f"writing the operation log failed: {exc}") from exc
 
     def fsync(self) -> None:
         """Make everything written so far survive power loss."""
