@@ -13,6 +13,8 @@ import signal
 import sys
 from pathlib import Path
 
+from neptune_sync.exceptions import StoreError
+
 from .settings import DEFAULT_PORT, StoreSettings, default_data_dir
 
 URL_ENV = "NEPTUNE_SYNC_STORE_URL"
@@ -104,7 +106,11 @@ def _token_create(args: argparse.Namespace) -> int:
         finally:
             await storage.close()
 
-    print(asyncio.run(main()))
+    try:
+        print(asyncio.run(main()))
+    except StoreError as exc:
+        print(f"neptune-sync server token create: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 from typing import Any
 
 import aiohttp
@@ -103,6 +104,6 @@ async def post_batch(
 async def put_blob(session: aiohttp.ClientSession, url: str, token: str, data: bytes) -> int:
     headers = {**auth(token), "X-Blob-Size": str(len(data))}
     async with session.put(
-        f"{url}/v1/blobs/{sha(data)}", data=data, headers=headers, timeout=TIMEOUT
+        f"{url}/v1/blobs/{sha(data)}", data=io.BytesIO(data), headers=headers, timeout=TIMEOUT
     ) as resp:
         return resp.status

@@ -1,0 +1,78 @@
+"""Blob upload: existence check, idempotent PUT, resumable upload, hash verification."""
+
+from __future__ import annotations
+
+import os
+
+import aiohttp
+import pytest
+from store_helpers import PROJECT, TIMEOUT, auth, put_blob, sha
+
+pytestmark = pytest.mark.asyncio
+
+
+async def head(session, url, token, digest) -> tuple[int, dict]:
+    async with session.head(f"{url}/v1/blobs/{digest}", headers=auth(token), timeout=TIMEOUT) as resp:
+        return resp.status, dict(resp.headers)
+
+
+async def put_part(session, url, token, digest, data, size, offset) -> tuple[int, dict]:
+    headers = {**auth(token), "X-Blob-Size": str(size), "X-Upload-Offset": str(offset)}
+    async with session.put(f"{url}/v1/blobs/{digest}", data=data, headers=headers, timeout=TIMEOUT) as resp:
+        return resp.status, dict(resp.headers)
+
+
+async def test_upload_then_exists_then_idempotent_and_downloadable(store):
+    token = await store.token(PROJECT)
+    data = os.urandom(3 << 20)
+    async with aiohttp.ClientSession() as s:
+        assert (await head(s, store.url, token, sha(data)))[0] == 404
+        assert await put_blob(s, store.url, token, data) == 201
+        status, headers = await head(s, store.url, token, sha(data))
+        assert status == 200 and headers["X-Blob-Size"] == str(len(data))
+        assert await put_blob(s, store.url, token, data) == 200
+        async with s.get(f"{store.url}/v1/blobs/{sha(data)}", headers=auth(token), timeout=TIMEOUT) as resp:
+            assert resp.status == 200 and await resp.read() == data
+
+
+async def test_upload_resumes_from_the_offset_the_store_reports(store):
+    token = await store.token(PROJECT)
+    data = os.urandom(1 << 20)
+    digest = sha(data)
+    async with aiohttp.ClientSession() as s:
+        status, headers = await put_part(s, store.url, token, digest, data[:300_000], len(data), 0)
+        assert status == 202 and headers["X-Upload-Offset"] == "300000"
+        status, headers = await head(s, store.url, token, digest)
+        assert status == 404 and headers["X-Upload-Offset"] == "300000"
+        status, headers = await put_part(s, store.url, token, digest, data[100:200], len(data), 100)
+        assert status == 409 and headers["X-Upload-Offset"] == "300000"
+        status, _ = await put_part(s, store.url, token, digest, data[300_000:], len(data), 300_000)
+        assert status == 201
+        assert (await head(s, store.url, token, digest))[0] == 200
+
+
+async def test_content_that_does_not_match_its_name_is_refused_and_dropped(store):
+    token = await store.token(PROJECT)
+    async with aiohttp.ClientSession() as s:
+        status, _ = await put_part(s, store.url, token, sha(b"right"), b"wrong", 5, 0)
+        assert status == 422
+        status, headers = await head(s, store.url, token, sha(b"right"))
+        assert status == 404 and headers["X-Upload-Offset"] == "0"
+        status, _ = await put_part(s, store.url, token, sha(b"right"), b"right and more", 5, 0)
+        assert status == 400
+        assert (await head(s, store.url, token, sha(b"right")))[1]["X-Upload-Offset"] == "0"
+
+
+async def test_blob_upload_needs_write_scope_and_a_size(store):
+    reader = await store.token(PROJECT, ["read"])
+    writer = await store.token(PROJECT, ["write"])
+    async with aiohttp.ClientSession() as s:
+        assert await put_blob(s, store.url, reader, b"x") == 403
+        async with s.put(
+            f"{store.url}/v1/blobs/{sha(b'x')}", data=b"x", headers=auth(writer), timeout=TIMEOUT
+        ) as resp:
+            assert resp.status == 400 and "X-Blob-Size" in (await resp.json())["message"]
+        async with s.get(f"{store.url}/v1/blobs/{sha(b'x')}", headers=auth(writer), timeout=TIMEOUT) as resp:
+            assert resp.status == 403
+        async with s.head(f"{store.url}/v1/blobs/{sha(b'x')}", timeout=TIMEOUT) as resp:
+            assert resp.status == 401
