@@ -8,7 +8,7 @@ Rules (docs/oplog-format.md):
   8-aligned offset that holds a valid frame with a higher sequence number.
 - While the writer is alive (it holds an exclusive flock on its active segment), an invalid frame
   with nothing valid after it is a frame being written, not damage: reading stops there quietly.
-- An unknown operation tag is not damage: it stops the segment loudly
+- An unknown operation tag or frame kind in a frame that verifies is not damage: it stops the segment loudly
   (:class:`UnknownOperationError`), since skipping it would silently drop data.
 
 Segments are read with ``pread`` (never mapped): a writer may trim the file under us.
@@ -128,6 +128,8 @@ class SegmentReader:
             offset = resume
 
     def _decode(self, body: memoryview, offset: int) -> tuple[fr.Entry | None, str]:
+        if body[0] not in fr.KNOWN_KINDS:  # it verified: a newer writer's frame, not damage
+            raise UnknownOperationError(str(self.path), offset, f"frame kind {body[0]}")
         try:
             return fr.decode_body(body), ""
         except msgspec.ValidationError as exc:
