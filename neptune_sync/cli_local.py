@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from .exceptions import CorruptRecordError, NeptuneUserError, OpLogError, SegmentHeaderError
 from .oplog import layout
@@ -28,34 +27,33 @@ def register(subparsers: Any) -> None:
     verify.set_defaults(func=cmd_verify)
 
 
-def cmd_ls(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def cmd_ls(args: argparse.Namespace) -> int:
     runs = layout.iter_run_dirs()
     if not runs:
-        print(f"no runs in {layout.data_dir()}", file=out)
+        print(f"no runs in {layout.data_dir()}")
         return 0
-    print(f"{'RUN ID':<24} {'PROJECT':<24} {'OPS':>10} {'BYTES':>12} {'STATE':<9} RUN KEY", file=out)
+    print(f"{'RUN ID':<24} {'PROJECT':<24} {'OPS':>10} {'BYTES':>12} {'STATE':<9} RUN KEY")
     for path in runs:
         identity = layout.read_identity(path)
         ops, state, damaged = _summary(path)
         state = state + (f" ({damaged} damaged)" if damaged else "")
         print(
             f"{identity.run_id:<24} {identity.project:<24} {ops:>10} {_disk_bytes(path):>12} {state:<9} {identity.run_key}",
-            file=out,
         )
     return 0
 
 
-def cmd_show(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def cmd_show(args: argparse.Namespace) -> int:
     path = find_run(args.run)
     identity = layout.read_identity(path)
-    print(f"run {identity.run_id} ({identity.kind}) of {identity.project} in {path}", file=out)
+    print(f"run {identity.run_id} ({identity.kind}) of {identity.project} in {path}")
     tree = replay(layout.segments_dir(path), keep_values=True)
     for field_path, field in tree.under(""):
-        print(f"{field_path}: {describe(field)}", file=out)
+        print(f"{field_path}: {describe(field)}")
     return 0
 
 
-def cmd_verify(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def cmd_verify(args: argparse.Namespace) -> int:
     runs = [find_run(args.run)] if args.run else layout.iter_run_dirs()
     damaged = 0
     for run_path in runs:
@@ -63,10 +61,10 @@ def cmd_verify(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             records, problems = verify_segment(segment)
             damaged += len(problems)
             status = "ok" if not problems else f"{len(problems)} damaged"
-            print(f"{segment.relative_to(layout.runs_dir())}: {records} records, {status}", file=out)
+            print(f"{segment.relative_to(layout.runs_dir())}: {records} records, {status}")
             for problem in problems:
-                print(f"  {problem}", file=out)
-    print(f"{len(runs)} run(s) checked, {damaged} damaged record(s)", file=out)
+                print(f"  {problem}")
+    print(f"{len(runs)} run(s) checked, {damaged} damaged record(s)")
     return 1 if damaged else 0
 
 

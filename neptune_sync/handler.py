@@ -34,6 +34,8 @@ from .values import atom_op, plain, series_kind
 if TYPE_CHECKING:
     from .container import Container
 
+_NO_STEP = float("-inf")
+_INF = float("inf")
 _SERIES_OP = {
     o.FieldType.STRING_SERIES: (o.LogStrings, o.StringPoint),
     o.FieldType.FILE_SERIES: (o.LogFiles, o.FilePoint),
@@ -83,20 +85,18 @@ class Handler:
         datetime. ``wait``, ``name`` and ``description`` are accepted and ignored.
         """
         f = self._fseries
-        if (
-            f is not None
-            and type(value) is float
-            and type(step) is int
-            and step > f.last_step
-            and timestamp is None
-            and value - value == 0.0  # finite: NaN and inf take the general path, which warns
-        ):
-            f.last_step = step
-            try:
-                self._sink.append_float(self._path, step, value, _now())
-            except LoggingDisabledError as exc:
-                self._sink.failed(exc)
-            return
+        # NaN and inf fail ``value - value == 0.0`` and take the general path, which warns.
+        if f is not None and type(value) is float and timestamp is None and value - value == 0.0:
+            last = f.last_step
+            if step is None and last != _NO_STEP:
+                step = last + 1
+            if (type(step) is int and step > last) or (type(step) is float and last < step < _INF):
+                f.last_step = step
+                try:
+                    self._sink.append_float(self._path, step, value, _now())
+                except LoggingDisabledError as exc:
+                    self._sink.failed(exc)
+                return
         self._append(value, step, timestamp)
 
     def extend(
@@ -144,9 +144,9 @@ class Handler:
         if field is not None and field.type != type_:
             raise TypeConflictError(path, field.type, type_)
         ts = _now() if timestamp is None else check_timestamp(path, timestamp)
-        last = field.last_step if field is not None else float("-inf")
+        last = field.last_step if field is not None else _NO_STEP
         if step is None:
-            step = last + 1 if last != float("-inf") else 0
+            step = last + 1 if last != _NO_STEP else 0
         elif (step := check_step(path, plain(step))) <= last:
             warn(path, "step-increasing", f"step {step} is not above the last step {last}; point not logged")
             return
