@@ -81,13 +81,13 @@ class Replicator:
     async def run(self) -> None:
         """Pass after pass until ``stopping`` is set: at the poll interval while there is work."""
         while not self.stopping.is_set():
+            self._wake = anyio.Event()  # a nudge during the pass means: pass again at once
             try:
                 result = await self.sync_pass()
             except FileNotFoundError:
                 log.info("%s: run directory gone; replicator ends", self.run_path.name)
                 return
             busy = result.live or result.pending
-            self._wake = anyio.Event()
             with anyio.move_on_after(self.config.poll_interval if busy else self.config.rescan_interval):
                 await self._wake.wait()
 
