@@ -93,3 +93,25 @@ def test_real_queue_whose_files_moved_keeps_those_ops_aside_and_fails(tmp_path, 
     ]
     assert sorted(k["record"]["type"] for k in kept) == ["UploadFile", "UploadFileSet"]
     assert all(k["file"].endswith("data-1.log") and k["offset"] > 0 and k["reason"] for k in kept)
+
+
+ASYNC_FIXTURE = Path(__file__).parent / "data" / "neptune1_async"  # data/make_neptune1_async_fixture.py
+
+
+def test_real_async_queue_imports_all_and_reports_the_acknowledged_part(log_view, capsys):
+    assert main(["import", "neptune", str(ASYNC_FIXTURE), "--project", "ws/proj"]) == 0
+
+    out = capsys.readouterr().out
+    assert "imported 27 operations" in out and "11 of them had been acknowledged" in out
+    state = log_view.state()
+    assert state["sys/name"] == "async-fixture" and state["status"] == "pending"
+    assert state["train/loss"] == [(i, 1.0 / (i + 1)) for i in range(25)]
+    assert json.loads((log_view.run() / "run.json").read_text())["mode"] == "async"
+
+
+def test_real_async_queue_skip_acknowledged_imports_only_the_pending_part(log_view):
+    assert main(["import", "neptune", str(ASYNC_FIXTURE), "--project", "ws/proj", "--skip-acknowledged"]) == 0
+
+    state = log_view.state()
+    assert "sys/name" not in state and state["status"] == "pending"
+    assert state["train/loss"] == [(i, 1.0 / (i + 1)) for i in range(10, 25)]
