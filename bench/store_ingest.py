@@ -1,0 +1,174 @@
+"""Ingestion and read-back throughput of the store, over HTTP, on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/store_ingest.py [--points 1000000] [--series 100] [--pg DSN]
+
+Starts ``neptune-sync server`` as a child process (its own core), posts pre-encoded batches of float
+points the way the daemon does (one writer, batches in seq order, one at a time), and prints
+points/s. Then it ingests one 1M-point series and times reading it back through
+``neptune_sync.store_client`` (pages of 100k). With mlflow installed, it also times
+``MlflowClient.log_batch`` into a SQLite store on a sample of the same points and prints the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+
+from neptune_sync.oplog.framing import Entry
+from neptune_sync.oplog.ops import FloatPoint, LogFloats
+from neptune_sync.protocol import BatchRequest, RunInfo, batch_request_encoder, batch_response_decoder
+from neptune_sync.store_client import StoreClient
+
+PROJECT = "bench/ingest"
+BATCH_POINTS = 100_000
+
+
+def batches(run_key: str, points: int, series: int) -> list[bytes]:
+    """Encoded batches: each holds BATCH_POINTS points spread over the series, seqs contiguous."""
+    per_series = points // series
+    chunk = max(1, BATCH_POINTS // series)
+    out, seq = [], 1
+    for start in range(0, per_series, chunk):
+        entries = []
+        for k in range(series):
+            pts = tuple(
+                FloatPoint(float(s), s * 0.001 + k, 1.7e9 + s)
+                for s in range(start, min(per_series, start + chunk))
+            )
+            entries.append(Entry(seq, 1.7e9, LogFloats(f"metrics/series_{k:03d}", pts)))
+            seq += len(pts)
+        run = RunInfo(PROJECT, run_key, run_key)
+        out.append(batch_request_encoder.encode(BatchRequest(run, "bench-writer", entries)))
+    return out
+
+
+async def post_all(url: str, token: str, bodies: list[bytes]) -> float:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/msgpack"}
+    timeout = aiohttp.ClientTimeout(total=300)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        started = time.perf_counter()
+        for body in bodies:
+            async with session.post(f"{url}/v1/batches", data=io.BytesIO(body), headers=headers) as resp:
+                if resp.status != 200:
+                    raise SystemExit(f"batch refused: {resp.status} {await resp.text()}")
+                batch_response_decoder.decode(await resp.read())
+        return time.perf_counter() - started
+
+
+def start_server(data: Path, *args: str) -> tuple[subprocess.Popen, str, str]:
+    token_file = data / "token"
+    cmd = [sys.executable, "-m", "neptune_sync.cli", "server", "--port", "0", "--data", str(data)]
+    cmd += ["--token-project", PROJECT, "--token-file", str(token_file), "--max-body", str(256 << 20), *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    if not select.select([proc.stdout], [], [], 30)[0]:
+        proc.kill()
+        raise SystemExit("server did not start within 30 s")
+    url = proc.stdout.readline().strip()
+    return proc, url, token_file.read_text().strip()
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+    proc.stdout.close()
+
+
+def bench_backend(name: str, data: Path, points: int, series: int, *args: str) -> float:
+    data.mkdir(parents=True, exist_ok=True)
+    proc, url, token = start_server(data, *args)
+    try:
+        bodies = batches("run-ingest", points, series)
+        secs = asyncio.run(post_all(url, token, bodies))
+        rate = points / secs
+        print(
+            f"{name:10s} ingest: {points:,} float points in {series} series via HTTP: {secs:.2f} s = {rate:,.0f} points/s"
+        )
+        bodies = batches("run-long", points, 1)
+        asyncio.run(post_all(url, token, bodies))
+        client = StoreClient.from_token(token, timeout=120)
+        started = time.perf_counter()
+        count = sum(1 for _ in client.series(PROJECT, "run-long", "metrics/series_000"))
+        secs = time.perf_counter() - started
+        print(f"{name:10s} read-back: {count:,}-point series in {secs:.2f} s ({count / secs:,.0f} points/s)")
+        return rate
+    finally:
+        stop_server(proc)
+
+
+def bench_mlflow(points: int, series: int, tmp: Path) -> float | None:
+    try:
+        from mlflow.entities import Metric
+        from mlflow.tracking import MlflowClient
+    except ImportError:
+        return None
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}")
+    run = client.create_run(client.create_experiment("bench"))
+    steps = max(1, points // series)
+    started = time.perf_counter()
+    for s in range(steps):
+        metrics = [Metric(f"series_{k:03d}", s * 0.001 + k, int(1.7e12) + s, s) for k in range(series)]
+        client.log_batch(run.info.run_id, metrics=metrics)
+    secs = time.perf_counter() - started
+    rate = steps * series / secs
+    print(
+        f"mlflow     ingest: {steps * series:,} points (sample) via MlflowClient.log_batch into SQLite: {rate:,.0f} points/s"
+    )
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--series", type=int, default=100)
+    parser.add_argument(
+        "--pg", default="postgresql://postgres@127.0.0.1:5432/test", help="'' skips PostgreSQL"
+    )
+    parser.add_argument(
+        "--mlflow-points", type=int, default=20_000, help="sample size for the slow MLflow run"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="store-bench-") as tmp:
+        root = Path(tmp)
+        sqlite_rate = bench_backend("sqlite", root / "sqlite", args.points, args.series)
+        if args.pg:
+            schema = f"bench_{uuid.uuid4().hex[:10]}"
+            try:
+                bench_backend(
+                    "postgres", root / "pg", args.points, args.series, "--db", args.pg, "--pg-schema", schema
+                )
+            finally:
+                asyncio.run(drop_schema(args.pg, schema))
+        mlflow_rate = bench_mlflow(args.mlflow_points, args.series, root)
+        if mlflow_rate:
+            print(
+                f"ratio      neptune-sync store (SQLite) / MLflow (SQLite): {sqlite_rate / mlflow_rate:,.0f}x"
+            )
+
+
+async def drop_schema(dsn: str, schema: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    main()
