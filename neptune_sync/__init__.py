@@ -4,7 +4,7 @@ Use it as ``import neptune_sync as neptune``; see docs/compat.md for what differ
 Importing this package loads the standard library and msgspec only.
 """
 
-from . import types
+from . import types, utils
 from .exceptions import NeptuneSyncError
 from .handler import Handler
 from .run import Project, Run, init_project, init_run
@@ -12,6 +12,15 @@ from .types import File, stringify_unsupported
 from .validation import NeptuneUnsupportedType
 
 ANONYMOUS_API_TOKEN = "ANONYMOUS"
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":  # read lazily: importlib.metadata is slow to import
+        from importlib.metadata import version
+
+        return version("neptune-sync")
+    raise AttributeError(f"module 'neptune_sync' has no attribute {name!r}")
+
 
 __all__ = [
     "ANONYMOUS_API_TOKEN",
@@ -25,4 +34,5 @@ __all__ = [
     "init_run",
     "stringify_unsupported",
     "types",
+    "utils",
 ]

@@ -28,6 +28,7 @@ from .readback import (
 )
 from .state import artifact_hash
 from .types.file import File
+from .types.series import SERIES_VALUES, FileSet, StringSet
 from .validation import check_set_item, check_step, check_timestamp, finite_or_warn, join_path, warn
 from .values import atom_op, plain, series_kind
 
@@ -177,10 +178,25 @@ class Handler:
         if isinstance(value, File):
             self.upload(value)
             return
+        if isinstance(value, (*SERIES_VALUES, StringSet, FileSet)):
+            self._replace(value)
+            return
         field = self._run._tree.get(self._path)
         op = atom_op(self._path, value, field.type if field is not None else None)
         if op is not None:
             self._run._log(op)
+
+    def _replace(self, value: Any) -> None:
+        """Assign a whole series, string set or file set: the field's old content goes."""
+        if isinstance(value, FileSet):
+            self._check_type(o.FieldType.FILE_SET)
+            self._run._log(o.UploadFileSet(self._path, self._file_set_entries(value.paths), reset=True))
+            return
+        self.clear()
+        if isinstance(value, StringSet):
+            self.add(value.values)
+        else:
+            self.extend(value.values, steps=value.steps, timestamps=value.timestamps)
 
     def upload(self, value: str | os.PathLike[str] | File, wait: bool = False) -> None:
         """Upload one file (a path or a File); its content is copied into the run at call time."""
@@ -191,11 +207,15 @@ class Handler:
     def upload_files(self, value: str | Iterable[str], wait: bool = False) -> None:
         """Add files to a FileSet: paths, directories (recursively) or glob patterns."""
         self._check_type(o.FieldType.FILE_SET)
-        entries = [
-            o.FileSetEntry(rel, File(source).store(self._run._blobs, self._path))
-            for rel, source in _expand_globs(self._path, [value] if isinstance(value, str) else value)
-        ]
-        self._run._log(o.UploadFileSet(self._path, tuple(entries)))
+        paths = [value] if isinstance(value, str) else list(value)
+        self._run._log(o.UploadFileSet(self._path, self._file_set_entries(paths)))
+
+    def _file_set_entries(self, paths: list[str]) -> tuple[o.FileSetEntry, ...]:
+        blobs = self._run._blobs
+        return tuple(
+            o.FileSetEntry(rel, File(source).store(blobs, self._path))
+            for rel, source in _expand_globs(self._path, paths)
+        )
 
     def delete_files(self, paths: str | Iterable[str], wait: bool = False) -> None:
         """Remove files from a FileSet by relative path, directory or glob pattern."""

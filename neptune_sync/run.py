@@ -111,6 +111,7 @@ class Run(Container):
         if source_files is not None:
             self["source_code/files"].upload_files(source_files)
         _live_runs.add(self)
+        _install_excepthook()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._identity.run_id} mode={self._mode}>"
@@ -157,11 +158,17 @@ class Run(Container):
         return self
 
     def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if exc is not None and self._fail_on_exception and not self._stopped:
-            self["sys/failed"] = True
-            for line in traceback.format_exception(exc_type, exc, tb):
-                self["monitoring/traceback"].append(line.rstrip("\n")[:1000] or " ")
+        if exc is not None:
+            self._mark_failed(exc_type, exc, tb)
         self.stop()
+
+    def _mark_failed(self, exc_type: Any, exc: BaseException, tb: TracebackType | None) -> None:
+        """With ``fail_on_exception``: set ``sys/failed`` and log the traceback, as neptune 1.x."""
+        if not self._fail_on_exception or self._stopped or self._forked_child:
+            return
+        self["sys/failed"] = True
+        for line in traceback.format_exception(exc_type, exc, tb):
+            self["monitoring/traceback"].append(line.rstrip("\n")[:1000] or " ")
 
     def stop(self, seconds: float | None = None) -> None:
         """Mark the run inactive, make the log durable (fsync) and close it. Idempotent."""
@@ -302,6 +309,24 @@ def _user() -> str:
 
 
 _live_runs: weakref.WeakSet[Run] = weakref.WeakSet()
+
+
+def _install_excepthook() -> None:
+    """Chain onto ``sys.excepthook`` once, so an uncaught exception marks live runs failed."""
+    if getattr(sys.excepthook, "_neptune_sync", False):
+        return
+    previous = sys.excepthook
+
+    def hook(exc_type: Any, exc: BaseException, tb: TracebackType | None) -> None:
+        for run in list(_live_runs):
+            try:
+                run._mark_failed(exc_type, exc, tb)
+            except Exception as err:  # never hide the user's exception behind ours
+                logger.error("neptune-sync: could not mark %r as failed: %s", run, err)
+        previous(exc_type, exc, tb)
+
+    hook._neptune_sync = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
 
 
 def _mark_forked_children() -> None:

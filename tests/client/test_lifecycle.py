@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -226,3 +228,23 @@ def test_flush_period_thread_fsyncs_and_stops():
     assert flusher is not None and flusher._thread.is_alive()
     run.stop()
     assert not flusher._thread.is_alive()
+
+
+def test_uncaught_exception_marks_the_run_failed_and_exit_stops_it(isolated_data_dir):
+    script = (
+        "import neptune_sync as neptune\n"
+        "run = neptune.init_run(project='w/p', mode='offline', custom_run_id='crash')\n"
+        "run['loss'].append(1.0, step=0)\n"
+        "raise ValueError('diverged')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "ValueError: diverged" in out.stderr
+    run = neptune.init_run(project="w/p", mode="offline", custom_run_id="crash")
+    assert run["sys/failed"].fetch() is True
+    assert any("diverged" in row["value"] for row in run["monitoring/traceback"].fetch_values())
+    assert run["sys/state"].fetch() == "Active"  # resumed by this process
+    run.stop()
+    log = [e.op for _, e in read_run(layout.segments_dir(run.run_path))]
+    assert (
+        sum(1 for op in log if op.path == "sys/state" and op.value == "Inactive") == 2
+    )  # atexit, then stop()

@@ -176,3 +176,24 @@ def test_project_fields_and_pickle_html(tmp_path):
     project.stop()
     (path,) = layout.iter_run_dirs()
     assert layout.read_identity(path).kind == "project"
+
+
+def test_assigning_whole_series_sets_and_file_sets_replaces_them(tmp_path, monkeypatch):
+    from neptune_sync.types import FileSet, FloatSeries, StringSeries, StringSet
+    from neptune_sync.utils import stringify_unsupported
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text("a")
+    (tmp_path / "b.txt").write_text("b")
+    run = neptune.init_run(mode="debug")
+    run["s"].append(9.0, step=100)
+    run["s"] = FloatSeries([1, 2], steps=[1, 2])
+    run["w"] = StringSeries(["x", "y"])
+    run["sys/tags"] = StringSet(["only"])
+    run["files"].upload_files("a.txt")
+    run["files"] = FileSet(["b.txt"])
+    assert [(r["step"], r["value"]) for r in run["s"].fetch_values()] == [(1, 1.0), (2, 2.0)]
+    assert run["w"].fetch_last() == "y"
+    assert run["sys/tags"].fetch() == {"only"}
+    assert run["files"].fetch() == ["b.txt"]
+    assert stringify_unsupported((1, 2)).value == (1, 2)
