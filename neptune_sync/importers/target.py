@@ -20,6 +20,7 @@ Idempotency, in three layers:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -154,6 +155,14 @@ class ImportTarget:
         shutil.rmtree(self._staging, ignore_errors=True)
 
 
+def _lock_imports(run_path: Path) -> int:
+    """Hold an exclusive lock on the run's imports until the returned fd is closed."""
+    import_dir(run_path).mkdir(parents=True, exist_ok=True)
+    fd = os.open(import_dir(run_path) / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
 def _move_segments(staging: Path, segments: Path) -> None:
     segments.mkdir(parents=True, exist_ok=True)
     for seg in sorted(staging.glob("*.seg")):
@@ -198,6 +207,7 @@ class RangeImport:
         labels: dict[str, str],
         details: dict,
     ) -> None:
+        self._lock = _lock_imports(run_path)  # a second import of this run waits, then skips
         finish_pending(run_path)
         self._run_path, self._identity, self._source_key = run_path, identity, source_key
         self._done = records(run_path, source_key)
@@ -209,9 +219,15 @@ class RangeImport:
         return self
 
     def __exit__(self, exc_type: object, *_: object) -> None:
+        try:
+            self._finish(exc_type is not None)
+        finally:
+            os.close(self._lock)
+
+    def _finish(self, failed: bool) -> None:
         if self.target is None:
             return
-        if exc_type is not None:
+        if failed:
             self.target.abort()
             return
         self.target.commit(self.last, self._details)

@@ -8,6 +8,9 @@ import datetime as dt
 import hashlib
 import json
 import math
+import os
+import subprocess
+import sys
 
 import msgspec
 import pytest
@@ -273,3 +276,30 @@ def test_imported_run_can_be_resumed_with_its_neptune_id(make_queue, neptune_roo
     finally:
         run.stop()
     assert len(log_view.runs()) == 1 and log_view.state()["b"] == 2
+
+
+def test_two_concurrent_imports_of_one_queue_write_it_once(
+    make_queue, neptune_root, log_view, isolated_data_dir
+):
+    q = make_queue()
+    for i in range(20_000):
+        q.floats("s", [(i, float(i))])
+    q.markers()
+    cmd = [
+        sys.executable,
+        "-m",
+        "neptune_sync.cli",
+        "import",
+        "neptune",
+        str(neptune_root),
+        "--project",
+        PROJECT,
+    ]
+    env = {**os.environ, "NEPTUNE_SYNC_DIR": str(isolated_data_dir)}
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=60)[0] for p in procs]
+
+    assert [p.returncode for p in procs] == [0, 0]
+    assert sorted("imported 20000 operations" in o for o in outs) == [False, True]
+    assert len({h.writer_id for h, _ in _headers(log_view)}) == 1
+    assert [s for s, _ in log_view.state()["s"]] == list(range(20_000))
