@@ -115,3 +115,15 @@ def test_real_async_queue_skip_acknowledged_imports_only_the_pending_part(log_vi
     state = log_view.state()
     assert "sys/name" not in state and state["status"] == "pending"
     assert state["train/loss"] == [(i, 1.0 / (i + 1)) for i in range(10, 25)]
+
+
+KILLED_FIXTURE = Path(__file__).parent / "data" / "neptune1_killed"  # data/make_neptune1_killed_fixture.py
+
+
+def test_real_queue_of_a_killed_client_imports_what_reached_the_disk(log_view, capsys):
+    """SIGKILL lost the client's unflushed buffer: last_put_version (209) is ahead of the data (182)."""
+    assert main(["import", "neptune", str(KILLED_FIXTURE), "--project", "ws/proj"]) == 0
+
+    out = capsys.readouterr().out
+    assert "says 209 but the data ends at version 182: 27 operation(s)" in out
+    assert log_view.state()["train/loss"] == [(i, 1.0 / (i + 1)) for i in range(173)]
