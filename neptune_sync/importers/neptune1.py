@@ -2,9 +2,9 @@
 
 Each neptune run (and model, model version) becomes one of our runs, keyed by (project, neptune
 container id); the container id is its run id and is also kept in the fields ``import/neptune/*``.
-A neptune project container's fields go to the project-level fields of ``init_project``. Several queues of one container (a resumed run, async partitions) go to the
-same run, one writer each. Neptune 1.x queues do not record the project name: it is given on the
-command line (or ``NEPTUNE_PROJECT``).
+A neptune project container's fields go to the project-level fields of ``init_project``. Several
+queues of one container (a resumed run) go to the same run, one writer each. Neptune 1.x queues
+do not record the project name: it is given on the command line (or ``NEPTUNE_PROJECT``).
 """
 
 from __future__ import annotations
@@ -70,14 +70,17 @@ def import_queue(
             if skip_acknowledged and item.version <= ack:
                 report.skipped_acknowledged += 1
                 continue
-            if _convert_one(item, converter, imp, report) and item.version <= ack:
+            if _convert_one(item, converter, imp, report, queue.created) and item.version <= ack:
                 report.acknowledged += 1
     _check_markers(queue, imp.last, report)
     return report
 
 
-def _convert_one(item: QueuedOp, converter: Converter, imp: RangeImport, report: SourceReport) -> bool:
-    """Convert and write one queued operation; returns whether it was imported."""
+def _convert_one(
+    item: QueuedOp, converter: Converter, imp: RangeImport, report: SourceReport, default_ts: float
+) -> bool:
+    """Convert and write one queued operation (``default_ts`` if it has no time); returns whether
+    it was imported."""
     kind = str(item.obj.get("type"))
     try:
         ops = converter.convert(item.obj)
@@ -88,7 +91,7 @@ def _convert_one(item: QueuedOp, converter: Converter, imp: RangeImport, report:
     if not ops and kind in IGNORED:
         report.ignored[kind] = report.ignored.get(kind, 0) + 1
         return False
-    imp.append(item.version, ops, item.at if item.at is not None else 0.0)
+    imp.append(item.version, ops, item.at if item.at is not None else default_ts)
     return True
 
 
