@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from .exceptions import InactiveRunError
 from .handler import Handler
 from .memory import MemoryWriter
 from .oplog import layout
@@ -94,8 +95,13 @@ class Container:
     # ------------------------------------------------------------------ internals used by Handler
     def _log(self, op: Op) -> None:
         """Check ``op`` against the type rules, then write it (failures contained by the sink)."""
+        self._check_active()
         self._tree.apply(op)
         self._sink.append(op)
+
+    def _check_active(self) -> None:
+        if self._sink.closed:
+            raise InactiveRunError("the run is stopped; it accepts no more writes")
 
     def _snapshot(self) -> FieldTree:
         """The fields with their values, as logged so far."""

@@ -138,6 +138,7 @@ class Handler:
             for key, item in value.items():
                 self[str(key)].append(item, step=step, timestamp=timestamp)
             return
+        run._check_active()
         type_, value = series_kind(path, value)
         if type_ is None:
             return

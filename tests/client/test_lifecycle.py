@@ -248,3 +248,17 @@ def test_uncaught_exception_marks_the_run_failed_and_exit_stops_it(isolated_data
     assert (
         sum(1 for op in log if op.path == "sys/state" and op.value == "Inactive") == 2
     )  # atexit, then stop()
+
+
+def test_writes_after_stop_raise_and_change_nothing():
+    run = neptune.init_run(mode="offline")
+    run.stop()
+    for write in (
+        lambda: run.__setitem__("x", 1),
+        lambda: run["s"].append("a"),
+        lambda: run["f"].append(1.0),
+    ):
+        with pytest.raises(neptune.exceptions.InactiveRunError):
+            write()
+    assert not run.exists("x") and not run.exists("s") and not run.exists("f")
+    run.stop()  # idempotent
