@@ -5,6 +5,7 @@ Layout it adds to a run directory (next to ``segments/`` and ``blobs/``)::
     import/<writer_id>.json          record: which source range this writer holds
     import/<writer_id>.kept.jsonl    source records that could not be converted, with reasons
     import/.staging-<writer_id>/     segments being written (invisible to the daemon)
+    import/.lock                     held (flock) by the import running in this run
 
 Idempotency, in three layers:
 1. The run key is derived from (project, source container id), so a re-import finds the run.
@@ -16,6 +17,7 @@ Idempotency, in three layers:
    (thrown away and redone); a crash after it is finished by :func:`finish_pending` on the next
    run. Even if the local record were lost, the store's per-writer sequence dedup would drop a
    replay of the same writer id.
+A second import of the same run waits for the lock, then finds the first one's records.
 """
 
 from __future__ import annotations
