@@ -93,7 +93,7 @@ def describe_queue(path: Path) -> QueueDir:
         container_id=str(meta.get("containerId") or meta.get("customId") or cid),
         container_type=_container_type(meta.get("containerType"), ctype),
         mode=str(meta.get("mode") or (mode_dir.name if mode_dir is not None else "offline")),
-        created=_parse_time(meta.get("createdAt")),
+        created=_parse_time(meta.get("createdAt")) or _oldest_mtime(path),
         client_version=str(meta.get("neptuneClientVersion") or ""),
         put_marker=_read_marker(path / "last_put_version"),
         ack_marker=_read_marker(path / "last_ack_version"),
@@ -214,6 +214,13 @@ def _parse_time(value: object) -> float:
     if parsed.tzinfo is None:  # 1.x before 1.10 wrote naive UTC (datetime.utcnow())
         parsed = parsed.replace(tzinfo=_dt.timezone.utc)
     return parsed.timestamp()
+
+
+def _oldest_mtime(path: Path) -> float:
+    """When the oldest data file was last written: the best time we have without metadata.json
+    (old clients wrote records without ``at``)."""
+    times = [p.stat().st_mtime for p in data_files(path)]
+    return min(times) if times else 0.0
 
 
 def _read_marker(path: Path) -> int | None:

@@ -33,12 +33,14 @@ class Neptune1Queue:
         container_type: str = "run",
         subdir: str | None = None,
         metadata: bool = True,
+        timestamps: bool = True,
     ) -> None:
         self.container_id = container_id or str(uuid.uuid4())
         name = subdir or f"{container_type}__{self.container_id}__4242__k3y5abcd"
         self.path = Path(root) / ".neptune" / mode / name
         (self.path / "upload_path").mkdir(parents=True, exist_ok=True)
         self.version = 0
+        self._timestamps = timestamps  # clients before ~1.9 wrote no "at"
         self._file = self.path / "data-1.log"
         self._file.touch()
         if metadata:
@@ -56,7 +58,8 @@ class Neptune1Queue:
         """Append one operation; returns its version."""
         self.version += 1
         record = {"obj": {"type": kind, "path": path.split("/"), **fields}, "version": self.version}
-        record["at"] = T0 + self.version
+        if self._timestamps:
+            record["at"] = T0 + self.version
         with open(self._file, "a") as f:
             f.write(json.dumps(record) + "\n")
         return self.version

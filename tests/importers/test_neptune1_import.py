@@ -262,6 +262,16 @@ def test_old_layouts_are_found_by_their_directory_names(make_queue, neptune_root
     ]
 
 
+def test_records_without_time_take_the_time_of_the_queue_file(make_queue, neptune_root, log_view):
+    q = make_queue(mode="async", subdir="run__old-client-run/exec-1", metadata=False, timestamps=False)
+    q.op("AssignInt", "a", value=1)
+    os.utime(q.data_file(), (1_700_000_000, 1_700_000_000))
+
+    assert _import(neptune_root) == 0
+
+    assert {e.ts for e in log_view.entries()} == {1_700_000_000.0}
+
+
 def test_imported_run_can_be_resumed_with_its_neptune_id(make_queue, neptune_root, log_view):
     import neptune_sync
 
