@@ -130,10 +130,21 @@ class Converter:
             source = self._existing([self._queue.path / "upload_path" / name, self._queue.path / name])
             shown = f"{path.rsplit('/', 1)[-1]}.{ext}" if ext else path.rsplit("/", 1)[-1]
         else:
-            source = self._resolve(_str(d["file_path"]))
+            source = self._uploaded_path(_str(d["file_path"]), bool(d.get("clean_after_upload")))
             shown = source.name
         sha, size = self._blobs.put_file(source)
         return [o.AssignFile(path, o.FileRef(sha, size, shown, ext))]
+
+    def _uploaded_path(self, file_path: str, is_copy: bool) -> Path:
+        """The file of an upload by path; older clients put in-memory files in ``upload_path/``
+        and recorded the absolute path of that copy (``clean_after_upload``), which moves with
+        the queue directory."""
+        try:
+            return self._resolve(file_path)
+        except KeptAside:
+            if not is_copy:
+                raise
+            return self._existing([self._queue.path / "upload_path" / Path(file_path).name])
 
     def _upload_file_content(self, path: str, d: dict) -> list[o.Op]:
         ext = _str(d.get("ext") or "")

@@ -272,6 +272,19 @@ def test_records_without_time_take_the_time_of_the_queue_file(make_queue, neptun
     assert {e.ts for e in log_view.entries()} == {1_700_000_000.0}
 
 
+def test_old_in_memory_upload_is_found_in_the_moved_queue(make_queue, neptune_root, log_view):
+    q = make_queue()
+    (q.path / "upload_path" / "copy.bin").write_bytes(b"copied by the client")
+    old_place = "/gone/.neptune/offline/run__x/upload_path/copy.bin"
+    q.op("UploadFile", "f", ext="bin", file_path=old_place, tmp_file_name=None, clean_after_upload=True)
+    q.op("UploadFile", "g", ext="bin", file_path="/gone/elsewhere/copy.bin", tmp_file_name=None)
+
+    assert _import(neptune_root) == 1  # g was a user's file by path: it is gone
+
+    state = log_view.state()
+    assert state["f"] == ("copy.bin", b"copied by the client") and "g" not in state
+
+
 def test_imported_run_can_be_resumed_with_its_neptune_id(make_queue, neptune_root, log_view):
     import neptune_sync
 
