@@ -118,8 +118,11 @@ def lock_path(root: Path) -> Path:
     return Path(root) / LOCK_FILE
 
 
-def try_lock(root: Path) -> int | None:
-    """Take the data dir's daemon lock; returns the locked fd, or None if a daemon holds it."""
+def try_lock(root: Path, *, record_pid: bool = True) -> int | None:
+    """Take the data dir's daemon lock; returns the locked fd, or None if a daemon holds it.
+
+    The holder's pid is written into the lock file (for ``neptune-sync status`` and operators).
+    """
     Path(root).mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path(root), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
@@ -127,14 +130,15 @@ def try_lock(root: Path) -> int | None:
     except BlockingIOError:
         os.close(fd)
         return None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
+    if record_pid:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
     return fd
 
 
 def daemon_running(root: Path) -> bool:
     """True if a daemon holds the data dir's lock."""
-    fd = try_lock(root)
+    fd = try_lock(root, record_pid=False)
     if fd is None:
         return True
     os.close(fd)

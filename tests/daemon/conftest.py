@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 import msgspec
 import pytest
 import pytest_asyncio
@@ -30,6 +35,10 @@ from neptune_sync.oplog.writer import OpLogWriter
 from neptune_sync.protocol import AckResponse, batch_request_decoder
 
 PROJECT = "team/proj"
+
+
+def file_dict(ref: o.FileRef) -> dict:
+    return {"sha256": ref.sha256, "size": ref.size, "name": ref.name, "extension": ref.extension}
 
 
 class RunFactory:
@@ -90,6 +99,45 @@ class RunFactory:
         w.append(o.DeleteField("tmp/gone"))
         w.close()
         return w
+
+    @staticmethod
+    def normalized(values: dict) -> dict:
+        """The memory model's fields in the store's read-API shapes."""
+        out = {}
+        for path, (kind, value) in values.items():
+            if kind in o.SERIES_TYPES:
+                value = [(s, file_dict(v) if isinstance(v, o.FileRef) else v, ts) for s, v, ts in value]
+            elif kind == o.FieldType.STRING_SET:
+                value = sorted(value)
+            elif kind == o.FieldType.FILE_SET:
+                value = {rel: file_dict(ref) for rel, ref in sorted(value.items())}
+            elif kind == o.FieldType.FILE:
+                value = file_dict(value)
+            elif kind == o.FieldType.ARTIFACT:
+                sha, files = value
+                value = {"sha256": sha, "files": [msgspec.structs.asdict(f) for f in files]}
+            out[path] = (kind, value)
+        return out
+
+    @staticmethod
+    async def store_view(storage, run_key: str, project: str = PROJECT) -> dict:
+        """Every field of a run as the store serves it, series with all their points."""
+        out = {}
+        for fv in await storage.field_values(project, run_key, []):
+            value = fv.value
+            if fv.type in o.SERIES_TYPES:
+                page = await storage.series(
+                    project,
+                    run_key,
+                    fv.path,
+                    start=-math.inf,
+                    stop=math.inf,
+                    after=-math.inf,
+                    limit=1_000_000,
+                )
+                value = [tuple(p) for p in page.points]
+            out[fv.path] = (fv.type, value)
+        return out
 
     @staticmethod
     def expected(run_path: Path) -> dict[str, tuple[str, object]]:
@@ -216,3 +264,75 @@ async def store_server() -> AsyncIterator[StoreServer]:
 def fake_store(store_server: StoreServer) -> tuple[str, FakeStore]:
     """(url, store) of a running FakeStore."""
     return store_server.url, store_server.store
+
+
+def toml(values: dict) -> str:
+    """A flat TOML document; dict values become tables (enough for the daemon's config)."""
+    lines = [
+        f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"'
+        for k, v in values.items()
+        if not isinstance(v, dict)
+    ]
+    for name, table in values.items():
+        if isinstance(table, dict):
+            lines += [f"[{name}]", *(f"{k} = {v!r}" for k, v in table.items())]
+    return "\n".join(lines) + "\n"
+
+
+class DaemonProcess:
+    """``python -m neptune_syncd`` as a child process, with a config file of test-friendly settings."""
+
+    def __init__(self, root: Path, tmp: Path, token: str, **settings: object) -> None:
+        self.root = root
+        self.config = tmp / "daemon.toml"
+        values = {"poll_interval": 0.02, "backoff_base": 0.01, "backoff_cap": 0.2, "shutdown_timeout": 5.0}
+        values.update(settings)
+        self.config.write_text(toml(values))
+        self.env = {**os.environ, "NEPTUNE_API_TOKEN": token, "NEPTUNE_SYNC_DIR": str(root)}
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, **env: str) -> subprocess.Popen[bytes]:
+        cmd = [
+            sys.executable,
+            "-m",
+            "neptune_syncd",
+            "--data-dir",
+            str(self.root),
+            "--config",
+            str(self.config),
+        ]
+        proc = subprocess.Popen(
+            cmd, env={**self.env, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        self.procs.append(proc)
+        return proc
+
+    @staticmethod
+    async def wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> int:
+        """Wait for the child without blocking the event loop (the store may run in it)."""
+        with anyio.fail_after(timeout):
+            while proc.poll() is None:
+                await anyio.sleep(0.02)
+        return proc.returncode
+
+    def cleanup(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(10)
+            if proc.stderr:
+                proc.stderr.close()
+
+
+@pytest.fixture
+def daemon_process(isolated_data_dir: Path, tmp_path: Path):
+    """Factory: ``daemon_process(token, **settings)``; every child is killed and reaped afterwards."""
+    made: list[DaemonProcess] = []
+
+    def make(token: str, **settings: object) -> DaemonProcess:
+        made.append(DaemonProcess(isolated_data_dir, tmp_path, token, **settings))
+        return made[-1]
+
+    yield make
+    for d in made:
+        d.cleanup()

@@ -1,0 +1,130 @@
+"""The daemon as a real process: SIGKILL at random moments, SIGTERM drain, systemd notify, auto-start."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+
+import anyio
+import pytest
+
+from neptune_sync.daemon_control import LOCK_FILE, daemon_running, ensure_daemon
+from neptune_sync.token import ApiToken
+from neptune_sync_store.testing import running_store
+
+PROJECT = "team/proj"
+KILLS = 20
+
+
+async def applied(storage, writers) -> int:
+    return sum([await storage.acked_seq(PROJECT, key, wid) for key, wid, _ in writers])
+
+
+@pytest.mark.asyncio
+async def test_sigkill_at_random_moments_then_restart_ends_equal_to_clean_sync(
+    runs, tmp_path, daemon_process
+):
+    paths = [runs.create(f"kill{i}") for i in range(2)]
+    writers = []
+    for p in paths:
+        w = runs.all_types(p, points=100_000)
+        writers.append((p.name, w.writer_id, w.last_seq))
+    total = sum(last for _, _, last in writers)
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    async with running_store(tmp_path / "store") as store:
+        daemon = daemon_process(await store.token(PROJECT), batch={"max_ops": 1000})
+        mid_sync = 0
+        for _ in range(KILLS):
+            proc = daemon.start()
+            await anyio.sleep(rng.uniform(0.25, 0.8))
+            proc.kill()
+            await daemon.wait_exit(proc, 10)
+            mid_sync += 0 < await applied(store.storage, writers) < total
+        with notify_socket(tmp_path / "notify.sock") as sock:
+            proc = daemon.start(NOTIFY_SOCKET=str(tmp_path / "notify.sock"))
+            await messages_until(sock, {"READY=1"}, timeout=15)  # SIGTERM before that is a plain exit
+        with anyio.fail_after(60):
+            while await applied(store.storage, writers) < total:
+                await anyio.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        assert await daemon.wait_exit(proc, 10) == 0, proc.stderr.read().decode()
+        for p in paths:
+            got = await runs.store_view(store.storage, p.name)
+            assert got == runs.normalized(runs.expected(p)), f"seed {seed}"
+            assert len(got["train/loss"][1]) == 100_000
+    assert mid_sync >= 3, f"only {mid_sync} of {KILLS} kills landed during the sync (seed {seed})"
+
+
+def notify_socket(path):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.setblocking(False)
+    return sock
+
+
+async def messages_until(sock, wanted: set[str], timeout: float) -> set[str]:
+    seen: set[str] = set()
+    with anyio.fail_after(timeout):
+        while not wanted <= seen:
+            try:
+                seen.update(sock.recv(4096).decode().splitlines())
+            except BlockingIOError:
+                await anyio.sleep(0.02)
+    return seen
+
+
+@pytest.mark.asyncio
+async def test_notify_socket_sees_ready_watchdog_and_stopping(tmp_path, daemon_process):
+    token = ApiToken("http://127.0.0.1:9", "nss_unused").format()  # no runs: the store is never called
+    daemon = daemon_process(token)
+    path = tmp_path / "notify.sock"
+    with notify_socket(path) as sock:
+        proc = daemon.start(NOTIFY_SOCKET=str(path), WATCHDOG_USEC="200000")
+        seen = await messages_until(sock, {"READY=1", "WATCHDOG=1"}, timeout=15)
+        assert any(m.startswith("STATUS=") for m in seen)
+        proc.send_signal(signal.SIGTERM)
+        await messages_until(sock, {"STOPPING=1"}, timeout=10)
+        assert await daemon.wait_exit(proc, 10) == 0
+
+
+@pytest.mark.asyncio
+async def test_second_daemon_for_the_same_data_dir_exits_at_once(tmp_path, daemon_process, isolated_data_dir):
+    token = ApiToken("http://127.0.0.1:9", "nss_unused").format()
+    daemon = daemon_process(token)
+    path = tmp_path / "notify.sock"
+    with notify_socket(path) as sock:
+        first = daemon.start(NOTIFY_SOCKET=str(path))
+        await messages_until(sock, {"READY=1"}, timeout=15)
+    assert daemon_running(isolated_data_dir)
+    second = daemon.start()
+    assert await daemon.wait_exit(second, 15) == 0
+    assert b"another neptune-syncd holds" in second.stderr.read()
+    assert first.poll() is None
+    first.send_signal(signal.SIGTERM)
+    assert await daemon.wait_exit(first, 10) == 0
+    assert not daemon_running(isolated_data_dir)
+
+
+@pytest.mark.asyncio
+async def test_ensure_daemon_starts_one_daemon_and_respects_no_daemon(isolated_data_dir, monkeypatch):
+    monkeypatch.setenv("NEPTUNE_API_TOKEN", ApiToken("http://127.0.0.1:9", "nss_unused").format())
+    monkeypatch.setenv("NEPTUNE_SYNC_NO_DAEMON", "1")
+    ensure_daemon(isolated_data_dir)
+    await anyio.sleep(0.3)
+    assert not daemon_running(isolated_data_dir)
+    monkeypatch.delenv("NEPTUNE_SYNC_NO_DAEMON")
+    ensure_daemon(isolated_data_dir)
+    with anyio.fail_after(15):
+        while not daemon_running(isolated_data_dir):
+            await anyio.sleep(0.05)
+    pid = int((isolated_data_dir / LOCK_FILE).read_text())
+    ensure_daemon(isolated_data_dir)  # already running: nothing new
+    await anyio.sleep(0.5)
+    assert int((isolated_data_dir / LOCK_FILE).read_text()) == pid
+    os.kill(pid, signal.SIGTERM)
+    with anyio.fail_after(10):
+        while daemon_running(isolated_data_dir):
+            await anyio.sleep(0.05)
