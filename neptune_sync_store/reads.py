@@ -25,9 +25,10 @@ MAX_TABLE = 100_000
 
 
 async def _project(request: web.Request) -> str:
+    principal = await context(request).auth.principal(request)  # 401 before any 400
     project = query_str(request, "project")
     check_project(project)
-    (await context(request).auth.principal(request)).require(project, READ)
+    principal.require(project, READ)
     return project
 
 
