@@ -21,9 +21,11 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from ..exceptions import InvalidPathError
 from ..oplog import ops as o
 from ..oplog.blobs import BlobStore, sha256_of_file
 from ..state import artifact_hash
+from ..validation import INT_MAX, INT_MIN, check_path
 from .neptune1_queue import QueueDir
 
 IGNORED = {"ConfigFloatSeries": "chart settings (min/max/unit) have no equivalent"}
@@ -46,7 +48,7 @@ class Converter:
         self._queue = queue
         self._last_step: dict[str, float] = {}
         self._handlers: dict[str, Callable[[str, dict], list[o.Op]]] = {
-            "AssignFloat": lambda p, d: [o.AssignFloat(p, float(d["value"]))],
+            "AssignFloat": lambda p, d: [o.AssignFloat(p, _finite(d["value"]))],
             "AssignInt": lambda p, d: [o.AssignInt(p, _int(d["value"]))],
             "AssignBool": lambda p, d: [o.AssignBool(p, _bool(d["value"]))],
             "AssignString": lambda p, d: [o.AssignString(p, _str(d["value"]))],
@@ -92,7 +94,7 @@ class Converter:
         last = self._last_step.get(path)
         for v in values:
             step = v.get("step")
-            step = (0.0 if last is None else last + 1.0) if step is None else float(step)
+            step = (0.0 if last is None else last + 1.0) if step is None else _finite(step, "step")
             out.append((step, v["value"], float(v["ts"])))
             last = step
         if out:
@@ -100,6 +102,8 @@ class Converter:
         return out
 
     def _log_floats(self, path: str, d: dict) -> list[o.Op]:
+        for v in d["values"]:
+            _finite(v["value"])
         points = tuple(o.FloatPoint(s, float(v), ts) for s, v, ts in self._steps(path, d["values"]))
         return [o.LogFloats(path, points)]
 
@@ -211,7 +215,18 @@ class Converter:
 def _path(value: object) -> str:
     if not isinstance(value, list) or not value or not all(isinstance(s, str) and s for s in value):
         raise KeptAside(f"malformed attribute path {value!r}")
-    return "/".join(value)
+    try:
+        return check_path("/".join(value))
+    except InvalidPathError as exc:
+        raise KeptAside(str(exc)) from None
+
+
+def _finite(value: object, what: str = "value") -> float:
+    """A finite float; NaN and infinities are kept aside (the store refuses them, as neptune did)."""
+    number = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(number):
+        raise KeptAside(f"non-finite {what} {number!r}: neptune-sync stores finite numbers only")
+    return number
 
 
 def _ext(p: Path) -> str:
@@ -233,6 +248,8 @@ def _strings(values: object) -> tuple[str, ...]:
 def _int(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"expected an int, got {value!r}")
+    if not INT_MIN <= value <= INT_MAX:
+        raise KeptAside(f"integer {value} does not fit in 64 bits")
     return value
 
 

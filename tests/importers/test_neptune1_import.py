@@ -34,12 +34,11 @@ def _full_queue(make_queue, tmp_path):
     (artifact_dir / "d" / "b.bin").write_bytes(b"B")
     q = make_queue()
     q.op("AssignFloat", "p/f", value=0.25)
-    q.op("AssignFloat", "p/nan", value=math.nan)
     q.op("AssignInt", "p/i", value=-7)
     q.op("AssignBool", "p/b", value=True)
     q.op("AssignString", "p/s", value="zażółć")
     q.op("AssignDatetime", "p/t", value=1767323045123)
-    q.floats("m/loss", [(0, 1.0), (1, 0.5), (2, math.inf)])
+    q.floats("m/loss", [(0, 1.0), (1, 0.5), (2.5, 1e300)])
     q.floats("m/auto", [(None, 3.0), (None, 4.0)])
     q.roll()
     q.floats("m/auto", [(None, 5.0)])
@@ -93,7 +92,7 @@ def _expected(q, img):
         "p/b": True,
         "p/s": "zażółć",
         "p/t": dt.datetime(2026, 1, 2, 3, 4, 5, 123000, tzinfo=dt.timezone.utc),
-        "m/loss": [(0, 1.0), (1, 0.5), (2, math.inf)],
+        "m/loss": [(0, 1.0), (1, 0.5), (2.5, 1e300)],
         "m/auto": [],
         "log": [(0.0, "c")],  # a cleared series is empty: numbering without a step restarts at 0
         "img": [(3.0, img)],
@@ -116,11 +115,32 @@ def test_every_operation_type_is_converted(make_queue, neptune_root, tmp_path, l
 
     assert _import(neptune_root) == 0
 
-    state = log_view.state()
-    assert math.isnan(state.pop("p/nan"))
-    assert state == _expected(q, img)
+    assert log_view.state() == _expected(q, img)
     out = capsys.readouterr().out
-    assert "imported 28 operations" in out and "ignored 1 x ConfigFloatSeries" in out
+    assert "imported 27 operations" in out and "ignored 1 x ConfigFloatSeries" in out
+
+
+def test_values_the_store_would_refuse_are_kept_aside(make_queue, neptune_root, log_view, capsys):
+    """NaN/inf, a non-finite step, an int beyond 64 bits, bad paths: neptune-sync's rules; keeping
+    them aside keeps one bad point from costing the whole frame of its series."""
+    q = make_queue()
+    q.op("AssignFloat", "p/nan", value=math.nan)
+    q.floats("m/loss", [(0, 1.0), (1, math.inf)])
+    q.floats("m/loss", [(math.nan, 2.0)])
+    q.floats("m/loss", [(1, 0.5)])
+    q.op("AssignInt", "p/big", value=2**63)
+    q.op("AssignInt", "p//empty", value=1)
+    q.op("AssignInt", "long/" + "x" * 1100, value=1)
+
+    assert _import(neptune_root) == 1
+
+    out = capsys.readouterr().out
+    assert out.count("SKIPPED:") == 6 and "non-finite value nan" in out and "non-finite step nan" in out
+    assert "64 bits" in out and "malformed attribute path ['p', '', 'empty']" in out and "path-length" in out
+    state = log_view.state()
+    assert state["m/loss"] == [(1, 0.5)] and set(state) == {"m/loss"} | {
+        k for k in state if k.startswith("import/")
+    }
 
 
 def test_each_entry_keeps_the_neptune_timestamp(make_queue, neptune_root, log_view):
