@@ -25,8 +25,8 @@ from ..exceptions import NeptuneUserError
 from ..oplog import layout
 from ..oplog import ops as o
 from ..oplog.blobs import BlobStore
-from .neptune1_ops import KeptAside
 from .report import ImportReport, SourceReport
+from .rules import KeptAside, field_path, finite, int64
 from .target import RangeImport, claim_run
 
 _PART = re.compile(r"^(.*)_part_(\d+)\.parquet$")
@@ -139,6 +139,7 @@ class _RowConverter:
         path, kind = row.get("attribute_path"), row.get("attribute_type")
         if not isinstance(path, str) or not path:
             raise KeptAside("row without an attribute path")
+        path = field_path(path)
         ts = _seconds(row.get("timestamp"))
         try:
             return self._op(path, kind, row, ts), ts
@@ -150,11 +151,11 @@ class _RowConverter:
             step = row.get("step")
             if step is None:
                 raise KeptAside(f"{kind} row without a step")
-            return self._point(path, kind, float(step), row, ts)
+            return self._point(path, kind, finite(step, "step"), row, ts)
         if kind == "float":
-            return o.AssignFloat(path, float(_need(row, "float_value")))
+            return o.AssignFloat(path, finite(_need(row, "float_value")))
         if kind == "int":
-            return o.AssignInt(path, int(_need(row, "int_value")))
+            return o.AssignInt(path, int64(int(_need(row, "int_value"))))
         if kind == "string":
             return o.AssignString(path, str(_need(row, "string_value")))
         if kind == "bool":
@@ -173,7 +174,7 @@ class _RowConverter:
 
     def _point(self, path: str, kind: object, step: float, row: dict, ts: float) -> o.Op:
         if kind == "float_series":
-            return o.LogFloats(path, (o.FloatPoint(step, float(_need(row, "float_value")), ts),))
+            return o.LogFloats(path, (o.FloatPoint(step, finite(_need(row, "float_value")), ts),))
         if kind == "string_series":
             return o.LogStrings(path, (o.StringPoint(step, str(_need(row, "string_value")), ts),))
         return o.LogFiles(path, (o.FilePoint(step, self._file(row), ts),))

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from ..oplog import layout
 from ..oplog.blobs import BlobStore
-from .neptune1_ops import IGNORED, Converter, KeptAside
+from .neptune1_ops import IGNORED, Converter
 from .neptune1_queue import QueueDir, QueuedOp, find_queues, read_queue
 from .report import ImportReport, SourceReport
+from .rules import KeptAside
 from .target import RangeImport, claim_run
 
 

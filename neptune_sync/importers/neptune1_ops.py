@@ -21,22 +21,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from ..exceptions import InvalidPathError
 from ..oplog import ops as o
 from ..oplog.blobs import BlobStore, sha256_of_file
 from ..state import artifact_hash
-from ..validation import INT_MAX, INT_MIN, check_path
 from .neptune1_queue import QueueDir
+from .rules import KeptAside, field_path, finite, int64
 
 IGNORED = {"ConfigFloatSeries": "chart settings (min/max/unit) have no equivalent"}
-
-
-class KeptAside(Exception):
-    """An operation that cannot be converted; ``reason`` says why."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
 
 
 class Converter:
@@ -48,7 +39,7 @@ class Converter:
         self._queue = queue
         self._last_step: dict[str, float] = {}
         self._handlers: dict[str, Callable[[str, dict], list[o.Op]]] = {
-            "AssignFloat": lambda p, d: [o.AssignFloat(p, _finite(d["value"]))],
+            "AssignFloat": lambda p, d: [o.AssignFloat(p, finite(d["value"]))],
             "AssignInt": lambda p, d: [o.AssignInt(p, _int(d["value"]))],
             "AssignBool": lambda p, d: [o.AssignBool(p, _bool(d["value"]))],
             "AssignString": lambda p, d: [o.AssignString(p, _str(d["value"]))],
@@ -94,7 +85,7 @@ class Converter:
         last = self._last_step.get(path)
         for v in values:
             step = v.get("step")
-            step = (0.0 if last is None else last + 1.0) if step is None else _finite(step, "step")
+            step = (0.0 if last is None else last + 1.0) if step is None else finite(step, "step")
             out.append((step, v["value"], float(v["ts"])))
             last = step
         if out:
@@ -103,7 +94,7 @@ class Converter:
 
     def _log_floats(self, path: str, d: dict) -> list[o.Op]:
         for v in d["values"]:
-            _finite(v["value"])
+            finite(v["value"])
         points = tuple(o.FloatPoint(s, float(v), ts) for s, v, ts in self._steps(path, d["values"]))
         return [o.LogFloats(path, points)]
 
@@ -215,18 +206,7 @@ class Converter:
 def _path(value: object) -> str:
     if not isinstance(value, list) or not value or not all(isinstance(s, str) and s for s in value):
         raise KeptAside(f"malformed attribute path {value!r}")
-    try:
-        return check_path("/".join(value))
-    except InvalidPathError as exc:
-        raise KeptAside(str(exc)) from None
-
-
-def _finite(value: object, what: str = "value") -> float:
-    """A finite float; NaN and infinities are kept aside (the store refuses them, as neptune did)."""
-    number = float(value)  # type: ignore[arg-type]
-    if not math.isfinite(number):
-        raise KeptAside(f"non-finite {what} {number!r}: neptune-sync stores finite numbers only")
-    return number
+    return field_path("/".join(value))
 
 
 def _ext(p: Path) -> str:
@@ -248,9 +228,7 @@ def _strings(values: object) -> tuple[str, ...]:
 def _int(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"expected an int, got {value!r}")
-    if not INT_MIN <= value <= INT_MAX:
-        raise KeptAside(f"integer {value} does not fit in 64 bits")
-    return value
+    return int64(value)
 
 
 def _bool(value: object) -> bool:

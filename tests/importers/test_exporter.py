@@ -149,7 +149,7 @@ def test_project_option_overrides_the_exported_project(export, log_view):
     assert {json.loads((r / "run.json").read_text())["project"] for r in log_view.runs()} == {"mine/here"}
 
 
-def test_histograms_and_missing_files_are_kept_aside(tmp_path, log_view, capsys):
+def test_histograms_missing_files_and_nan_are_kept_aside(tmp_path, log_view, capsys):
     data = tmp_path / "data" / "p"
     hist = {"type": "COUNTING", "edges": [0.0, 1.0], "values": [3.0]}
     _write(
@@ -159,14 +159,18 @@ def test_histograms_and_missing_files_are_kept_aside(tmp_path, log_view, capsys)
             _point("R-1", "h", "histogram_series", "0", 0, histogram_value=hist),
             _row("R-1", "f", "file", file_value={"path": "R-1/missing.bin"}),
             _row("R-1", "z", "some_new_type", string_value="?"),
+            _point("R-1", "m", "float_series", "1", 1, float_value=float("nan")),
+            _point("R-1", "m", "float_series", "2", 2, float_value=0.5),
         ],
     )
 
     assert _import(tmp_path / "data", "--files-dir", str(tmp_path / "files")) == 1
 
     out = capsys.readouterr().out
-    assert out.count("SKIPPED:") == 3 and "R-1_part_0.parquet row 1" in out and "histogram" in out
-    assert log_view.state()["a"] == 1
+    assert out.count("SKIPPED:") == 4 and "R-1_part_0.parquet row 1" in out and "histogram" in out
+    assert "non-finite value nan" in out
+    state = log_view.state()
+    assert state["a"] == 1 and state["m"] == [(2.0, 0.5)]
     (kept,) = (log_view.run() / "import").glob("*.kept.jsonl")
     assert [json.loads(line)["record"]["attribute_path"] for line in kept.read_text().splitlines()] == [
         "h",
