@@ -34,29 +34,39 @@ points = st.tuples(st.just("point"), paths, steps, finite, ts_moves)
 calls = st.lists(st.one_of(points, points, st.tuples(st.just("op"), single_ops)), min_size=1, max_size=40)
 
 
-def write_calls(writer, calls_: list[tuple], first_seq: int = 1) -> list[tuple[int, object]]:
-    """Log ``calls_`` with ``writer`` and check the seqs it returns; returns the model: one
-    ``(seq, record)`` per sequence number, as oplog_helpers.records_of reads them back."""
-    model: list[tuple[int, object]] = []
-    seq, ts = first_seq, T0
-    for call in calls_:
+class ModelLogger:
+    """Logs calls with a writer and keeps the model: one ``(seq, record)`` per sequence number, as
+    oplog_helpers.records_of reads them back. Checks every seq the writer returns."""
+
+    def __init__(self, writer) -> None:
+        self.writer = writer
+        self.model: list[tuple[int, object]] = []
+        self.ts = T0
+
+    def log(self, call: tuple) -> None:
+        seq = len(self.model) + 1
         if call[0] == "point":
             _, path, step, value, move = call
-            ts += move
-            assert writer.append_float(path, step, value, ts) == seq
-            model.append((seq, (path, ops.FloatPoint(step, value, ts))))
-            seq += 1
-            continue
+            self.ts += move
+            assert self.writer.append_float(path, step, value, self.ts) == seq
+            self.model.append((seq, (path, ops.FloatPoint(step, value, self.ts))))
+            return
         op = call[1]
         points = getattr(op, "points", ())
         n = max(len(points), 1)  # a series op without points still takes one seq
-        assert writer.append(op, ts) == seq + n - 1, f"{op} after seq {seq - 1}"
+        assert self.writer.append(op, self.ts) == seq + n - 1, f"{op} after seq {seq - 1}"
         if points:
-            model.extend((seq + i, (op.path, p)) for i, p in enumerate(points))
+            self.model.extend((seq + i, (op.path, p)) for i, p in enumerate(points))
         else:
-            model.append((seq, (ts, op)))
-        seq += n
-    return model
+            self.model.append((seq, (self.ts, op)))
+
+
+def write_calls(writer, calls_: list[tuple]) -> list[tuple[int, object]]:
+    """Log ``calls_`` with ``writer``; returns the model (see ModelLogger)."""
+    logger = ModelLogger(writer)
+    for call in calls_:
+        logger.log(call)
+    return logger.model
 
 
 def segment_of(segments: Path) -> Path:
