@@ -6,8 +6,6 @@ throwaway schema that is dropped afterwards; they skip, saying why, only if no s
 
 from __future__ import annotations
 
-import asyncio
-import os
 import sys
 import uuid
 from pathlib import Path
@@ -17,38 +15,10 @@ import pytest_asyncio
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from store_helpers import PG_DSNS, reachable_pg  # noqa: E402
+
 from neptune_sync_store.storage import make_storage  # noqa: E402
 from neptune_sync_store.testing import running_store  # noqa: E402
-
-PG_DSNS = (
-    [os.environ["NEPTUNE_SYNC_TEST_PG"]]
-    if "NEPTUNE_SYNC_TEST_PG" in os.environ
-    else [
-        "postgresql://postgres@127.0.0.1:5432/test",
-        "postgresql://root@127.0.0.1:5432/test",
-    ]
-)
-_pg_dsn: list[str | None] = []
-
-
-async def _reachable_pg() -> str | None:
-    import asyncpg
-
-    if not _pg_dsn:
-        errors = []
-        for dsn in PG_DSNS:
-            try:
-                conn = await asyncpg.connect(dsn, timeout=3)
-            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
-                errors.append(f"{dsn}: {exc!r}")
-                continue
-            await conn.close()
-            _pg_dsn.append(dsn)
-            break
-        else:
-            _pg_dsn.append(None)
-            print("PostgreSQL unreachable:", "; ".join(errors))
-    return _pg_dsn[0]
 
 
 @pytest_asyncio.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -57,7 +27,7 @@ async def backend(request, tmp_path):
     if request.param == "sqlite":
         yield None, "public"
         return
-    dsn = await _reachable_pg()
+    dsn = await reachable_pg()
     if dsn is None:
         pytest.skip(f"no PostgreSQL reachable at {PG_DSNS} (start one, or set NEPTUNE_SYNC_TEST_PG)")
     schema = f"nss_test_{uuid.uuid4().hex[:12]}"

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import io
+import os
+import random
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import msgspec
+import pytest
 
 from neptune_sync.oplog import ops
 from neptune_sync.oplog.framing import Entry
@@ -107,3 +116,73 @@ async def put_blob(session: aiohttp.ClientSession, url: str, token: str, data: b
         f"{url}/v1/blobs/{sha(data)}", data=io.BytesIO(data), headers=headers, timeout=TIMEOUT
     ) as resp:
         return resp.status
+
+
+def split_overlapping(entries: list[Entry], seed: int) -> list[list[Entry]]:
+    """Random batches over ``entries`` where each batch may re-send part of the previous one."""
+    rng = random.Random(seed)
+    batches, start = [], 0
+    while start < len(entries):
+        end = min(len(entries), start + rng.randint(1, 5))
+        back = rng.randint(0, start)
+        batches.append(entries[back:end])
+        start = end
+    return batches
+
+
+CLI = [sys.executable, "-m", "neptune_sync.cli"]
+
+
+def start_server(data: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [*CLI, "server", "--port", "0", "--data", str(data), *extra], stdout=subprocess.PIPE, text=True
+    )
+    ready, _, _ = select.select([proc.stdout], [], [], 20)
+    if not ready:
+        proc.kill()
+        proc.wait(10)
+        proc.stdout.close()
+        pytest.fail("server printed no URL within 20 s")
+    return proc, proc.stdout.readline().strip()
+
+
+def stop(proc: subprocess.Popen) -> int:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        proc.stdout.close()
+
+
+PG_DSNS = (
+    [os.environ["NEPTUNE_SYNC_TEST_PG"]]
+    if "NEPTUNE_SYNC_TEST_PG" in os.environ
+    else [
+        "postgresql://postgres@127.0.0.1:5432/test",
+        "postgresql://root@127.0.0.1:5432/test",
+    ]
+)
+_PG_DSN: list[str | None] = []
+
+
+async def reachable_pg() -> str | None:
+    import asyncpg
+
+    if not _PG_DSN:
+        errors = []
+        for dsn in PG_DSNS:
+            try:
+                conn = await asyncpg.connect(dsn, timeout=3)
+            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+                errors.append(f"{dsn}: {exc!r}")
+                continue
+            await conn.close()
+            _PG_DSN.append(dsn)
+            break
+        else:
+            _PG_DSN.append(None)
+            print("PostgreSQL unreachable:", "; ".join(errors))
+    return _PG_DSN[0]

@@ -4,43 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import select
-import signal
 import subprocess
-import sys
 import urllib.request
-from pathlib import Path
 
-import pytest
+from store_helpers import CLI, start_server, stop
 
 from neptune_sync.store_client import StoreClient
 from neptune_sync.token import parse_token
-
-CLI = [sys.executable, "-m", "neptune_sync.cli"]
-
-
-def start_server(data: Path, *extra: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [*CLI, "server", "--port", "0", "--data", str(data), *extra], stdout=subprocess.PIPE, text=True
-    )
-    ready, _, _ = select.select([proc.stdout], [], [], 20)
-    if not ready:
-        proc.kill()
-        proc.wait(10)
-        proc.stdout.close()
-        pytest.fail("server printed no URL within 20 s")
-    return proc, proc.stdout.readline().strip()
-
-
-def stop(proc: subprocess.Popen) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        proc.stdout.close()
 
 
 def test_server_prints_its_url_serves_and_stops_cleanly_on_sigterm(tmp_path):

@@ -15,7 +15,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from schemathesis.transport.serialization import Binary
-from test_cli import start_server, stop
+from store_helpers import start_server, stop
 
 DOC = Path(__file__).parents[2] / "docs" / "openapi.yaml"
 schema = schemathesis.openapi.from_path(DOC)

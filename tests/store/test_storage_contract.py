@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-import random
 
 import msgspec
 import pytest
-from store_helpers import PROJECT, RUN, floats, request, sample_entries
+from store_helpers import PROJECT, RUN, floats, request, sample_entries, split_overlapping
 
 from neptune_sync.oplog import ops
 from neptune_sync.oplog.framing import Entry
@@ -16,18 +15,6 @@ from neptune_sync.protocol import OpConflict, RunInfo
 pytestmark = pytest.mark.asyncio
 
 INF = math.inf
-
-
-def split_overlapping(entries: list[Entry], seed: int) -> list[list[Entry]]:
-    """Random batches over ``entries`` where each batch may re-send part of the previous one."""
-    rng = random.Random(seed)
-    batches, start = [], 0
-    while start < len(entries):
-        end = min(len(entries), start + rng.randint(1, 5))
-        back = rng.randint(0, start)
-        batches.append(entries[back:end])
-        start = end
-    return batches
 
 
 async def test_batch_creates_run_findable_by_every_id(storage):
@@ -183,3 +170,23 @@ async def test_tokens_are_found_by_hash(storage):
     await storage.add_token("h" * 64, PROJECT, "read,write", 1.0)
     assert await storage.token("h" * 64) == (PROJECT, "read,write")
     assert await storage.token("x" * 64) is None
+
+
+async def test_series_step_range_is_an_index_range_scan(tmp_path):
+    """A step range must be answered from the (field, step) key, never by scanning the series."""
+    import sqlite3
+
+    from neptune_sync_store.storage.sqlite import SQLiteStorage
+
+    opened = SQLiteStorage(tmp_path / "s.sqlite3")
+    await opened.open()
+    await opened.close()
+    with sqlite3.connect(tmp_path / "s.sqlite3") as conn:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT step, num, ts, raw FROM points "
+            "WHERE field=? AND step>=? AND step<=? AND step>? ORDER BY step LIMIT ?",
+            (1, 0.0, 10.0, -1.0, 10),
+        ).fetchall()
+    detail = " ".join(row[-1] for row in plan)
+    assert "SEARCH points USING PRIMARY KEY (field=? AND step>? AND step<?)" in detail, detail
+    assert "TEMP B-TREE" not in detail
