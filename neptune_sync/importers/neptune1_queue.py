@@ -75,7 +75,7 @@ DamageHandler = Callable[[Damage], None]
 
 def find_queues(root: Path) -> list[QueueDir]:
     """Every neptune 1.x queue directory under ``root`` (``root`` itself included), sorted."""
-    root = Path(root)
+    root = Path(root).resolve()  # source keys must not depend on how DIR was spelled
     dirs = {p.parent for p in root.rglob("data-*.log") if _DATA_FILE.match(p.name)}
     return [describe_queue(d) for d in sorted(dirs)]
 

@@ -11,6 +11,7 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -168,6 +169,20 @@ def test_reimport_adds_nothing(make_queue, neptune_root, tmp_path, log_view, cap
     assert sorted(p.name for p in layout.segments_dir(run).iterdir()) == segments
     assert _encoded(log_view.entries()) == before
     assert "imported 0 operations" in capsys.readouterr().out
+
+
+def test_reimport_through_another_spelling_of_the_directory_adds_nothing(
+    make_queue, neptune_root, log_view, monkeypatch
+):
+    q = make_queue()
+    q.op("AssignInt", "a", value=1)
+    assert _import(neptune_root) == 0
+    monkeypatch.chdir(q.path.parent)
+
+    report = import_neptune(Path(q.path.name), project=PROJECT).sources[0]
+
+    assert (report.imported_ops, report.already_imported) == (0, 1)
+    assert len(log_view.entries()) == 5  # the 4 import/neptune/* labels and the one op
 
 
 def test_reimport_after_more_data_imports_only_the_new_versions(make_queue, neptune_root, log_view):
