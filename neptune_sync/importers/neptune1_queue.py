@@ -40,7 +40,7 @@ class QueueDir:
     """One neptune disk queue: the operations of one container written by one process."""
 
     path: Path
-    source_key: str  # stable name of this queue, independent of where DIR was mounted
+    source_key: str  # stable name of this queue, independent of where it lives
     container_id: str
     container_type: str
     mode: str
@@ -85,7 +85,9 @@ def describe_queue(path: Path) -> QueueDir:
     meta = _metadata(path)
     ctype, cid = _identity_from_names(path)
     mode_dir = next((p for p in path.parents if p.name in MODE_DIRS), None)
-    key = str(path.relative_to(mode_dir.parent)) if mode_dir is not None else path.name
+    # the directory's own name is unique (container id, pid, random key); structure v1 needs the
+    # container directory too. Where the tree lives, or was moved to, does not matter.
+    key = path.name if _CONTAINER_DIR.match(path.name) else f"{path.parent.name}/{path.name}"
     dot_neptune = mode_dir.parent if mode_dir is not None else path.parent
     return QueueDir(
         path=path,

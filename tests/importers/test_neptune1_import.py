@@ -185,6 +185,19 @@ def test_reimport_through_another_spelling_of_the_directory_adds_nothing(
     assert len(log_view.entries()) == 5  # the 4 import/neptune/* labels and the one op
 
 
+def test_reimport_of_a_moved_queue_adds_nothing(make_queue, neptune_root, tmp_path, log_view):
+    q = make_queue()
+    q.op("AssignInt", "a", value=1)
+    assert _import(neptune_root) == 0
+    moved = tmp_path / "backup"
+    moved.mkdir()
+    q.path.rename(moved / q.path.name)
+
+    report = import_neptune(moved, project=PROJECT).sources[0]
+
+    assert (report.imported_ops, report.already_imported) == (0, 1)
+
+
 def test_reimport_after_more_data_imports_only_the_new_versions(make_queue, neptune_root, log_view):
     q = make_queue()
     q.floats("s", [(0, 0.0), (1, 1.0)])
