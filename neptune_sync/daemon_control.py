@@ -145,20 +145,24 @@ def daemon_running(root: Path) -> bool:
     return False
 
 
-def ensure_daemon(root: Path) -> None:
+def ensure_daemon(root: Path, api_token: str | None = None) -> None:
     """Start a sync daemon for the data dir ``root`` in the background unless one is running.
 
-    Never raises: a daemon that cannot be started is a warning, the log stays on disk for a
-    later ``neptune-sync sync``. ``NEPTUNE_SYNC_NO_DAEMON=1`` turns auto-start off.
+    The daemon inherits the environment (``NEPTUNE_API_TOKEN`` names the store); ``api_token``,
+    if given, is passed to it instead. Its output goes to ``<root>/daemon.log``. Never raises: a
+    daemon that cannot be started is a warning, the log stays on disk for a later
+    ``neptune-sync sync``. ``NEPTUNE_SYNC_NO_DAEMON=1`` turns auto-start off.
     """
     if os.environ.get(NO_DAEMON_ENV, "") not in ("", "0"):
         return
     try:
         if daemon_running(root):
             return
+        env = {**os.environ, "NEPTUNE_API_TOKEN": api_token} if api_token else None
         with open(Path(root) / LOG_FILE, "ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "neptune_syncd", "--data-dir", str(root)],
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
