@@ -12,6 +12,7 @@ import logging
 import time
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from .exceptions import NeedsStoreError
 
@@ -68,7 +69,21 @@ def wait_synced(run_path: Path, writer_id: str, seq: int, timeout: float | None)
 def require_store(mode: str) -> None:
     """Raise :class:`NeedsStoreError` naming what ``mode`` needs and what to use instead."""
     raise NeedsStoreError(
-        f"mode={mode!r} reads from or writes through the neptune-sync store, and this installation has "
-        "no store client configured (neptune_sync.store_client); use mode='async' (logs locally, the "
-        "daemon syncs) or mode='offline'"
+        f"mode={mode!r} writes through the neptune-sync store on every call, which this client does "
+        "not do; use mode='async' (logs locally, the daemon syncs) or mode='offline'"
     )
+
+
+def open_store(mode: str, api_token: str | None) -> Any:
+    """A store client (neptune_sync.store_client) for the store the API token names."""
+    client = _optional("store_client")
+    if client is None:
+        raise NeedsStoreError(
+            f"mode={mode!r} needs the store client (neptune_sync.store_client), which this installation lacks"
+        )
+    if not api_token:
+        raise NeedsStoreError(
+            f"mode={mode!r} reads from the neptune-sync store: pass api_token= or set NEPTUNE_API_TOKEN "
+            "(`neptune-sync server token create` prints one)"
+        )
+    return client.StoreClient.from_token(api_token)

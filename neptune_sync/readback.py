@@ -47,6 +47,11 @@ def series_values(field: Field, include_timestamp: bool) -> Any:
         if include_timestamp:
             row["timestamp"] = _dt.datetime.fromtimestamp(point.ts, _dt.timezone.utc)
         rows.append(row)
+    return rows_to_frame(rows, include_timestamp)
+
+
+def rows_to_frame(rows: list[dict[str, Any]], include_timestamp: bool) -> Any:
+    """A pandas DataFrame of the rows when pandas is installed, else the rows themselves."""
     try:
         import pandas
     except ImportError:

@@ -26,11 +26,12 @@ from typing import Any
 from . import config as cfg
 from . import connect
 from .container import Container
-from .exceptions import LoggingDisabledError, NeptuneUserError
+from .exceptions import LoggingDisabledError, NeedsStoreError, NeptuneUserError
 from .memory import MemoryBlobStore, MemoryWriter
 from .oplog import layout
 from .oplog.blobs import BlobStore
 from .oplog.writer import OpLogWriter
+from .remote import ReadOnlyRun
 from .replay import replay
 from .sink import LogSink
 from .state import FieldTree
@@ -75,8 +76,10 @@ class Run(Container):
             flush_period=flush_period,
             strict=fail_on_logging_error,
         )
-        if conf.mode in ("sync", "read-only"):
+        if conf.mode == "sync":
             connect.require_store(conf.mode)
+        if conf.mode == "read-only":
+            raise NeedsStoreError("open a read-only run with neptune.init_run(..., mode='read-only')")
         if ignored:
             logger.debug(
                 "init_run: ignoring options neptune-sync does not use: %s", ", ".join(sorted(ignored))
@@ -216,20 +219,38 @@ class Project(Run):
         pass
 
 
-def init_run(with_id: str | None = None, **kwargs: Any) -> Run:
+def init_run(with_id: str | None = None, **kwargs: Any) -> Run | ReadOnlyRun:
     """Start or resume a run (neptune 1.x ``neptune.init_run``).
 
     Keyword arguments: ``project`` (else ``NEPTUNE_PROJECT``), ``api_token`` (else
     ``NEPTUNE_API_TOKEN``; never written to the log), ``custom_run_id`` (else
     ``NEPTUNE_CUSTOM_RUN_ID``), ``mode`` (else ``NEPTUNE_MODE``, default ``async``; also
-    ``offline``, ``debug``; ``sync`` / ``read-only`` raise NeedsStoreError), ``name``,
+    ``offline``, ``debug``, ``read-only`` (reads the run from the store; needs the API token);
+    ``sync`` raises NeedsStoreError), ``name``,
     ``description``, ``tags``, ``source_files``, ``flush_period`` (seconds between fsyncs,
     default 5), ``fail_on_exception``, ``fail_on_logging_error`` (else ``NEPTUNE_SYNC_STRICT``).
     Other neptune options (``capture_*``, ``git_ref``, ``dependencies``, ...) are accepted and ignored.
 
     Raises NeptuneUserError for a bad mode, a missing project (async) or an unknown ``with_id``.
     """
+    if (kwargs.get("mode") or os.environ.get("NEPTUNE_MODE")) == "read-only":
+        return _read_only(with_id, **kwargs)
     return Run(with_id, **kwargs)
+
+
+def _read_only(
+    with_id: str | None,
+    *,
+    project: str | None = None,
+    api_token: str | None = None,
+    custom_run_id: str | None = None,
+    **ignored: Any,
+) -> ReadOnlyRun:
+    conf = cfg.resolve(project=project, api_token=api_token, mode="read-only", flush_period=None, strict=None)
+    run = with_id or custom_run_id or os.environ.get("NEPTUNE_CUSTOM_RUN_ID")
+    if not run:
+        raise NeptuneUserError("mode='read-only' opens an existing run: pass with_id= or custom_run_id=")
+    return ReadOnlyRun(connect.open_store("read-only", conf.api_token), conf.project, run)
 
 
 def init_project(project: str | None = None, **kwargs: Any) -> Project:

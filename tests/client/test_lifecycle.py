@@ -31,10 +31,19 @@ def test_debug_mode_writes_nothing_to_disk(isolated_data_dir, tmp_path):
     assert run.run_path is None and run.get_url() == ""
 
 
-@pytest.mark.parametrize("mode", ["sync", "read-only"])
-def test_store_modes_raise_naming_what_is_missing(mode):
-    with pytest.raises(NeedsStoreError, match=f"mode='{mode}'.*store client.*mode='async'"):
-        neptune.init_run(project="w/p", mode=mode)
+def test_sync_mode_raises_naming_the_alternatives():
+    with pytest.raises(NeedsStoreError, match="mode='sync'.*use mode='async'.*mode='offline'"):
+        neptune.init_run(project="w/p", mode="sync")
+    with pytest.raises(NeedsStoreError, match="init_run"):
+        neptune.Run(project="w/p", mode="read-only")
+
+
+def test_read_only_mode_needs_a_token_and_a_run(monkeypatch):
+    with pytest.raises(NeedsStoreError, match="mode='read-only'.*NEPTUNE_API_TOKEN"):
+        neptune.init_run("W-1", project="w/p", mode="read-only")
+    monkeypatch.setenv("NEPTUNE_MODE", "read-only")
+    with pytest.raises(NeptuneUserError, match="pass with_id= or custom_run_id="):
+        neptune.init_run(project="w/p", api_token="x")
 
 
 def test_bad_mode_and_missing_project():

@@ -1,0 +1,202 @@
+"""``init_run(mode="read-only")``: a run read from the store (neptune_sync.store_client), never written.
+
+Field values come from the store's read API: ``fetch``, ``fetch_last``, ``fetch_values``,
+``download``, ``download_last``, ``fetch_hash``, ``fetch_files_list``, ``exists``,
+``get_structure``. Every write raises :class:`NeptuneUserError`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Any
+
+from .exceptions import MissingFieldError, NeptuneUserError
+from .oplog.ops import SERIES_TYPES, ArtifactEntry, FieldType, FileRef
+from .readback import download_target, rows_to_frame
+from .validation import check_path, join_path
+
+WRITES = frozenset(
+    {
+        "assign",
+        "append",
+        "extend",
+        "log",
+        "upload",
+        "upload_files",
+        "delete_files",
+        "track_files",
+        "add",
+        "remove",
+        "clear",
+        "pop",
+    }
+)
+
+
+class ReadOnlyRun:
+    """A run in the store, opened with ``mode="read-only"``."""
+
+    def __init__(self, client: Any, project: str, run: str) -> None:
+        record = client.find_run(project, run)
+        if record is None:
+            raise NeptuneUserError(f"the store has no run {run!r} in project {project!r}")
+        self._client, self._project, self._run = client, project, record.run_key
+        self._identity = record
+
+    def __repr__(self) -> str:
+        return f"<ReadOnlyRun {self._identity.run_id} of {self._project}>"
+
+    def __getitem__(self, path: str) -> RemoteHandler:
+        return RemoteHandler(self, check_path(path))
+
+    def __setitem__(self, path: str, value: Any) -> None:
+        _refuse("assign")
+
+    def __delitem__(self, path: str) -> None:
+        _refuse("del")
+
+    def __enter__(self) -> ReadOnlyRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self, seconds: float | None = None) -> None:
+        """Nothing to flush: a read-only run holds no log."""
+
+    def wait(self, disk_only: bool = False, timeout: float | None = None) -> None:
+        """Nothing to wait for."""
+
+    def sync(self, wait: bool = True) -> None:
+        """Nothing to sync: every read goes to the store."""
+
+    def _types(self) -> dict[str, str]:
+        return {f.path: f.type for f in self._client.structure(self._project, self._run)}
+
+    def exists(self, path: str) -> bool:
+        types = self._types()
+        return path in types or any(p.startswith(path + "/") for p in types)
+
+    def get_structure(self) -> dict[str, Any]:
+        tree: dict[str, Any] = {}
+        for path, type_ in self._types().items():
+            *parents, name = path.split("/")
+            node = tree
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[name] = type_
+        return tree
+
+    def fetch(self) -> dict[str, Any]:
+        return self["_"]._namespace("")
+
+
+class RemoteHandler:
+    """A path of a read-only run."""
+
+    def __init__(self, run: ReadOnlyRun, path: str) -> None:
+        self._run, self._path = run, path
+        self._client, self._args = run._client, (run._project, run._run)
+
+    def __getitem__(self, path: str) -> RemoteHandler:
+        return RemoteHandler(self._run, check_path(join_path(self._path, path)))
+
+    def __getattr__(self, name: str) -> Any:
+        if name in WRITES:
+            _refuse(name)
+        raise AttributeError(name)
+
+    def _value(self) -> Any:
+        found = self._client.values(*self._args, [self._path])
+        if self._path not in found:
+            raise MissingFieldError(self._path)
+        return found[self._path]
+
+    def _namespace(self, prefix: str) -> dict[str, Any]:
+        start = f"{prefix}/" if prefix else ""
+        result: dict[str, Any] = {}
+        for path, field in sorted(self._client.values(*self._args).items()):
+            if not path.startswith(start) or field.type in (FieldType.FILE, FieldType.FILE_SERIES):
+                continue
+            *parents, name = path[len(start) :].split("/")
+            node = result
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[name] = _plain(field)
+        return result
+
+    def fetch(self) -> Any:
+        """The field's value (a series: its last value; a namespace: a dict of values)."""
+        try:
+            return _plain(self._value())
+        except MissingFieldError:
+            if self._run.exists(self._path):
+                return self._namespace(self._path)
+            raise
+
+    def fetch_last(self) -> Any:
+        field = self._value()
+        if field.type not in SERIES_TYPES:
+            raise NeptuneUserError(f"{self._path!r} is a {field.type} field; fetch_last() needs a series")
+        return field.value
+
+    def fetch_values(self, include_timestamp: bool = True) -> Any:
+        """All points: a pandas DataFrame if pandas is installed, else a list of dicts."""
+        rows = []
+        for step, value, ts in self._client.series(*self._args, self._path):
+            row: dict[str, Any] = {"step": step, "value": value}
+            if include_timestamp:
+                row["timestamp"] = _dt.datetime.fromtimestamp(ts, _dt.timezone.utc)
+            rows.append(row)
+        return rows_to_frame(rows, include_timestamp)
+
+    def fetch_hash(self) -> str:
+        return self._value().value["sha256"]
+
+    def fetch_files_list(self) -> list[ArtifactEntry]:
+        files = self._value().value["files"]
+        return sorted((ArtifactEntry(**f) for f in files), key=lambda e: e.relpath)
+
+    def download(self, destination: str | None = None, wait: bool = True) -> Path:
+        """A File to ``destination``; a FileSet or FileSeries as files into the directory ``destination``."""
+        field = self._value()
+        if field.type == FieldType.FILE:
+            target = download_target(self._path, FileRef(**field.value), destination)
+            return self._client.download_file(*self._args, self._path, target)
+        root = Path(destination or ".")
+        if field.type == FieldType.FILE_SET:
+            for relpath, file in field.value.items():
+                (root / relpath).parent.mkdir(parents=True, exist_ok=True)
+                self._client.download_blob(file["sha256"], root / relpath)
+            return root
+        if field.type == FieldType.FILE_SERIES:
+            root.mkdir(parents=True, exist_ok=True)
+            for step, file, _ in self._client.series(*self._args, self._path):
+                name = f"{int(step) if float(step).is_integer() else step}.{file['extension']}"
+                self._client.download_blob(file["sha256"], root / name)
+            return root
+        raise NeptuneUserError(f"{self._path!r} is a {field.type} field; download() needs a file")
+
+    def download_last(self, destination: str | None = None) -> Path:
+        field = self._value()
+        if field.type != FieldType.FILE_SERIES or not field.value:
+            raise NeptuneUserError(f"{self._path!r}: download_last() needs a non-empty file series")
+        ref = FileRef(**field.value)
+        return self._client.download_blob(ref.sha256, download_target(self._path, ref, destination))
+
+
+def _plain(field: Any) -> Any:
+    if field.type == FieldType.STRING_SET:
+        return set(field.value or ())
+    if field.type == FieldType.FILE_SET:
+        return sorted(field.value or ())
+    if field.type == FieldType.ARTIFACT:
+        return (field.value or {}).get("sha256")
+    return field.value
+
+
+def _refuse(call: str) -> None:
+    raise NeptuneUserError(
+        f"{call}: the run was opened with mode='read-only'; open it in another mode to write"
+    )

@@ -1,0 +1,66 @@
+"""``init_run(mode="read-only")`` reads a run back from a real store on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+import neptune_sync as neptune
+from neptune_sync import cli
+from neptune_sync.exceptions import MissingFieldError, NeptuneUserError
+
+pytest.importorskip("neptune_sync_store")
+from neptune_sync_store.testing import running_store  # noqa: E402
+
+PROJECT = "team/readonly"
+
+
+def log_and_sync(tmp_path) -> str:
+    (tmp_path / "a.txt").write_text("A")
+    run = neptune.init_run(project=PROJECT, mode="offline", custom_run_id="ro-1", tags=["x"])
+    run["params"] = {"lr": 0.5, "name": "adam", "when": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)}
+    for i in range(10):
+        run["loss"].append(i / 10, step=i)
+    run["model"].upload(neptune.File.from_content(b"weights", extension="pt"))
+    run["files"].upload_files(str(tmp_path / "a.txt"))
+    run.stop()
+    assert cli.main(["sync", "-q"]) == 0
+    return run["sys/id"].fetch()
+
+
+def read_back(run_id: str, tmp_path) -> None:
+    with neptune.init_run(run_id, project=PROJECT, mode="read-only") as ro:
+        assert ro["params/lr"].fetch() == 0.5
+        assert ro["params"].fetch() == {
+            "lr": 0.5,
+            "name": "adam",
+            "when": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+        }
+        assert ro["loss"].fetch_last() == 0.9
+        assert [r["step"] for r in ro["loss"].fetch_values()] == list(range(10))
+        assert ro["sys/tags"].fetch() == {"x"}
+        assert ro["model"].download(str(tmp_path / "m.pt")).read_bytes() == b"weights"
+        assert ro["files"].fetch() == ["a.txt"]
+        assert ro.exists("params") and not ro.exists("nope")
+        assert ro.get_structure()["loss"] == "floatSeries"
+        with pytest.raises(MissingFieldError):
+            ro["nope"].fetch()
+        with pytest.raises(NeptuneUserError, match="read-only"):
+            ro["loss"].append(1.0)
+        with pytest.raises(NeptuneUserError, match="read-only"):
+            ro["x"] = 1
+    by_custom_id = neptune.init_run(custom_run_id="ro-1", project=PROJECT, mode="read-only")
+    assert by_custom_id["sys/id"].fetch() == run_id
+    with pytest.raises(NeptuneUserError, match="no run 'missing'"):
+        neptune.init_run("missing", project=PROJECT, mode="read-only")
+
+
+@pytest.mark.asyncio
+async def test_read_only_run_reads_what_was_synced(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    async with running_store(tmp_path / "store") as store:
+        monkeypatch.setenv("NEPTUNE_API_TOKEN", await store.token(PROJECT))
+        run_id = await asyncio.wait_for(asyncio.to_thread(log_and_sync, tmp_path), 60)
+        await asyncio.wait_for(asyncio.to_thread(read_back, run_id, tmp_path), 60)
