@@ -97,18 +97,27 @@ def run_neptune_sync(workdir: Path, calls: list) -> tuple[float, list[float], in
     rss = []
     handlers: dict[str, object] = {}
     t0 = time.perf_counter()
-    for call in calls:
-        if call is None:
-            rss.append(rss_mib())
-            continue
-        kind, path, step, value = call
-        if kind == "series":
-            h = handlers.get(path)
-            if h is None:
-                h = handlers[path] = run[path]
-            h.append(value, step=step)
-        else:
-            run[path] = value
+    if calls and calls[0] is not None and all(c is None or c[1] == calls[0][1] for c in calls):
+        # one series (S1): the loop a training script writes, handler looked up once
+        h = run[calls[0][1]]
+        for call in calls:
+            if call is None:
+                rss.append(rss_mib())
+            else:
+                h.append(call[3], step=call[2])
+    else:
+        for call in calls:
+            if call is None:
+                rss.append(rss_mib())
+                continue
+            kind, path, step, value = call
+            if kind == "series":
+                h = handlers.get(path)
+                if h is None:
+                    h = handlers[path] = run[path]
+                h.append(value, step=step)
+            else:
+                run[path] = value
     run.stop()
     return time.perf_counter() - t0, rss + [rss_mib()], dir_bytes(workdir / "data")
 

@@ -36,6 +36,7 @@ from .ops import Op, encode_op
 
 DEFAULT_SEGMENT_SIZE = 16 << 20
 MAX_POINTS_PER_FRAME = 1024  # the unit of damage for float series: at most this many points
+RELEASE_EVERY = 2 << 20  # mmap mode: give finished pages back every this many bytes
 
 _PACK_INT_STEP_INTO = fr.POINT_INT_STEP.pack_into
 _PACK_FLOAT_STEP_INTO = fr.POINT_FLOAT_STEP.pack_into
@@ -62,6 +63,34 @@ class OpLogWriter:
     Raises :class:`LoggingDisabledError` when the log cannot be written (disk full, I/O error);
     the caller decides whether that reaches training code.
     """
+
+    # slots: the hot path reads and writes a handful of these per point
+    __slots__ = (
+        "__weakref__",
+        "_buf",
+        "_end",
+        "_fd",
+        "_flushed",
+        "_flushed_frame",
+        "_forked",
+        "_identity",
+        "_index",
+        "_int_steps",
+        "_lock",
+        "_open_base_ts",
+        "_open_crc",
+        "_open_frame",
+        "_open_len",
+        "_open_path",
+        "_released",
+        "_room",
+        "_segment_size",
+        "_seq",
+        "closed",
+        "durability",
+        "segments_dir",
+        "writer_id",
+    )
 
     def __init__(
         self,
@@ -249,7 +278,20 @@ class OpLogWriter:
         buf[offset + 8 : offset + need] = body
         fr.COMMIT.pack_into(buf, offset, len(body), zlib.crc32(body))
         self._end = offset + need
+        if offset - self._released >= RELEASE_EVERY and isinstance(buf, mmap.mmap):
+            self._release_pages(offset)
         return offset
+
+    def _release_pages(self, before: int) -> None:
+        """Drop finished pages of the mapping from our RSS, so memory stays flat as a run grows.
+
+        For a shared file mapping MADV_DONTNEED only unmaps: dirty pages stay in the page cache
+        and reach the file as usual, and a later read maps them back from there.
+        """
+        upto = before & ~(mmap.PAGESIZE - 1)
+        if upto > self._released:
+            self._buf.madvise(mmap.MADV_DONTNEED, self._released, upto - self._released)
+            self._released = upto
 
     def _start_segment(self) -> None:
         self._index += 1
@@ -287,6 +329,7 @@ class OpLogWriter:
                 tmp.unlink(missing_ok=True)
             raise LoggingDisabledError(f"cannot open a new log segment {path}: {exc}") from exc
         self._fd, self._buf, self._end, self._flushed = fd, buf, len(raw), len(raw)
+        self._released = 0
         self._flushed_frame = -1
         self._open_frame, self._room = -1, 0
 
