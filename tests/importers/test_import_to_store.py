@@ -9,10 +9,6 @@ from pathlib import Path
 
 import anyio
 import pytest
-from neptune_syncd.config import DaemonConfig
-from neptune_syncd.notify import Notifier
-from neptune_syncd.service import Service
-from neptune_syncd.sinks.http import HttpSink
 
 from neptune_sync.cli import main
 from neptune_sync.daemon_control import read_state
@@ -21,6 +17,10 @@ from neptune_sync.oplog.reader import read_run
 from neptune_sync.protocol import RunInfo
 from neptune_sync.store_client import StoreClient
 from neptune_sync_store.testing import running_store
+from neptune_syncd.config import DaemonConfig
+from neptune_syncd.notify import Notifier
+from neptune_syncd.service import Service
+from neptune_syncd.sinks.http import HttpSink
 
 FIXTURE = Path(__file__).parent / "data" / "neptune1_offline"
 GEN_DIR = "/tmp/neptune1-fixture-gen"
