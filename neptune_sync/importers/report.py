@@ -28,10 +28,9 @@ class SourceReport:
 
     def render(self) -> str:
         head = f"{self.source}\n  -> run {self.run_key or '-'} (neptune id {self.container_id or '-'})"
-        counts = (
-            f"  imported {self.imported_ops} operations ({self.imported_points} series points)"
-            f"; {self.acknowledged} of them had been acknowledged by the old service"
-        )
+        counts = f"  imported {self.imported_ops} operations ({self.imported_points} series points)"
+        if self.acknowledged:
+            counts += f"; {self.acknowledged} of them had been acknowledged by the old service"
         lines = [head, counts]
         if self.already_imported:
             lines.append(f"  {self.already_imported} operations were already imported earlier (unchanged)")
