@@ -16,6 +16,7 @@ Rules (docs/sync-protocol.md):
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,8 +31,9 @@ from .validation import rejection_reason
 
 value_encoder = msgspec.msgpack.Encoder()
 value_decoder = msgspec.msgpack.Decoder()
+_step = operator.attrgetter("step")
 
-PointRow = tuple[float, float, "float | None", "bytes | None"]  # step, ts, num, raw
+PointRow = tuple[float, float, Any]  # step, ts, then the float value (float series) or msgpack bytes (others)
 
 
 @dataclass
@@ -149,12 +151,16 @@ def _append(state: FieldState, rows: list[PointRow], last_value: Any) -> None:
 
 
 def _log_floats(state: FieldState, op: ops.LogFloats, skip: int) -> None:
-    last = state.last_step
-    rows: list[PointRow] = []
-    for p in op.points[skip:] if skip else op.points:
-        if last is None or p.step > last:
-            rows.append((p.step, p.ts, p.value, None))
-            last = p.step
+    points = op.points[skip:] if skip else op.points
+    steps = list(map(_step, points))
+    if (state.last_step is None or steps[0] > state.last_step) and all(map(operator.lt, steps, steps[1:])):
+        rows: list[PointRow] = [(p.step, p.ts, p.value) for p in points]  # the usual case, fast
+    else:
+        rows, last = [], state.last_step
+        for p in points:
+            if last is None or p.step > last:
+                rows.append((p.step, p.ts, p.value))
+                last = p.step
     _append(state, rows, rows[-1][2] if rows else None)
 
 
@@ -165,7 +171,7 @@ def _log_objects(state: FieldState, points: Iterable[Any], convert: Any) -> None
     for p in points:
         if last is None or p.step > last:
             value = convert(p.value)
-            rows.append((p.step, p.ts, None, value_encoder.encode(value)))
+            rows.append((p.step, p.ts, value_encoder.encode(value)))
             last = p.step
     _append(state, rows, value)
 

@@ -8,6 +8,7 @@ run time (non-finite numbers) are per-op rejections instead: see :func:`rejectio
 from __future__ import annotations
 
 import math
+import operator
 import re
 
 from neptune_sync.oplog import ops
@@ -20,6 +21,8 @@ MAX_PATH = 1024
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _PROJECT = re.compile(r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]+")
 _KEY = re.compile(r"[A-Za-z0-9._:@+=-]{1,255}")
+_value = operator.attrgetter("value")
+_step = operator.attrgetter("step")
 
 
 def is_sha256(text: str) -> bool:
@@ -104,8 +107,8 @@ def rejection_reason(op: ops.Op) -> str | None:
     if isinstance(op, ops.AssignFloat) and not math.isfinite(op.value):
         return f"non-finite float {op.value!r}"
     is_series = isinstance(op, (ops.LogFloats, ops.LogStrings, ops.LogFiles))
-    if isinstance(op, ops.LogFloats) and not all(map(math.isfinite, (p.value for p in op.points))):
+    if isinstance(op, ops.LogFloats) and not all(map(math.isfinite, map(_value, op.points))):
         return "series holds a non-finite value (NaN / inf)"
-    if is_series and not all(map(math.isfinite, (p.step for p in op.points))):
+    if is_series and not all(map(math.isfinite, map(_step, op.points))):
         return "series holds a non-finite step"
     return None

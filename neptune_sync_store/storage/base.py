@@ -89,6 +89,11 @@ def state_from_row(row: Any) -> tuple[str, FieldState]:
     return path, FieldState(ftype, decode_value(data), last_step, fid)
 
 
+def point_column(field_type: str) -> str:
+    """Where a series' point values live: ``num`` for floats, msgpack ``raw`` for the others."""
+    return "num" if field_type == "floatSeries" else "raw"
+
+
 def series_page(path: str, ftype: str, rows: list[Any], limit: int) -> SeriesPage:
     """A page from ``(step, num, ts, raw)`` rows (num for float series, raw msgpack otherwise)."""
     if ftype == "floatSeries":

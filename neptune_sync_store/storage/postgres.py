@@ -15,7 +15,7 @@ import asyncpg
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
 from ..plan import Plan, plan_batch
-from .base import Storage, dump_runs, field_value, series_page, state_from_row
+from .base import Storage, dump_runs, field_value, point_column, series_page, state_from_row
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs(
@@ -249,6 +249,6 @@ async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
             fid = state.id
             await conn.copy_records_to_table(
                 "points",
-                records=[(fid, *p) for p in state.points],
-                columns=["field", "step", "ts", "num", "raw"],
+                records=[(fid, step, ts, v) for step, ts, v in state.points],
+                columns=["field", "step", "ts", point_column(state.type)],
             )

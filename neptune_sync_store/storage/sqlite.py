@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
 from ..plan import Plan, plan_batch
-from .base import Storage, dump_runs, field_value, series_page, state_from_row
+from .base import Storage, dump_runs, field_value, point_column, series_page, state_from_row
 
 T = TypeVar("T")
 
@@ -83,6 +83,9 @@ class SQLiteStorage(Storage):
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA cache_size=-65536")
             conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute(
+                "PRAGMA wal_autocheckpoint=16384"
+            )  # fewer checkpoints (fsyncs) during bulk ingestion
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
@@ -274,6 +277,6 @@ def _write_plan(conn: sqlite3.Connection, run: int, plan: Plan) -> None:
         if state.points:
             fid = state.id
             conn.executemany(
-                "INSERT INTO points(field, step, ts, num, raw) VALUES (?,?,?,?,?)",
-                [(fid, *p) for p in state.points],
+                f"INSERT INTO points(field, step, ts, {point_column(state.type)}) VALUES (?,?,?,?)",
+                [(fid, step, ts, v) for step, ts, v in state.points],
             )

@@ -93,3 +93,10 @@ def test_string_set_and_file_set_operations_compose():
         [Entry(5, 0.0, ops.UploadFileSet("f", (ops.FileSetEntry("y", ref),), reset=True))], 4, plan.fields
     )
     assert list(plan.fields["f"].value) == ["y"]
+
+
+def test_a_step_going_back_inside_an_entry_drops_only_that_point():
+    entry = Entry(1, 0.0, ops.LogFloats("s", tuple(ops.FloatPoint(s, s, 0.0) for s in (0.0, 2.0, 1.0, 3.0))))
+    plan = plan_batch([entry], 0, {})
+    assert [p[0] for p in plan.fields["s"].points] == [0.0, 2.0, 3.0]
+    assert plan.fields["s"].value == 3.0
