@@ -18,6 +18,7 @@ from .exceptions import NeedsStoreError
 
 logger = logging.getLogger("neptune_sync")
 POLL = 1.0
+DAEMON_STARTUP = 10.0
 
 
 def _optional(name: str) -> ModuleType | None:
@@ -45,24 +46,28 @@ def ensure_daemon(root: Path) -> bool:
     return True
 
 
-def wait_synced(run_path: Path, writer_id: str, seq: int, timeout: float | None) -> bool:
+def wait_synced(
+    run_path: Path, writer_id: str, seq: int, timeout: float | None, *, daemon_starting: bool = False
+) -> bool:
     """Wait until the store has what this writer logged up to ``seq``; False if not (yet).
 
-    Waits only while a daemon runs for the data dir (else returns at once), re-checking every
-    ``POLL`` seconds, so a daemon that dies cannot hang ``stop()``.
+    Waits only while a daemon runs for the data dir, re-checking every ``POLL`` seconds, so a
+    daemon that dies cannot hang ``stop()``. ``daemon_starting``: this process just started one,
+    so give it up to ``DAEMON_STARTUP`` seconds to come up first.
     """
     control = _optional("daemon_control")
     if control is None:
         return False
     root = run_path.parent.parent  # <root>/runs/<run_key>
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while control.daemon_running(root):
-        step = POLL if deadline is None else min(POLL, max(0.0, deadline - time.monotonic()))
-        if control.wait_synced(run_path, writer_id, seq, step):
+    now = time.monotonic()
+    deadline = None if timeout is None else now + timeout
+    startup_until = now + DAEMON_STARTUP if daemon_starting else now
+    while control.daemon_running(root) or time.monotonic() < startup_until:
+        left = POLL if deadline is None else min(POLL, max(0.0, deadline - time.monotonic()))
+        if control.wait_synced(run_path, writer_id, seq, left):
             return True
         if deadline is not None and time.monotonic() >= deadline:
             return False
-    logger.info("no neptune-sync daemon is running; the run stays in %s until `neptune-sync sync`", run_path)
     return False
 
 

@@ -39,6 +39,7 @@ from .validation import MAX_FIELDS
 
 logger = logging.getLogger("neptune_sync")
 
+STOP_SYNC_TIMEOUT = 10.0  # seconds stop() waits for the daemon by default
 WriterFactory = Callable[..., Any]  # (segments_dir, *, project, run_key, run_id, custom_run_id, durability)
 
 
@@ -108,8 +109,9 @@ class Run(Container):
             )
             tree.max_fields = MAX_FIELDS
         super().__init__(identity=identity, run_path=run_path, sink=sink, blobs=blobs, tree=tree)
-        if conf.mode == "async" and conf.start_daemon:
-            connect.ensure_daemon(layout.data_dir())
+        self._daemon_started = (
+            conf.mode == "async" and conf.start_daemon and connect.ensure_daemon(layout.data_dir())
+        )
         self._write_sys_fields(resumed, name, description, tags)
         if source_files is not None:
             self["source_code/files"].upload_files(source_files)
@@ -174,14 +176,18 @@ class Run(Container):
             self["monitoring/traceback"].append(line.rstrip("\n")[:1000] or " ")
 
     def stop(self, seconds: float | None = None) -> None:
-        """Mark the run inactive, make the log durable (fsync) and close it. Idempotent."""
+        """Mark the run inactive, make the log durable (fsync) and close it. Idempotent.
+
+        In async mode it then waits for the daemon to sync, at most ``seconds`` (default
+        ``STOP_SYNC_TIMEOUT``): the log is durable, so an unreachable store never hangs training.
+        """
         if self._stopped:
             return
         try:
             if not self._forked_child:  # the parent owns the run's state
                 self["sys/state"] = "Inactive"
                 self["sys/modification_time"] = _dt.datetime.now(_dt.timezone.utc)
-            self.wait(timeout=seconds)
+            self.wait(timeout=STOP_SYNC_TIMEOUT if seconds is None else seconds)
         finally:
             self._stopped = True
             self._sink.close()
@@ -192,8 +198,16 @@ class Run(Container):
         to sync it (up to ``timeout``, when a daemon is installed)."""
         self._sink.flush(fsync=True)
         writer = self._sink.writer
-        if self._mode == "async" and not disk_only and writer is not None and self._run_path is not None:
-            connect.wait_synced(self._run_path, writer.writer_id, writer.last_seq, timeout)
+        if self._mode != "async" or disk_only or writer is None or self._run_path is None:
+            return
+        starting, self._daemon_started = self._daemon_started, False  # only the first wait allows for startup
+        synced = connect.wait_synced(
+            self._run_path, writer.writer_id, writer.last_seq, timeout, daemon_starting=starting
+        )
+        if not synced:
+            logger.info(
+                "%r: not everything is synced yet; the log stays in %s for the daemon", self, self._run_path
+            )
 
     def sync(self, wait: bool = True) -> None:
         """``wait()``, then re-read the run's field types from the log (picks up other writers' fields)."""

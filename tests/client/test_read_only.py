@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 
 import pytest
 
 import neptune_sync as neptune
-from neptune_sync import cli
+from neptune_sync import cli, daemon_control
 from neptune_sync.exceptions import MissingFieldError, NeptuneUserError
 
 pytest.importorskip("neptune_sync_store")
@@ -64,3 +65,36 @@ async def test_read_only_run_reads_what_was_synced(tmp_path, monkeypatch):
         monkeypatch.setenv("NEPTUNE_API_TOKEN", await store.token(PROJECT))
         run_id = await asyncio.wait_for(asyncio.to_thread(log_and_sync, tmp_path), 60)
         await asyncio.wait_for(asyncio.to_thread(read_back, run_id, tmp_path), 60)
+
+
+def log_async_and_stop() -> tuple[str, float]:
+    run = neptune.init_run(project=PROJECT, mode="async", custom_run_id="async-1")
+    for i in range(1000):
+        run["loss"].append(float(i), step=i)
+    started = time.monotonic()
+    run.stop(seconds=30)  # waits until the daemon it started has synced everything
+    return run["sys/id"].fetch(), time.monotonic() - started
+
+
+def read_async_run(run_id: str) -> None:
+    ro = neptune.init_run(run_id, project=PROJECT, mode="read-only")
+    assert ro["loss"].fetch_last() == 999.0
+    assert len(ro["loss"].fetch_values()) == 1000
+    assert ro["sys/state"].fetch() == "Inactive"
+
+
+@pytest.mark.asyncio
+async def test_async_mode_starts_the_daemon_and_stop_waits_for_the_sync(tmp_path, monkeypatch):
+    monkeypatch.delenv("NEPTUNE_SYNC_NO_DAEMON", raising=False)
+    async with running_store(tmp_path / "store") as store:
+        monkeypatch.setenv("NEPTUNE_API_TOKEN", await store.token(PROJECT))
+        try:
+            run_id, waited = await asyncio.wait_for(asyncio.to_thread(log_async_and_stop), 60)
+            assert len(daemon_control._started) == 1
+            await asyncio.wait_for(asyncio.to_thread(read_async_run, run_id), 60)
+            assert waited < 30
+        finally:
+            for proc in daemon_control._started:  # the daemon this test started
+                proc.terminate()
+                await asyncio.wait_for(asyncio.to_thread(proc.wait), 15)
+            daemon_control._started.clear()
