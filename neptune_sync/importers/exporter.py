@@ -89,11 +89,12 @@ def import_exported_run(
     run: ExportedRun, *, files_dir: Path, project: str | None = None, data_root: Path | None = None
 ) -> SourceReport:
     """Import the rows of one exported run not imported before."""
+    created = _creation_time(run)
     identity, run_path = claim_run(
-        project or run.project_id or "neptune-export", run.run_id, data_root, mode="import"
+        project or run.project_id or "neptune-export", run.run_id, data_root, created=created, mode="import"
     )
     report = SourceReport(str(run.parts[0]), run_key=identity.run_key, container_id=run.run_id)
-    rows = _RowConverter(BlobStore(layout.blobs_dir(run_path)), _file_roots(files_dir, run))
+    rows = _RowConverter(BlobStore(layout.blobs_dir(run_path)), _file_roots(files_dir, run), created)
     source_key = f"neptune-exporter/{run.project_id}/{run.run_id}"
     labels = {"project_id": run.project_id, "run_id": run.run_id}
     details = {"source_path": str(run.parts[0].parent)}
@@ -123,6 +124,20 @@ def _rows(run: ExportedRun) -> Iterator[tuple[int, dict, tuple[Path, int]]]:
                 index += 1
 
 
+def _creation_time(run: ExportedRun) -> float:
+    """The run's ``sys/creation_time`` if exported, else when its first part was written: the time
+    given to rows that carry none (parameters)."""
+    pq = _pyarrow_parquet()
+    import pyarrow.compute as pc
+
+    for part in run.parts:
+        table = pq.read_table(part, columns=["attribute_path", "datetime_value"])
+        hits = table.filter(pc.equal(table["attribute_path"], "sys/creation_time"))["datetime_value"]
+        for value in hits.drop_null().to_pylist()[:1]:
+            return _seconds(value)
+    return run.parts[0].stat().st_mtime
+
+
 def _file_roots(files_dir: Path, run: ExportedRun) -> tuple[Path, ...]:
     """Where ``file_value.path`` may be relative to: the files dir, or its project mirror."""
     return (files_dir, files_dir / run.parts[0].parent.name)
@@ -131,16 +146,17 @@ def _file_roots(files_dir: Path, run: ExportedRun) -> tuple[Path, ...]:
 class _RowConverter:
     """One exported row -> one of our operations (series rows become one-point series ops)."""
 
-    def __init__(self, blobs: BlobStore, file_roots: tuple[Path, ...]) -> None:
+    def __init__(self, blobs: BlobStore, file_roots: tuple[Path, ...], default_ts: float) -> None:
         self._blobs = blobs
         self._roots = file_roots
+        self._default_ts = default_ts
 
     def convert(self, row: dict) -> tuple[o.Op, float]:
         path, kind = row.get("attribute_path"), row.get("attribute_type")
         if not isinstance(path, str) or not path:
             raise KeptAside("row without an attribute path")
         path = field_path(path)
-        ts = _seconds(row.get("timestamp"))
+        ts = _seconds(row.get("timestamp")) or self._default_ts
         try:
             return self._op(path, kind, row, ts), ts
         except (TypeError, ValueError, OSError) as exc:

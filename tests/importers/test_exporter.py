@@ -40,6 +40,7 @@ SCHEMA = pa.schema(
 )
 PROJECT = "ws/proj"
 T = dt.datetime(2026, 2, 1, 12, 0, 0, tzinfo=UTC)
+CREATED = dt.datetime(2026, 1, 31, 8, 0, 0, tzinfo=UTC)
 
 
 def _row(run_id: str, path: str, kind: str, **values) -> dict:
@@ -72,6 +73,7 @@ def export(tmp_path):
     (files / "SAN-1" / "code" / "pkg" / "m.py").write_bytes(b"print(1)\n")
     part0 = [
         _row("SAN-1", "sys/custom_run_id", "string", string_value="my-run"),
+        _row("SAN-1", "sys/creation_time", "datetime", datetime_value=CREATED),
         _row("SAN-1", "params/lr", "float", float_value=0.1),
         _row("SAN-1", "params/epochs", "int", int_value=12),
         _row("SAN-1", "params/flag", "bool", bool_value=False),
@@ -114,6 +116,7 @@ def test_exported_runs_are_imported_with_every_value_point_and_file(export, log_
         "import/neptune/project_id": PROJECT,
         "import/neptune/run_id": "SAN-1",
         "sys/custom_run_id": "my-run",
+        "sys/creation_time": CREATED,
         "params/lr": 0.1,
         "params/epochs": 12,
         "params/flag": False,
@@ -129,7 +132,10 @@ def test_exported_runs_are_imported_with_every_value_point_and_file(export, log_
     assert log_view.state(runs["SAN-2"])["params/lr"] == 0.2
     loss = [e for e in log_view.entries(runs["SAN-1"]) if getattr(e.op, "path", "") == "train/loss"]
     assert loss[0].op.points[0].ts == pytest.approx(T.timestamp())
-    assert json.loads((runs["SAN-1"] / "run.json").read_text())["project"] == PROJECT
+    identity = json.loads((runs["SAN-1"] / "run.json").read_text())
+    assert identity["project"] == PROJECT and identity["created"] == CREATED.timestamp()
+    lr = next(e for e in log_view.entries(runs["SAN-1"]) if getattr(e.op, "path", "") == "params/lr")
+    assert lr.ts == CREATED.timestamp()  # rows without a timestamp take the run's creation time
     assert "0 problem(s)" in capsys.readouterr().out
 
 
