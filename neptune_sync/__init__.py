@@ -4,7 +4,7 @@ Use it as ``import neptune_sync as neptune``; see docs/compat.md for what differ
 Importing this package loads the standard library and msgspec only.
 """
 
-from . import types, utils
+from . import exceptions, types, utils
 from .exceptions import NeptuneSyncError
 from .handler import Handler
 from .run import Project, Run, init_project, init_run
@@ -30,6 +30,7 @@ __all__ = [
     "NeptuneUnsupportedType",
     "Project",
     "Run",
+    "exceptions",
     "init_project",
     "init_run",
     "stringify_unsupported",

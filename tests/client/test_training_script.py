@@ -85,6 +85,10 @@ def test_training_script_reads_back_every_value(tmp_path, isolated_data_dir):
     last = run["predictions"].download_last(str(tmp_path / "last.png"))
     assert np.asarray(Image.open(io.BytesIO(last.read_bytes())))[0, 0].tolist() == [100, 100, 100]
 
+    printed = io.StringIO()
+    run.print_structure(printed)
+    assert "'train':\n    'acc': floatSeries\n    'loss': floatSeries\n" in printed.getvalue()
+    assert run.get_url() == run.run_path.resolve().as_uri()
     structure = run.get_structure()
     assert structure["train"] == {"loss": "floatSeries", "acc": "floatSeries"}
     assert structure["sys"]["tags"] == "stringSet"
