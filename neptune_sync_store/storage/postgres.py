@@ -231,6 +231,8 @@ async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
         await conn.execute("DELETE FROM points WHERE field = ANY($1)", plan.deleted_ids + plan.cleared_ids)
     if plan.deleted_ids:
         await conn.execute("DELETE FROM fields WHERE id = ANY($1)", plan.deleted_ids)
+    updates = []
+    points: dict[str, list[tuple[Any, ...]]] = {"num": [], "raw": []}
     for path, state in plan.dirty():
         columns = state.columns()
         if state.id is None:
@@ -242,13 +244,13 @@ async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
                 *columns,
             )
         else:
-            await conn.execute(
-                "UPDATE fields SET data=$1, num=$2, txt=$3, last_step=$4 WHERE id=$5", *columns, state.id
-            )
-        if state.points:
-            fid = state.id
+            updates.append((*columns, state.id))
+        fid = state.id
+        points[point_column(state.type)].extend((fid, step, ts, v) for step, ts, v in state.points)
+    if updates:
+        await conn.executemany("UPDATE fields SET data=$1, num=$2, txt=$3, last_step=$4 WHERE id=$5", updates)
+    for column, records in points.items():
+        if records:  # one COPY per batch and column: the fast path of ingestion
             await conn.copy_records_to_table(
-                "points",
-                records=[(fid, step, ts, v) for step, ts, v in state.points],
-                columns=["field", "step", "ts", point_column(state.type)],
+                "points", records=records, columns=["field", "step", "ts", column]
             )
