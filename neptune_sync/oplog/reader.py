@@ -90,6 +90,8 @@ class SegmentReader:
         while offset + 8 <= size:
             if not (chunk_at <= offset and offset + 8 <= chunk_at + len(chunk)):
                 chunk_at, chunk = offset, os.pread(self._fd, CHUNK, offset)
+                if len(chunk) < 8:
+                    return  # the writer finished the segment and trimmed it under us: its end
             length, crc = fr.COMMIT.unpack_from(chunk, offset - chunk_at)
             if length == 0 and crc == 0:
                 if live or self._zero_from(offset, size):
