@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+MAX_LISTED = 50  # problems printed per source; the count is always complete
+
 
 @dataclass
 class SourceReport:
@@ -40,7 +42,11 @@ class SourceReport:
             )
         lines += [f"  ignored {n} x {kind}" for kind, n in sorted(self.ignored.items())]
         lines += [f"  note: {n}" for n in self.notes]
-        lines += [f"  SKIPPED: {p}" for p in self.problems]
+        lines += [f"  SKIPPED: {p}" for p in self.problems[:MAX_LISTED]]
+        if len(self.problems) > MAX_LISTED:
+            lines.append(
+                f"  SKIPPED: ... and {len(self.problems) - MAX_LISTED} more (kept-aside records are in import/)"
+            )
         return "\n".join(lines)
 
 

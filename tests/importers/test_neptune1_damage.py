@@ -177,3 +177,14 @@ def test_crash_before_the_record_is_redone_from_scratch(make_queue, neptune_root
     assert _import(neptune_root) == 0
 
     assert [e.op for e in log_view.entries()] == expected and not staging.exists()
+
+
+def test_a_queue_of_garbage_is_summarised_not_listed_line_by_line(make_queue, neptune_root, capsys):
+    q = _queue_of_ints(make_queue, 1)
+    with open(q.data_file(), "ab") as f:
+        f.write(b"garbage\n" * 500)
+
+    assert _import(neptune_root) == 1
+
+    out = capsys.readouterr().out
+    assert out.count("SKIPPED:") == 51 and "... and 450 more" in out and "500 problem(s)" in out
