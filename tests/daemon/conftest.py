@@ -11,15 +11,13 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import anyio
 import msgspec
 import pytest
 import pytest_asyncio
 from aiohttp import web
-from neptune_syncd.config import DaemonConfig
-from neptune_syncd.sinks.memory import MemoryStore
 
-from neptune_sync.exceptions import BatchRejectedError
 from neptune_sync.oplog import ops as o
 from neptune_sync.oplog.blobs import BlobStore
 from neptune_sync.oplog.layout import (
@@ -32,7 +30,10 @@ from neptune_sync.oplog.layout import (
 )
 from neptune_sync.oplog.reader import read_run
 from neptune_sync.oplog.writer import OpLogWriter
-from neptune_sync.protocol import AckResponse, batch_request_decoder
+from neptune_sync.protocol import PROTOCOL_HEADER
+from neptune_sync_store.testing import running_store
+from neptune_syncd.config import DaemonConfig
+from neptune_syncd.sinks.memory import MemoryStore
 
 PROJECT = "team/proj"
 
@@ -159,31 +160,66 @@ def config(isolated_data_dir: Path) -> DaemonConfig:
     )
 
 
-class FakeStore:
-    """A scripted stand-in for the store server: docs/sync-protocol.md over aiohttp, backed by a
-    :class:`MemoryStore`. ``faults`` is consumed one per ``POST /v1/batches``:
-    ``"429"``, ``"500"``, ``"reset"`` (connection closed before an answer), ``"hang"`` (no answer
-    within the client's timeout), ``"drop"`` (batch applied, then the connection is closed)."""
+class FaultyProxy:
+    """An HTTP proxy on 127.0.0.1 in front of a store that injects faults, in order:
 
-    def __init__(self) -> None:
-        self.mem = MemoryStore()
-        self.partial: dict[str, bytes] = {}
+    ``faults`` (one per ``POST /v1/batches``): ``"429"`` (with Retry-After), ``"500"``,
+    ``"reset"`` (connection closed before the store sees the batch), ``"hang"`` (no answer within
+    the client's timeout), ``"drop"`` (the store applies the batch, the answer is lost).
+    ``blob_faults`` (one per ``PUT /v1/blobs/...``): ``"cut"`` (only the first half of the upload
+    reaches the store, then the connection is closed). Stoppable and restartable on its port.
+    """
+
+    FORWARDED = (
+        "Authorization",
+        "Content-Type",
+        PROTOCOL_HEADER,
+        "X-Blob-Size",
+        "X-Upload-Offset",
+        "Retry-After",
+    )
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
         self.faults: list[str] = []
-        self.requests = 0
+        self.blob_faults: list[str] = []
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.hang = 1.0
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
 
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/v1/batches", self.post_batch)
-        app.router.add_get("/v1/acked", self.get_acked)
-        app.router.add_route("HEAD", "/v1/blobs/{sha}", self.head_blob)
-        app.router.add_put("/v1/blobs/{sha}", self.put_blob)
-        return app
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
-    async def post_batch(self, request: web.Request) -> web.StreamResponse:
-        self.requests += 1
-        req = batch_request_decoder.decode(await request.read())
-        fault = self.faults.pop(0) if self.faults else ""
+    async def start(self) -> None:
+        app = web.Application(client_max_size=1 << 30)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        self._session = aiohttp.ClientSession()
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            await self._session.close()
+            self._runner = None
+
+    def _fault(self, request: web.Request) -> str:
+        if request.method == "POST" and request.path == "/v1/batches" and self.faults:
+            return self.faults.pop(0)
+        if request.method == "PUT" and self.blob_faults:
+            return self.blob_faults.pop(0)
+        return ""
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        headers = {k: request.headers[k] for k in self.FORWARDED if k in request.headers}
+        self.requests.append((request.method, request.path, headers))
+        fault = self._fault(request)
         if fault == "429":
             return web.Response(status=429, headers={"Retry-After": "0.05"}, text="slow down")
         if fault == "500":
@@ -193,77 +229,28 @@ class FakeStore:
         if fault == "reset":
             request.transport.close()
             return web.Response(status=500)
-        try:
-            result = self.mem.write_batch(req.run, req.writer_id, req.entries)
-        except BatchRejectedError as exc:
-            return web.Response(status=exc.status, text=str(exc))
-        if fault == "drop":
+        if fault == "cut":
+            body = body[: len(body) // 2]
+        async with self._session.request(
+            request.method, self.upstream + request.path_qs, data=body, headers=headers
+        ) as up:
+            data = await up.read()
+            answer = {k: up.headers[k] for k in self.FORWARDED if k in up.headers}
+        if fault in ("drop", "cut"):
             request.transport.close()
-        return web.Response(body=msgspec.msgpack.encode(result), content_type="application/msgpack")
-
-    async def get_acked(self, request: web.Request) -> web.Response:
-        key = (request.query["run_key"], request.query["writer_id"])
-        body = msgspec.msgpack.encode(AckResponse(self.mem.applied.get(key, 0)))
-        return web.Response(body=body, content_type="application/msgpack")
-
-    async def head_blob(self, request: web.Request) -> web.Response:
-        sha = request.match_info["sha"]
-        if sha in self.mem.blobs:
-            return web.Response(status=200)
-        return web.Response(status=404, headers={"X-Upload-Offset": str(len(self.partial.get(sha, b"")))})
-
-    async def put_blob(self, request: web.Request) -> web.Response:
-        sha = request.match_info["sha"]
-        have = self.partial.get(sha, b"")
-        if int(request.headers["X-Upload-Offset"]) != len(have):
-            return web.Response(status=409, headers={"X-Upload-Offset": str(len(have))})
-        have += await request.read()
-        if len(have) == int(request.headers["X-Blob-Size"]):
-            self.mem.blobs[sha] = have
-            self.partial.pop(sha, None)
-        else:
-            self.partial[sha] = have
-        return web.Response(status=201, headers={"X-Upload-Offset": str(len(have))})
-
-
-class StoreServer:
-    """Serves a FakeStore on 127.0.0.1; can be stopped and started again on the same port."""
-
-    def __init__(self, store: FakeStore) -> None:
-        self.store = store
-        self.port = 0
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        self._runner = web.AppRunner(self.store.app())
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-        self.port = self._runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        return web.Response(status=up.status, body=data, headers=answer)
 
 
 @pytest_asyncio.fixture
-async def store_server() -> AsyncIterator[StoreServer]:
-    server = StoreServer(FakeStore())
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
-def fake_store(store_server: StoreServer) -> tuple[str, FakeStore]:
-    """(url, store) of a running FakeStore."""
-    return store_server.url, store_server.store
+async def proxied_store(tmp_path: Path) -> AsyncIterator[tuple[FaultyProxy, object, str]]:
+    """The real store on 127.0.0.1 behind a FaultyProxy; yields (proxy, store, token)."""
+    async with running_store(tmp_path / "store") as store:
+        proxy = FaultyProxy(store.url)
+        await proxy.start()
+        try:
+            yield proxy, store, await store.token(PROJECT)
+        finally:
+            await proxy.stop()
 
 
 def toml(values: dict) -> str:

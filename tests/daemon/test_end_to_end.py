@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from neptune_syncd.notify import Notifier
-from neptune_syncd.service import Service
-from neptune_syncd.sinks.http import HttpSink
 
 from neptune_sync_store.context import CONTEXT
 from neptune_sync_store.testing import running_store
+from neptune_syncd.notify import Notifier
+from neptune_syncd.service import Service
+from neptune_syncd.sinks.http import HttpSink
 
 PROJECT = "team/proj"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import email.utils
 
 import pytest
-from neptune_syncd.batching import Batch, BatchPolicy, entry_bytes, split, trim
-from neptune_syncd.conflicts import CONFLICTS_FIELD, coerce, resolve
-from neptune_syncd.retry import Backoff, classify_status, parse_retry_after
 
 from neptune_sync.oplog import ops as o
 from neptune_sync.oplog.framing import Entry
 from neptune_sync.protocol import OpConflict
+from neptune_syncd.batching import Batch, BatchPolicy, entry_bytes, split, trim
+from neptune_syncd.conflicts import CONFLICTS_FIELD, coerce, resolve
+from neptune_syncd.retry import Backoff, classify_status, parse_retry_after
 
 
 @pytest.mark.parametrize(
