@@ -1,0 +1,61 @@
+"""Reading a log while its writer (another process, at full speed) is appending and rotating:
+every read is a gap-free prefix of the workload, never damage, and it keeps growing."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from oplog_helpers import read_writers
+from oplog_strategies import T0
+from oplog_workload import check_records
+
+from neptune_sync.oplog.reader import SegmentReader
+
+CHILD = Path(__file__).with_name("oplog_child.py")
+
+
+def test_a_reader_tailing_a_live_writer_sees_a_growing_prefix_and_no_damage(tmp_path):
+    segments, progress = tmp_path / "segments", tmp_path / "progress"
+    progress.write_bytes(bytes(8))
+    cmd = [sys.executable, str(CHILD), str(segments), str(progress), "mmap", str(16 << 10)]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
+    lasts: list[int] = []
+    try:
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read()
+            runs = read_writers(segments) if segments.exists() else {}  # the default on_damage raises
+            assert len(runs) <= 1
+            lasts.append(check_records(next(iter(runs.values()), [])))
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        proc.stderr.close()
+    reported = struct.unpack("<Q", progress.read_bytes())[0]
+    ((_, entries),) = read_writers(segments).items()
+    assert check_records(entries) >= reported
+    assert lasts == sorted(lasts), "a later read saw fewer records than an earlier one"
+    assert len(lasts) > 20 and lasts[-1] > 10_000, lasts[-5:]
+
+
+def test_a_segment_trimmed_by_its_writer_during_a_read_ends_the_read_cleanly(writer_factory, segments):
+    writer = writer_factory(segment_size=4 << 20)
+    i = 0
+    while writer.last_seq < 150_000:  # about 2.4 MB: the reader fetches it in 1 MiB chunks
+        writer.append_float("loss", i, i * 0.5, T0)
+        i += 1
+    (path,) = segments.glob("*.seg")
+    with SegmentReader(path) as reader:
+        read = reader.entries()  # sizes the file while it is still preallocated
+        entries = []
+        for offset, entry in read:
+            entries.append(entry)
+            if offset > 1_500_000:
+                break
+        writer.close()  # trims the file under the reader
+        entries.extend(entry for _, entry in read)
+    assert [p.step for entry in entries for p in entry.op.points] == list(range(i))
