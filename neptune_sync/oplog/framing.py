@@ -46,10 +46,10 @@ KIND_FLOATS_INT_STEP = 2  # payload: u16 path length, path, then POINT_INT_STEP 
 KIND_FLOATS_FLOAT_STEP = 3  # payload: u16 path length, path, then POINT_FLOAT_STEP points
 KNOWN_KINDS = frozenset({KIND_OP, KIND_FLOATS_INT_STEP, KIND_FLOATS_FLOAT_STEP})
 
-# value f64, step u32, µs since the frame's base ts u32
-POINT_INT_STEP = struct.Struct("<dII")
-# value f64, step f64, µs since the frame's base ts u32
-POINT_FLOAT_STEP = struct.Struct("<ddI")
+# Points: step, µs since the frame's base timestamp, value. The value goes last so that a
+# pack_into that fails on an out-of-range step or offset leaves only zeros behind it.
+POINT_INT_STEP = struct.Struct("<IId")  # step u32, offset u32, value f64
+POINT_FLOAT_STEP = struct.Struct("<dId")  # step f64, offset u32, value f64
 POINT_STRUCTS = {KIND_FLOATS_INT_STEP: POINT_INT_STEP, KIND_FLOATS_FLOAT_STEP: POINT_FLOAT_STEP}
 
 MAX_TS_OFFSET_US = 0xFFFFFFFF  # a points frame spans at most ~71 minutes of timestamps
@@ -149,6 +149,6 @@ def decode_body(body: bytes | memoryview) -> Entry:
     if (len(body) - start) % point.size:
         raise ValueError("points frame length is not a whole number of points")
     points = tuple(
-        FloatPoint(step, value, ts + off / 1e6) for value, step, off in point.iter_unpack(body[start:])
+        FloatPoint(step, value, ts + off / 1e6) for step, off, value in point.iter_unpack(body[start:])
     )
     return Entry(seq, ts, LogFloats(path, points))

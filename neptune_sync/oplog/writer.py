@@ -23,6 +23,7 @@ import fcntl
 import mmap
 import os
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -39,12 +40,8 @@ MAX_POINTS_PER_FRAME = 1024  # the unit of damage for float series: at most this
 RELEASE_EVERY = 2 << 20  # mmap mode: give finished pages back every this many bytes
 
 _PACK_INT_STEP_INTO = fr.POINT_INT_STEP.pack_into
-_PACK_FLOAT_STEP_INTO = fr.POINT_FLOAT_STEP.pack_into
 _INT_STEP_SIZE = fr.POINT_INT_STEP.size
-_FLOAT_STEP_SIZE = fr.POINT_FLOAT_STEP.size
 _PACK_COMMIT = fr.COMMIT.pack_into
-_MAX_TS_OFFSET_US = fr.MAX_TS_OFFSET_US
-_MAX_INT_STEP = fr.MAX_INT_STEP
 _crc32 = zlib.crc32
 
 
@@ -80,10 +77,9 @@ class OpLogWriter:
         "_open_base_ts",
         "_open_crc",
         "_open_frame",
-        "_open_len",
         "_open_path",
         "_released",
-        "_room",
+        "_limit",
         "_segment_size",
         "_seq",
         "closed",
@@ -122,13 +118,11 @@ class OpLogWriter:
         self._seq = 0  # last sequence number used
         # The growing points frame: its offset (-1: none), series path, step kind, base timestamp,
         # body length and crc so far, and how many more points it may take (0: none).
-        self._open_frame, self._room = -1, 0
+        self._close_points_frame()
         self._open_path = ""
         self._int_steps = True
         self._open_base_ts = 0.0
-        self._open_len = 0
         self._open_crc = 0
-        self._room = 0
         self.closed = False
         self._forked = False
         with self._lock:
@@ -150,7 +144,7 @@ class OpLogWriter:
             self._check_open()
             seq = self._seq + 1
             body = fr.encode_op_body(seq, time.time() if ts is None else ts, data)
-            self._open_frame, self._room = -1, 0
+            self._close_points_frame()
             self._write_frame(body)
             self._seq = seq + n - 1
             return self._seq
@@ -159,37 +153,27 @@ class OpLogWriter:
         """Append one point of a float series (the hot path); returns its sequence number.
 
         ``step`` and ``ts`` must be finite (the client validates them). The point joins the open
-        points frame when it is for the same path, fits its step kind, timestamp window and room;
-        otherwise a new frame is opened.
+        points frame when it is for the same path and fits the frame's room, step kind and
+        timestamp window; otherwise a new frame is opened.
         """
         with self._lock:
-            if self._room and path == self._open_path:
-                off_us = int((ts - self._open_base_ts) * 1e6)
-                if 0 <= off_us <= _MAX_TS_OFFSET_US:
-                    buf = self._buf
-                    pos = self._end
-                    if not self._int_steps:
-                        _PACK_FLOAT_STEP_INTO(buf, pos, value, step, off_us)
-                        end = pos + _FLOAT_STEP_SIZE
-                    elif step.__class__ is int and 0 <= step <= _MAX_INT_STEP:
-                        _PACK_INT_STEP_INTO(buf, pos, value, step, off_us)
-                        end = pos + _INT_STEP_SIZE
-                    elif (int_step := _as_int_step(step)) is not None:
-                        _PACK_INT_STEP_INTO(buf, pos, value, int_step, off_us)
-                        end = pos + _INT_STEP_SIZE
-                    else:
-                        end = 0
-                    if end:
-                        # the point's bytes are in place; now extend the crc and store the
-                        # commit word, which makes the point part of the frame
-                        self._open_len += end - pos
-                        self._open_crc = crc = _crc32(buf[pos:end], self._open_crc)
-                        _PACK_COMMIT(buf, self._open_frame, self._open_len, crc)
-                        self._end = end
-                        self._room -= 1
-                        self._seq += 1
-                        return self._seq
-            return self._new_points_frame(path, step, value, ts)
+            pos = self._end
+            if pos < self._limit and path == self._open_path and self._int_steps:
+                buf = self._buf
+                try:  # struct.error: step not a u32 int, or ts outside the frame's window
+                    _PACK_INT_STEP_INTO(buf, pos, step, int((ts - self._open_base_ts) * 1e6), value)
+                except struct.error:
+                    return self._append_float_slow(path, step, value, ts)
+                # the point's bytes are in place; extending the crc and storing the commit word
+                # makes it part of the frame
+                end = pos + _INT_STEP_SIZE
+                self._open_crc = crc = _crc32(buf[pos:end], self._open_crc)
+                frame = self._open_frame
+                _PACK_COMMIT(buf, frame, end - frame - 8, crc)
+                self._end = end
+                self._seq = seq = self._seq + 1
+                return seq
+            return self._append_float_slow(path, step, value, ts)
 
     def flush(self) -> None:
         """Buffered mode: write what is pending to the file. mmap mode: nothing to do."""
@@ -235,7 +219,7 @@ class OpLogWriter:
     def _after_fork_in_child(self) -> None:
         """In a forked child: let go of the parent's mapping without touching its contents."""
         self._forked = self.closed = True
-        self._room, self._open_frame = 0, -1
+        self._close_points_frame()
         if isinstance(self._buf, mmap.mmap):
             self._buf.close()  # unmaps in the child only
         if self._fd >= 0:
@@ -243,26 +227,55 @@ class OpLogWriter:
         self._buf, self._fd = None, -1
         self._lock = threading.Lock()  # the parent's lock may have been held at fork time
 
+    def _append_float_slow(self, path: str, step: float, value: float, ts: float) -> int:
+        """Every case the hot path does not take: float steps, a new path, a full frame."""
+        pos = self._end
+        if pos < self._limit and path == self._open_path:
+            off_us = int((ts - self._open_base_ts) * 1e6)
+            if 0 <= off_us <= fr.MAX_TS_OFFSET_US:
+                int_step = _as_int_step(step)
+                if self._int_steps and int_step is not None:
+                    point = fr.POINT_INT_STEP.pack(int_step, off_us, value)
+                elif not self._int_steps:
+                    point = fr.POINT_FLOAT_STEP.pack(step, off_us, value)
+                else:
+                    point = b""
+                if point:
+                    buf, end = self._buf, pos + len(point)
+                    buf[pos:end] = point
+                    self._open_crc = crc = _crc32(point, self._open_crc)
+                    _PACK_COMMIT(buf, self._open_frame, end - self._open_frame - 8, crc)
+                    self._end = end
+                    self._seq += 1
+                    return self._seq
+        return self._new_points_frame(path, step, value, ts)
+
     def _new_points_frame(self, path: str, step: float, value: float, ts: float) -> int:
         self._check_open()
         seq = self._seq + 1
         int_step = _as_int_step(step)
         if int_step is not None:
-            kind, point = fr.KIND_FLOATS_INT_STEP, fr.POINT_INT_STEP.pack(value, int_step, 0)
+            kind, point = fr.KIND_FLOATS_INT_STEP, fr.POINT_INT_STEP.pack(int_step, 0, value)
         else:
-            kind, point = fr.KIND_FLOATS_FLOAT_STEP, fr.POINT_FLOAT_STEP.pack(value, step, 0)
+            kind, point = fr.KIND_FLOATS_FLOAT_STEP, fr.POINT_FLOAT_STEP.pack(step, 0, value)
         body = fr.encode_points_prelude(kind, seq, ts, path.encode("utf-8")) + point
-        self._open_frame, self._room = -1, 0
+        self._close_points_frame()
         offset = self._write_frame(body)
         self._open_frame = offset
         self._open_path = path
         self._int_steps = kind == fr.KIND_FLOATS_INT_STEP
         self._open_base_ts = ts
-        self._open_len = len(body)
         self._open_crc = zlib.crc32(body)
-        self._room = min(MAX_POINTS_PER_FRAME - 1, (self._segment_size - self._end) // len(point))
+        # a point may start below _limit: the frame holds at most MAX_POINTS_PER_FRAME points
+        # and never crosses the end of the segment
+        capacity_end = min(self._end + (MAX_POINTS_PER_FRAME - 1) * len(point), self._segment_size)
+        self._limit = capacity_end - len(point) + 1
         self._seq = seq
         return seq
+
+    def _close_points_frame(self) -> None:
+        """The open points frame takes no more points; later frames go after it."""
+        self._open_frame, self._limit, self._open_path = -1, 0, ""
 
     def _write_frame(self, body: bytes) -> int:
         """Lay a complete frame at the next aligned offset; returns its offset."""
@@ -331,7 +344,7 @@ class OpLogWriter:
         self._fd, self._buf, self._end, self._flushed = fd, buf, len(raw), len(raw)
         self._released = 0
         self._flushed_frame = -1
-        self._open_frame, self._room = -1, 0
+        self._close_points_frame()
 
     def _finish_segment(self, fsync: bool) -> None:
         buf, fd = self._buf, self._fd
@@ -352,7 +365,8 @@ class OpLogWriter:
             raise LoggingDisabledError(f"cannot complete log segment: {exc}") from exc
         finally:
             os.close(fd)
-            self._buf, self._fd, self._open_frame, self._room = None, -1, -1, 0
+            self._buf, self._fd = None, -1
+            self._close_points_frame()
 
     def _flush_buffer(self) -> None:
         """Buffered mode: write the bytes added since the last flush, in file order, except that
