@@ -105,6 +105,10 @@ def bench_backend(name: str, data: Path, points: int, series: int, *args: str) -
         count = sum(1 for _ in client.series(PROJECT, "run-long", "metrics/series_000"))
         secs = time.perf_counter() - started
         print(f"{name:10s} read-back: {count:,}-point series in {secs:.2f} s ({count / secs:,.0f} points/s)")
+        started = time.perf_counter()
+        middle = list(client.series(PROJECT, "run-long", "metrics/series_000", start=500_000, stop=500_999))
+        ms = (time.perf_counter() - started) * 1000
+        print(f"{name:10s} range read: {len(middle):,} points from the middle of that series in {ms:.1f} ms")
         return rate
     finally:
         stop_server(proc)

@@ -104,10 +104,6 @@ def series_page(path: str, ftype: str, rows: list[Any], limit: int) -> SeriesPag
     return SeriesPage(path, ftype, points, next_after)
 
 
-def encode_dump(runs: list[Any]) -> bytes:
-    return _dump_encoder.encode(runs)
-
-
 def dump_runs(
     run_rows: list[Any], writer_rows: list[Any], field_rows: list[Any], point_rows: list[Any]
 ) -> bytes:
@@ -127,4 +123,4 @@ def dump_runs(
     for run, *rest in writer_rows:
         writers.setdefault(run, []).append(rest)
     out = [[*rest, sorted(writers.get(rid, [])), fields.get(rid, [])] for rid, *rest in run_rows]
-    return encode_dump(out)
+    return _dump_encoder.encode(out)

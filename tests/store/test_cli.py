@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
+import urllib.error
 import urllib.request
 
+import pytest
 from store_helpers import CLI, start_server, stop
 
 from neptune_sync.store_client import StoreClient
@@ -66,3 +69,32 @@ def test_token_create_refuses_a_bad_project(tmp_path):
         timeout=60,
     )
     assert out.returncode == 2 and "workspace/project" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_server_serves_https_with_the_given_certificate(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        capture_output=True, timeout=60, check=True,
+    )  # fmt: skip
+    proc, url = start_server(tmp_path, "--tls-cert", str(cert), "--tls-key", str(key))
+    try:
+        assert url.startswith("https://127.0.0.1:")
+        trusting = ssl.create_default_context(cafile=str(cert))
+        with urllib.request.urlopen(f"{url}/v1/health", timeout=10, context=trusting) as resp:
+            assert json.loads(resp.read())["status"] == "ok"
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+            urllib.request.urlopen(f"{url}/v1/health", timeout=10)
+    finally:
+        assert stop(proc) == 0
+
+
+def test_tls_cert_without_key_is_refused(tmp_path):
+    out = subprocess.run(
+        [*CLI, "server", "--tls-cert", "x.pem", "--data", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2 and "go together" in out.stderr

@@ -14,5 +14,7 @@ print(",".join(heavy))
 
 
 def test_store_client_and_token_import_no_server_libraries():
-    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True
+    )
     assert out.stdout.strip() == ""
