@@ -89,9 +89,14 @@ def import_exported_run(
     run: ExportedRun, *, files_dir: Path, project: str | None = None, data_root: Path | None = None
 ) -> SourceReport:
     """Import the rows of one exported run not imported before."""
-    created = _creation_time(run)
+    created, custom_run_id = _run_facts(run)
     identity, run_path = claim_run(
-        project or run.project_id or "neptune-export", run.run_id, data_root, created=created, mode="import"
+        project or run.project_id or "neptune-export",
+        run.run_id,
+        data_root,
+        custom_run_id,
+        created=created,
+        mode="import",
     )
     report = SourceReport(str(run.parts[0]), run_key=identity.run_key, container_id=run.run_id)
     rows = _RowConverter(BlobStore(layout.blobs_dir(run_path)), _file_roots(files_dir, run), created)
@@ -124,18 +129,22 @@ def _rows(run: ExportedRun) -> Iterator[tuple[int, dict, tuple[Path, int]]]:
                 index += 1
 
 
-def _creation_time(run: ExportedRun) -> float:
-    """The run's ``sys/creation_time`` if exported, else when its first part was written: the time
-    given to rows that carry none (parameters)."""
+def _run_facts(run: ExportedRun) -> tuple[float, str]:
+    """The run's ``sys/creation_time`` (else when its first part was written: the time given to
+    rows that carry none) and ``sys/custom_run_id`` (else ""), read ahead of the rows."""
     pq = _pyarrow_parquet()
     import pyarrow.compute as pc
 
+    found: dict[str, object] = {}
     for part in run.parts:
-        table = pq.read_table(part, columns=["attribute_path", "datetime_value"])
-        hits = table.filter(pc.equal(table["attribute_path"], "sys/creation_time"))["datetime_value"]
-        for value in hits.drop_null().to_pylist()[:1]:
-            return _seconds(value)
-    return run.parts[0].stat().st_mtime
+        table = pq.read_table(part, columns=["attribute_path", "datetime_value", "string_value"])
+        for path, column in (("sys/creation_time", "datetime_value"), ("sys/custom_run_id", "string_value")):
+            values = table.filter(pc.equal(table["attribute_path"], path))[column].drop_null().to_pylist()
+            if values and path not in found:
+                found[path] = values[0]
+    created = found.get("sys/creation_time")
+    created_ts = _seconds(created) if created is not None else run.parts[0].stat().st_mtime
+    return created_ts, str(found.get("sys/custom_run_id") or "")
 
 
 def _file_roots(files_dir: Path, run: ExportedRun) -> tuple[Path, ...]:

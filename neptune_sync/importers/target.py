@@ -182,12 +182,15 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def claim_run(
-    project: str, run_id: str, data_root: Path | None, **identity: object
+    project: str, run_id: str, data_root: Path | None, custom_run_id: str = "", **identity: object
 ) -> tuple[layout.RunIdentity, Path]:
-    """The run directory of (project, run_id), created with ``identity`` fields if new."""
-    run_key = layout.run_key_for(project, run_id=run_id)
+    """The run directory of (project, run_id) — keyed by ``custom_run_id`` if there is one, as
+    the client keys it — created with ``identity`` fields if new."""
+    run_key = layout.run_key_for(project, run_id=run_id, custom_run_id=custom_run_id)
     run_path = layout.run_dir(run_key, data_root)
-    fresh = layout.RunIdentity(project=project, run_key=run_key, run_id=run_id, **identity)
+    fresh = layout.RunIdentity(
+        project=project, run_key=run_key, run_id=run_id, custom_run_id=custom_run_id, **identity
+    )
     return layout.claim_identity(run_path, fresh), run_path
 
 

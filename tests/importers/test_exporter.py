@@ -134,9 +134,22 @@ def test_exported_runs_are_imported_with_every_value_point_and_file(export, log_
     assert loss[0].op.points[0].ts == pytest.approx(T.timestamp())
     identity = json.loads((runs["SAN-1"] / "run.json").read_text())
     assert identity["project"] == PROJECT and identity["created"] == CREATED.timestamp()
+    assert identity["custom_run_id"] == "my-run"  # keyed as init_run(custom_run_id="my-run") keys it
     lr = next(e for e in log_view.entries(runs["SAN-1"]) if getattr(e.op, "path", "") == "params/lr")
     assert lr.ts == CREATED.timestamp()  # rows without a timestamp take the run's creation time
     assert "0 problem(s)" in capsys.readouterr().out
+
+
+def test_exported_run_is_resumed_by_its_custom_run_id(export, log_view):
+    import neptune_sync
+
+    assert _import(export) == 0
+    run = neptune_sync.init_run(project=PROJECT, custom_run_id="my-run", mode="offline")
+    try:
+        assert run["params/epochs"].fetch() == 12
+    finally:
+        run.stop()
+    assert len(log_view.runs()) == 2
 
 
 def test_reimport_of_an_export_adds_nothing(export, log_view, capsys):
