@@ -140,15 +140,16 @@ def test_exported_runs_are_imported_with_every_value_point_and_file(export, log_
     assert "0 problem(s)" in capsys.readouterr().out
 
 
-def test_exported_run_is_resumed_by_its_custom_run_id(export, log_view):
+def test_exported_run_is_resumed_by_its_custom_run_id_or_its_id(export, log_view):
     import neptune_sync
 
     assert _import(export) == 0
-    run = neptune_sync.init_run(project=PROJECT, custom_run_id="my-run", mode="offline")
-    try:
-        assert run["params/epochs"].fetch() == 12
-    finally:
-        run.stop()
+    for how in ({"custom_run_id": "my-run"}, {"with_id": "SAN-1"}):
+        run = neptune_sync.init_run(project=PROJECT, mode="offline", **how)
+        try:
+            assert run["params/epochs"].fetch() == 12
+        finally:
+            run.stop()
     assert len(log_view.runs()) == 2
 
 
