@@ -8,8 +8,12 @@ Rules (docs/oplog-format.md):
   8-aligned offset that holds a valid frame with a higher sequence number.
 - While the writer is alive (it holds an exclusive flock on its active segment), an invalid frame
   with nothing valid after it is a frame being written, not damage: reading stops there quietly.
-- An unknown operation tag or frame kind in a frame that verifies is not damage: it stops the segment loudly
-  (:class:`UnknownOperationError`), since skipping it would silently drop data.
+  So it does when the writer is dead but never finished the segment (it still ends in its
+  preallocated zeros: a kill tore the last write), or when the frame runs past the end of the
+  file (cut off). In a finished segment an invalid last frame that looks like either of those
+  cannot be told from a torn write; any other is damage.
+- An unknown operation tag or frame kind in a frame that verifies is not damage: it stops the
+  segment loudly (:class:`UnknownOperationError`), since skipping it would silently drop data.
 
 Segments are read with ``pread`` (never mapped): a writer may trim the file under us.
 """
