@@ -46,8 +46,7 @@ KIND_FLOATS_INT_STEP = 2  # payload: u16 path length, path, then POINT_INT_STEP 
 KIND_FLOATS_FLOAT_STEP = 3  # payload: u16 path length, path, then POINT_FLOAT_STEP points
 KNOWN_KINDS = frozenset({KIND_OP, KIND_FLOATS_INT_STEP, KIND_FLOATS_FLOAT_STEP})
 
-# Points: step, µs since the frame's base timestamp, value. The value goes last so that a
-# pack_into that fails on an out-of-range step or offset leaves only zeros behind it.
+# Points: step, µs since the frame's base timestamp, value.
 POINT_INT_STEP = struct.Struct("<IId")  # step u32, offset u32, value f64
 POINT_FLOAT_STEP = struct.Struct("<dId")  # step f64, offset u32, value f64
 POINT_STRUCTS = {KIND_FLOATS_INT_STEP: POINT_INT_STEP, KIND_FLOATS_FLOAT_STEP: POINT_FLOAT_STEP}

@@ -41,6 +41,7 @@ RELEASE_EVERY = 2 << 20  # mmap mode: give finished pages back every this many b
 
 _PACK_INT_STEP_INTO = fr.POINT_INT_STEP.pack_into
 _INT_STEP_SIZE = fr.POINT_INT_STEP.size
+_ZERO_POINT = bytes(_INT_STEP_SIZE)
 _PACK_COMMIT = fr.COMMIT.pack_into
 _crc32 = zlib.crc32
 
@@ -163,6 +164,7 @@ class OpLogWriter:
                 try:  # struct.error: step not a u32 int, or ts outside the frame's window
                     _PACK_INT_STEP_INTO(buf, pos, step, int((ts - self._open_base_ts) * 1e6), value)
                 except struct.error:
+                    buf[pos : pos + _INT_STEP_SIZE] = _ZERO_POINT  # a step may have been packed
                     return self._append_float_slow(path, step, value, ts)
                 # the point's bytes are in place; extending the crc and storing the commit word
                 # makes it part of the frame
