@@ -69,7 +69,7 @@ async def post_all(url: str, token: str, bodies: list[bytes]) -> float:
 def start_server(data: Path, *args: str) -> tuple[subprocess.Popen, str, str]:
     token_file = data / "token"
     cmd = [sys.executable, "-m", "neptune_sync.cli", "server", "--port", "0", "--data", str(data)]
-    cmd += ["--token-project", PROJECT, "--token-file", str(token_file), "--max-body", str(256 << 20), *args]
+    cmd += ["--token-project", PROJECT, "--token-file", str(token_file), *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     if not select.select([proc.stdout], [], [], 30)[0]:
         proc.kill()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from neptune_sync.exceptions import StoreError
 
-from .settings import DEFAULT_PORT, StoreSettings, default_data_dir
+from .settings import DEFAULT_MAX_BODY, DEFAULT_MAX_INFLIGHT, DEFAULT_PORT, StoreSettings, default_data_dir
 
 URL_ENV = "NEPTUNE_SYNC_STORE_URL"
 
@@ -30,9 +30,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     server.add_argument("--tls-cert", help="PEM certificate: serve HTTPS")
     server.add_argument("--tls-key", help="PEM private key of --tls-cert")
-    server.add_argument("--max-body", type=int, default=64 << 20, help="largest request body in bytes")
     server.add_argument(
-        "--max-inflight", type=int, default=8, help="ingestion requests at once; more get 429"
+        "--max-body", type=int, default=DEFAULT_MAX_BODY, help="largest request body in bytes"
+    )
+    server.add_argument(
+        "--max-inflight",
+        type=int,
+        default=DEFAULT_MAX_INFLIGHT,
+        help="ingestion requests at once; more get 429",
     )
     server.add_argument("--token-project", help="mint a read+write token for this project at start ...")
     server.add_argument(

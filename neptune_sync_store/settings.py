@@ -8,6 +8,8 @@ from pathlib import Path
 
 DATA_DIR_ENV = "NEPTUNE_SYNC_STORE_DIR"
 DEFAULT_PORT = 8470
+DEFAULT_MAX_BODY = 16 << 20  # 4x the daemon's largest batch; a decoded batch takes several times its size
+DEFAULT_MAX_INFLIGHT = 8
 
 
 def default_data_dir() -> Path:
@@ -36,9 +38,9 @@ class StoreSettings:
     data_dir: Path
     db: str | None = None
     pg_schema: str = "public"
-    max_body: int = 64 << 20
+    max_body: int = DEFAULT_MAX_BODY
     max_blob: int = 64 << 30
-    max_inflight: int = 8
+    max_inflight: int = DEFAULT_MAX_INFLIGHT
     retry_after: int = 1
 
     @property
