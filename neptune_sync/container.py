@@ -17,7 +17,7 @@ from .memory import MemoryWriter
 from .oplog import layout
 from .oplog.ops import DeleteField, Op
 from .readback import namespace_values
-from .replay import replay
+from .replay import LogFollower
 from .sink import LogSink
 from .state import FieldTree
 from .validation import check_path
@@ -41,6 +41,7 @@ class Container:
         self._blobs = blobs
         self._tree = tree
         self._handlers: dict[str, Handler] = {}
+        self._follower: LogFollower | None = None  # read-back state, built on the first fetch
 
     # ------------------------------------------------------------------ handlers
     def __getitem__(self, path: str) -> Handler:
@@ -111,7 +112,9 @@ class Container:
         self._sink.flush(fsync=False)
         if self._run_path is None:
             return FieldTree(keep_values=True)
-        return replay(layout.segments_dir(self._run_path), keep_values=True)
+        if self._follower is None:
+            self._follower = LogFollower(layout.segments_dir(self._run_path), keep_values=True)
+        return self._follower.update()
 
 
 def _print_tree(node: dict[str, Any], depth: int, out: TextIO) -> None:

@@ -271,3 +271,23 @@ def test_writes_after_stop_raise_and_change_nothing():
             write()
     assert not run.exists("x") and not run.exists("s") and not run.exists("f")
     run.stop()  # idempotent
+
+
+def test_read_back_follows_the_log_incrementally_and_exactly():
+    run = neptune.init_run(project="w/p", mode="offline", custom_run_id="follow")
+    run["loss"].append(0.0, step=0)
+    run["loss"].append(1.0, step=1)
+    assert run["loss"].fetch_last() == 1.0
+    for i in range(2, 2000):  # grows the frame read above, then more frames
+        run["loss"].append(float(i), step=i)
+    run["note"] = "between"
+    run["loss"].append(5000.0, step=5000)
+    values = run["loss"].fetch_values(include_timestamp=False)
+    assert [v["step"] for v in values] == [*range(2000), 5000]
+    assert run["note"].fetch() == "between"
+    other = neptune.init_run(project="w/p", mode="offline", custom_run_id="follow")  # a second writer
+    other["from_other"] = 7
+    other.stop()
+    assert run["from_other"].fetch() == 7
+    assert len(run["loss"].fetch_values()) == 2001
+    run.stop()
