@@ -73,6 +73,7 @@ class Replicator:
         self._reported: set[tuple[str, int]] = set()
         self._stopped: dict[str, str] = {}  # writer id -> why its log cannot be read further
         self._wake = anyio.Event()
+        self._saved = b""
 
     def nudge(self) -> None:
         """Something changed on disk: run a pass soon."""
@@ -116,7 +117,7 @@ class Replicator:
                 await self._sync_writer(run, writer_id, paths, result, final)
         result.pending += self.delivery.appended - appended  # conflict replacements, read next pass
         self.state.pending_ops = result.pending
-        state.save(self.run_path, self.state)
+        self._save()
         return result
 
     async def _acked_of(self, run: RunInfo, writer_id: str) -> int:
@@ -206,8 +207,17 @@ class Replicator:
             self._acked.pop(writer_id, None)  # ask the store again next pass
         else:
             self._acked[writer_id] = ws.acked_seq
-        state.save(self.run_path, self.state)
+        self._save()
         return ws.acked_seq
+
+    def _save(self) -> None:
+        """Write the state file if anything but its timestamp changed (idle live runs pass often)."""
+        updated, self.state.updated = self.state.updated, 0.0
+        snapshot = msgspec.json.encode(self.state)
+        self.state.updated = updated
+        if snapshot != self._saved:
+            state.save(self.run_path, self.state)
+            self._saved = snapshot
 
     def _damage(self, err: CorruptRecordError) -> None:
         if (err.file, err.offset) in self._reported:
