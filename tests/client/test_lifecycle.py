@@ -291,3 +291,23 @@ def test_read_back_follows_the_log_incrementally_and_exactly():
     assert run["from_other"].fetch() == 7
     assert len(run["loss"].fetch_values()) == 2001
     run.stop()
+
+
+def test_buffered_durability_reaches_the_file_every_flush_period(monkeypatch):
+    monkeypatch.setenv("NEPTUNE_SYNC_DURABILITY", "buffered")
+    run = neptune.init_run(project="w/p", mode="offline", flush_period=0.1)
+    assert run._sink.writer.durability == "buffered"
+    for i in range(100):
+        run["loss"].append(float(i), step=i)
+
+    def points_on_disk() -> int:
+        segments = layout.segments_dir(run.run_path)
+        return sum(len(e.op.points) for _, e in read_run(segments) if e.op.path == "loss")
+
+    deadline = time.monotonic() + 10
+    while points_on_disk() < 100 and time.monotonic() < deadline:  # no flush() call: the thread does it
+        time.sleep(0.05)
+    assert points_on_disk() == 100
+    run["loss"].append(100.0, step=100)
+    assert run["loss"].fetch_last() == 100.0  # read-back flushes first
+    run.stop()
