@@ -13,7 +13,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from oplog_helpers import assert_same_records, new_writer, read_writers, records_of
-from oplog_strategies import ModelLogger, points, single_ops
+from oplog_strategies import T0, ModelLogger, paths, points, single_ops
+
+from neptune_sync.oplog import ops
+from neptune_sync.oplog.writer import MAX_POINTS_PER_FRAME
 
 
 class WriterMachine(RuleBasedStateMachine):
@@ -42,6 +45,21 @@ class WriterMachine(RuleBasedStateMachine):
             if flush_every and i % flush_every == 0:
                 self.flush()
 
+    @rule(
+        path=paths,
+        n=st.integers(1, 2500),
+        float_steps=st.booleans(),
+        dt=st.sampled_from([0.0, 1e-3, 1.0]),
+        flush_every=st.sampled_from([0, 500]),
+    )
+    def append_run(self, path: str, n: int, float_steps: bool, dt: float, flush_every: int) -> None:
+        """A training loop: many points of one series in a row (fills frames and segments)."""
+        first = len(self.logger.model)
+        for i in range(1, n + 1):
+            self.logger.log(("point", path, first + i + (0.5 if float_steps else 0), i * 0.1, dt))
+            if flush_every and i % flush_every == 0:
+                self.flush()
+
     @rule(op=single_ops)
     def append_op(self, op) -> None:
         self.logger.log(("op", op))
@@ -66,7 +84,10 @@ class WriterMachine(RuleBasedStateMachine):
     def log_reads_back_as_modelled(self) -> None:
         if self.writer is None:
             return
-        read = {wid: records_of(entries) for wid, entries in read_writers(self.segments).items()}
+        runs = read_writers(self.segments)
+        for entries in runs.values():  # the unit of damage stays small
+            assert all(len(getattr(e.op, "points", ())) <= MAX_POINTS_PER_FRAME for e in entries)
+        read = {wid: records_of(entries) for wid, entries in runs.items()}
         for wid, model in self.model.items():
             got = read.get(wid, [])
             if self.durability == "mmap":  # every returned call is in the file at once
@@ -85,3 +106,14 @@ WriterMachine.TestCase.settings = settings(
     max_examples=50, stateful_step_count=20, deadline=None, print_blob=True
 )
 test_writer_matches_list_model = WriterMachine.TestCase
+
+
+def test_a_long_series_is_cut_into_frames_of_at_most_max_points(writer_factory, segments):
+    writer = writer_factory(segment_size=1 << 20)
+    for i in range(5000):
+        writer.append_float("loss", i, i * 0.25, T0 + i)
+    writer.close()
+    ((_, entries),) = read_writers(segments).items()
+    assert [len(e.op.points) for e in entries] == [1024] * 4 + [904]
+    assert all(isinstance(e.op, ops.LogFloats) for e in entries)
+    assert [p.value for e in entries for p in e.op.points] == [i * 0.25 for i in range(5000)]
