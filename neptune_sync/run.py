@@ -39,6 +39,24 @@ from .validation import MAX_FIELDS
 
 logger = logging.getLogger("neptune_sync")
 
+# neptune 1.x init_run / init_project options that neptune-sync accepts and does not use
+NEPTUNE_OPTIONS = frozenset(
+    {
+        "capture_stdout",
+        "capture_stderr",
+        "capture_hardware_metrics",
+        "capture_traceback",
+        "monitoring_namespace",
+        "proxies",
+        "git_ref",
+        "dependencies",
+        "async_lag_callback",
+        "async_lag_threshold",
+        "async_no_progress_callback",
+        "async_no_progress_threshold",
+        "enable_remote_signals",
+    }
+)
 STOP_SYNC_TIMEOUT = 10.0  # seconds stop() waits for the daemon by default
 WriterFactory = Callable[..., Any]  # (segments_dir, *, project, run_key, run_id, custom_run_id, durability)
 
@@ -81,33 +99,16 @@ class Run(Container):
             connect.require_store(conf.mode)
         if conf.mode == "read-only":
             raise NeedsStoreError("open a read-only run with neptune.init_run(..., mode='read-only')")
-        if ignored:
-            logger.debug(
-                "init_run: ignoring options neptune-sync does not use: %s", ", ".join(sorted(ignored))
-            )
+        unknown = set(ignored) - NEPTUNE_OPTIONS
+        if unknown:
+            raise TypeError(f"init_run() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
         self._mode = conf.mode
         self._fail_on_exception = fail_on_exception
         self._stopped = False
         self._forked_child = False
         custom = "" if with_id else (custom_run_id or os.environ.get("NEPTUNE_CUSTOM_RUN_ID") or "")
         identity, run_path, resumed = _locate(conf, self._kind, with_id, custom)
-        if run_path is None:
-            sink = LogSink(MemoryWriter, strict=conf.strict, flush_period=None)
-            blobs: Any = MemoryBlobStore()
-            tree = FieldTree(keep_values=False)
-        else:
-            sink = LogSink(
-                _opener(writer_factory, run_path, identity),
-                strict=conf.strict,
-                flush_period=conf.flush_period,
-            )
-            blobs = BlobStore(layout.blobs_dir(run_path))
-            tree = (
-                replay(layout.segments_dir(run_path), keep_values=False)
-                if resumed
-                else FieldTree(keep_values=False)
-            )
-            tree.max_fields = MAX_FIELDS
+        sink, blobs, tree = _open_storage(conf, identity, run_path, resumed, writer_factory)
         super().__init__(identity=identity, run_path=run_path, sink=sink, blobs=blobs, tree=tree)
         self._daemon_started = (
             conf.mode == "async" and conf.start_daemon and connect.ensure_daemon(layout.data_dir())
@@ -270,6 +271,28 @@ def _read_only(
 def init_project(project: str | None = None, **kwargs: Any) -> Project:
     """Open the project-level fields of ``project`` (neptune 1.x ``neptune.init_project``)."""
     return Project(project=project, **kwargs)
+
+
+def _open_storage(
+    conf: cfg.RunConfig,
+    identity: layout.RunIdentity,
+    run_path: Path | None,
+    resumed: bool,
+    writer_factory: WriterFactory,
+) -> tuple[LogSink, Any, FieldTree]:
+    """The log sink, blob store and type-tracking tree of a run (in memory for debug mode)."""
+    if run_path is None:
+        return (
+            LogSink(MemoryWriter, strict=conf.strict, flush_period=None),
+            MemoryBlobStore(),
+            FieldTree(keep_values=False),
+        )
+    opener = _opener(writer_factory, run_path, identity)
+    sink = LogSink(opener, strict=conf.strict, flush_period=conf.flush_period)
+    segments = layout.segments_dir(run_path)
+    tree = replay(segments, keep_values=False) if resumed else FieldTree(keep_values=False)
+    tree.max_fields = MAX_FIELDS
+    return sink, BlobStore(layout.blobs_dir(run_path)), tree
 
 
 def _locate(

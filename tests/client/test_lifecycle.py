@@ -46,6 +46,13 @@ def test_read_only_mode_needs_a_token_and_a_run(monkeypatch):
         neptune.init_run(project="w/p", api_token="x")
 
 
+def test_neptune_options_are_accepted_and_typos_are_not():
+    run = neptune.init_run(mode="debug", capture_stdout=False, git_ref=False, proxies={}, dependencies="infer")
+    run.stop()
+    with pytest.raises(TypeError, match="unexpected keyword arguments: nmae"):
+        neptune.init_run(mode="debug", nmae="typo")
+
+
 def test_bad_mode_and_missing_project():
     with pytest.raises(NeptuneUserError, match="mode must be one of"):
         neptune.init_run(mode="fast")
