@@ -1,5 +1,8 @@
-"""The ``neptune-sync`` command line. Each command group lives in the module that owns it and
-is imported only when used, so ``neptune-sync ls`` never loads the server or the daemon."""
+"""neptune-sync: log, inspect, serve and sync Neptune-style runs.
+
+Each command group lives in the module that owns it and is imported only when used, so
+``neptune-sync ls`` never loads the server or the daemon.
+"""
 
 from __future__ import annotations
 
