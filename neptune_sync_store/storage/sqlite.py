@@ -104,7 +104,7 @@ class SQLiteStorage(Storage):
     # --- ingestion ---
 
     async def apply_batch(self, req: BatchRequest) -> BatchResponse:
-        return await self._write(partial(_apply_batch, req=req))
+        return await self._write(partial(apply_batch, req=req))
 
     async def acked_seq(self, project: str, run_key: str, writer_id: str) -> int:
         sql = "SELECT w.applied_seq FROM writers w JOIN runs r ON w.run = r.id WHERE r.project=? AND r.run_key=? AND w.writer_id=?"
@@ -193,24 +193,27 @@ class SQLiteStorage(Storage):
         return (row[0], row[1]) if row else None
 
     async def dump(self) -> bytes:
-        def read(c: sqlite3.Connection) -> bytes:
-            c.execute("BEGIN")
-            try:
-                return dump_runs(
-                    c.execute(f"SELECT id, {_RUN_COLUMNS} FROM runs ORDER BY project, run_key").fetchall(),
-                    c.execute("SELECT run, writer_id, applied_seq FROM writers").fetchall(),
-                    c.execute(
-                        "SELECT id, run, path, type, data, num, txt, last_step FROM fields ORDER BY path"
-                    ).fetchall(),
-                    c.execute("SELECT field, step, ts, num, raw FROM points ORDER BY field, step").fetchall(),
-                )
-            finally:
-                c.execute("COMMIT")
-
-        return await self._read(read)
+        return await self._read(dump_database)
 
 
-def _apply_batch(conn: sqlite3.Connection, req: BatchRequest) -> BatchResponse:
+def dump_database(c: sqlite3.Connection) -> bytes:
+    """The canonical dump (``Storage.dump``) of a SQLite store, read in one transaction."""
+    c.execute("BEGIN")
+    try:
+        return dump_runs(
+            c.execute(f"SELECT id, {_RUN_COLUMNS} FROM runs ORDER BY project, run_key").fetchall(),
+            c.execute("SELECT run, writer_id, applied_seq FROM writers").fetchall(),
+            c.execute(
+                "SELECT id, run, path, type, data, num, txt, last_step FROM fields ORDER BY path"
+            ).fetchall(),
+            c.execute("SELECT field, step, ts, num, raw FROM points ORDER BY field, step").fetchall(),
+        )
+    finally:
+        c.execute("COMMIT")
+
+
+def apply_batch(conn: sqlite3.Connection, req: BatchRequest) -> BatchResponse:
+    """Apply one validated batch in one transaction (called on the storage's writer thread)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         run = _run_id(conn, req)
