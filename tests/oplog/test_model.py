@@ -47,7 +47,7 @@ class WriterMachine(RuleBasedStateMachine):
 
     @rule(
         path=paths,
-        n=st.integers(1, 2500),
+        n=st.integers(1, 1500),
         float_steps=st.booleans(),
         dt=st.sampled_from([0.0, 1e-3, 1.0]),
         flush_every=st.sampled_from([0, 500]),
@@ -103,7 +103,7 @@ class WriterMachine(RuleBasedStateMachine):
 
 
 WriterMachine.TestCase.settings = settings(
-    max_examples=50, stateful_step_count=20, deadline=None, print_blob=True
+    max_examples=40, stateful_step_count=20, deadline=None, print_blob=True
 )
 test_writer_matches_list_model = WriterMachine.TestCase
 
