@@ -104,8 +104,11 @@ def run_state(values: dict[str, FieldValue]) -> str:
 
 
 def select(runs: list[tuple[RunRecord, dict[str, FieldValue]]], query: RunsQuery) -> list[RunRow]:
-    """Filter, sort and limit runs; each row keeps the asked columns (every field if none asked)."""
-    kept = [(run, values) for run, values in runs if _keep(values, query)]
+    """Filter, sort and limit runs; each row keeps the asked columns (every field if none asked).
+
+    The project's own fields (``init_project``: a run of kind "project") are never a row.
+    """
+    kept = [(run, values) for run, values in runs if run.kind == "run" and _keep(values, query)]
     if query.sort_by:
         present = [r for r in kept if comparable(_value(r[1], query.sort_by)) is not None]
         absent = [r for r in kept if comparable(_value(r[1], query.sort_by)) is None]

@@ -41,6 +41,13 @@ async def loaded(store):
                 Entry(5, 0.0, ops.AssignFloat("final/acc", acc)),
             ]
             await post_batch(s, store.url, token, request(entries, run=run_info(n)))
+        project_fields = RunInfo(PROJECT, "project-fields", "PROJ", kind="project")
+        await post_batch(
+            s,
+            store.url,
+            token,
+            request([Entry(1, 5000.0, ops.AssignFloat("params/lr", 0.15))], run=project_fields),
+        )
     yield store, StoreClient.from_token(token, timeout=10)
 
 
@@ -117,7 +124,9 @@ async def test_runs_table_filters_sorts_and_selects_columns(loaded):
     assert [(r.run.run_key, r.fields) for r in table.rows] == [("k1", {"acc": 0.0})]
     table = await call(client.runs_table, PROJECT, where=["sys/state == 'Active'"], limit=5)
     assert {r.run.run_key for r in table.rows} == {"k0", RUN.run_key}
-    table = await call(client.runs_table, PROJECT, limit=2)  # default order: newest first
+    table = await call(
+        client.runs_table, PROJECT, limit=2
+    )  # newest first; the project's own fields are no row
     assert [r.run.run_key for r in table.rows] == ["k2", "k1"]
     assert "params/lr" in table.rows[0].fields and "sys/tags" in table.rows[0].fields
     with pytest.raises(StoreError, match="where"):
