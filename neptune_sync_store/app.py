@@ -48,6 +48,11 @@ async def errors_as_json(request: web.Request, handler: web.Handler) -> web.Stre
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
         return response
+    except Exception:  # a store bug or a storage failure: nothing was applied (batches are atomic)
+        log.exception("%s %s failed", request.method, request.path)
+        return json_response(
+            ErrorBody("internal", "the store failed; the request may be retried"), status=500
+        )
 
 
 async def health(request: web.Request) -> web.Response:

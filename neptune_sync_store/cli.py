@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -80,6 +81,10 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     settings = _settings(args, max_body=args.max_body, max_inflight=args.max_inflight)
     tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
 
     async def main() -> None:
         stop = asyncio.Event()

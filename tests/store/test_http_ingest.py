@@ -117,3 +117,14 @@ async def test_overload_answers_429_with_retry_after_and_recovers(tmp_path):
         release.set()
         status, resp, _ = await asyncio.wait_for(holder, 10)
         assert status == 200 and resp.applied_seq == 1
+
+
+async def test_a_storage_failure_is_a_json_500_and_logged(store, caplog):
+    token = await store.token(PROJECT)
+    await store.storage.close()  # the database goes away under the running server
+    async with aiohttp.ClientSession() as s:
+        status, err, _ = await post_raw(
+            s, store.url, token, encode(request([Entry(1, 0.0, ops.AssignInt("x", 1))]))
+        )
+    assert status == 500 and err["error"] == "internal"
+    assert "POST /v1/batches failed" in caplog.text
