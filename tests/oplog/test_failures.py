@@ -160,3 +160,17 @@ def test_an_unknown_format_version_is_a_header_error(writer_factory, segments):
     path.write_bytes(bytes(data))
     with pytest.raises(SegmentHeaderError, match="format version 2"):
         SegmentReader(path)
+
+
+def test_an_op_larger_than_a_segment_is_refused_and_the_writer_goes_on(writer_factory, segments):
+    writer = writer_factory(segment_size=8192)
+    writer.append(ops.AssignString("a", "before"), T0)
+    with pytest.raises(LoggingDisabledError, match="larger than a segment"):
+        writer.append(ops.AssignString("big", "x" * 8000), T0)
+    for seq in (2, 3, 4):  # the third rotates into a new segment
+        assert writer.append(ops.AssignString(f"b{seq}", "y" * 3000), T0) == seq
+    assert writer.append_float("loss", 1, 0.5, T0) == 5
+    writer.close()
+    ((_, entries),) = read_writers(segments).items()
+    assert [e.op.path for e in entries] == ["a", "b2", "b3", "b4", "loss"]
+    assert len(list(segments.glob("*.seg"))) == 2
