@@ -85,9 +85,14 @@ class Replicator:
             self._wake = anyio.Event()  # a nudge during the pass means: pass again at once
             try:
                 result = await self.sync_pass()
-            except FileNotFoundError:
-                log.info("%s: run directory gone; replicator ends", self.run_path.name)
-                return
+            except OSError as exc:
+                if not (self.run_path / "run.json").exists():
+                    log.info("%s: run directory gone; replicator ends", self.run_path.name)
+                    return
+                # a segment deleted under us, or files we may not read: try again later, loudly
+                self.state.last_error = f"cannot read the run's log: {exc}"
+                log.error("%s: %s", self.run_path.name, self.state.last_error)
+                result = PassResult()
             busy = result.live or result.pending
             with anyio.move_on_after(self.config.poll_interval if busy else self.config.rescan_interval):
                 await self._wake.wait()
