@@ -26,7 +26,7 @@ from .readback import (
     require,
     series_values,
 )
-from .state import artifact_hash
+from .state import artifact_hash, matching_relpaths
 from .types.file import File
 from .types.series import SERIES_VALUES, FileSet, StringSet
 from .validation import check_set_item, check_step, check_timestamp, finite_or_warn, join_path, warn
@@ -220,12 +220,20 @@ class Handler:
 
     def delete_files(self, paths: str | Iterable[str], wait: bool = False) -> None:
         """Remove files from a FileSet by relative path, directory or glob pattern."""
+        self._check_type(o.FieldType.FILE_SET)
         patterns = (paths,) if isinstance(paths, str) else tuple(paths)
-        self._run._log(o.DeleteFileSetFiles(self._path, patterns))
+        field = self._run._snapshot().get(self._path)
+        gone = matching_relpaths(field.value or () if field is not None else (), patterns)
+        if gone:
+            self._run._log(o.DeleteFileSetFiles(self._path, tuple(gone)))
 
     def track_files(self, path: str, destination: str | None = None, wait: bool = False) -> None:
-        """Record the hashes and metadata (never the content) of a local file or directory in an Artifact."""
-        entries = tuple(_artifact_entries(self._path, path, destination))
+        """Add the hashes and metadata (never the content) of a local file or directory to an Artifact."""
+        self._check_type(o.FieldType.ARTIFACT)
+        field = self._run._snapshot().get(self._path)
+        files = dict(field.value or {}) if field is not None else {}
+        files.update((entry.relpath, entry) for entry in _artifact_entries(self._path, path, destination))
+        entries = tuple(sorted(files.values(), key=lambda e: e.relpath))
         self._run._log(o.TrackArtifact(self._path, entries, artifact_hash(entries)))
 
     def add(self, values: str | Iterable[str], wait: bool = False) -> None:

@@ -182,22 +182,30 @@ def _apply_file_set(tree: FieldTree, field: Field, op: Any) -> None:
     if type(op) is o.UploadFileSet:
         files.update((entry.relpath, entry.file) for entry in op.files)
     else:
-        files = {rel: ref for rel, ref in files.items() if not _matches_any(rel, op.relpaths)}
+        gone = set(op.relpaths)
+        files = {rel: ref for rel, ref in files.items() if rel not in gone}
     field.value = files
 
 
-def _matches_any(relpath: str, patterns: tuple[str, ...]) -> bool:
-    """A delete pattern matches a file by glob, or a directory prefix of it."""
-    return any(fnmatch.fnmatchcase(relpath, p) or relpath.startswith(p.rstrip("/") + "/") for p in patterns)
+def matching_relpaths(relpaths: Iterable[str], patterns: Iterable[str]) -> list[str]:
+    """The relpaths a ``delete_files`` pattern names: exactly, by glob, or as a directory prefix.
+
+    The client resolves patterns with this before logging, so the operation carries exact paths.
+    """
+    patterns = tuple(patterns)
+    return sorted(
+        rel
+        for rel in relpaths
+        if any(fnmatch.fnmatchcase(rel, p) or rel.startswith(p.rstrip("/") + "/") for p in patterns)
+    )
 
 
 def _apply_artifact(tree: FieldTree, field: Field, op: Any) -> None:
+    """An artifact op carries the artifact's whole file list (the client merges before logging)."""
     if not tree.keep_values:
         return
-    files = dict(field.value or {})
-    files.update((entry.relpath, entry) for entry in op.files)
-    field.value = files
-    field.last_value = artifact_hash(files.values())
+    field.value = {entry.relpath: entry for entry in op.files}
+    field.last_value = op.sha256
 
 
 def artifact_hash(entries: Iterable[o.ArtifactEntry]) -> str:

@@ -47,7 +47,9 @@ def test_read_only_mode_needs_a_token_and_a_run(monkeypatch):
 
 
 def test_neptune_options_are_accepted_and_typos_are_not():
-    run = neptune.init_run(mode="debug", capture_stdout=False, git_ref=False, proxies={}, dependencies="infer")
+    run = neptune.init_run(
+        mode="debug", capture_stdout=False, git_ref=False, proxies={}, dependencies="infer"
+    )
     run.stop()
     with pytest.raises(TypeError, match="unexpected keyword arguments: nmae"):
         neptune.init_run(mode="debug", nmae="typo")

@@ -6,7 +6,7 @@ import pytest
 
 from neptune_sync.exceptions import FieldLimitExceededError, TypeConflictError
 from neptune_sync.oplog import ops as o
-from neptune_sync.state import FieldTree, artifact_hash
+from neptune_sync.state import FieldTree, artifact_hash, matching_relpaths
 
 REF = o.FileRef("ab" * 32, 3, "f.txt", "txt")
 
@@ -58,17 +58,20 @@ def test_sets_file_sets_and_artifacts():
     assert tree.get("t").value == set()
     files = tuple(o.FileSetEntry(rel, REF) for rel in ("src/a.py", "src/b.py", "x.txt"))
     tree.apply(o.UploadFileSet("fs", files))
-    tree.apply(o.DeleteFileSetFiles("fs", ("src",)))
-    assert sorted(tree.get("fs").value) == ["x.txt"]
+    tree.apply(o.DeleteFileSetFiles("fs", ("src/a.py", "src")))  # exact relpaths only
+    assert sorted(tree.get("fs").value) == ["src/b.py", "x.txt"]
     tree.apply(o.UploadFileSet("fs", files[:1], reset=True))
     assert sorted(tree.get("fs").value) == ["src/a.py"]
-    tree.apply(o.DeleteFileSetFiles("fs", ("*.py",)))
-    assert tree.get("fs").value == {}
+    relpaths = ["src/a.py", "src/sub/c.py", "x.txt", "srcx"]
+    assert matching_relpaths(relpaths, ["src"]) == ["src/a.py", "src/sub/c.py"]
+    assert matching_relpaths(relpaths, ["*.txt", "srcx"]) == ["srcx", "x.txt"]
+    assert matching_relpaths(relpaths, ["src/*.py"]) == ["src/a.py", "src/sub/c.py"]
     one = o.ArtifactEntry("a", "11" * 32, 1, 0.0)
     two = o.ArtifactEntry("b", "22" * 32, 2, 0.0)
     tree.apply(o.TrackArtifact("art", (one,), artifact_hash([one])))
-    tree.apply(o.TrackArtifact("art", (two,), artifact_hash([two])))
-    assert tree.get("art").last_value == artifact_hash([two, one]) != artifact_hash([one])
+    tree.apply(o.TrackArtifact("art", (one, two), artifact_hash([two, one])))  # the whole list
+    assert tree.get("art").last_value == artifact_hash([one, two]) != artifact_hash([one])
+    assert sorted(tree.get("art").value) == ["a", "b"]
 
 
 def test_namespaces_delete_and_limit():

@@ -143,6 +143,10 @@ def test_file_sets_artifacts_stringify_and_delete(tmp_path, monkeypatch):
     run["code"].upload_files(["src/*.py", "notes.txt"])
     run["code"].delete_files("notes.txt")
     assert run["code"].fetch() == ["src/a.py", "src/b.py"]
+    run["code"].delete_files(["nothing/*"])  # matches nothing: logs nothing
+    run["code"].upload_files("notes.txt")
+    run["code"].delete_files(["*.txt"])
+    assert run["code"].fetch() == ["src/a.py", "src/b.py"]
     out = run["code"].download(str(tmp_path / "out"))
     assert (out / "src" / "b.py").read_text() == "b = 2\n"
 
