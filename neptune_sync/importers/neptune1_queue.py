@@ -148,7 +148,7 @@ def _read_file(file: Path, on_damage: DamageHandler) -> Iterator[QueuedOp]:
 def _parse(raw: bytes, file: Path, offset: int) -> QueuedOp | None:
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         return None
     return _record(data, file, offset)
 
@@ -171,7 +171,7 @@ def _recover(line: bytes, file: Path, offset: int) -> tuple[QueuedOp | None, int
         try:
             text = line[pos:].decode("utf-8")
             data, end = _decoder.raw_decode(text)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):
             pos = line.find(_RECORD_START, pos + 1)
             continue
         if not text[end:].strip():

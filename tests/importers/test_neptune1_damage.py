@@ -69,6 +69,17 @@ def test_garbage_in_the_middle_loses_only_that_line(make_queue, neptune_root, lo
     assert [state.get(f"v{i}") for i in range(6)] == [0, 1, None, 3, 4, 5]
 
 
+def test_deeply_nested_garbage_is_damage_not_a_crash(make_queue, neptune_root, log_view, capsys):
+    q = _queue_of_ints(make_queue, 2)
+    with open(q.data_file(), "ab") as f:
+        f.write(b"[" * 100_000 + b"\n")
+    q.op("AssignInt", "after", value=7)
+
+    assert _import(neptune_root) == 1
+
+    assert "undecodable" in capsys.readouterr().out and log_view.state()["after"] == 7
+
+
 def test_record_glued_to_a_torn_line_is_recovered(make_queue, neptune_root, log_view, capsys):
     """After a crash the client appends to the file again: a new record follows the torn one."""
     q = _queue_of_ints(make_queue, 3)
