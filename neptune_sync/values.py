@@ -73,5 +73,7 @@ def series_kind(path: str, value: Any) -> tuple[str | None, Any]:
         return o.FieldType.FILE_SERIES, value
     if is_image_like(value):
         return o.FieldType.FILE_SERIES, File.as_image(value)
+    if hasattr(type(value), "__float__") and getattr(value, "ndim", 0) == 0:  # e.g. a torch scalar
+        return o.FieldType.FLOAT_SERIES, float(value)
     unsupported(path, value)
     return None, None

@@ -188,6 +188,17 @@ def test_unsupported_types_warn_and_log_nothing(run):
     assert not run.exists("s")
 
 
+def test_float_like_scalars_append_to_float_series(run):
+    class Scalar:  # like a 0-d torch tensor
+        ndim = 0
+
+        def __float__(self) -> float:
+            return 0.25
+
+    run["loss"].append(Scalar(), step=1)
+    assert run["loss"].fetch_last() == 0.25
+
+
 def test_datetimes_become_utc_aware(run):
     naive = dt.datetime(2026, 5, 1, 12, 0, 0)
     run["t"] = naive
