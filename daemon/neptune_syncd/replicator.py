@@ -21,16 +21,16 @@ import anyio
 import msgspec
 
 from neptune_sync.daemon_control import WriterState
-from neptune_sync.exceptions import CorruptRecordError, SegmentHeaderError, UnknownOperationError
+from neptune_sync.exceptions import CorruptRecordError
 from neptune_sync.oplog.layout import read_identity, segments_dir
-from neptune_sync.oplog.reader import SegmentReader
 from neptune_sync.protocol import RunInfo
 
 from . import state
-from .batching import Batch, trim
+from .batching import Batch
 from .config import DaemonConfig
 from .delivery import Delivery
 from .gate import ProjectGate
+from .reading import Chunk, read_ahead, read_batches
 from .segments import by_writer, first_needed, prune
 from .sinks.base import Sink
 
@@ -153,53 +153,54 @@ class Replicator:
         start = first_needed(paths, acked)
         if ws.segment in names and names.index(ws.segment) >= start:
             start = names.index(ws.segment)
-        batch, position, alive = Batch(self.config.batch), (ws.segment, ws.offset), False
-        for path in paths[start:]:
-            try:
-                reader = SegmentReader(path)
-            except SegmentHeaderError as exc:
-                self._damage(CorruptRecordError(str(path), 0, str(exc)))
-                continue
-            with reader:
-                alive = reader.writer_alive()
-                offset = ws.offset if path.name == ws.segment else None
-                try:
-                    for frame_offset, raw in reader.entries(offset, on_damage=self._damage, live=alive):
-                        ws.seen_seq = max(ws.seen_seq, raw.last_seq)
-                        entry = trim(raw, acked)
-                        if entry is None:
-                            continue
-                        batch.add(entry)
-                        position = (path.name, frame_offset)
-                        if batch.full():
-                            acked = await self._deliver(run, writer_id, batch, position, result)
-                            batch = Batch(self.config.batch)
-                            if self.stopping.is_set():
-                                return
-                except UnknownOperationError as exc:
-                    self._stop_writer(writer_id, str(exc), result)
-                    break
-        if batch.due(time.time(), alive and not final):
-            acked = await self._deliver(run, writer_id, batch, position, result)
+        resume = (ws.segment, ws.offset)
+        chunks = read_batches(paths[start:], resume, acked, self.config.batch, self._damage)
+        last = Chunk(Batch(self.config.batch), resume, 0, at_end=True)
+        send, receive = anyio.create_memory_object_stream[Chunk](1)
+        try:
+            async with anyio.create_task_group() as tg, receive:
+                tg.start_soon(read_ahead, chunks, send, last)
+                async for chunk in receive:
+                    ws.seen_seq = max(ws.seen_seq, chunk.seen_seq)
+                    if chunk.at_end:
+                        last = chunk
+                    elif not await self._deliver(run, writer_id, chunk, result) or self.stopping.is_set():
+                        tg.cancel_scope.cancel()
+                        return
+        finally:
+            chunks.close()
+        if last.failure is not None:
+            raise last.failure
+        if last.error:
+            self._stop_writer(writer_id, last.error, result)
+        await self._finish_writer(run, writer_id, paths, last, result, final)
+
+    async def _finish_writer(
+        self, run: RunInfo, writer_id: str, paths: list[Path], last: Chunk, result: PassResult, final: bool
+    ) -> None:
+        """The end of the log: send or hold the partial batch, count what is pending, prune."""
+        ws = self.state.writers[writer_id]
+        batch = last.batch
+        if batch.due(time.time(), last.alive and not final):
+            await self._deliver(run, writer_id, last, result)
         elif batch:
             self.state.pending_bytes += batch.bytes
             self.state.lag = max(self.state.lag, time.time() - (batch.oldest_ts or time.time()))
-        result.live |= alive
-        result.pending += max(0, ws.seen_seq - acked)
+        result.live |= last.alive
+        result.pending += max(0, ws.seen_seq - ws.acked_seq)
         if self.config.retention == "delete":
-            prune(
-                paths, acked, last_done=not alive and acked >= ws.seen_seq and writer_id not in self._stopped
-            )
+            done = not last.alive and ws.acked_seq >= ws.seen_seq and writer_id not in self._stopped
+            prune(paths, ws.acked_seq, last_done=done)
 
-    async def _deliver(
-        self, run: RunInfo, writer_id: str, batch: Batch, position: tuple[str, int], result: PassResult
-    ) -> int:
+    async def _deliver(self, run: RunInfo, writer_id: str, chunk: Chunk, result: PassResult) -> bool:
+        """Send a chunk's batch and record the ack; False if the store did not take all of it."""
+        batch = chunk.batch
         sent = await self.delivery.send(run, writer_id, batch.entries)
         ws = self.state.writers[writer_id]
         ws.store_acked = max(ws.store_acked, sent.applied_seq)
         ws.quarantined_to = max(ws.quarantined_to, sent.quarantined_to)
         ws.acked_seq = max(ws.store_acked, ws.quarantined_to)
-        ws.segment, ws.offset = position
+        ws.segment, ws.offset = chunk.position
         result.sent += 1
         if ws.acked_seq < batch.last_seq:
             log.warning(
@@ -210,10 +211,11 @@ class Replicator:
                 batch.last_seq,
             )
             self._acked.pop(writer_id, None)  # ask the store again next pass
-        else:
-            self._acked[writer_id] = ws.acked_seq
+            self._save()
+            return False
+        self._acked[writer_id] = ws.acked_seq
         self._save()
-        return ws.acked_seq
+        return True
 
     def _save(self) -> None:
         """Write the state file if anything but its timestamp changed (idle live runs pass often)."""

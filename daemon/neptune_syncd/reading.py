@@ -1,0 +1,78 @@
+"""Reading one writer's log into batches, in a worker thread, one batch ahead of the sender.
+
+File reads and decoding are blocking CPU work; they run in a thread (:func:`read_ahead`) while
+the event loop waits for the store, so reading the next batch overlaps sending the last one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
+
+from neptune_sync.exceptions import CorruptRecordError, SegmentHeaderError, UnknownOperationError
+from neptune_sync.oplog.reader import DamageHandler, SegmentReader
+
+from .batching import Batch, BatchPolicy, trim
+
+
+@dataclass
+class Chunk:
+    """A batch read from the log, where its last entry's frame is, and what was seen so far.
+
+    The last chunk of a pass has ``at_end`` set; it holds the (maybe empty) partial batch, whether
+    the writer is alive, and why reading stopped early (``error``) or failed (``failure``).
+    """
+
+    batch: Batch
+    position: tuple[str, int]
+    seen_seq: int
+    at_end: bool = False
+    alive: bool = False
+    error: str = ""
+    failure: Exception | None = None
+
+
+def read_batches(
+    paths: list[Path], resume: tuple[str, int], acked: int, policy: BatchPolicy, on_damage: DamageHandler
+) -> Iterator[Chunk]:
+    """Batches of the entries above ``acked``, from ``resume`` (segment name, frame offset) on."""
+    batch, position, seen, alive = Batch(policy), resume, 0, False
+    for path in paths:
+        try:
+            reader = SegmentReader(path)
+        except SegmentHeaderError as exc:
+            on_damage(CorruptRecordError(str(path), 0, str(exc)))
+            continue
+        with reader:
+            alive = reader.writer_alive()
+            offset = resume[1] if path.name == resume[0] else None
+            try:
+                for frame_offset, raw in reader.entries(offset, on_damage=on_damage, live=alive):
+                    seen = max(seen, raw.last_seq)
+                    entry = trim(raw, acked)
+                    if entry is None:
+                        continue
+                    batch.add(entry)
+                    position = (path.name, frame_offset)
+                    if batch.full():
+                        yield Chunk(batch, position, seen)
+                        batch = Batch(policy)
+            except UnknownOperationError as exc:
+                yield Chunk(batch, position, seen, at_end=True, alive=alive, error=str(exc))
+                return
+    yield Chunk(batch, position, seen, at_end=True, alive=alive)
+
+
+async def read_ahead(chunks: Iterator[Chunk], send: MemoryObjectSendStream[Chunk], empty: Chunk) -> None:
+    """Feed chunks read in a worker thread into ``send``; a read failure ends the stream as a chunk."""
+    async with send:
+        try:
+            while (chunk := await anyio.to_thread.run_sync(next, chunks, None)) is not None:
+                await send.send(chunk)
+        except Exception as exc:  # handed to the consumer, which raises it outside the task group
+            empty.failure = exc
+            await send.send(empty)
