@@ -112,16 +112,24 @@ def data_files(path: Path) -> list[Path]:
 def read_queue(queue: QueueDir, on_damage: DamageHandler) -> Iterator[QueuedOp]:
     """Every operation on disk, in version order; damage goes to ``on_damage``.
 
-    A version that does not increase (a repeated line) is reported and skipped.
+    A version that does not increase (a repeated line) is reported and skipped; so is the rest of
+    a file that cannot be read (I/O error), and reading goes on with the next file.
     """
     last = 0
     for file in data_files(queue.path):
-        for op in _read_file(file, on_damage):
-            if op.version <= last:
-                on_damage(Damage(file, op.offset, f"version {op.version} does not follow {last}; skipped"))
-                continue
-            last = op.version
-            yield op
+        offset = 0
+        try:
+            for op in _read_file(file, on_damage):
+                offset = op.offset
+                if op.version <= last:
+                    on_damage(
+                        Damage(file, op.offset, f"version {op.version} does not follow {last}; skipped")
+                    )
+                    continue
+                last = op.version
+                yield op
+        except OSError as exc:
+            on_damage(Damage(file, offset, f"cannot read the rest of the file: {exc}"))
 
 
 def _read_file(file: Path, on_damage: DamageHandler) -> Iterator[QueuedOp]:

@@ -80,6 +80,21 @@ def test_deeply_nested_garbage_is_damage_not_a_crash(make_queue, neptune_root, l
     assert "undecodable" in capsys.readouterr().out and log_view.state()["after"] == 7
 
 
+def test_unreadable_data_file_is_reported_and_the_next_one_read(make_queue, neptune_root, log_view, capsys):
+    q = make_queue()
+    q.op("AssignInt", "a", value=1)
+    q.roll()
+    q.op("AssignInt", "b", value=2)
+    first = q.path / "data-1.log"
+    first.unlink()
+    first.mkdir()  # opening it fails with IsADirectoryError, as an unreadable file would
+
+    assert _import(neptune_root) == 1
+
+    assert f"{first} @ byte 0: cannot read the rest of the file" in capsys.readouterr().out
+    assert log_view.state()["b"] == 2
+
+
 def test_record_glued_to_a_torn_line_is_recovered(make_queue, neptune_root, log_view, capsys):
     """After a crash the client appends to the file again: a new record follows the torn one."""
     q = _queue_of_ints(make_queue, 3)
