@@ -35,6 +35,7 @@ from .segments import by_writer, first_needed, prune
 from .sinks.base import Sink
 
 log = logging.getLogger(__name__)
+READ_ERROR = "cannot read the run's log"
 
 
 class PassResult(msgspec.Struct):
@@ -85,12 +86,14 @@ class Replicator:
             self._wake = anyio.Event()  # a nudge during the pass means: pass again at once
             try:
                 result = await self.sync_pass()
+                if self.state.last_error.startswith(READ_ERROR):
+                    self.state.last_error = ""
             except OSError as exc:
                 if not (self.run_path / "run.json").exists():
                     log.info("%s: run directory gone; replicator ends", self.run_path.name)
                     return
                 # a segment deleted under us, or files we may not read: try again later, loudly
-                self.state.last_error = f"cannot read the run's log: {exc}"
+                self.state.last_error = f"{READ_ERROR}: {exc}"
                 log.error("%s: %s", self.run_path.name, self.state.last_error)
                 result = PassResult()
             busy = result.live or result.pending

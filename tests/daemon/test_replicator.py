@@ -249,8 +249,13 @@ async def test_auth_error_pauses_the_project_then_retries(runs, config):
 async def test_unreadable_segment_is_reported_and_the_replicator_keeps_running(runs, config):
     run = runs.create("unreadable")
     ints(runs, run, 3).close()
-    (run / "segments" / "ffffffffffffffff-000000.seg").mkdir()  # reading it fails with an OSError
+    bad = run / "segments" / "ffffffffffffffff-000000.seg"
+    bad.mkdir()  # reading it fails with an OSError
     rep = replicator(run, MemoryStore(), msgspec.structs.replace(config, rescan_interval=0.05))
     with anyio.move_on_after(0.3):
         await rep.run()
     assert "cannot read the run's log" in rep.state.last_error
+    bad.rmdir()
+    with anyio.move_on_after(0.2):
+        await rep.run()
+    assert rep.state.last_error == ""
