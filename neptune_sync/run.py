@@ -148,7 +148,7 @@ class Run(Container):
             self["sys/hostname"] = socket.gethostname()
             self["sys/owner"] = _user()
             self["sys/failed"] = False
-            if sys.argv and sys.argv[0]:
+            if sys.argv and os.path.isfile(sys.argv[0]):  # not for `python -c` or a REPL
                 self["source_code/entrypoint"] = sys.argv[0]
         if name is not None or not resumed:
             self["sys/name"] = "Untitled" if name is None else name
