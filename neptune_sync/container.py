@@ -13,7 +13,6 @@ from typing import Any, TextIO
 
 from .exceptions import InactiveRunError
 from .handler import Handler
-from .memory import MemoryWriter
 from .oplog import layout
 from .oplog.ops import DeleteField, Op
 from .readback import namespace_values
@@ -34,6 +33,7 @@ class Container:
         sink: LogSink,
         blobs: Any,
         tree: FieldTree,
+        memory: FieldTree | None = None,
     ) -> None:
         self._identity = identity
         self._run_path = run_path
@@ -41,6 +41,7 @@ class Container:
         self._blobs = blobs
         self._tree = tree
         self._handlers: dict[str, Handler] = {}
+        self._memory = memory  # debug mode: the fields with values, kept in memory
         self._follower: LogFollower | None = None  # read-back state, built on the first fetch
 
     # ------------------------------------------------------------------ handlers
@@ -106,9 +107,8 @@ class Container:
 
     def _snapshot(self) -> FieldTree:
         """The fields with their values, as logged so far."""
-        writer = self._sink.writer
-        if isinstance(writer, MemoryWriter):
-            return writer.tree
+        if self._memory is not None:
+            return self._memory
         self._sink.flush(fsync=False)
         if self._run_path is None:
             return FieldTree(keep_values=True)

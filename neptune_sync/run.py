@@ -108,8 +108,10 @@ class Run(Container):
         self._forked_child = False
         custom = "" if with_id else (custom_run_id or os.environ.get("NEPTUNE_CUSTOM_RUN_ID") or "")
         identity, run_path, resumed = _locate(conf, self._kind, with_id, custom)
-        sink, blobs, tree = _open_storage(conf, identity, run_path, resumed, writer_factory)
-        super().__init__(identity=identity, run_path=run_path, sink=sink, blobs=blobs, tree=tree)
+        sink, blobs, tree, memory = _open_storage(conf, identity, run_path, resumed, writer_factory)
+        super().__init__(
+            identity=identity, run_path=run_path, sink=sink, blobs=blobs, tree=tree, memory=memory
+        )
         self._daemon_started = (
             conf.mode == "async" and conf.start_daemon and connect.ensure_daemon(layout.data_dir())
         )
@@ -279,20 +281,18 @@ def _open_storage(
     run_path: Path | None,
     resumed: bool,
     writer_factory: WriterFactory,
-) -> tuple[LogSink, Any, FieldTree]:
-    """The log sink, blob store and type-tracking tree of a run (in memory for debug mode)."""
+) -> tuple[LogSink, Any, FieldTree, FieldTree | None]:
+    """The log sink, blob store, type-tracking tree and (debug mode) value tree of a run."""
     if run_path is None:
-        return (
-            LogSink(MemoryWriter, strict=conf.strict, flush_period=None),
-            MemoryBlobStore(),
-            FieldTree(keep_values=False),
-        )
+        memory = MemoryWriter()
+        sink = LogSink(lambda: memory, strict=conf.strict, flush_period=None)
+        return sink, MemoryBlobStore(), FieldTree(keep_values=False), memory.tree
     opener = _opener(writer_factory, run_path, identity)
     sink = LogSink(opener, strict=conf.strict, flush_period=conf.flush_period)
     segments = layout.segments_dir(run_path)
     tree = replay(segments, keep_values=False) if resumed else FieldTree(keep_values=False)
     tree.max_fields = MAX_FIELDS
-    return sink, BlobStore(layout.blobs_dir(run_path)), tree
+    return sink, BlobStore(layout.blobs_dir(run_path)), tree, None
 
 
 def _locate(

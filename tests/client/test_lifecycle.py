@@ -27,6 +27,7 @@ def test_debug_mode_writes_nothing_to_disk(isolated_data_dir, tmp_path):
     assert run["p"].fetch() == 1
     assert run["f"].download(str(tmp_path / "f.bin")).read_bytes() == b"abc"
     run.stop()
+    assert run["sys/state"].fetch() == "Inactive"  # read-back still works after stop()
     assert not isolated_data_dir.exists()
     assert run.run_path is None and run.get_url() == ""
 
