@@ -32,8 +32,6 @@ LOG_FILE = "daemon.log"
 NO_DAEMON_ENV = "NEPTUNE_SYNC_NO_DAEMON"
 POLL_INTERVAL = 0.02
 
-_started: list[subprocess.Popen[bytes]] = []  # kept so the Popen objects are not collected early
-
 
 class WriterState(msgspec.Struct):
     """How far one writer's log has been acknowledged by the store."""
@@ -159,18 +157,21 @@ def ensure_daemon(root: Path, api_token: str | None = None) -> None:
         if daemon_running(root):
             return
         env = {**os.environ, "NEPTUNE_API_TOKEN": api_token} if api_token else None
+        daemon = [sys.executable, "-m", "neptune_syncd", "--data-dir", str(root)]
         with open(Path(root) / LOG_FILE, "ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "neptune_syncd", "--data-dir", str(root)],
-                env=env,
+            # sh starts the daemon in the background and exits at once: the daemon is not our
+            # child, so it is neither a zombie of the training process nor tied to its exit
+            subprocess.run(
+                ["/bin/sh", "-c", '"$@" &', "sh", *daemon],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
-                close_fds=True,
+                env=env,
+                timeout=10,
+                check=True,
             )
-        _started.append(proc)
-    except OSError as exc:
+    except (OSError, subprocess.SubprocessError) as exc:
         warnings.warn(
             f"neptune-sync: could not start the sync daemon for {root}: {exc}; "
             "the log stays on disk, run `neptune-sync sync` to upload it",
