@@ -27,6 +27,7 @@ async def put_blob(request: web.Request) -> web.Response:
     ctx = context(request)
     (await ctx.auth.principal(request)).require_any(WRITE)
     sha = request.match_info["sha256"]
+    ctx.blobs.path_of(sha)  # 400 for a name that is not a sha256, before anything else
     size = _header_int(request, "X-Blob-Size", None)
     offset = _header_int(request, "X-Upload-Offset", 0)
     if size > ctx.settings.max_blob:
