@@ -9,6 +9,7 @@ through a new OpLogWriter of its own in the same run directory; both logs read b
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import subprocess
 import sys
@@ -93,6 +94,7 @@ def _fork(child: Callable[[], None]) -> int:
     if pid:
         return pid
     try:
+        faulthandler.dump_traceback_later(15, exit=True)  # a hang shows where, then ends the child
         child()
         code = 0
     except BaseException:
@@ -128,7 +130,7 @@ def _child_logs_through_a_new_writer(parent_writer, segments: Path) -> Callable[
         parent_writer.flush()
         parent_writer.fsync()
         parent_writer.close()
-        own = new_writer(segments)
+        own = new_writer(segments, segment_size=64 << 10)
         for i in range(1000):
             own.append_float("child/loss", i, -i, T0 + i)
         own.close()
