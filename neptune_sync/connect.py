@@ -30,7 +30,7 @@ def _optional(name: str) -> ModuleType | None:
         raise
 
 
-def ensure_daemon(root: Path) -> bool:
+def ensure_daemon(root: Path, api_token: str | None = None) -> bool:
     """Start the sync daemon for ``root`` if it is not running; False when there is none to start.
 
     A failure is reported, never raised: the log is durable and is synced when a daemon runs.
@@ -39,7 +39,7 @@ def ensure_daemon(root: Path) -> bool:
     if control is None:
         return False
     try:
-        control.ensure_daemon(root)
+        control.ensure_daemon(root, api_token)
     except Exception as exc:  # the daemon is optional for logging; report and go on
         logger.warning("could not start the neptune-sync daemon (%s); the run is logged locally", exc)
         return False
@@ -71,14 +71,6 @@ def wait_synced(
     return False
 
 
-def require_store(mode: str) -> None:
-    """Raise :class:`NeedsStoreError` naming what ``mode`` needs and what to use instead."""
-    raise NeedsStoreError(
-        f"mode={mode!r} writes through the neptune-sync store on every call, which this client does "
-        "not do; use mode='async' (logs locally, the daemon syncs) or mode='offline'"
-    )
-
-
 def open_store(mode: str, api_token: str | None) -> Any:
     """A store client (neptune_sync.store_client) for the store the API token names."""
     client = _optional("store_client")
@@ -92,3 +84,37 @@ def open_store(mode: str, api_token: str | None) -> Any:
             "(`neptune-sync server token create` prints one)"
         )
     return client.StoreClient.from_token(api_token)
+
+
+class WaitingWriter:
+    """Sync mode: wraps an op-log writer so each call returns once the store has acknowledged it.
+
+    The daemon (started by the run) uploads the log; ``timeout`` bounds each wait, after which
+    the call returns anyway (the record is in the durable log) and a warning says so.
+    """
+
+    def __init__(self, writer: Any, run_path: Path, *, timeout: float) -> None:
+        self._writer = writer
+        self._run_path = run_path
+        self._timeout = timeout
+        self._starting = True  # the first wait allows for the daemon's startup
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._writer, name)
+
+    def append(self, op: Any, ts: float | None = None) -> int:
+        return self._wait(self._writer.append(op, ts))
+
+    def append_float(self, path: str, step: float, value: float, ts: float) -> int:
+        return self._wait(self._writer.append_float(path, step, value, ts))
+
+    def _wait(self, seq: int) -> int:
+        self._writer.flush()
+        starting, self._starting = self._starting, False
+        if not wait_synced(
+            self._run_path, self._writer.writer_id, seq, self._timeout, daemon_starting=starting
+        ):
+            logger.warning(
+                "mode='sync': the store has not acknowledged seq %d within %.0f s", seq, self._timeout
+            )
+        return seq

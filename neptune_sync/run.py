@@ -57,7 +57,10 @@ NEPTUNE_OPTIONS = frozenset(
         "enable_remote_signals",
     }
 )
-STOP_SYNC_TIMEOUT = 10.0  # seconds stop() waits for the daemon by default
+STOP_SYNC_TIMEOUT = 10.0
+SYNC_CALL_TIMEOUT = (
+    60.0  # seconds a mode="sync" call waits for the store  # seconds stop() waits for the daemon by default
+)
 WriterFactory = Callable[..., Any]  # (segments_dir, *, project, run_key, run_id, custom_run_id, durability)
 
 
@@ -95,8 +98,11 @@ class Run(Container):
             flush_period=flush_period,
             strict=fail_on_logging_error,
         )
-        if conf.mode == "sync":
-            connect.require_store(conf.mode)
+        if conf.mode == "sync" and not (conf.api_token and conf.start_daemon):
+            raise NeedsStoreError(
+                "mode='sync' waits for the store on every call: it needs NEPTUNE_API_TOKEN (or api_token=) "
+                "and the sync daemon (unset NEPTUNE_SYNC_NO_DAEMON); or use mode='async' / 'offline'"
+            )
         if conf.mode == "read-only":
             raise NeedsStoreError("open a read-only run with neptune.init_run(..., mode='read-only')")
         unknown = set(ignored) - NEPTUNE_OPTIONS
@@ -113,7 +119,9 @@ class Run(Container):
             identity=identity, run_path=run_path, sink=sink, blobs=blobs, tree=tree, memory=memory
         )
         self._daemon_started = (
-            conf.mode == "async" and conf.start_daemon and connect.ensure_daemon(layout.data_dir())
+            conf.mode in ("async", "sync")
+            and conf.start_daemon
+            and connect.ensure_daemon(layout.data_dir(), conf.api_token)
         )
         self._write_sys_fields(resumed, name, description, tags)
         if source_files is not None:
@@ -201,7 +209,7 @@ class Run(Container):
         to sync it (up to ``timeout``, when a daemon is installed)."""
         self._sink.flush(fsync=True)
         writer = self._sink.writer
-        if self._mode != "async" or disk_only or writer is None or self._run_path is None:
+        if self._mode not in ("async", "sync") or disk_only or writer is None or self._run_path is None:
             return
         starting, self._daemon_started = self._daemon_started, False  # only the first wait allows for startup
         synced = connect.wait_synced(
@@ -287,7 +295,8 @@ def _open_storage(
         memory = MemoryWriter()
         sink = LogSink(lambda: memory, strict=conf.strict, flush_period=None)
         return sink, MemoryBlobStore(), FieldTree(keep_values=False), memory.tree
-    opener = _opener(writer_factory, run_path, identity)
+    opener = _opener(writer_factory, run_path, identity, waiting=conf.mode == "sync")
+
     sink = LogSink(opener, strict=conf.strict, flush_period=conf.flush_period)
     segments = layout.segments_dir(run_path)
     tree = replay(segments, keep_values=False) if resumed else FieldTree(keep_values=False)
@@ -345,9 +354,13 @@ def _new_run_id(project: str) -> str:
     return f"{key}-{uuid.uuid4().hex[:12].upper()}"
 
 
-def _opener(factory: WriterFactory, run_path: Path, identity: layout.RunIdentity) -> Callable[[], Any]:
+def _opener(
+    factory: WriterFactory, run_path: Path, identity: layout.RunIdentity, *, waiting: bool
+) -> Callable[[], Any]:
+    """Opens the run's writer; ``waiting`` (sync mode) wraps it to wait for the store on each call."""
+
     def open_writer() -> Any:
-        return factory(
+        writer = factory(
             layout.segments_dir(run_path),
             project=identity.project,
             run_key=identity.run_key,
@@ -355,6 +368,7 @@ def _opener(factory: WriterFactory, run_path: Path, identity: layout.RunIdentity
             custom_run_id=identity.custom_run_id,
             durability=cfg.durability_for(run_path),
         )
+        return connect.WaitingWriter(writer, run_path, timeout=SYNC_CALL_TIMEOUT) if waiting else writer
 
     return open_writer
 

@@ -32,9 +32,12 @@ def test_debug_mode_writes_nothing_to_disk(isolated_data_dir, tmp_path):
     assert run.run_path is None and run.get_url() == ""
 
 
-def test_sync_mode_raises_naming_the_alternatives():
-    with pytest.raises(NeedsStoreError, match="mode='sync'.*use mode='async'.*mode='offline'"):
+def test_sync_mode_needs_a_token_and_the_daemon(monkeypatch):
+    with pytest.raises(NeedsStoreError, match="mode='sync'.*NEPTUNE_API_TOKEN.*mode='async'"):
         neptune.init_run(project="w/p", mode="sync")
+    monkeypatch.setenv("NEPTUNE_SYNC_NO_DAEMON", "1")
+    with pytest.raises(NeedsStoreError, match="NEPTUNE_SYNC_NO_DAEMON"):
+        neptune.init_run(project="w/p", mode="sync", api_token="t")
     with pytest.raises(NeedsStoreError, match="init_run"):
         neptune.Run(project="w/p", mode="read-only")
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import signal
 import time
 
 import pytest
+import pytest_asyncio
 
 import neptune_sync as neptune
 from neptune_sync import cli, daemon_control
@@ -83,18 +86,46 @@ def read_async_run(run_id: str) -> None:
     assert ro["sys/state"].fetch() == "Inactive"
 
 
+@pytest_asyncio.fixture
+async def daemon_cleanup(isolated_data_dir):
+    """Stop the daemon a test's run started (its pid is in the data dir's lock file)."""
+    yield
+    lock = isolated_data_dir / daemon_control.LOCK_FILE
+    if not daemon_control.daemon_running(isolated_data_dir):
+        return
+    os.kill(int(lock.read_text().split()[0]), signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while daemon_control.daemon_running(isolated_data_dir):
+        assert time.monotonic() < deadline, "the daemon did not stop"
+        await asyncio.sleep(0.05)
+
+
 @pytest.mark.asyncio
-async def test_async_mode_starts_the_daemon_and_stop_waits_for_the_sync(tmp_path, monkeypatch):
+async def test_async_mode_starts_the_daemon_and_stop_waits_for_the_sync(
+    tmp_path, monkeypatch, isolated_data_dir, daemon_cleanup
+):
     monkeypatch.delenv("NEPTUNE_SYNC_NO_DAEMON", raising=False)
     async with running_store(tmp_path / "store") as store:
         monkeypatch.setenv("NEPTUNE_API_TOKEN", await store.token(PROJECT))
-        try:
-            run_id, waited = await asyncio.wait_for(asyncio.to_thread(log_async_and_stop), 60)
-            assert len(daemon_control._started) == 1
-            await asyncio.wait_for(asyncio.to_thread(read_async_run, run_id), 60)
-            assert waited < 30
-        finally:
-            for proc in daemon_control._started:  # the daemon this test started
-                proc.terminate()
-                await asyncio.wait_for(asyncio.to_thread(proc.wait), 15)
-            daemon_control._started.clear()
+        run_id, waited = await asyncio.wait_for(asyncio.to_thread(log_async_and_stop), 60)
+        assert daemon_control.daemon_running(isolated_data_dir)
+        await asyncio.wait_for(asyncio.to_thread(read_async_run, run_id), 60)
+        assert waited < 30
+
+
+def sync_mode_calls_return_when_stored() -> None:
+    run = neptune.init_run(project=PROJECT, mode="sync", custom_run_id="sync-1")
+    reader = neptune.init_run(custom_run_id="sync-1", project=PROJECT, mode="read-only")
+    run["params/lr"] = 0.25
+    assert reader["params/lr"].fetch() == 0.25  # no wait()/stop(): the call returned once stored
+    run["loss"].append(1.5, step=3)
+    assert reader["loss"].fetch_last() == 1.5
+    run.stop()
+
+
+@pytest.mark.asyncio
+async def test_sync_mode_each_call_returns_once_the_store_has_it(tmp_path, monkeypatch, daemon_cleanup):
+    monkeypatch.delenv("NEPTUNE_SYNC_NO_DAEMON", raising=False)
+    async with running_store(tmp_path / "store") as store:
+        monkeypatch.setenv("NEPTUNE_API_TOKEN", await store.token(PROJECT))
+        await asyncio.wait_for(asyncio.to_thread(sync_mode_calls_return_when_stored), 120)
