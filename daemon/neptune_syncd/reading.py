@@ -2,6 +2,10 @@
 
 File reads and decoding are blocking CPU work; they run in a thread (:func:`read_ahead`) while
 the event loop waits for the store, so reading the next batch overlaps sending the last one.
+
+Damage in a segment whose writer is alive is never skipped: a frame being rewritten in place
+(a growing points frame) can read as torn. Reading stops before it and tries again next pass;
+once the writer is gone, real damage is reported and skipped as far as it goes.
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ class Chunk:
     failure: Exception | None = None
 
 
+class _HoldBack(Exception):
+    """Damage met in a live writer's segment: stop this pass before it."""
+
+
 def read_batches(
     paths: list[Path], resume: tuple[str, int], acked: int, policy: BatchPolicy, on_damage: DamageHandler
 ) -> Iterator[Chunk]:
@@ -51,7 +59,8 @@ def read_batches(
             alive = reader.writer_alive()
             offset = resume[1] if path.name == resume[0] else None
             try:
-                for frame_offset, raw in reader.entries(offset, on_damage=on_damage, live=alive):
+                damage = _hold_back if alive else on_damage
+                for frame_offset, raw in reader.entries(offset, on_damage=damage, live=alive):
                     seen = max(seen, raw.last_seq)
                     entry = trim(raw, acked)
                     if entry is None:
@@ -64,7 +73,14 @@ def read_batches(
             except UnknownOperationError as exc:
                 yield Chunk(batch, position, seen, at_end=True, alive=alive, error=str(exc))
                 return
+            except _HoldBack:
+                yield Chunk(batch, position, seen, at_end=True, alive=True)
+                return
     yield Chunk(batch, position, seen, at_end=True, alive=alive)
+
+
+def _hold_back(err: CorruptRecordError) -> None:
+    raise _HoldBack(str(err))
 
 
 async def read_ahead(chunks: Iterator[Chunk], send: MemoryObjectSendStream[Chunk], empty: Chunk) -> None:

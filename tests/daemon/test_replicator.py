@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import anyio
 import msgspec
 import pytest
@@ -259,3 +262,58 @@ async def test_unreadable_segment_is_reported_and_the_replicator_keeps_running(r
     with anyio.move_on_after(0.2):
         await rep.run()
     assert rep.state.last_error == ""
+
+
+@pytest.mark.asyncio
+async def test_live_writer_at_full_speed_is_mirrored_exactly_while_it_writes(runs, config):
+    run = runs.create("tail")
+    w = runs.writer(run, segment_size=256 << 10)
+    store = MemoryStore()
+    rep = replicator(run, store, config)
+    total = 60_000
+    finished = threading.Event()
+
+    def write() -> None:
+        for i in range(total):
+            w.append_float("loss", i, float(i), 1000.0 + i / 1e5)
+            if i % 2000 == 0:
+                w.append(o.AssignInt("progress", i))
+                time.sleep(0.005)  # let the reader catch up with the tail now and then
+        finished.set()
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(anyio.to_thread.run_sync, write)
+            passes = 0
+            while not finished.is_set() or store.applied.get((run.name, w.writer_id), 0) < w.last_seq:
+                await rep.sync_pass(final=True)
+                passes += 1
+    w.close()
+    await rep.sync_pass(final=True)
+    assert passes > 3, "the replicator ran while the writer wrote"
+    assert store.values(run.name) == runs.expected(run)
+    assert [p[0] for p in store.values(run.name)["loss"][1]] == list(range(total))
+    assert read_state(run).damaged == []
+
+
+@pytest.mark.asyncio
+async def test_damage_in_a_live_segment_is_held_back_until_the_writer_is_gone(runs, config):
+    run = runs.create("held")
+    w = ints(runs, run, 10)  # still open: its segment is live
+    seg = segment_files(run / "segments")[0]
+    with SegmentReader(seg) as reader:
+        offsets = [off for off, _ in reader.entries(live=True)]
+    with open(seg, "r+b") as f:  # flip a byte in the 5th op's body (the mapping sees it)
+        f.seek(offsets[4] + 20)
+        byte = f.read(1)
+        f.seek(offsets[4] + 20)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    store = MemoryStore()
+    rep = replicator(run, store, config)
+    result = await rep.sync_pass(final=True)
+    assert set(store.values(run.name)) == {f"v/{i}" for i in range(4)}  # stops before the damage
+    assert result.live and read_state(run).damaged == []  # polled again soon, nothing skipped
+    w.close()
+    result = await rep.sync_pass(final=True)
+    assert set(store.values(run.name)) == {f"v/{i}" for i in range(10)} - {"v/4"}
+    assert result.pending == 0 and len(read_state(run).damaged) == 1
