@@ -7,9 +7,14 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def isolated_data_dir(tmp_path, monkeypatch):
-    """Point NEPTUNE_SYNC_DIR at a fresh directory and keep the tests offline by default."""
+    """Point NEPTUNE_SYNC_DIR at a fresh directory and keep the tests offline by default.
+
+    No test starts a background daemon unless it removes NEPTUNE_SYNC_NO_DAEMON itself (and
+    stops what it started).
+    """
     data = tmp_path / "neptune-sync-data"
     monkeypatch.setenv("NEPTUNE_SYNC_DIR", str(data))
+    monkeypatch.setenv("NEPTUNE_SYNC_NO_DAEMON", "1")
     for var in ("NEPTUNE_PROJECT", "NEPTUNE_API_TOKEN", "NEPTUNE_MODE", "NEPTUNE_CUSTOM_RUN_ID"):
         monkeypatch.delenv(var, raising=False)
     return data

@@ -19,6 +19,7 @@ Design (docs/oplog-format.md):
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import mmap
 import os
@@ -220,14 +221,17 @@ class OpLogWriter:
 
     def _after_fork_in_child(self) -> None:
         """In a forked child: let go of the parent's mapping without touching its contents."""
+        self._lock = threading.Lock()  # first: a parent thread may have held it at fork time
         self._forked = self.closed = True
         self._close_points_frame()
-        if isinstance(self._buf, mmap.mmap):
-            self._buf.close()  # unmaps in the child only
-        if self._fd >= 0:
-            os.close(self._fd)  # the parent's descriptor (and its flock) stays open
+        buf, fd = self._buf, self._fd
         self._buf, self._fd = None, -1
-        self._lock = threading.Lock()  # the parent's lock may have been held at fork time
+        if isinstance(buf, mmap.mmap):
+            # unmaps in the child only; if a parent thread had it exported, leave it mapped
+            with contextlib.suppress(BufferError, ValueError, OSError):
+                buf.close()
+        if fd >= 0:
+            os.close(fd)  # the parent's descriptor (and its flock) stays open
 
     def _append_float_slow(self, path: str, step: float, value: float, ts: float) -> int:
         """Every case the hot path does not take: float steps, a new path, a full frame."""
