@@ -79,7 +79,7 @@ class Container:
             self._log(DeleteField(target))
         for key, handler in self._handlers.items():
             if key == path or key.startswith(path + "/"):
-                handler._fseries = None  # the cached series field is gone
+                handler._refresh()  # the cached series field is gone
 
     def get_structure(self) -> dict[str, Any]:
         """The field tree as nested dicts; leaves are field type names (e.g. ``"floatSeries"``)."""

@@ -26,7 +26,7 @@ from .readback import (
     require,
     series_values,
 )
-from .state import artifact_hash, matching_relpaths
+from .state import Field, artifact_hash, matching_relpaths
 from .types.file import File
 from .types.series import SERIES_VALUES, FileSet, StringSet
 from .validation import check_set_item, check_step, check_timestamp, finite_or_warn, join_path, warn
@@ -52,11 +52,16 @@ class Handler:
         self._run = run
         self._sink = run._sink
         self._path = path
-        field = run._tree.get(path)
-        self._fseries = field if field is not None and field.type == o.FieldType.FLOAT_SERIES else None
+        self._fseries: Field | None = None
+        self._refresh()
 
     def __repr__(self) -> str:
         return f"<Handler {self._path!r}>"
+
+    def _refresh(self) -> None:
+        """Re-read the cached float-series field (after a delete or a re-read of the run's types)."""
+        field = self._run._tree.get(self._path)
+        self._fseries = field if field is not None and field.type == o.FieldType.FLOAT_SERIES else None
 
     def __getitem__(self, path: str) -> Handler:
         return self._run[join_path(self._path, path)]

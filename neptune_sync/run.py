@@ -228,11 +228,8 @@ class Run(Container):
             tree = replay(layout.segments_dir(self._run_path), keep_values=False)
             tree.max_fields = MAX_FIELDS
             self._tree = tree
-            for path, handler in self._handlers.items():
-                handler._fseries = None
-                field = tree.get(path)
-                if field is not None and field.type == "floatSeries":
-                    handler._fseries = field
+            for handler in self._handlers.values():
+                handler._refresh()
 
 
 class Project(Run):
@@ -250,13 +247,13 @@ def init_run(with_id: str | None = None, **kwargs: Any) -> Run | ReadOnlyRun:
     Keyword arguments: ``project`` (else ``NEPTUNE_PROJECT``), ``api_token`` (else
     ``NEPTUNE_API_TOKEN``; never written to the log), ``custom_run_id`` (else
     ``NEPTUNE_CUSTOM_RUN_ID``), ``mode`` (else ``NEPTUNE_MODE``, default ``async``; also
-    ``offline``, ``debug``, ``read-only`` (reads the run from the store; needs the API token);
-    ``sync`` raises NeedsStoreError), ``name``,
-    ``description``, ``tags``, ``source_files``, ``flush_period`` (seconds between fsyncs,
+    ``offline``, ``debug``, ``sync`` and ``read-only``, which need the API token: see
+    docs/compat.md), ``name``, ``description``, ``tags``, ``source_files``, ``flush_period`` (seconds between fsyncs,
     default 5), ``fail_on_exception``, ``fail_on_logging_error`` (else ``NEPTUNE_SYNC_STRICT``).
     Other neptune options (``capture_*``, ``git_ref``, ``dependencies``, ...) are accepted and ignored.
 
-    Raises NeptuneUserError for a bad mode, a missing project (async) or an unknown ``with_id``.
+    Raises NeptuneUserError for a bad mode, a missing project (async) or an unknown ``with_id``;
+    NeedsStoreError when ``sync`` / ``read-only`` lack the token, the daemon or the store client.
     """
     if (kwargs.get("mode") or os.environ.get("NEPTUNE_MODE")) == "read-only":
         return _read_only(with_id, **kwargs)
