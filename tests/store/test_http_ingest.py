@@ -128,3 +128,34 @@ async def test_a_storage_failure_is_a_json_500_and_logged(store, caplog):
         )
     assert status == 500 and err["error"] == "internal"
     assert "POST /v1/batches failed" in caplog.text
+
+
+async def test_concurrent_writers_of_one_run_all_land(backend, tmp_path):
+    """Several writers (DDP ranks) of one run post at once, sharing a path: every batch applies once."""
+    db, schema = backend
+    async with (
+        running_store(tmp_path, db=db, pg_schema=schema, max_inflight=64) as store,
+        aiohttp.ClientSession() as s,
+    ):
+        token = await store.token(PROJECT)
+
+        async def writer(rank: int) -> list[int]:
+            acked = []
+            for b in range(5):
+                seq = b * 11 + 1
+                batch = [
+                    Entry(seq, 0.0, ops.AssignInt("shared/int", rank)),
+                    floats(f"rank{rank}/loss", seq + 1, range(b * 10, b * 10 + 10)),
+                ]
+                acked.append(
+                    (await post_batch(s, store.url, token, request(batch, writer=f"rank{rank}"))).applied_seq
+                )
+            return acked
+
+        results = await asyncio.wait_for(asyncio.gather(*(writer(r) for r in range(4))), 60)
+        assert results == [[11, 22, 33, 44, 55]] * 4
+        values = {v.path: v for v in await store.storage.field_values(PROJECT, RUN.run_key, [])}
+        assert values["shared/int"].type == "int" and values["shared/int"].value in range(4)
+        assert all(values[f"rank{r}/loss"].last_step == 49.0 for r in range(4))
+        for r in range(4):
+            assert await acked(s, store.url, token, writer=f"rank{r}") == 55
