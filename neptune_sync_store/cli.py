@@ -23,7 +23,11 @@ URL_ENV = "NEPTUNE_SYNC_STORE_URL"
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``server`` command (and its ``token create`` subcommand) to the ``neptune-sync`` CLI."""
-    server = subparsers.add_parser("server", help="run the store server", description=__doc__.split("\n")[0])
+    server = subparsers.add_parser(
+        "server",
+        help="run the store server",
+        description="Run the neptune-sync store server (stop with SIGINT / SIGTERM).",
+    )
     _storage_args(server)
     server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     server.add_argument(
