@@ -45,7 +45,6 @@ class ImportRecord:
     source_key: str
     first_version: int
     last_version: int
-    writer_id: str
 
     def covers(self, version: int) -> bool:
         return self.first_version <= version <= self.last_version
@@ -78,9 +77,7 @@ def records(run_path: Path, source_key: str) -> list[ImportRecord]:
     for path in sorted(import_dir(run_path).glob("*.json")):
         data = json.loads(path.read_text("utf-8"))
         if data.get("source_key") == source_key:
-            out.append(
-                ImportRecord(source_key, data["first_version"], data["last_version"], data["writer_id"])
-            )
+            out.append(ImportRecord(source_key, data["first_version"], data["last_version"]))
     return out
 
 
