@@ -8,14 +8,24 @@ Pure: no I/O. Nothing is ever dropped silently. Policies (``conflict_policy`` in
 - ``quarantine``: write nothing; the op goes to the run's quarantine file.
 
 Every resolution is recorded on the run in the string set :data:`CONFLICTS_FIELD`, and in the
-run's sync state (``neptune-sync status``).
+run's sync state (``neptune-sync status``). When the store's answer to a batch was lost,
+:func:`audit` finds the conflicts it must have reported from the field types it holds now.
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from neptune_sync.oplog.ops import AddStrings, AssignFloat, AssignInt, FieldType, Op
+from neptune_sync.oplog.framing import Entry
+from neptune_sync.oplog.ops import (
+    AddStrings,
+    AssignFloat,
+    AssignInt,
+    DeleteField,
+    FieldType,
+    Op,
+    field_type_of,
+)
 from neptune_sync.protocol import OpConflict
 
 POLICIES = ("coerce", "rename", "quarantine")
@@ -71,3 +81,26 @@ def resolve(op: Op, conflict: OpConflict, policy: str = "coerce") -> Resolution:
 def record(note: str, action: str) -> AddStrings:
     """The op that records a conflict on the run."""
     return AddStrings(CONFLICTS_FIELD, (f"{note}; {action}",))
+
+
+def audit(entries: list[Entry], store_types: dict[str, str], known: set[int]) -> list[OpConflict]:
+    """Conflicts the store must have met applying ``entries`` when its answer was lost.
+
+    An entry conflicted if the store holds its path with another type, unless a later entry of
+    the batch deleted that path (the type may then legitimately differ). ``known`` are seqs
+    already reported as conflicts.
+    """
+    deleted_after: set[str] = set()
+    found = []
+    for entry in reversed(entries):
+        op = entry.op
+        if isinstance(op, DeleteField):
+            deleted_after.add(op.path)
+            continue
+        attempted = field_type_of(op)
+        existing = store_types.get(op.path)
+        if attempted is None or existing is None or op.path in deleted_after or entry.seq in known:
+            continue
+        if existing != attempted:
+            found.append(OpConflict(entry.seq, op.path, existing, attempted))
+    return found[::-1]

@@ -129,8 +129,18 @@ class Delivery:
     async def send(self, run: RunInfo, writer_id: str, entries: list[Entry]) -> Sent:
         """Deliver entries; returns how far the writer is applied or quarantined."""
         await self.upload_blobs(run, entries)
+        ambiguous = False
+
+        async def attempt() -> BatchResponse:
+            nonlocal ambiguous
+            try:
+                return await self.sink.write_batch(run, writer_id, entries)
+            except StoreUnavailableError:
+                ambiguous = True  # the store may have applied it and lost only its answer
+                raise
+
         try:
-            response = await self.call(run.project, lambda: self.sink.write_batch(run, writer_id, entries))
+            response = await self.call(run.project, attempt)
         except BatchRejectedError as exc:
             if len(entries) == 1:
                 self._quarantine(writer_id, entries[0], str(exc))
@@ -139,7 +149,25 @@ class Delivery:
             a = await self.send(run, writer_id, first)
             b = await self.send(run, writer_id, rest)
             return Sent(max(a.applied_seq, b.applied_seq), max(a.quarantined_to, b.quarantined_to))
+        if ambiguous:
+            response = await self.audit(run, entries, response)
         return Sent(response.applied_seq, self._handle(run, writer_id, entries, response))
+
+    async def audit(self, run: RunInfo, entries: list[Entry], response: BatchResponse) -> BatchResponse:
+        """Add the conflicts an answer lost to ``response``, from the store's field types."""
+        types = await self.call(run.project, lambda: self.sink.field_types(run))
+        if types is None:
+            log.warning(
+                "%s: cannot read field types (token lacks the read scope): a lost answer's "
+                "type conflicts stay unresolved",
+                self.run_path.name,
+            )
+            return response
+        known = {c.seq for c in response.conflicts} | {r.seq for r in response.rejected}
+        found = conflicts.audit(entries, types, known)
+        return (
+            msgspec.structs.replace(response, conflicts=[*response.conflicts, *found]) if found else response
+        )
 
     def _handle(self, run: RunInfo, writer_id: str, entries: list[Entry], response: BatchResponse) -> int:
         """Quarantine refused entries, resolve conflicts; returns the highest seq quarantined."""

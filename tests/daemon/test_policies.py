@@ -10,7 +10,7 @@ from neptune_sync.oplog import ops as o
 from neptune_sync.oplog.framing import Entry
 from neptune_sync.protocol import OpConflict
 from neptune_syncd.batching import Batch, BatchPolicy, entry_bytes, split, trim
-from neptune_syncd.conflicts import CONFLICTS_FIELD, coerce, resolve
+from neptune_syncd.conflicts import CONFLICTS_FIELD, audit, coerce, resolve
 from neptune_syncd.retry import Backoff, classify_status, parse_retry_after
 
 
@@ -128,3 +128,18 @@ def test_rename_and_quarantine_policies_and_no_second_rename():
     assert again.quarantine
     with pytest.raises(ValueError, match="conflict_policy"):
         resolve(o.AssignInt("x", 1), conflict("x", "float", "int"), "drop")
+
+
+def test_audit_finds_conflicts_a_lost_answer_would_have_reported():
+    entries = [
+        Entry(1, 1.0, o.AssignInt("lr", 3)),  # store holds a float: conflict
+        Entry(2, 1.0, o.AssignFloat("ok", 1.0)),  # same type: fine
+        Entry(3, 1.0, o.AssignString("gone", "x")),  # deleted below: its type may differ now
+        Entry(4, 1.0, o.DeleteField("gone")),
+        Entry(5, 1.0, o.ClearSeries("s")),  # type-agnostic
+        Entry(6, 1.0, o.AssignBool("new", True)),  # deleted later by someone: not in the store
+        Entry(7, 1.0, o.AssignString("known", "y")),  # already reported in the answer
+    ]
+    types = {"lr": "float", "ok": "float", "gone": "int", "s": "string", "known": "int"}
+    assert audit(entries, types, known={7}) == [OpConflict(1, "lr", "float", "int")]
+    assert audit(entries, {}, known=set()) == []

@@ -34,6 +34,10 @@ class Sink(abc.ABC):
         """Apply entries (in sequence order) atomically; entries at or below the applied seq are no-ops."""
 
     @abc.abstractmethod
+    async def field_types(self, run: RunInfo) -> dict[str, str] | None:
+        """``{path: type}`` of the run's fields in the store; None if this token may not read them."""
+
+    @abc.abstractmethod
     async def has_blob(self, run: RunInfo, ref: FileRef) -> bool:
         """True if the store already holds the blob's content."""
 

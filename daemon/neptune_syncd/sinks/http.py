@@ -25,6 +25,7 @@ from neptune_sync.protocol import (
     AckResponse,
     BatchRequest,
     BatchResponse,
+    FieldInfo,
     RunInfo,
     batch_request_encoder,
     batch_response_decoder,
@@ -35,6 +36,7 @@ from .base import Sink
 
 MSGPACK = "application/msgpack"
 _ack_decoder = msgspec.msgpack.Decoder(AckResponse)
+_structure_decoder = msgspec.json.Decoder(list[FieldInfo])
 
 
 class HttpSink(Sink):
@@ -63,6 +65,16 @@ class HttpSink(Sink):
         body = batch_request_encoder.encode(BatchRequest(run, writer_id, entries))
         async with self._request("POST", "/v1/batches", data=body, headers={"Content-Type": MSGPACK}) as resp:
             return self._decode(batch_response_decoder, await resp.read())
+
+    async def field_types(self, run: RunInfo) -> dict[str, str] | None:
+        params = {"project": run.project, "run": run.run_key}
+        async with self._request("GET", "/v1/run/structure", params=params, ok=(403, 404)) as resp:
+            if resp.status == 403:
+                return None
+            if resp.status == 404:
+                return {}
+            infos = self._decode(_structure_decoder, await resp.read())
+        return {info.path: info.type for info in infos}
 
     async def has_blob(self, run: RunInfo, ref: FileRef) -> bool:
         return await self._upload_offset(ref) is None
@@ -123,7 +135,7 @@ class HttpSink(Sink):
         raise BatchRejectedError(detail, resp.status)
 
     @staticmethod
-    def _decode(decoder: msgspec.msgpack.Decoder, body: bytes):  # noqa: ANN205 - the decoder's type
+    def _decode(decoder: msgspec.msgpack.Decoder | msgspec.json.Decoder, body: bytes):  # noqa: ANN205 - the decoder's type
         try:
             return decoder.decode(body)
         except msgspec.DecodeError as exc:

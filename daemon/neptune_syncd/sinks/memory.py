@@ -136,6 +136,9 @@ class MemorySink(Sink):
     async def write_batch(self, run: RunInfo, writer_id: str, entries: list[Entry]) -> BatchResponse:
         return self.store.write_batch(run, writer_id, entries)
 
+    async def field_types(self, run: RunInfo) -> dict[str, str] | None:
+        return {path: f.type for path, f in self.store.runs.get(run.run_key, {}).items()}
+
     async def has_blob(self, run: RunInfo, ref: o.FileRef) -> bool:
         return ref.sha256 in self.store.blobs
 
