@@ -27,7 +27,7 @@ from ..oplog import ops as o
 from ..oplog.blobs import BlobStore
 from .report import ImportReport, SourceReport
 from .rules import KeptAside, field_path, finite, int64
-from .target import RangeImport, claim_run
+from .target import RangeImport, claim_run, labels
 
 _PART = re.compile(r"^(.*)_part_(\d+)\.parquet$")
 _SERIES = {"float_series", "string_series", "file_series"}
@@ -101,9 +101,9 @@ def import_exported_run(
     report = SourceReport(str(run.parts[0]), run_key=identity.run_key, container_id=run.run_id)
     rows = _RowConverter(BlobStore(layout.blobs_dir(run_path)), _file_roots(files_dir, run), created)
     source_key = f"neptune-exporter/{run.project_id}/{run.run_id}"
-    labels = {"project_id": run.project_id, "run_id": run.run_id}
+    header = labels(project_id=run.project_id, run_id=run.run_id)
     details = {"source_path": str(run.parts[0].parent)}
-    with RangeImport(run_path, identity, source_key, report, labels=labels, details=details) as imp:
+    with RangeImport(run_path, identity, source_key, report, header=header, details=details) as imp:
         for number, row, (part, index) in _rows(run):
             if not imp.is_new(number):
                 continue

@@ -9,15 +9,17 @@ do not record the project name: it is given on the command line (or ``NEPTUNE_PR
 
 from __future__ import annotations
 
+import datetime as _dt
 from pathlib import Path
 
 from ..oplog import layout
+from ..oplog import ops as o
 from ..oplog.blobs import BlobStore
 from .neptune1_ops import IGNORED, Converter
 from .neptune1_queue import QueueDir, QueuedOp, find_queues, read_queue
 from .report import ImportReport, SourceReport
 from .rules import KeptAside
-from .target import RangeImport, claim_run
+from .target import RangeImport, claim_run, labels
 
 
 def import_neptune(
@@ -57,14 +59,16 @@ def import_queue(
     report = SourceReport(str(queue.path), run_key=identity.run_key, container_id=queue.container_id)
     converter = Converter(BlobStore(layout.blobs_dir(run_path)), queue)
     ack = queue.ack_marker or 0
-    labels = {
-        "container_id": queue.container_id,
-        "container_type": queue.container_type,
-        "mode": queue.mode,
-        "client_version": queue.client_version,
-    }
+    header = labels(
+        container_id=queue.container_id,
+        container_type=queue.container_type,
+        mode=queue.mode,
+        client_version=queue.client_version,
+    )
+    if not is_project:  # what the service kept for a run, as neptune_sync.init_run writes it
+        header += _sys_fields(identity.run_id, queue.created)
     details = {"source_path": str(queue.path), "ack_marker": ack}
-    with RangeImport(run_path, identity, queue.source_key, report, labels=labels, details=details) as imp:
+    with RangeImport(run_path, identity, queue.source_key, report, header=header, details=details) as imp:
         for item in read_queue(queue, lambda d: report.problems.append(str(d))):
             if not imp.is_new(item.version):
                 continue
@@ -75,6 +79,15 @@ def import_queue(
                 report.acknowledged += 1
     _check_markers(queue, imp.last, report)
     return report
+
+
+def _sys_fields(run_id: str, created: float) -> list[o.Op]:
+    fields: list[o.Op] = [o.AssignString("sys/id", run_id), o.AssignString("sys/state", "Inactive")]
+    if created:
+        fields.append(
+            o.AssignDatetime("sys/creation_time", _dt.datetime.fromtimestamp(created, _dt.timezone.utc))
+        )
+    return fields
 
 
 def _convert_one(

@@ -178,6 +178,11 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def labels(**values: str) -> list[Op]:
+    """``import/neptune/<name>`` string fields for the non-empty ``values``."""
+    return [AssignString(f"import/neptune/{name}", value) for name, value in values.items() if value]
+
+
 def claim_run(
     project: str, run_id: str, data_root: Path | None, custom_run_id: str = "", **identity: object
 ) -> tuple[layout.RunIdentity, Path]:
@@ -196,7 +201,7 @@ class RangeImport:
     are counted and skipped; the first new item opens an :class:`ImportTarget`, which is
     committed when the ``with`` block ends normally and thrown away if it raises.
 
-    ``labels`` are written first as ``import/neptune/<name>`` string fields.
+    ``header`` operations (where the data came from) are written first by every import writer.
     """
 
     def __init__(
@@ -206,14 +211,14 @@ class RangeImport:
         source_key: str,
         report: SourceReport,
         *,
-        labels: dict[str, str],
+        header: list[Op],
         details: dict,
     ) -> None:
         self._lock = _lock_imports(run_path)  # a second import of this run waits, then skips
         finish_pending(run_path)
         self._run_path, self._identity, self._source_key = run_path, identity, source_key
         self._done = records(run_path, source_key)
-        self._report, self._labels, self._details = report, labels, details
+        self._report, self._header, self._details = report, header, details
         self.target: ImportTarget | None = None
         self.last = 0
 
@@ -266,7 +271,6 @@ class RangeImport:
     def _open(self, number: int, ts: float) -> ImportTarget:
         if self.target is None:
             self.target = ImportTarget(self._run_path, self._identity, self._source_key, number)
-            for name, value in self._labels.items():
-                if value:
-                    self.target.append(AssignString(f"import/neptune/{name}", value), ts)
+            for op in self._header:
+                self.target.append(op, ts)
         return self.target

@@ -42,7 +42,11 @@ def test_real_offline_queue_imports_every_field_point_and_file(tmp_path, log_vie
     out = capsys.readouterr().out
     assert "imported 82 operations" in out and "0 problem(s)" in out
     state = log_view.state()
+    created = dt.datetime.fromisoformat("2026-11-27T03:33:55.226255+00:00")  # metadata.json
+    assert abs(state.pop("sys/creation_time") - created) < dt.timedelta(milliseconds=1)
     assert {k: v for k, v in state.items() if not k.startswith("monitoring/") and k != "sys/hostname"} == {
+        "sys/id": CONTAINER_ID,
+        "sys/state": "Inactive",
         "import/neptune/container_id": CONTAINER_ID,
         "import/neptune/container_type": "run",
         "import/neptune/mode": "offline",
