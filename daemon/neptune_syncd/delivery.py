@@ -153,6 +153,12 @@ class Delivery:
             response = await self.audit(run, entries, response)
         return Sent(response.applied_seq, self._handle(run, writer_id, entries, response))
 
+    async def recover_lost_answer(self, run: RunInfo, writer_id: str, entries: list[Entry]) -> None:
+        """Entries the store applied without the daemon seeing its answer (it died in between):
+        resolve the type conflicts that answer carried."""
+        response = await self.audit(run, entries, BatchResponse(entries[-1].last_seq if entries else 0))
+        self._handle(run, writer_id, entries, response)
+
     async def audit(self, run: RunInfo, entries: list[Entry], response: BatchResponse) -> BatchResponse:
         """Add the conflicts an answer lost to ``response``, from the store's field types."""
         types = await self.call(run.project, lambda: self.sink.field_types(run))

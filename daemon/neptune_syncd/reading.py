@@ -18,6 +18,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from neptune_sync.exceptions import CorruptRecordError, SegmentHeaderError, UnknownOperationError
+from neptune_sync.oplog.framing import Entry
 from neptune_sync.oplog.reader import DamageHandler, SegmentReader
 
 from .batching import Batch, BatchPolicy, trim
@@ -92,3 +93,20 @@ async def read_ahead(chunks: Iterator[Chunk], send: MemoryObjectSendStream[Chunk
         except Exception as exc:  # handed to the consumer, which raises it outside the task group
             empty.failure = exc
             await send.send(empty)
+
+
+def read_range(
+    paths: list[Path], resume: tuple[str, int], lo: int, hi: int, on_damage: DamageHandler
+) -> list[Entry]:
+    """The entries with sequence numbers in ``lo < seq <= hi`` (from ``resume`` on)."""
+    found: list[Entry] = []
+    for path in paths:
+        with SegmentReader(path) as reader:
+            offset = resume[1] if path.name == resume[0] else None
+            for _, raw in reader.entries(offset, on_damage=on_damage, live=reader.writer_alive()):
+                if raw.seq > hi:
+                    return found
+                entry = trim(raw, lo)
+                if entry is not None:
+                    found.append(entry)
+    return found

@@ -30,12 +30,13 @@ from .batching import Batch
 from .config import DaemonConfig
 from .delivery import Delivery
 from .gate import ProjectGate
-from .reading import Chunk, read_ahead, read_batches
+from .reading import Chunk, read_ahead, read_batches, read_range
 from .segments import by_writer, first_needed, prune
 from .sinks.base import Sink
 
 log = logging.getLogger(__name__)
 READ_ERROR = "cannot read the run's log"
+MAX_AUDIT_GAP = 4  # batches: a larger unrecorded gap was synced by someone else, not lost by us
 
 
 class PassResult(msgspec.Struct):
@@ -44,6 +45,7 @@ class PassResult(msgspec.Struct):
     live: bool = False  # some writer still holds its active segment
     pending: int = 0  # ops read but not yet acknowledged (or quarantined)
     sent: int = 0  # batches delivered
+    appended: int = 0  # conflict replacements appended to the log (read by the next pass)
     stopped: bool = False  # a writer's log cannot be read further (unknown op)
 
 
@@ -104,7 +106,8 @@ class Replicator:
         """One-shot: pass until everything readable is acknowledged or no pass makes progress."""
         while True:
             result = await self.sync_pass(final=True)
-            if not result.pending or not result.sent or self.stopping.is_set():
+            progressed = result.sent or result.appended
+            if not result.pending or not progressed or self.stopping.is_set():
                 return result
 
     async def sync_pass(self, final: bool = False) -> PassResult:
@@ -123,7 +126,8 @@ class Replicator:
         for writer_id, paths in by_writer(segments_dir(self.run_path)).items():
             if writer_id not in self._stopped and not self.stopping.is_set():
                 await self._sync_writer(run, writer_id, paths, result, final)
-        result.pending += self.delivery.appended - appended  # conflict replacements, read next pass
+        result.appended = self.delivery.appended - appended
+        result.pending += result.appended
         self.state.pending_ops = result.pending
         self._save()
         return result
@@ -142,10 +146,31 @@ class Replicator:
                     ws.store_acked,
                 )
                 ws.segment, ws.offset, ws.quarantined_to = "", 0, 0
+            elif store_acked > ws.store_acked:
+                await self._recover_gap(run, writer_id, ws, store_acked)
             ws.store_acked = store_acked
             ws.acked_seq = max(store_acked, ws.quarantined_to)
             self._acked[writer_id] = ws.acked_seq
         return self._acked[writer_id]
+
+    async def _recover_gap(self, run: RunInfo, writer_id: str, ws: WriterState, store_acked: int) -> None:
+        """The store applied ops this state file never recorded (the daemon died before it could):
+        look for the type conflicts their lost answer carried."""
+        if store_acked - ws.store_acked > MAX_AUDIT_GAP * self.config.batch.max_ops:
+            log.warning(
+                "%s: %s synced elsewhere up to %d; its type conflicts are not re-checked",
+                self.run_path.name,
+                writer_id,
+                store_acked,
+            )
+            return
+        paths = by_writer(segments_dir(self.run_path)).get(writer_id, [])
+        names = [p.name for p in paths]
+        start = names.index(ws.segment) if ws.segment in names else first_needed(paths, ws.store_acked)
+        entries = await anyio.to_thread.run_sync(
+            read_range, paths[start:], (ws.segment, ws.offset), ws.store_acked, store_acked, self._damage
+        )
+        await self.delivery.recover_lost_answer(run, writer_id, entries)
 
     async def _sync_writer(
         self, run: RunInfo, writer_id: str, paths: list[Path], result: PassResult, final: bool

@@ -317,3 +317,48 @@ async def test_damage_in_a_live_segment_is_held_back_until_the_writer_is_gone(ru
     result = await rep.sync_pass(final=True)
     assert set(store.values(run.name)) == {f"v/{i}" for i in range(10)} - {"v/4"}
     assert result.pending == 0 and len(read_state(run).damaged) == 1
+
+
+class Killed(Exception):
+    """Stands for the daemon dying right after the store applied a batch."""
+
+
+class DyingSink(MemorySink):
+    """Applies the n-th batch, then 'dies' before the answer reaches the daemon."""
+
+    def __init__(self, store, die_at):
+        super().__init__(store)
+        self.die_at = die_at
+        self.calls = 0
+
+    async def write_batch(self, run, writer_id, entries):
+        self.calls += 1
+        response = await super().write_batch(run, writer_id, entries)
+        if self.calls == self.die_at:
+            raise Killed
+        return response
+
+
+@pytest.mark.asyncio
+async def test_conflicts_of_a_batch_applied_just_before_a_crash_are_resolved_after_restart(runs, config):
+    run = runs.create("crash-conflict")
+    a = runs.writer(run, writer_id="a" * 16)
+    a.append(o.AssignFloat("lr", 0.5))
+    a.close()
+    b = runs.writer(run, writer_id="b" * 16)
+    b.append(o.AssignInt("lr", 3))
+    b.append(o.AssignInt("epochs", 3))
+    b.close()
+    store = MemoryStore()
+    dying = Replicator(
+        run, DyingSink(store, die_at=2), config, gate=ProjectGate(), limiter=anyio.CapacityLimiter(1)
+    )
+    with pytest.raises(Killed):
+        await dying.sync_pass(final=True)
+    assert store.applied[(run.name, b.writer_id)] == 2  # applied, but the state file never knew
+    assert b.writer_id not in read_state(run).writers
+    result = await replicator(run, store, config).sync_until_done()
+    assert result.pending == 0
+    values = store.values(run.name)
+    assert values["lr"] == ("float", 3.0) and values["epochs"] == ("int", 3)
+    assert any("coerced" in r for r in values["sys/sync/conflicts"][1])
