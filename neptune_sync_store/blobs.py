@@ -34,7 +34,8 @@ async def put_blob(request: web.Request) -> web.Response:
         raise TooLarge(f"blob of {size} bytes exceeds the limit of {ctx.settings.max_blob}")
     if ctx.blobs.has(sha):
         return web.Response(status=200, headers={"X-Upload-Offset": str(size)})
-    received = await ctx.blobs.receive(sha, size, offset, request.content.iter_chunked(1 << 20))
+    with ctx.upload_slots.take():
+        received = await ctx.blobs.receive(sha, size, offset, request.content.iter_chunked(1 << 20))
     status = 201 if received == size else 202
     return web.Response(status=status, headers={"X-Upload-Offset": str(received)})
 

@@ -26,7 +26,8 @@ _msgpack = msgspec.msgpack.Encoder()
 class Slots:
     """A bounded count of requests in progress: over the limit is 429, never a queue."""
 
-    def __init__(self, limit: int, retry_after: int) -> None:
+    def __init__(self, what: str, limit: int, retry_after: int) -> None:
+        self.what = what
         self.limit = limit
         self.retry_after = retry_after
         self.in_use = 0
@@ -35,7 +36,7 @@ class Slots:
     def take(self) -> Iterator[None]:
         if self.in_use >= self.limit:
             raise Overloaded(
-                f"{self.in_use} ingestion requests in progress (limit {self.limit}); retry later",
+                f"{self.in_use} {self.what} in progress (limit {self.limit}); retry later",
                 headers={"Retry-After": str(self.retry_after)},
             )
         self.in_use += 1
@@ -52,9 +53,11 @@ class StoreContext:
     auth: TokenAuth
     blobs: BlobFiles
     ingest_slots: Slots = field(init=False)
+    upload_slots: Slots = field(init=False)
 
     def __post_init__(self) -> None:
-        self.ingest_slots = Slots(self.settings.max_inflight, self.settings.retry_after)
+        self.ingest_slots = Slots("batches", self.settings.max_inflight, self.settings.retry_after)
+        self.upload_slots = Slots("blob uploads", self.settings.max_inflight, self.settings.retry_after)
 
 
 CONTEXT = web.AppKey("neptune_sync_store", StoreContext)

@@ -31,7 +31,8 @@ class StoreSettings:
         pg_schema: PostgreSQL schema holding the tables.
         max_body: largest accepted request body (batches, JSON); larger gets 413.
         max_blob: largest accepted blob; blobs stream, so this is not held in memory.
-        max_inflight: ingestion requests processed at once; more get 429 with ``Retry-After``.
+        max_inflight: batches (and, separately, blob uploads) processed at once; more get 429 with
+            ``Retry-After``.
         retry_after: seconds suggested in ``Retry-After``.
     """
 

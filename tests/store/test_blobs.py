@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import aiohttp
 import pytest
 from store_helpers import PROJECT, TIMEOUT, auth, put_blob, sha
+
+from neptune_sync_store.context import CONTEXT
+from neptune_sync_store.testing import running_store
 
 pytestmark = pytest.mark.asyncio
 
@@ -76,3 +80,26 @@ async def test_blob_upload_needs_write_scope_and_a_size(store):
             assert resp.status == 403
         async with s.head(f"{store.url}/v1/blobs/{sha(b'x')}", timeout=TIMEOUT) as resp:
             assert resp.status == 401
+
+
+async def test_uploads_over_the_limit_get_429_then_resume(tmp_path):
+    async with running_store(tmp_path, max_inflight=1) as store, aiohttp.ClientSession() as s:
+        token = await store.token(PROJECT)
+        data = os.urandom(100_000)
+        release = asyncio.Event()
+
+        async def slow_body():
+            yield data[:1000]
+            await asyncio.wait_for(release.wait(), 10)
+            yield data[1000:]
+
+        holder = asyncio.create_task(put_part(s, store.url, token, sha(data), slow_body(), len(data), 0))
+        for _ in range(100):  # until the slow upload holds the only slot
+            if store.app[CONTEXT].upload_slots.in_use:
+                break
+            await asyncio.sleep(0.01)
+        status, headers = await put_part(s, store.url, token, sha(b"other"), b"other", 5, 0)
+        assert status == 429 and headers["Retry-After"] == "1"
+        release.set()
+        assert (await asyncio.wait_for(holder, 10))[0] == 201
+        assert (await put_part(s, store.url, token, sha(b"other"), b"other", 5, 0))[0] == 201
