@@ -7,11 +7,14 @@ Rules (docs/oplog-format.md):
   reported as a :class:`CorruptRecordError` with its offset, and reading resumes at the next
   8-aligned offset that holds a valid frame with a higher sequence number.
 - While the writer is alive (it holds an exclusive flock on its active segment), an invalid frame
-  with nothing valid after it is a frame being written, not damage: reading stops there quietly.
-  So it does when the writer is dead but never finished the segment (it still ends in its
-  preallocated zeros: a kill tore the last write), or when the frame runs past the end of the
-  file (cut off). In a finished segment an invalid last frame that looks like either of those
-  cannot be told from a torn write; any other is damage.
+  is a frame being written, or bytes that changed under the reader (a points frame that grew after
+  its commit word was read, with a newer frame after it): reading stops there quietly, and damage
+  in a live segment is reported once its writer is done. Resume from the offset of the last frame
+  read, not from after it: that frame may still grow.
+- A dead writer's invalid last frame is the end, too, when the writer never finished the segment
+  (it still ends in its preallocated zeros: a kill tore the last write) or when the frame runs
+  past the end of the file (cut off). In a finished segment an invalid last frame that looks like
+  either of those cannot be told from a torn write; any other is damage.
 - An unknown operation tag or frame kind in a frame that verifies is not damage: it stops the
   segment loudly (:class:`UnknownOperationError`), since skipping it would silently drop data.
 
@@ -123,11 +126,13 @@ class SegmentReader:
                             continue
                         if entry is not None:
                             problem = f"sequence number {entry.seq} does not follow {last_seq}"
+            if live:
+                # the writer may be changing these bytes under us (a points frame grew since its
+                # commit word was read): the end, for now; damage shows once the writer is done
+                return
             resume = self._resync(offset + 8, size, last_seq)
-            if resume is None and (
-                live or problem.startswith(_PAST_EOF) or self._unfinished(offset, length, size)
-            ):
-                return  # a frame still being written, cut off by a truncation, or torn by a kill
+            if resume is None and (problem.startswith(_PAST_EOF) or self._unfinished(offset, length, size)):
+                return  # cut off by a truncation, or torn by a kill
             on_damage(CorruptRecordError(str(self.path), offset, problem, resume))
             if resume is None:
                 return
