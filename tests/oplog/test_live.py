@@ -13,6 +13,8 @@ from oplog_helpers import read_writers
 from oplog_strategies import T0
 from oplog_workload import check_records
 
+from neptune_sync.oplog import framing as fr
+from neptune_sync.oplog import ops
 from neptune_sync.oplog.reader import SegmentReader
 
 CHILD = Path(__file__).with_name("oplog_child.py")
@@ -59,3 +61,23 @@ def test_a_segment_trimmed_by_its_writer_during_a_read_ends_the_read_cleanly(wri
         writer.close()  # trims the file under the reader
         entries.extend(entry for _, entry in read)
     assert [p.step for entry in entries for p in entry.op.points] == list(range(i))
+
+
+def test_while_the_writer_lives_bytes_it_is_changing_end_the_read_quietly(writer_factory, segments):
+    """A reader that looks past a points frame which then grows (a resume offset taken after it,
+    or a pread racing the writer) sees point bytes where a frame should start, and a newer frame
+    after them. That is not damage: the read ends there, and reading from the frame's own offset
+    gets the grown frame."""
+    writer = writer_factory()
+    for i in range(10):
+        writer.append_float("loss", i, 0.5, T0 + i)
+    (path,) = segments.glob("*.seg")
+    with SegmentReader(path) as reader:
+        ((offset, _),) = list(reader.entries())
+        after = fr.align8(offset + 8 + fr.COMMIT.unpack_from(path.read_bytes(), offset)[0])
+        for i in range(10, 20):  # the frame grows over `after`
+            writer.append_float("loss", i, 0.5, T0 + i)
+        writer.append(ops.AssignInt("epoch", 1), T0)  # and a frame follows it
+        assert list(reader.entries(after)) == []  # the default on_damage raises
+        (again, grown), (_, epoch) = list(reader.entries(offset))
+    assert (again, len(grown.op.points), epoch.op) == (offset, 20, ops.AssignInt("epoch", 1))
