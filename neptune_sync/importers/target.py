@@ -9,9 +9,10 @@ Layout it adds to a run directory (next to ``segments/`` and ``blobs/``)::
 
 Idempotency, in three layers:
 1. The run key is derived from (project, source container id), so a re-import finds the run.
-2. Each import covers a range of source versions and is written by a writer whose id is derived
-   from (run key, source, first version): the same import always produces the same writer id,
-   the same sequence numbers and the same operations. Ranges already recorded are skipped.
+2. Each import covers a range of source versions; ranges already recorded are skipped. Its
+   writer id is a digest of (run key, source, first version) and of everything it writes, so the
+   same import always produces the same writer id, sequence numbers and operations, and an
+   import that came out differently (a file restored since) gets a writer id of its own.
 3. Commit order: close the staged segments, write the record, then rename the segments into
    ``segments/`` in index order. A crash before the record leaves only the staging directory
    (thrown away and redone); a crash after it is finished by :func:`finish_pending` on the next
@@ -27,17 +28,22 @@ import hashlib
 import json
 import os
 import shutil
+import struct
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from ..oplog import layout
 from ..oplog.blobs import BlobStore
-from ..oplog.ops import AssignString, LogFloats, Op
+from ..oplog.ops import AssignString, LogFloats, Op, decode_op, encode_op
 from ..oplog.writer import OpLogWriter
 from .report import SourceReport
 
 IMPORT_DIR = "import"
+_SPOOLED = struct.Struct("<Id")  # operation length, its timestamp; then the msgpack operation
 
 
 @dataclass(frozen=True)
@@ -52,11 +58,6 @@ class ImportRecord:
 
 def import_dir(run_path: Path) -> Path:
     return run_path / IMPORT_DIR
-
-
-def writer_id_for(run_key: str, source_key: str, first_version: int) -> str:
-    """The deterministic writer id of one import range."""
-    return hashlib.sha256(f"import\0{run_key}\0{source_key}\0{first_version}".encode()).hexdigest()[:16]
 
 
 def finish_pending(run_path: Path) -> None:
@@ -82,24 +83,24 @@ def records(run_path: Path, source_key: str) -> list[ImportRecord]:
 
 
 class ImportTarget:
-    """One import range of one source, staged in the run directory until :meth:`commit`."""
+    """One import range of one source: spooled while it is converted, written as a log writer
+    and made visible in :meth:`commit`.
+
+    The writer id is a digest of the source range and of everything written (operations, their
+    times, the records kept aside), so it is known only at the end: operations go to a spool
+    file first. The same import always gets the same writer id; an import that came out
+    differently (a missing file restored since) gets another one.
+    """
 
     def __init__(self, run_path: Path, identity: layout.RunIdentity, source_key: str, first_version: int):
         self.run_path = run_path
         self.source_key = source_key
         self.first_version = first_version
-        self.writer_id = writer_id_for(identity.run_key, source_key, first_version)
-        self._staging = import_dir(run_path) / f".staging-{self.writer_id}"
-        shutil.rmtree(self._staging, ignore_errors=True)
-        self._writer = OpLogWriter(
-            self._staging,
-            project=identity.project,
-            run_key=identity.run_key,
-            run_id=identity.run_id,
-            custom_run_id=identity.custom_run_id,
-            durability="buffered",
-            writer_id=self.writer_id,
-        )
+        self.writer_id = ""  # known at commit
+        self._identity = identity
+        self._digest = hashlib.sha256(f"import\0{identity.run_key}\0{source_key}\0{first_version}".encode())
+        # owned by this object: closed (and so deleted) by commit() or abort()
+        self._spool = tempfile.TemporaryFile(dir=import_dir(run_path), prefix=".spool-")  # noqa: SIM115
         self._kept: list[str] = []
         self.ops = 0
         self.points = 0
@@ -109,23 +110,27 @@ class ImportTarget:
         return BlobStore(layout.blobs_dir(self.run_path))
 
     def append(self, op: Op, ts: float) -> None:
-        """Stage one operation (float series go point by point into compact frames)."""
-        if isinstance(op, LogFloats):
-            for p in op.points:
-                self._writer.append_float(op.path, p.step, p.value, p.ts)
-            self.points += len(op.points)
-        else:
-            self._writer.append(op, ts=ts)
-            self.points += len(getattr(op, "points", ()) or ())
+        """Spool one operation."""
+        data = encode_op(op)
+        record = _SPOOLED.pack(len(data), ts) + data
+        self._digest.update(record)
+        self._spool.write(record)
+        self.points += len(getattr(op, "points", ()) or ())
         self.ops += 1
 
     def keep(self, record: dict) -> None:
         """Keep a source record that was not converted (written on commit)."""
-        self._kept.append(json.dumps(record, sort_keys=True, default=str))
+        line = json.dumps(record, sort_keys=True, default=str)
+        self._digest.update(line.encode())
+        self._kept.append(line)
 
     def commit(self, last_version: int, details: dict) -> Path:
-        """Make the staged import visible; returns the record's path."""
-        self._writer.close()
+        """Write the spooled operations as one writer's segments and make them visible; returns
+        the record's path."""
+        self.writer_id = self._digest.hexdigest()[:16]
+        staging = import_dir(self.run_path) / f".staging-{self.writer_id}"
+        shutil.rmtree(staging, ignore_errors=True)
+        self._write_segments(staging)
         base = import_dir(self.run_path)
         kept_path = base / f"{self.writer_id}.kept.jsonl"
         if self._kept:
@@ -144,14 +149,42 @@ class ImportTarget:
         )
         path = base / f"{self.writer_id}.json"
         _atomic_write(path, json.dumps(record, indent=1, sort_keys=True))
-        _move_segments(self._staging, layout.segments_dir(self.run_path))
-        shutil.rmtree(self._staging, ignore_errors=True)
+        _move_segments(staging, layout.segments_dir(self.run_path))
+        shutil.rmtree(staging, ignore_errors=True)
         return path
 
     def abort(self) -> None:
-        """Throw the staged import away (nothing becomes visible)."""
-        self._writer.close()
-        shutil.rmtree(self._staging, ignore_errors=True)
+        """Throw the import away (nothing becomes visible)."""
+        self._spool.close()
+
+    def _write_segments(self, staging: Path) -> None:
+        ident = self._identity
+        writer = OpLogWriter(
+            staging,
+            project=ident.project,
+            run_key=ident.run_key,
+            run_id=ident.run_id,
+            custom_run_id=ident.custom_run_id,
+            durability="buffered",
+            writer_id=self.writer_id,
+        )
+        try:
+            self._spool.seek(0)
+            for op, ts in _read_spool(self._spool):
+                if isinstance(op, LogFloats):  # float series go point by point into compact frames
+                    for p in op.points:
+                        writer.append_float(op.path, p.step, p.value, p.ts)
+                else:
+                    writer.append(op, ts=ts)
+        finally:
+            writer.close()
+            self._spool.close()
+
+
+def _read_spool(spool: BinaryIO) -> Iterator[tuple[Op, float]]:
+    while head := spool.read(_SPOOLED.size):
+        length, ts = _SPOOLED.unpack(head)
+        yield decode_op(spool.read(length)), ts
 
 
 def _lock_imports(run_path: Path) -> int:

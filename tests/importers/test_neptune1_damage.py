@@ -214,3 +214,34 @@ def test_a_queue_of_garbage_is_summarised_not_listed_line_by_line(make_queue, ne
 
     out = capsys.readouterr().out
     assert out.count("SKIPPED:") == 51 and "... and 450 more" in out and "500 problem(s)" in out
+
+
+def test_writer_id_is_the_same_for_the_same_import_and_new_when_the_outcome_changed(
+    make_queue, neptune_root, tmp_path, log_view
+):
+    """The store dedups a writer's replay by sequence number, so one writer id must never name two
+    different contents: here a file missing at the first import is restored before the second."""
+    missing = tmp_path / "model.bin"
+    q = make_queue()
+    q.op("AssignInt", "a", value=1)
+    q.op("UploadFile", "model", ext="bin", file_path=str(missing), tmp_file_name=None)
+    q.op("AssignInt", "b", value=2)
+
+    def import_afresh() -> str:
+        shutil.rmtree(log_view.data_dir, ignore_errors=True)  # as if the local copy were wiped
+        _import(neptune_root)
+        (header, _), *_ = _headers(log_view)
+        return header.writer_id
+
+    first, again = import_afresh(), import_afresh()
+    missing.write_bytes(b"weights")
+    restored = import_afresh()
+
+    assert first == again and restored != first
+    assert log_view.state()["model"] == ("model.bin", b"weights")
+
+
+def _headers(log_view):
+    from neptune_sync.oplog.reader import read_run
+
+    return list(read_run(layout.segments_dir(log_view.run())))
