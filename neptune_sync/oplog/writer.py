@@ -368,6 +368,7 @@ class OpLogWriter:
             if fsync:
                 os.fsync(fd)
         except OSError as exc:
+            self.closed = True  # the segment is gone from under the writer: nothing more goes in
             raise LoggingDisabledError(f"cannot complete log segment: {exc}") from exc
         finally:
             os.close(fd)
