@@ -174,3 +174,29 @@ def test_an_op_larger_than_a_segment_is_refused_and_the_writer_goes_on(writer_fa
     ((_, entries),) = read_writers(segments).items()
     assert [e.op.path for e in entries] == ["a", "b2", "b3", "b4", "loss"]
     assert len(list(segments.glob("*.seg"))) == 2
+
+
+_FINISH_FAILS_CHILD = """
+import resource, signal, sys
+sys.path.insert(0, sys.argv[1])
+from oplog_helpers import new_writer
+from neptune_sync.exceptions import LoggingDisabledError
+from neptune_sync.oplog import ops
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000))
+writer = new_writer(sys.argv[2], durability="buffered", segment_size=8192)
+for i in range(1, 400):  # about 6.4 kB, all still in memory
+    writer.append_float("loss", i, 0.5, 1e9 + i)
+for op in (ops.AssignString("big", "x" * 2000), ops.AssignInt("small", 1)):
+    try:  # the big op rotates: completing the segment fails; the small one would still fit
+        writer.append(op)
+        print("logged")
+    except LoggingDisabledError:
+        print("LoggingDisabledError")
+"""
+
+
+def test_a_segment_that_cannot_be_completed_disables_logging(segments):
+    args = [sys.executable, "-c", _FINISH_FAILS_CHILD, str(HERE), str(segments)]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.split()) == (0, ["LoggingDisabledError"] * 2), done.stderr
