@@ -80,7 +80,9 @@ class SQLiteStorage(Storage):
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(
+                "PRAGMA synchronous=FULL"
+            )  # an acked batch survives power loss: the daemon may then drop it
             conn.execute("PRAGMA cache_size=-65536")
             conn.execute("PRAGMA busy_timeout=10000")
             conn.execute(
