@@ -11,6 +11,7 @@ import anyio
 import pytest
 
 from neptune_sync.daemon_control import LOCK_FILE, daemon_running, ensure_daemon
+from neptune_sync.oplog import ops as o
 from neptune_sync.token import ApiToken
 from neptune_sync_store.testing import running_store
 
@@ -31,6 +32,11 @@ async def test_sigkill_at_random_moments_then_restart_ends_equal_to_clean_sync(
     for p in paths:
         w = runs.all_types(p, points=100_000)
         writers.append((p.name, w.writer_id, w.last_seq))
+        late = runs.writer(p, writer_id="f" * 16)  # replayed last; its types conflict
+        late.append(o.AssignInt("params/lr", 7))
+        late.append(o.AssignFloat("sys/name", 2.5))
+        late.close()
+        writers.append((p.name, late.writer_id, late.last_seq))
     total = sum(last for _, _, last in writers)
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -54,15 +60,20 @@ async def test_sigkill_at_random_moments_then_restart_ends_equal_to_clean_sync(
                 mid_sync += done < total
             proc = daemon.start(NOTIFY_SOCKET=str(sock_path))
             await messages_until(sock, {"READY=1"}, timeout=30)  # SIGTERM before that is a plain exit
-        with anyio.fail_after(60):
-            while await applied(store.storage, writers) < total:
-                await anyio.sleep(0.05)
+        with anyio.fail_after(60):  # everything, including the daemon's conflict replacements
+            while [await runs.store_view(store.storage, p.name) for p in paths] != [
+                runs.normalized(runs.expected(p)) for p in paths
+            ]:
+                await anyio.sleep(0.1)
         proc.send_signal(signal.SIGTERM)
         assert await daemon.wait_exit(proc, 10) == 0, proc.stderr.read().decode()
         for p in paths:
             got = await runs.store_view(store.storage, p.name)
             assert got == runs.normalized(runs.expected(p)), f"seed {seed}"
             assert len(got["train/loss"][1]) == 100_000
+            assert got["params/lr"] == ("float", 7.0)  # coerced
+            assert got["sys/name__conflict_float"] == ("float", 2.5)  # renamed
+            assert len(got["sys/sync/conflicts"][1]) == 2
     assert mid_sync >= KILLS - 2, f"only {mid_sync} of {KILLS} kills landed during the sync (seed {seed})"
 
 
