@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from .report import ImportReport
+
 EXIT_SKIPPED = 1
 EXIT_USAGE = 2
 
@@ -55,7 +57,7 @@ def _project(args: argparse.Namespace, required: bool) -> str | None:
     return project
 
 
-def _finish(report) -> int:
+def _finish(report: ImportReport) -> int:
     print(report.render())
     return EXIT_SKIPPED if report.skipped else 0
 
