@@ -147,3 +147,23 @@ async def test_ensure_daemon_starts_one_daemon_and_respects_no_daemon(isolated_d
     with anyio.fail_after(10):
         while daemon_running(isolated_data_dir):
             await anyio.sleep(0.05)
+
+
+@pytest.mark.asyncio
+async def test_sigterm_during_a_stuck_request_exits_within_the_drain_bound(
+    runs, proxied_store, daemon_process, tmp_path
+):
+    proxy, store, token = proxied_store
+    path = runs.create("stuck")
+    runs.all_types(path, points=100)
+    proxy.faults, proxy.hang = ["hang"], 30.0  # the first batch never gets an answer
+    daemon = daemon_process(token, shutdown_timeout=1.0, store_url=proxy.url)
+    proc = daemon.start()
+    with anyio.fail_after(15):
+        while not any(p == "/v1/batches" for _, p, _ in proxy.requests):
+            await anyio.sleep(0.02)
+    t0 = anyio.current_time()
+    proc.send_signal(signal.SIGTERM)
+    assert await daemon.wait_exit(proc, 10) == 0
+    assert anyio.current_time() - t0 < 1.0 + 2.0  # the bound, plus process teardown
+    assert b"replicators cancelled mid-batch" in proc.stderr.read()
