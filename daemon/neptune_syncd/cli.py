@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 import msgspec
 
-from neptune_sync.daemon_control import daemon_running
+from neptune_sync.daemon_control import LOCK_FILE, daemon_running
 from neptune_sync.oplog.layout import iter_run_dirs
 
 from .config import load_config
@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sync.add_argument("--data-dir", help="data dir (default: NEPTUNE_SYNC_DIR or the user default)")
     sync.add_argument("--store-url", help="store address (default: from NEPTUNE_API_TOKEN)")
     sync.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    sync.add_argument(
+        "--timeout", type=float, help="give up after this many seconds (default: retry until done)"
+    )
     sync.set_defaults(func=cmd_sync)
     status = subparsers.add_parser(
         "status", help="per run: ops pending, lag, errors, conflicts, quarantined ops"
@@ -47,7 +50,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(f"neptune-sync sync: {exc}", file=sys.stderr)
         return 2
     progress = None if args.quiet else print_progress
-    results = anyio.run(sync_once, config, sink, paths, progress)
+    results = anyio.run(sync_once, config, sink, paths, progress, args.timeout)
     if progress:
         sys.stderr.write("\n")
     failed = 0
@@ -74,7 +77,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         for report in reports:
             print(msgspec.json.encode(report).decode())
         return 0
-    print(f"data dir {root}: daemon {'running' if daemon_running(root) else 'not running'}")
+    running = (
+        f"running (pid {(root / LOCK_FILE).read_text().strip()})" if daemon_running(root) else "not running"
+    )
+    print(f"data dir {root}: daemon {running}")
     print(f"{'RUN':<48} {'PENDING':>9} {'BYTES':>10} {'LAG s':>8} {'CONFL':>5} {'QUAR':>5}  LAST ERROR")
     for r in reports:
         print(

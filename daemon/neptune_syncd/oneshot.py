@@ -68,8 +68,10 @@ async def sync_once(
     sink: Sink,
     run_paths: list[Path],
     progress: Callable[[list[Replicator], int], None] | None = None,
+    timeout: float | None = None,
 ) -> dict[Path, tuple[PassResult, Replicator]]:
-    """Sync each run until it has nothing left (or cannot make progress); returns each outcome."""
+    """Sync each run until it has nothing left (or cannot make progress, or ``timeout`` seconds
+    passed: the store may be unreachable); returns each outcome, unfinished runs as pending."""
     gate, limiter = ProjectGate(), anyio.CapacityLimiter(config.max_concurrent_requests)
     replicators = [Replicator(p, sink, config, gate=gate, limiter=limiter) for p in run_paths]
     results: dict[Path, tuple[PassResult, Replicator]] = {}
@@ -79,12 +81,16 @@ async def sync_once(
 
     await sink.open()
     try:
-        async with anyio.create_task_group() as tg:
-            for replicator in replicators:
-                tg.start_soon(one, replicator)
-            while progress is not None and len(results) < len(replicators):
-                progress(replicators, len(results))
-                await anyio.sleep(PROGRESS_INTERVAL)
+        with anyio.move_on_after(timeout):
+            async with anyio.create_task_group() as tg:
+                for replicator in replicators:
+                    tg.start_soon(one, replicator)
+                while progress is not None and len(results) < len(replicators):
+                    progress(replicators, len(results))
+                    await anyio.sleep(PROGRESS_INTERVAL)
+        for replicator in replicators:
+            unfinished = PassResult(pending=max(1, replicator.state.pending_ops))
+            results.setdefault(replicator.run_path, (unfinished, replicator))
         if progress is not None:
             progress(replicators, len(results))
     finally:

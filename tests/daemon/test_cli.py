@@ -61,3 +61,20 @@ def test_sync_of_unknown_run_and_missing_token_exit_2(runs, capsys, monkeypatch)
     monkeypatch.delenv("NEPTUNE_API_TOKEN")
     assert main(["sync"]) == 2
     assert "NEPTUNE_API_TOKEN" in capsys.readouterr().err
+
+
+@pytest.mark.asyncio
+async def test_sync_with_the_store_down_gives_up_after_timeout_and_exits_1(runs, monkeypatch, capsys):
+    from neptune_sync.token import ApiToken
+
+    run = runs.create("offline")
+    runs.all_types(run, points=10)
+    monkeypatch.setenv(
+        "NEPTUNE_API_TOKEN", ApiToken("http://127.0.0.1:9", "nss_x").format()
+    )  # nothing listens
+    with anyio.fail_after(20):
+        code = await anyio.to_thread.run_sync(main, ["sync", "-q", "--timeout", "0.5"])
+    out = capsys.readouterr().out
+    assert code == 1 and "ops left" in out and "store unavailable" in out
+    assert main(["status"]) == 0
+    assert "daemon not running" in capsys.readouterr().out
