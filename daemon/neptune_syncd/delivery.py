@@ -179,15 +179,14 @@ class Delivery:
         """Quarantine refused entries, resolve conflicts; returns the highest seq quarantined."""
         if not (response.rejected or response.conflicts):
             return 0
-        by_seq = {e.seq: e for e in entries}
         top = 0
         for rejection in response.rejected:
-            entry = by_seq[rejection.seq]
+            entry = _entry_at(entries, rejection.seq)
             self._quarantine(writer_id, entry, rejection.reason)
             top = max(top, entry.last_seq)
         replacements: list[Op] = []
         for conflict in response.conflicts:
-            entry = by_seq[conflict.seq]
+            entry = _entry_at(entries, conflict.seq)
             resolution = conflicts.resolve(entry.op, conflict, self.config.conflict_policy)
             if resolution.quarantine:
                 self._quarantine(writer_id, entry, f"type conflict: {conflict}")
@@ -230,3 +229,8 @@ class Delivery:
                 self.appended += 1
         finally:
             writer.close()
+
+
+def _entry_at(entries: list[Entry], seq: int) -> Entry:
+    """The entry holding ``seq`` (the store may name a series entry by any of its points)."""
+    return next(e for e in entries if e.seq <= seq <= e.last_seq)
