@@ -166,3 +166,35 @@ def replay(run_path: Path, log: list) -> dict[str, object]:
         elif isinstance(op, o.DeleteField):
             state.pop(op.path, None)
     return state
+
+
+def read_store_state(client, project: str, run: str, tmp: Path) -> dict[str, object]:
+    """What a store holds for a run, in the shape of :func:`replay` (files as their bytes)."""
+
+    def content(ref: dict) -> bytes:
+        return client.download_blob(ref["sha256"], tmp / ref["sha256"]).read_bytes()
+
+    state: dict[str, object] = {}
+    for path, field in client.values(project, run).items():
+        kind, value = field.type, field.value
+        if kind in ("floatSeries", "stringSeries"):
+            state[path] = [(s, v) for s, v, _ in client.series(project, run, path)]
+        elif kind == "fileSeries":
+            state[path] = [(s, content(v)) for s, v, _ in client.series(project, run, path)]
+        elif kind == "file":
+            state[path] = (value["name"], content(value))
+        elif kind == "fileSet":
+            state[path] = {rel: content(ref) for rel, ref in value.items()}
+        elif kind == "stringSet":
+            state[path] = set(value)
+        elif kind == "artifact":
+            state[path] = {f["relpath"]: f["sha256"] for f in value["files"]} or value["sha256"]
+        else:
+            state[path] = value
+    return state
+
+
+@pytest.fixture
+def store_state():
+    """``store_state(client, project, run, tmp_dir)``: a run's state as a store holds it."""
+    return read_store_state

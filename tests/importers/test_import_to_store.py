@@ -5,6 +5,9 @@ the local copy, import again and sync again: the store must not gain a single po
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import anyio
@@ -28,32 +31,6 @@ PROJECT = "ws/proj"
 RUN = "90edefcd-f560-43e0-a53e-e251347b7314"  # the neptune container id is the run id
 
 
-def _store_state(client: StoreClient, tmp: Path) -> dict[str, object]:
-    """What the store holds, in the shape of conftest.replay (files as their bytes)."""
-
-    def content(ref: dict) -> bytes:
-        return client.download_blob(ref["sha256"], tmp / ref["sha256"]).read_bytes()
-
-    state: dict[str, object] = {}
-    for path, field in client.values(PROJECT, RUN).items():
-        kind, value = field.type, field.value
-        if kind in ("floatSeries", "stringSeries"):
-            state[path] = [(s, v) for s, v, _ in client.series(PROJECT, RUN, path)]
-        elif kind == "fileSeries":
-            state[path] = [(s, content(v)) for s, v, _ in client.series(PROJECT, RUN, path)]
-        elif kind == "file":
-            state[path] = (value["name"], content(value))
-        elif kind == "fileSet":
-            state[path] = {rel: content(ref) for rel, ref in value.items()}
-        elif kind == "stringSet":
-            state[path] = set(value)
-        elif kind == "artifact":
-            state[path] = {f["relpath"]: f["sha256"] for f in value["files"]} or value["sha256"]
-        else:
-            state[path] = value
-    return state
-
-
 async def _sync_until(config: DaemonConfig, sink: HttpSink, done, timeout: float = 20.0) -> None:
     service = Service(config, sink, Notifier({}))
     async with anyio.create_task_group() as tg:
@@ -66,7 +43,7 @@ async def _sync_until(config: DaemonConfig, sink: HttpSink, done, timeout: float
 
 @pytest.mark.asyncio
 async def test_imported_queue_reaches_the_store_intact_and_reimport_adds_nothing(
-    tmp_path, isolated_data_dir, log_view
+    tmp_path, isolated_data_dir, log_view, store_state
 ):
     training = tmp_path / "training"
     shutil.copytree(FIXTURE, training)
@@ -83,10 +60,13 @@ async def test_imported_queue_reaches_the_store_intact_and_reimport_adds_nothing
         client = StoreClient(store.url, token, timeout=5.0)
 
         def complete() -> bool:
-            return client.find_run(PROJECT, RUN) is not None and _store_state(client, downloads) == local
+            return (
+                client.find_run(PROJECT, RUN) is not None
+                and store_state(client, PROJECT, RUN, downloads) == local
+            )
 
         await _sync_until(config, HttpSink(store.url, token, timeout=5.0), complete)
-        remote = await anyio.to_thread.run_sync(_store_state, client, downloads)
+        remote = await anyio.to_thread.run_sync(store_state, client, PROJECT, RUN, downloads)
         assert remote == local
         assert remote["train/loss"] == [(i, 1.0 / (i + 1)) for i in range(50)]
         assert remote["cfg"] == ("a.txt", b"hello file\n") and remote["imgs"][0][1].startswith(b"\x89PNG")
@@ -109,4 +89,39 @@ async def test_imported_queue_reaches_the_store_intact_and_reimport_adds_nothing
             return state is not None and {w: s.acked_seq for w, s in state.writers.items()} == writers
 
         await _sync_until(config, HttpSink(store.url, token, timeout=5.0), caught_up)
-        assert await anyio.to_thread.run_sync(_store_state, client, downloads) == remote
+        assert await anyio.to_thread.run_sync(store_state, client, PROJECT, RUN, downloads) == remote
+
+
+ASYNC_FIXTURE = Path(__file__).parent / "data" / "neptune1_async"
+ASYNC_RUN = "6f1c9a52-8d2e-4b7a-9c3e-1a2b3c4d5e6f"
+
+
+def test_documented_commands_import_then_sync_to_a_server_process(
+    tmp_path, log_view, store_state, monkeypatch
+):
+    """`neptune-sync server`, `neptune-sync import neptune DIR`, `neptune-sync sync`, as docs say."""
+    token_file = tmp_path / "token"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "neptune_sync.cli", "server", "--data", str(tmp_path / "store"), "--port", "0"]
+        + ["--token-project", PROJECT, "--token-file", str(token_file)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not (token_file.exists() and token_file.read_text().strip()):
+            assert time.monotonic() < deadline and server.poll() is None, "the store did not start"
+            time.sleep(0.05)
+        monkeypatch.setenv("NEPTUNE_API_TOKEN", token_file.read_text().strip())
+
+        assert main(["import", "neptune", str(ASYNC_FIXTURE), "--project", PROJECT]) == 0
+        assert main(["sync", "--quiet"]) == 0
+
+        client = StoreClient.from_token(token_file.read_text().strip(), timeout=5.0)
+        (tmp_path / "dl").mkdir()
+        remote = store_state(client, PROJECT, ASYNC_RUN, tmp_path / "dl")
+        assert remote == log_view.state()
+        assert remote["train/loss"] == [(i, 1.0 / (i + 1)) for i in range(25)]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
