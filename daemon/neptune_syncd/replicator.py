@@ -165,8 +165,7 @@ class Replicator:
             )
             return
         paths = by_writer(segments_dir(self.run_path)).get(writer_id, [])
-        names = [p.name for p in paths]
-        start = names.index(ws.segment) if ws.segment in names else first_needed(paths, ws.store_acked)
+        start = _start_index(paths, ws, ws.store_acked)
         entries = await anyio.to_thread.run_sync(
             read_range, paths[start:], (ws.segment, ws.offset), ws.store_acked, store_acked, self._damage
         )
@@ -177,10 +176,7 @@ class Replicator:
     ) -> None:
         acked = await self._acked_of(run, writer_id)
         ws = self.state.writers[writer_id]
-        names = [p.name for p in paths]
-        start = first_needed(paths, acked)
-        if ws.segment in names and names.index(ws.segment) >= start:
-            start = names.index(ws.segment)
+        start = _start_index(paths, ws, acked)
         resume = (ws.segment, ws.offset)
         chunks = read_batches(paths[start:], resume, acked, self.config.batch, self._damage)
         last = Chunk(Batch(self.config.batch), resume, 0, at_end=True)
@@ -266,3 +262,10 @@ class Replicator:
         self.state.last_error = why
         result.stopped = True
         log.error("%s: writer %s stops here: %s", self.run_path.name, writer_id, why)
+
+
+def _start_index(paths: list[Path], ws: WriterState, acked: int) -> int:
+    """Where to start reading: the resume point if its segment is still there (everything before
+    it is acknowledged), else the first segment that may hold a seq above ``acked``."""
+    names = [p.name for p in paths]
+    return names.index(ws.segment) if ws.segment in names else first_needed(paths, acked)
