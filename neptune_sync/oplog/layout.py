@@ -8,6 +8,7 @@
         segments/         <writer_id>-<index>.seg: the operation log (neptune_sync.oplog.writer)
         blobs/<aa>/<sha256>   uploaded file contents, content-addressed (neptune_sync.oplog.blobs)
         sync/             the sync daemon's state for this run (cursors, quarantine); daemon-owned
+        import/           records of `neptune-sync import` (imported ranges, kept-aside ops); importer-owned
 
 ``run_key`` is the run's stable name on every machine: derived from (project, custom_run_id) when a
 custom run id is given, so DDP ranks and nodes sharing it land in the same run here and in the store;
