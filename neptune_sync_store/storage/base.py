@@ -89,6 +89,15 @@ def state_from_row(row: Any) -> tuple[str, FieldState]:
     return path, FieldState(ftype, decode_value(data), last_step, fid)
 
 
+def lower_bound(start: float, after: float) -> tuple[str, float]:
+    """The one lower bound on step for a series read: ``(">", after)`` or ``(">=", start)``.
+
+    Given two lower bounds on one column, SQLite range-scans the index from one and filters the
+    other, so paging deep into a 10M-point series would scan from its start; one bound avoids that.
+    """
+    return (">", after) if after >= start else (">=", start)
+
+
 def point_column(field_type: str) -> str:
     """Where a series' point values live: ``num`` for floats, msgpack ``raw`` for the others."""
     return "num" if field_type == "floatSeries" else "raw"

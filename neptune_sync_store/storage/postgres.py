@@ -15,7 +15,7 @@ import asyncpg
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
 from ..plan import Plan, plan_batch
-from .base import Storage, dump_runs, field_value, point_column, series_page, state_from_row
+from .base import Storage, dump_runs, field_value, lower_bound, point_column, series_page, state_from_row
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs(
@@ -151,13 +151,12 @@ class PostgresStorage(Storage):
             )
             if found is None:
                 return None
+            op, low = lower_bound(start, after)
             rows = await conn.fetch(
-                "SELECT step, num, ts, raw FROM points WHERE field=$1 AND step>=$2 AND step<=$3 AND step>$4 "
-                "ORDER BY step LIMIT $5",
+                f"SELECT step, num, ts, raw FROM points WHERE field=$1 AND step{op}$2 AND step<=$3 ORDER BY step LIMIT $4",
                 found[0],
-                start,
+                low,
                 stop,
-                after,
                 limit,
             )
         return series_page(path, found[1], rows, limit)

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
 from ..plan import Plan, plan_batch
-from .base import Storage, dump_runs, field_value, point_column, series_page, state_from_row
+from .base import Storage, dump_runs, field_value, lower_bound, point_column, series_page, state_from_row
 
 T = TypeVar("T")
 
@@ -47,6 +47,9 @@ _FIELD_OF_RUN = (
     "SELECT f.{cols} FROM fields f JOIN runs r ON f.run = r.id WHERE r.project = ? AND r.run_key = ?"
 )
 _CHUNK = 500  # paths per IN (...) list
+SERIES_SQL = (
+    "SELECT step, num, ts, raw FROM points WHERE field=? AND step{op}? AND step<=? ORDER BY step LIMIT ?"
+)
 
 
 class SQLiteStorage(Storage):
@@ -155,10 +158,10 @@ class SQLiteStorage(Storage):
             found = c.execute(sql, (project, run_key, path)).fetchone()
             if found is None:
                 return None, []
+            op, low = lower_bound(start, after)
             rows = c.execute(
-                "SELECT step, num, ts, raw FROM points WHERE field=? AND step>=? AND step<=? AND step>? "
-                "ORDER BY step LIMIT ?",
-                (found[0], start, stop, after, limit),
+                SERIES_SQL.format(op=op),
+                (found[0], low, stop, limit),
             ).fetchall()
             return found[1], rows
 

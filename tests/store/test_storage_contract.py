@@ -172,20 +172,23 @@ async def test_tokens_are_found_by_hash(storage):
     assert await storage.token("x" * 64) is None
 
 
-async def test_series_step_range_is_an_index_range_scan(tmp_path):
-    """A step range must be answered from the (field, step) key, never by scanning the series."""
+@pytest.mark.parametrize(("start", "after"), [(0.0, -INF), (-INF, 5.0), (3.0, 5.0), (5.0, 3.0)])
+async def test_series_reads_are_index_range_scans(tmp_path, start, after):
+    """A step range or a page deep in a series is answered from the (field, step) key, not by a scan."""
     import sqlite3
 
-    from neptune_sync_store.storage.sqlite import SQLiteStorage
+    from neptune_sync_store.storage.base import lower_bound
+    from neptune_sync_store.storage.sqlite import SERIES_SQL, SQLiteStorage
 
     opened = SQLiteStorage(tmp_path / "s.sqlite3")
     await opened.open()
     await opened.close()
+    op, low = lower_bound(start, after)
+    assert low == max(start, after)
     with sqlite3.connect(tmp_path / "s.sqlite3") as conn:
         plan = conn.execute(
-            "EXPLAIN QUERY PLAN SELECT step, num, ts, raw FROM points "
-            "WHERE field=? AND step>=? AND step<=? AND step>? ORDER BY step LIMIT ?",
-            (1, 0.0, 10.0, -1.0, 10),
+            "EXPLAIN QUERY PLAN " + SERIES_SQL.format(op=op),
+            (1, low, 10.0, 10),
         ).fetchall()
     detail = " ".join(row[-1] for row in plan)
     assert "SEARCH points USING PRIMARY KEY (field=? AND step>? AND step<?)" in detail, detail
