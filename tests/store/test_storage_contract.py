@@ -193,3 +193,21 @@ async def test_series_reads_are_index_range_scans(tmp_path, start, after):
     detail = " ".join(row[-1] for row in plan)
     assert "SEARCH points USING PRIMARY KEY (field=? AND step>? AND step<?)" in detail, detail
     assert "TEMP B-TREE" not in detail
+
+
+async def test_a_page_deep_in_a_long_series_reads_only_that_page():
+    """Count SQLite VM work: paging after step 99,990 of 100k points must not walk the series."""
+    import sqlite3
+
+    from neptune_sync_store.storage.base import lower_bound
+    from neptune_sync_store.storage.sqlite import SCHEMA, SERIES_SQL, apply_batch
+
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.executescript(SCHEMA)
+    apply_batch(conn, request([floats("s", 1, range(100_000))]))
+    ticks = []
+    conn.set_progress_handler(lambda: ticks.append(1), 100)
+    op, low = lower_bound(-INF, 99_990.0)
+    rows = conn.execute(SERIES_SQL.format(op=op), (1, low, INF, 100)).fetchall()
+    assert [r[0] for r in rows] == [float(s) for s in range(99_991, 100_000)]
+    assert len(ticks) < 20, f"{len(ticks) * 100} VM steps: the read walked the series"
