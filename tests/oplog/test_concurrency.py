@@ -179,3 +179,17 @@ def test_fork_while_another_thread_holds_the_writer_never_deadlocks_the_child(se
     parents = records_of(runs.pop(writer.writer_id))
     assert [p.step for _, (_, p) in parents] == list(range(len(parents)))
     assert len(runs) == 20 and all(len(records_of(e)) == 1000 for e in runs.values())
+
+
+def test_a_forked_child_does_not_keep_the_parents_segment_locked(segments):
+    writer = new_writer(segments)
+    writer.append_float("loss", 0, 1.0, T0)
+    (path,) = segment_files(segments)
+    pid = _fork(lambda: time.sleep(1.0))  # alive while the parent finishes its segment
+    try:
+        with SegmentReader(path) as reader:
+            assert reader.writer_alive()
+            writer.close()
+            assert not reader.writer_alive(), "the child's copy of the descriptor still holds the flock"
+    finally:
+        assert _wait(pid) == 0
