@@ -8,6 +8,7 @@ import math
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from neptune_sync.oplog.layout import (
 from neptune_sync.oplog.reader import read_run
 from neptune_sync.oplog.writer import OpLogWriter
 from neptune_sync.protocol import PROTOCOL_HEADER
+from neptune_sync_store.storage import make_storage
 from neptune_sync_store.testing import running_store
 from neptune_syncd.config import DaemonConfig
 from neptune_syncd.sinks.memory import MemoryStore
@@ -323,3 +325,46 @@ def daemon_process(isolated_data_dir: Path, tmp_path: Path):
     yield make
     for d in made:
         d.cleanup()
+
+
+PG_DSNS = (
+    [os.environ["NEPTUNE_SYNC_TEST_PG"]]
+    if "NEPTUNE_SYNC_TEST_PG" in os.environ
+    else [
+        "postgresql://postgres@127.0.0.1:5432/test",
+        "postgresql://root@127.0.0.1:5432/test",
+    ]
+)
+
+
+async def _reachable_pg() -> str | None:
+    import asyncpg
+
+    for dsn in PG_DSNS:
+        try:
+            conn = await asyncpg.connect(dsn, timeout=3)
+        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError):
+            continue
+        await conn.close()
+        return dsn
+    return None
+
+
+@pytest_asyncio.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def store_backend(request, tmp_path: Path) -> AsyncIterator[dict[str, str]]:
+    """``running_store`` keyword arguments for each storage backend (a fresh PostgreSQL schema)."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    dsn = await _reachable_pg()
+    if dsn is None:
+        message = f"no PostgreSQL reachable at {PG_DSNS}"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message + "; CI must run the PostgreSQL backend")
+        pytest.skip(message)
+    schema = f"nss_daemon_{uuid.uuid4().hex[:12]}"
+    yield {"db": dsn, "pg_schema": schema}
+    cleanup = make_storage(dsn, tmp_path, pg_schema=schema)
+    await cleanup.open()
+    await cleanup.drop_schema()
+    await cleanup.close()

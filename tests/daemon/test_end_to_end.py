@@ -21,11 +21,11 @@ def synced(service: Service, n_runs: int) -> bool:
 
 
 @pytest.mark.asyncio
-async def test_offline_runs_synced_into_real_store_equal_their_logs(runs, config, tmp_path):
+async def test_offline_runs_synced_into_real_store_equal_their_logs(runs, config, tmp_path, store_backend):
     paths = [runs.create(f"e2e{i}") for i in range(3)]
     for p in paths:
         runs.all_types(p, points=5000)
-    async with running_store(tmp_path / "store") as store:
+    async with running_store(tmp_path / "store", **store_backend) as store:
         sink = HttpSink(store.url, await store.token(PROJECT))
         service = Service(config, sink, Notifier({}))
         async with anyio.create_task_group() as tg:
