@@ -1,7 +1,8 @@
 """Store test fixtures: a storage backend parametrised over SQLite and PostgreSQL, and live stores.
 
 PostgreSQL tests use ``$NEPTUNE_SYNC_TEST_PG`` (default: 127.0.0.1:5432, database ``test``), each in a
-throwaway schema that is dropped afterwards; they skip, saying why, only if no server answers.
+throwaway schema that is dropped afterwards; they skip, saying why, only if no server answers
+(and fail instead under ``CI=true``, where the contract suite must run on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest_asyncio
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from store_helpers import PG_DSNS, reachable_pg  # noqa: E402
+from store_helpers import require_pg  # noqa: E402
 
 from neptune_sync_store.storage import make_storage  # noqa: E402
 from neptune_sync_store.testing import running_store  # noqa: E402
@@ -27,9 +28,7 @@ async def backend(request, tmp_path):
     if request.param == "sqlite":
         yield None, "public"
         return
-    dsn = await reachable_pg()
-    if dsn is None:
-        pytest.skip(f"no PostgreSQL reachable at {PG_DSNS} (start one, or set NEPTUNE_SYNC_TEST_PG)")
+    dsn = await require_pg()
     schema = f"nss_test_{uuid.uuid4().hex[:12]}"
     yield dsn, schema
     cleanup = make_storage(dsn, tmp_path, pg_schema=schema)

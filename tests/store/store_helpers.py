@@ -186,3 +186,14 @@ async def reachable_pg() -> str | None:
             _PG_DSN.append(None)
             print("PostgreSQL unreachable:", "; ".join(errors))
     return _PG_DSN[0]
+
+
+async def require_pg() -> str:
+    """A reachable PostgreSQL DSN; skip (fail under CI=true, where one must be) if there is none."""
+    dsn = await reachable_pg()
+    if dsn is None:
+        message = f"no PostgreSQL reachable at {PG_DSNS} (start one, or set NEPTUNE_SYNC_TEST_PG)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message + "; CI must run the PostgreSQL backend")
+        pytest.skip(message)
+    return dsn

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from store_helpers import reachable_pg, request, sample_entries, split_overlapping
+from store_helpers import request, require_pg, sample_entries, split_overlapping
 
 from neptune_sync_store.storage import make_storage
 
@@ -13,9 +13,7 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.postgres]
 
 
 async def test_sqlite_and_postgres_dumps_are_identical(tmp_path):
-    dsn = await reachable_pg()
-    if dsn is None:
-        pytest.skip("no PostgreSQL reachable on 127.0.0.1:5432")
+    dsn = await require_pg()
     sqlite = make_storage(None, tmp_path)
     pg = make_storage(dsn, tmp_path, pg_schema=f"nss_test_{uuid.uuid4().hex[:12]}")
     await sqlite.open()
