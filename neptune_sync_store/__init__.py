@@ -2,16 +2,19 @@
 
 ::
 
-    app         the aiohttp application: routes, error and auth middlewares, limits
+    app         the aiohttp application: routes, JSON error middleware, body limit
+    context     what handlers share (settings, storage, auth, blobs, in-flight slots) and response helpers
     ingest      POST /v1/batches and GET /v1/acked (the sync protocol, docs/sync-protocol.md)
-    blobs       content-addressed blob store with resumable, sha256-verified uploads
-    reads       the read API (run structure, values, series pages, runs table)
+    blobs       blob endpoints over blobstore: content-addressed, resumable, sha256-verified uploads
+    reads       the read API (run, structure, values, series pages, file, runs table)
     auth        per-project tokens with read / write scopes, stored hashed
     validation  pure checks of incoming batches (paths, file names, hashes)
     plan        pure application of entries to field state: type rules, idempotency by seq
     query       pure runs-table filtering and sorting
     storage/    one interface, two backends: sqlite (default) and postgres (asyncpg)
-    server      starting and stopping the service; testing: an in-process store for tests
+    errors      the HTTP-facing errors (StoreError subclasses carrying status and code)
+    settings    StoreSettings; server: run one as a context manager; testing: running_store()
+    cli         ``neptune-sync server`` and ``neptune-sync server token create``
 
 Nothing here is imported by the training library (``neptune_sync``); aiohttp and asyncpg stay here.
 """
