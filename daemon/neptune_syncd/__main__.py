@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)  # one line per file event otherwise
     try:
         config = load_config(args.config, data_dir=args.data_dir, store_url=args.store_url)
         sink = make_sink(config)
