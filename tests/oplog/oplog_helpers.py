@@ -34,16 +34,6 @@ def read_writers(segments_dir: Path) -> dict[str, list[fr.Entry]]:
     return out
 
 
-def frame_spans(path: Path) -> list[tuple[int, int]]:
-    """``(offset, end of body)`` of every frame of an intact segment."""
-    data = path.read_bytes()
-    spans = []
-    for offset, _ in read_segment(path)[0]:
-        (length, _) = fr.COMMIT.unpack_from(data, offset)
-        spans.append((offset, offset + 8 + length))
-    return spans
-
-
 def rewrite_body(path: Path, offset: int, edit: Callable[[bytearray], None]) -> None:
     """Change the body of the frame at ``offset`` in place and give it a valid commit word again."""
     data = bytearray(path.read_bytes())
