@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oplog_helpers import new_writer, read_segment, records_of
+from oplog_helpers import assert_same_records, new_writer, read_segment, records_of
 from oplog_strategies import calls, segment_of, write_calls
 
 from neptune_sync.exceptions import SegmentHeaderError
@@ -31,7 +31,7 @@ class Segment:
     def __init__(self, calls_: list[tuple]) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="oplog-damage-"))
         writer = new_writer(self.tmp / "segments", segment_size=1 << 20)
-        write_calls(writer, calls_)
+        model = write_calls(writer, calls_)
         writer.close()
         self.path = segment_of(self.tmp / "segments")
         self.data = self.path.read_bytes()
@@ -39,6 +39,7 @@ class Segment:
         assert damage == []
         self.offsets = [offset for offset, _ in found]
         self.entries = [entry for _, entry in found]
+        assert_same_records(records_of(self.entries), model)  # the intact file is the baseline
         self.body_ends = [o + 8 + fr.COMMIT.unpack_from(self.data, o)[0] for o in self.offsets]
         with SegmentReader(self.path) as reader:
             self.data_start = reader.data_start
