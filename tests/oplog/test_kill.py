@@ -73,3 +73,25 @@ def test_sigkill_loses_no_returned_call(tmp_path, durability, kills):
         total += last
     print(f"{kills} kills, {total} records read back and checked")
     assert total > kills * 1000, f"seed {seed}: the children logged too little to mean anything"
+
+
+def test_pages_given_back_to_the_kernel_survive_a_kill(tmp_path):
+    """The writer drops finished pages of a big segment from its RSS (MADV_DONTNEED); they must
+    still be in the file after a SIGKILL."""
+    segments, progress = tmp_path / "segments", tmp_path / "progress"
+    progress.write_bytes(bytes(8))
+    cmd = [sys.executable, str(CHILD), str(segments), str(progress), "mmap", str(8 << 20)]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while struct.unpack("<Q", progress.read_bytes())[0] < 250_000:  # past 4 MB of the segment
+            assert proc.poll() is None and time.monotonic() < deadline, "the child fell short"
+            time.sleep(0.01)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        proc.stderr.close()
+    reported = struct.unpack("<Q", progress.read_bytes())[0]
+    ((_, entries),) = read_writers(segments).items()
+    assert check_records(entries) >= reported
+    assert len(list(segments.glob("*.seg"))) == 1
