@@ -2,27 +2,43 @@
 """Client logging throughput: neptune_sync's public API against a raw msgspec baseline.
 
 Scenarios (each in a fresh subprocess and a fresh data directory):
-  S1  1 float series x N appends, one call per point, explicit step  (default N = 1,000,000)
-  S2  100 float series x 10,000 steps, one call per point
-  S3  1,000 scalar params, one assignment each
+  S1   1 float series x N appends, one call per point, explicit step  (default N = 1,000,000)
+  S2   100 float series x 10,000 steps, one call per point
+  S2d  the same points as S2, one call per step with a dict of the 100 values
+       (``run["m"].append(dict, step=i)``; ``wandb.log(dict, step=i)`` is how W&B users log)
+  S3   1,000 scalar params, one assignment each
 
 Clients:
-  raw-msgspec   one length-prefixed msgpack frame (path, step, value, time.time()) per point
+  raw-msgspec   one length-prefixed msgpack frame (path, step, value, time.time()) per call
                 appended to a buffered file, fsync at the end: the physical limit of a Python client
   neptune_sync  ``import neptune_sync as neptune``; offline mode; ``run["train/loss"].append(v, step=i)``
-  neptune       neptune 1.x offline mode, when importable (``--peers``); wandb likewise
+  neptune       neptune 1.x offline mode, the same calls as neptune_sync     (``--peers``)
+  wandb         wandb offline mode: ``run.log({"train/loss": v}, step=i)`` (``--peers``); S2 logs a
+                one-key dict per point (like for like with S2), S2d one dict of 100 per step,
+                S3 ``run.config[f"p{i}"] = i``
 
-Printed per (client, scenario): calls/s of the logging loop, the ratio to raw-msgspec, bytes per
-point on disk, and the worker's RSS at 25/50/75/100 % of the loop (flat = no growth with the run).
+Peers run in another interpreter (``--peer-python``, default /tmp/peerbench/venv/bin/python when it
+exists; see /work/shared/peer-bench/README.md), never in our venv: the worker code path needs only
+the stdlib and the client it measures. Peers use smaller sizes (``--peer-n1``, ``--peer-steps2``;
+rates are per second); each row prints the number of points it logged.
+
+Printed per (client, scenario): points/s of the logging loop including the closing stop()/finish()
+(the raw baseline's fsync), the ratio to raw-msgspec, for peers neptune_sync's rate divided by the
+peer's, bytes per point of the client's data files, the stop()/finish() seconds, and the worker's
+RSS at 25/50/75/100 % of the loop (flat = no growth with the run; wandb adds its wandb-core
+process, sampled with psutil).
 Run:  .venv/bin/python bench/client_throughput.py [--n1 1000000] [--reps 3] [--peers]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import glob
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -30,7 +46,9 @@ import tempfile
 import time
 from pathlib import Path
 
-SCENARIOS = ("S1", "S2", "S3")
+SCENARIOS = ("S1", "S2", "S2d", "S3")
+PEERS = ("neptune", "wandb")
+DEFAULT_PEER_PYTHON = "/tmp/peerbench/venv/bin/python"
 
 
 def rss_mib() -> float:
@@ -38,31 +56,58 @@ def rss_mib() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def children_rss_mib() -> float | None:
+    """RSS of this process's helper processes (wandb-core), None without psutil."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    total = 0
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            total += child.memory_info().rss
+    return total / 2**20
+
+
 def dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def workload(scenario: str, n1: int):
-    """Yield (kind, path, step, value) calls, with RSS checkpoints marked by None."""
+def glob_bytes(root: Path, pattern: str) -> int:
+    return sum(
+        os.path.getsize(p) for p in glob.glob(str(root / pattern), recursive=True) if os.path.isfile(p)
+    )
+
+
+def workload(scenario: str, n1: int, steps2: int):
+    """Yield (kind, path, step, value) calls, with RSS checkpoints marked by None.
+
+    kind "dict" (S2d) carries {name: value} for the series under ``path``.
+    """
     if scenario == "S1":
         marks = {n1 // 4, n1 // 2, 3 * n1 // 4}
         for i in range(n1):
             if i in marks:
                 yield None
             yield "series", "train/loss", i, i * 1e-3
-    elif scenario == "S2":
-        keys = [f"m/metric_{k:03d}" for k in range(100)]
-        for step in range(10_000):
-            if step in (2500, 5000, 7500):
+    elif scenario in ("S2", "S2d"):
+        names = [f"metric_{k:03d}" for k in range(100)]
+        keys = [f"m/{n}" for n in names]
+        marks = {steps2 // 4, steps2 // 2, 3 * steps2 // 4}
+        for step in range(steps2):
+            if step in marks:
                 yield None
-            for k in keys:
-                yield "series", k, step, step * 1e-3
+            if scenario == "S2d":
+                yield "dict", "m", step, {n: step * 1e-3 for n in names}
+            else:
+                for k in keys:
+                    yield "series", k, step, step * 1e-3
     else:
         for i in range(1000):
             yield "param", f"params/p{i}", 0, i
 
 
-def run_raw(workdir: Path, calls: list) -> tuple[float, list[float], int]:
+def run_raw(workdir: Path, calls: list) -> dict:
     import struct
 
     import msgspec
@@ -84,19 +129,15 @@ def run_raw(workdir: Path, calls: list) -> tuple[float, list[float], int]:
             if len(buf) >= 1 << 16:
                 f.write(buf)
                 buf.clear()
+        t1 = time.perf_counter()
         f.write(buf)
         os.fsync(f.fileno())
-    return time.perf_counter() - t0, rss + [rss_mib()], dir_bytes(workdir)
+    t2 = time.perf_counter()
+    return {"seconds": t2 - t0, "stop_s": t2 - t1, "rss": rss + [rss_mib()], "bytes": dir_bytes(workdir)}
 
 
-def run_neptune_sync(workdir: Path, calls: list) -> tuple[float, list[float], int]:
-    os.environ["NEPTUNE_SYNC_DIR"] = str(workdir / "data")
-    import neptune_sync as neptune
-
-    run = neptune.init_run(project="bench/throughput", mode="offline")
-    rss = []
-    handlers: dict[str, object] = {}
-    t0 = time.perf_counter()
+def neptune_api_loop(run, calls: list, rss: list) -> None:
+    """The calls a training script makes with the Neptune 1.x API (neptune_sync and neptune alike)."""
     if calls and calls[0] is not None and all(c is None or c[1] == calls[0][1] for c in calls):
         # one series (S1): the loop a training script writes, handler looked up once
         h = run[calls[0][1]]
@@ -105,25 +146,44 @@ def run_neptune_sync(workdir: Path, calls: list) -> tuple[float, list[float], in
                 rss.append(rss_mib())
             else:
                 h.append(call[3], step=call[2])
-    else:
-        for call in calls:
-            if call is None:
-                rss.append(rss_mib())
-                continue
-            kind, path, step, value = call
-            if kind == "series":
-                h = handlers.get(path)
-                if h is None:
-                    h = handlers[path] = run[path]
-                h.append(value, step=step)
-            else:
-                run[path] = value
+        return
+    handlers: dict[str, object] = {}
+    for call in calls:
+        if call is None:
+            rss.append(rss_mib())
+            continue
+        kind, path, step, value = call
+        if kind == "param":
+            run[path] = value
+            continue
+        h = handlers.get(path)
+        if h is None:
+            h = handlers[path] = run[path]
+        h.append(value, step=step)  # a dict appends to one series per key
+
+
+def run_neptune_sync(workdir: Path, calls: list) -> dict:
+    os.environ["NEPTUNE_SYNC_DIR"] = str(workdir / "data")
+    import neptune_sync as neptune
+
+    run = neptune.init_run(project="bench/throughput", mode="offline")
+    rss: list[float] = []
+    t0 = time.perf_counter()
+    neptune_api_loop(run, calls, rss)
+    t1 = time.perf_counter()
     run.stop()
-    return time.perf_counter() - t0, rss + [rss_mib()], dir_bytes(workdir / "data")
+    t2 = time.perf_counter()
+    return {
+        "seconds": t2 - t0,
+        "stop_s": t2 - t1,
+        "rss": rss + [rss_mib()],
+        "bytes": dir_bytes(workdir / "data"),
+        "version": getattr(neptune, "__version__", "?"),
+    }
 
 
-def run_neptune_peer(workdir: Path, calls: list) -> tuple[float, list[float], int]:
-    os.chdir(workdir)
+def run_neptune_peer(workdir: Path, calls: list) -> dict:
+    os.chdir(workdir)  # neptune 1.x offline writes ./.neptune
     import neptune
 
     run = neptune.init_run(
@@ -136,98 +196,243 @@ def run_neptune_peer(workdir: Path, calls: list) -> tuple[float, list[float], in
         source_files=[],
         git_ref=False,
     )
-    rss = []
+    rss: list[float] = []
+    t0 = time.perf_counter()
+    neptune_api_loop(run, calls, rss)
+    t1 = time.perf_counter()
+    run.stop()
+    t2 = time.perf_counter()
+    return {
+        "seconds": t2 - t0,
+        "stop_s": t2 - t1,
+        "rss": rss + [rss_mib()],
+        # the operation queue files only (not metadata.json / *_version)
+        "bytes": glob_bytes(workdir, ".neptune/**/data-*.log"),
+        "version": neptune.__version__,
+    }
+
+
+def run_wandb_peer(workdir: Path, calls: list) -> dict:
+    os.chdir(workdir)
+    import wandb
+
+    run = wandb.init(
+        project="throughput",
+        dir=str(workdir),
+        settings=wandb.Settings(
+            mode="offline",
+            silent=True,
+            console="off",  # no stdout/stderr capture
+            x_disable_stats=True,  # no system / hardware metrics
+            x_disable_meta=True,
+            x_disable_machine_info=True,
+            x_save_requirements=False,
+            disable_code=True,
+            save_code=False,
+            disable_git=True,
+            disable_job_creation=True,
+        ),
+    )
+    # the dict-per-step calls (S2d) flattened to wandb's "m/metric_000" keys before timing
+    calls = [
+        ("dict", None, c[2], {f"{c[1]}/{k}": v for k, v in c[3].items()})
+        if c is not None and c[0] == "dict"
+        else c
+        for c in calls
+    ]
+    log, cfg = run.log, run.config
+    rss: list[float] = []
+    core: list[float | None] = []
     t0 = time.perf_counter()
     for call in calls:
         if call is None:
             rss.append(rss_mib())
+            core.append(children_rss_mib())
             continue
         kind, path, step, value = call
         if kind == "series":
-            run[path].append(value, step=step)
+            log({path: value}, step=step)
+        elif kind == "dict":
+            log(value, step=step)
         else:
-            run[path] = value
-    run.stop()
-    return time.perf_counter() - t0, rss + [rss_mib()], dir_bytes(workdir)
-
-
-CLIENTS = {"raw-msgspec": run_raw, "neptune_sync": run_neptune_sync, "neptune": run_neptune_peer}
-
-
-def worker(client: str, scenario: str, n1: int, workdir: Path) -> dict:
-    calls = list(workload(scenario, n1))  # built before timing: only the logging is measured
-    points = sum(1 for c in calls if c is not None)
-    seconds, rss, size = CLIENTS[client](workdir, calls)
+            cfg[path.rsplit("/", 1)[-1]] = value
+    t1 = time.perf_counter()
+    rss.append(rss_mib())
+    core.append(children_rss_mib())
+    run.finish()
+    t2 = time.perf_counter()
+    wandb.teardown()  # the service exits: everything it buffered is on disk when we measure
     return {
-        "client": client,
-        "scenario": scenario,
-        "points": points,
-        "seconds": seconds,
-        "rate": points / seconds,
-        "bytes_per_point": size / points,
-        "rss_mib": [round(r, 1) for r in rss],
+        "seconds": t2 - t0,
+        "stop_s": t2 - t1,
+        "rss": rss,
+        "child_rss": None if core[-1] is None else core,
+        "bytes": glob_bytes(workdir, "wandb/*run-*/run-*.wandb"),
+        "version": wandb.__version__,
     }
 
 
-def spawn(client: str, scenario: str, n1: int) -> dict | None:
+CLIENTS = {
+    "raw-msgspec": run_raw,
+    "neptune_sync": run_neptune_sync,
+    "neptune": run_neptune_peer,
+    "wandb": run_wandb_peer,
+}
+
+
+def worker(client: str, scenario: str, n1: int, steps2: int, workdir: Path) -> dict:
+    calls = list(workload(scenario, n1, steps2))  # built before timing: only the logging is measured
+    points = sum(len(c[3]) if c[0] == "dict" else 1 for c in calls if c is not None)
+    res = CLIENTS[client](workdir, calls)
+    child = res.get("child_rss")
+    return {
+        "client": client,
+        "scenario": scenario,
+        "version": res.get("version", ""),
+        "points": points,
+        "calls": sum(1 for c in calls if c is not None),
+        "seconds": res["seconds"],
+        "stop_s": res["stop_s"],
+        "rate": points / res["seconds"],
+        "bytes_per_point": res["bytes"] / points,
+        "rss_mib": [round(r, 1) for r in res["rss"]],
+        "child_rss_mib": None if child is None else [round(r or 0.0, 1) for r in child],
+    }
+
+
+def peer_env(workdir: Path) -> dict:
+    """Offline, quiet, nothing captured; a stray request would go to a closed loopback port."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env.update(
+        NEPTUNE_MODE="offline",
+        WANDB_MODE="offline",
+        WANDB_SILENT="true",
+        WANDB_CONSOLE="off",
+        WANDB_DISABLE_CODE="true",
+        WANDB_DISABLE_GIT="true",
+        WANDB_BASE_URL="http://127.0.0.1:9",
+        WANDB_DIR=str(workdir),
+        WANDB_CONFIG_DIR=str(workdir / ".wandb-config"),
+        WANDB_CACHE_DIR=str(workdir / ".wandb-cache"),
+        WANDB_DATA_DIR=str(workdir / ".wandb-data"),
+        GIT_PYTHON_REFRESH="quiet",
+    )
+    return env
+
+
+def spawn(client: str, scenario: str, n1: int, steps2: int, python: str) -> dict | None:
     workdir = Path(tempfile.mkdtemp(prefix=f"nsbench-{client}-{scenario}-"))
     try:
-        cmd = [sys.executable, __file__, "--worker", client, scenario, "--n1", str(n1), "--dir", str(workdir)]
-        env = dict(os.environ, NEPTUNE_MODE="offline", NEPTUNE_SYNC_NO_DAEMON="1")
-        out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
-        if out.returncode != 0:
-            print(f"  {client} {scenario}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
+        cmd = [python, os.path.abspath(__file__), "--worker", client, scenario]
+        cmd += ["--n1", str(n1), "--steps2", str(steps2), "--dir", str(workdir)]
+        if client in PEERS:
+            env = peer_env(workdir)
+        else:
+            env = dict(os.environ, NEPTUNE_MODE="offline", NEPTUNE_SYNC_NO_DAEMON="1")
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+        )
+        try:
+            out, err = proc.communicate(timeout=1800)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+        # a helper process (wandb-core) that outlived the worker: end the worker's own group
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        if proc.returncode != 0:
+            print(f"  {client} {scenario}: failed (rc {proc.returncode})\n{err[-2000:]}", file=sys.stderr)
             return None
-        return json.loads(out.stdout.strip().splitlines()[-1])
+        return json.loads(out.strip().splitlines()[-1])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def available(client: str) -> bool:
-    if client != "neptune":
-        return True
-    from importlib.util import find_spec
+def importable(python: str, module: str) -> bool:
+    code = "import importlib.util, sys; sys.exit(importlib.util.find_spec(sys.argv[1]) is None)"
+    return subprocess.run([python, "-c", code, module], capture_output=True).returncode == 0
 
-    return find_spec("neptune") is not None
+
+def median_rate(results: dict[str, list[dict]], client: str) -> float | None:
+    runs = results.get(client)
+    return statistics.median(r["rate"] for r in runs) if runs else None
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n1", type=int, default=1_000_000)
+    ap.add_argument("--n1", type=int, default=1_000_000, help="S1 points (ours)")
+    ap.add_argument("--steps2", type=int, default=10_000, help="S2/S2d steps of 100 series (ours)")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
-    ap.add_argument("--peers", action="store_true", help="also run neptune 1.x when installed")
+    ap.add_argument("--peers", action="store_true", help="also run neptune 1.x and wandb when installed")
+    ap.add_argument(
+        "--peer-python",
+        default=DEFAULT_PEER_PYTHON if os.path.exists(DEFAULT_PEER_PYTHON) else sys.executable,
+        help="interpreter of the venv holding the peer clients (default: %(default)s)",
+    )
+    ap.add_argument("--peer-clients", default=",".join(PEERS))
+    ap.add_argument("--peer-n1", type=int, default=100_000, help="S1 points for peers")
+    ap.add_argument("--peer-steps2", type=int, default=1_000, help="S2/S2d steps of 100 series for peers")
     ap.add_argument("--worker", nargs=2, metavar=("CLIENT", "SCENARIO"), help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(*args.worker, args.n1, Path(args.dir))))
+        print(json.dumps(worker(*args.worker, args.n1, args.steps2, Path(args.dir))))
         return
-    clients = ["raw-msgspec", "neptune_sync"] + (["neptune"] if args.peers and available("neptune") else [])
+    clients = ["raw-msgspec", "neptune_sync"]
+    if args.peers:
+        for peer in args.peer_clients.split(","):
+            if importable(args.peer_python, peer):
+                clients.append(peer)
+            else:
+                print(f"{peer}: not importable by {args.peer_python}, skipped", file=sys.stderr)
     print(
-        f"python {sys.version.split()[0]}, {os.cpu_count()} cores, N1={args.n1:,}, reps={args.reps} (median)"
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}, "
+        f"reps={args.reps} (median), ours: N1={args.n1:,} S2 steps={args.steps2:,}"
+        + (
+            f"; peers ({args.peer_python}): N1={args.peer_n1:,} S2 steps={args.peer_steps2:,}"
+            if len(clients) > 2
+            else ""
+        )
     )
+    versions: dict[str, str] = {}
     for scenario in args.scenarios.split(","):
         results: dict[str, list[dict]] = {c: [] for c in clients}
         for _ in range(args.reps):  # interleave clients across repetitions
             for client in clients:
-                res = spawn(client, scenario, args.n1)
+                peer = client in PEERS
+                res = spawn(
+                    client,
+                    scenario,
+                    args.peer_n1 if peer else args.n1,
+                    args.peer_steps2 if peer else args.steps2,
+                    args.peer_python if peer else sys.executable,
+                )
                 if res:
                     results[client].append(res)
-        base = (
-            statistics.median(r["rate"] for r in results["raw-msgspec"]) if results["raw-msgspec"] else None
-        )
+                    versions[client] = res.get("version", "")
+
+        base, ours = median_rate(results, "raw-msgspec"), median_rate(results, "neptune_sync")
         for client, runs in results.items():
             if not runs:
                 continue
-            rate = statistics.median(r["rate"] for r in runs)
+            rate = median_rate(results, client)
             bpp = statistics.median(r["bytes_per_point"] for r in runs)
-            ratio = f"{rate / base:5.2f}x raw" if base else "   n/a"
-            rss = runs[len(runs) // 2]["rss_mib"]
+            stop = statistics.median(r["stop_s"] for r in runs)
+            ratio = f"{rate / base:6.3f}x raw" if base else "      n/a"
+            vs = f"neptune_sync {ours / rate:6.1f}x this" if client in PEERS and ours else ""
+            mid = runs[len(runs) // 2]
+            rss = f"RSS MiB at 25/50/75/100%: {mid['rss_mib']}"
+            if mid.get("child_rss_mib") is not None:
+                rss += f" + helper processes {mid['child_rss_mib']}"
+            elif client == "wandb":
+                rss += " (python process only)"
             print(
-                f"{scenario:3} {client:13} {rate:12,.0f} points/s  {ratio}  {bpp:6.1f} B/point  "
-                f"RSS MiB at 25/50/75/100%: {rss}"
+                f"{scenario:4} {client:13} {mid['points']:>9,} pts {rate:12,.0f} points/s  {ratio}  "
+                f"{bpp:6.1f} B/point  stop {stop:6.3f} s  {rss}  {vs}".rstrip()
             )
+    if len(clients) > 2:
+        print("versions: " + ", ".join(f"{c} {v}" for c, v in versions.items() if v))
 
 
 if __name__ == "__main__":
