@@ -31,6 +31,7 @@ LOCK_FILE = "daemon.lock"
 LOG_FILE = "daemon.log"
 NO_DAEMON_ENV = "NEPTUNE_SYNC_NO_DAEMON"
 POLL_INTERVAL = 0.02
+START_WAIT = 5.0  # seconds ensure_daemon waits for a daemon it started to take the lock
 
 
 class WriterState(msgspec.Struct):
@@ -147,7 +148,8 @@ def ensure_daemon(root: Path, api_token: str | None = None) -> None:
     """Start a sync daemon for the data dir ``root`` in the background unless one is running.
 
     The daemon inherits the environment (``NEPTUNE_API_TOKEN`` names the store); ``api_token``,
-    if given, is passed to it instead. Its output goes to ``<root>/daemon.log``. Never raises: a
+    if given, is passed to it instead. Its output goes to ``<root>/daemon.log``. Returns once the
+    daemon holds the data dir's lock (typically ~0.1 s; at most 5 s). Never raises: a
     daemon that cannot be started is a warning, the log stays on disk for a later
     ``neptune-sync sync``. ``NEPTUNE_SYNC_NO_DAEMON=1`` turns auto-start off.
     """
@@ -171,6 +173,11 @@ def ensure_daemon(root: Path, api_token: str | None = None) -> None:
                 timeout=10,
                 check=True,
             )
+        deadline = time.monotonic() + START_WAIT
+        while not daemon_running(root):  # so that wait() right after init sees a daemon
+            if time.monotonic() > deadline:
+                raise OSError(f"it did not take {lock_path(root)} within {START_WAIT:g} s (see {LOG_FILE})")
+            time.sleep(POLL_INTERVAL)
     except (OSError, subprocess.SubprocessError) as exc:
         warnings.warn(
             f"neptune-sync: could not start the sync daemon for {root}: {exc}; "

@@ -2,6 +2,9 @@
 
 Exit codes: 0 after a clean shutdown or when another daemon already holds the data dir's lock,
 2 for a configuration error (no store configured, bad config file).
+
+The lock is taken before the heavy imports (anyio, aiohttp, watchfiles), so a training process
+that just started this daemon sees it running within a fraction of a second.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import os
 import sys
 from pathlib import Path
 
-import anyio
 import msgspec
 
 from neptune_sync.daemon_control import try_lock
@@ -20,7 +22,6 @@ from neptune_sync.exceptions import AuthError
 from neptune_sync.token import parse_token
 
 from .config import DaemonConfig, load_config
-from .service import Service
 from .sinks.base import Sink
 
 log = logging.getLogger("neptune_syncd")
@@ -30,19 +31,24 @@ class ConfigError(Exception):
     """The daemon cannot start with this configuration."""
 
 
-def make_sink(config: DaemonConfig) -> Sink:
-    """The HTTP sink for the configured store: ``store_url``, else the API token's address."""
-    from .sinks.http import HttpSink
-
+def store_address(config: DaemonConfig) -> tuple[str, str]:
+    """(store URL, token): ``store_url``, else the API token's own address. Raises ConfigError."""
     if not config.api_token:
         raise ConfigError("no API token: set NEPTUNE_API_TOKEN or api_token in the config file")
-    url = config.store_url
-    if not url:
-        try:
-            url = parse_token(config.api_token).address
-        except AuthError as exc:
-            raise ConfigError(str(exc)) from None
-    return HttpSink(url, config.api_token, timeout=config.request_timeout)
+    if config.store_url:
+        return config.store_url, config.api_token
+    try:
+        return parse_token(config.api_token).address, config.api_token
+    except AuthError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def make_sink(config: DaemonConfig) -> Sink:
+    """The HTTP sink for the configured store. Raises ConfigError."""
+    from .sinks.http import HttpSink
+
+    url, token = store_address(config)
+    return HttpSink(url, token, timeout=config.request_timeout)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -66,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("watchfiles").setLevel(logging.WARNING)  # one line per file event otherwise
     try:
         config = load_config(args.config, data_dir=args.data_dir, store_url=args.store_url)
-        sink = make_sink(config)
+        store_address(config)
     except (ConfigError, OSError, ValueError, msgspec.ValidationError) as exc:
         log.error("configuration error: %s", exc)
         return 2
@@ -75,7 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         log.info("another neptune-syncd holds %s; exiting", config.root)
         return 0
     try:
-        anyio.run(Service(config, sink).run)
+        import anyio
+
+        from .service import Service
+
+        anyio.run(Service(config, make_sink(config)).run)
     finally:
         os.close(lock)
     log.info("neptune-syncd stopped")
