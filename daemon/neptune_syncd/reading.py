@@ -45,16 +45,23 @@ class _HoldBack(Exception):
     """Damage met in a live writer's segment: stop this pass before it."""
 
 
+def _open(path: Path, on_damage: DamageHandler) -> SegmentReader | None:
+    """A reader for the segment, or None (reported as damage) if its header is unreadable."""
+    try:
+        return SegmentReader(path)
+    except SegmentHeaderError as exc:
+        on_damage(CorruptRecordError(str(path), 0, str(exc)))
+        return None
+
+
 def read_batches(
     paths: list[Path], resume: tuple[str, int], acked: int, policy: BatchPolicy, on_damage: DamageHandler
 ) -> Iterator[Chunk]:
     """Batches of the entries above ``acked``, from ``resume`` (segment name, frame offset) on."""
     batch, position, seen, alive = Batch(policy), resume, 0, False
     for path in paths:
-        try:
-            reader = SegmentReader(path)
-        except SegmentHeaderError as exc:
-            on_damage(CorruptRecordError(str(path), 0, str(exc)))
+        reader = _open(path, on_damage)
+        if reader is None:
             continue
         with reader:
             alive = reader.writer_alive()
@@ -101,7 +108,10 @@ def read_range(
     """The entries with sequence numbers in ``lo < seq <= hi`` (from ``resume`` on)."""
     found: list[Entry] = []
     for path in paths:
-        with SegmentReader(path) as reader:
+        reader = _open(path, on_damage)
+        if reader is None:
+            continue
+        with reader:
             offset = resume[1] if path.name == resume[0] else None
             for _, raw in reader.entries(offset, on_damage=on_damage, live=reader.writer_alive()):
                 if raw.seq > hi:
