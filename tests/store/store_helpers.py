@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import io
@@ -28,6 +27,7 @@ from neptune_sync.protocol import (
     batch_request_encoder,
     batch_response_decoder,
 )
+from neptune_sync_store.testing import postgres_candidates, reachable_postgres
 
 PROJECT = "ws/proj"
 RUN = RunInfo(PROJECT, "run-key-1", "RUN-1", custom_run_id="custom-1")
@@ -157,33 +157,15 @@ def stop(proc: subprocess.Popen) -> int:
         proc.stdout.close()
 
 
-PG_DSNS = (
-    [os.environ["NEPTUNE_SYNC_TEST_PG"]]
-    if "NEPTUNE_SYNC_TEST_PG" in os.environ
-    else [
-        "postgresql://postgres@127.0.0.1:5432/test",
-        "postgresql://root@127.0.0.1:5432/test",
-    ]
-)
 _PG_DSN: list[str | None] = []
 
 
 async def reachable_pg() -> str | None:
-    import asyncpg
-
+    """The PostgreSQL DSN of this test session (probed once)."""
     if not _PG_DSN:
-        errors = []
-        for dsn in PG_DSNS:
-            try:
-                conn = await asyncpg.connect(dsn, timeout=3)
-            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
-                errors.append(f"{dsn}: {exc!r}")
-                continue
-            await conn.close()
-            _PG_DSN.append(dsn)
-            break
-        else:
-            _PG_DSN.append(None)
+        dsn, errors = await reachable_postgres()
+        _PG_DSN.append(dsn)
+        if dsn is None:
             print("PostgreSQL unreachable:", "; ".join(errors))
     return _PG_DSN[0]
 
@@ -192,7 +174,9 @@ async def require_pg() -> str:
     """A reachable PostgreSQL DSN; skip (fail under CI=true, where one must be) if there is none."""
     dsn = await reachable_pg()
     if dsn is None:
-        message = f"no PostgreSQL reachable at {PG_DSNS} (start one, or set NEPTUNE_SYNC_TEST_PG)"
+        message = (
+            f"no PostgreSQL reachable at {postgres_candidates()} (start one, or set NEPTUNE_SYNC_TEST_PG)"
+        )
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(message + "; CI must run the PostgreSQL backend")
         pytest.skip(message)
