@@ -113,10 +113,13 @@ def read_range(
             continue
         with reader:
             offset = resume[1] if path.name == resume[0] else None
-            for _, raw in reader.entries(offset, on_damage=on_damage, live=reader.writer_alive()):
-                if raw.seq > hi:
-                    return found
-                entry = trim(raw, lo)
-                if entry is not None:
-                    found.append(entry)
+            try:
+                for _, raw in reader.entries(offset, on_damage=on_damage, live=reader.writer_alive()):
+                    if raw.seq > hi:
+                        return found
+                    entry = trim(raw, lo)
+                    if entry is not None:
+                        found.append(entry)
+            except UnknownOperationError:
+                return found  # the pass that follows reports it and stops the writer there
     return found
