@@ -11,6 +11,7 @@ import pytest
 
 from neptune_sync.daemon_control import read_state
 from neptune_sync.exceptions import AuthError
+from neptune_sync.oplog import framing as fr
 from neptune_sync.oplog import ops as o
 from neptune_sync.oplog.reader import SegmentReader, segment_files
 from neptune_syncd.batching import BatchPolicy
@@ -362,3 +363,22 @@ async def test_conflicts_of_a_batch_applied_just_before_a_crash_are_resolved_aft
     values = store.values(run.name)
     assert values["lr"] == ("float", 3.0) and values["epochs"] == ("int", 3)
     assert any("coerced" in r for r in values["sys/sync/conflicts"][1])
+
+
+@pytest.mark.asyncio
+async def test_unknown_operation_stops_only_that_writer_loudly(runs, config):
+    run = runs.create("newer")
+    w = runs.writer(run, writer_id="a" * 16)
+    w.append(o.AssignInt("a", 1))
+    with w._lock:  # a frame a newer client would write: an op tag this version does not know
+        w._write_frame(fr.encode_op_body(2, 1.0, msgspec.msgpack.encode(["zz", "x"])))
+        w._seq = 2
+    w.append(o.AssignInt("b", 2))
+    w.close()
+    other = ints(runs, run, 2)
+    other.close()
+    store = MemoryStore()
+    result = await replicator(run, store, config).sync_until_done()
+    assert result.stopped
+    assert set(store.values(run.name)) == {"a", "v/0", "v/1"}  # nothing after the unknown op is skipped to
+    assert "unknown operation" in read_state(run).last_error
