@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
 import select
 import signal
 import subprocess
@@ -79,6 +80,15 @@ def start_server(data: Path, *args: str) -> tuple[subprocess.Popen, str, str]:
     return proc, url, token_file.read_text().strip()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stop_server(proc: subprocess.Popen) -> None:
     proc.send_signal(signal.SIGTERM)
     try:
@@ -94,11 +104,19 @@ def bench_backend(name: str, data: Path, points: int, series: int, *args: str) -
     proc, url, token = start_server(data, *args)
     try:
         bodies = batches("run-ingest", points, series)
+        cpu_before = cpu_seconds(proc.pid)
         secs = asyncio.run(post_all(url, token, bodies))
+        cpu = cpu_seconds(proc.pid) - cpu_before
         rate = points / secs
         print(
             f"{name:10s} ingest: {points:,} float points in {series} series via HTTP: {secs:.2f} s = {rate:,.0f} points/s"
         )
+        if (
+            cpu > 0 and not args
+        ):  # SQLite: all the work is in the server process, so this is what one free core does
+            print(
+                f"{name:10s} server CPU: {cpu:.2f} s = {points / cpu:,.0f} points per CPU-second of the server process"
+            )
         bodies = batches("run-long", points, 1)
         asyncio.run(post_all(url, token, bodies))
         client = StoreClient.from_token(token, timeout=120)
