@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import struct
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -147,7 +148,7 @@ class SegmentReader:
             if "Invalid value" in str(exc) and "$[0]" in str(exc):
                 raise UnknownOperationError(str(self.path), offset, str(exc)) from None
             return None, f"undecodable operation: {exc}"
-        except (msgspec.DecodeError, ValueError, UnicodeDecodeError) as exc:
+        except (msgspec.DecodeError, ValueError, UnicodeDecodeError, struct.error) as exc:
             return None, f"undecodable frame: {exc}"
 
     def _unfinished(self, offset: int, length: int, size: int) -> bool:
