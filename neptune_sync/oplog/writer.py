@@ -43,7 +43,10 @@ RELEASE_EVERY = 2 << 20  # mmap mode: give finished pages back every this many b
 _PACK_INT_STEP_INTO = fr.POINT_INT_STEP.pack_into
 _INT_STEP_SIZE = fr.POINT_INT_STEP.size
 _ZERO_POINT = bytes(_INT_STEP_SIZE)
-_PACK_COMMIT = fr.COMMIT.pack_into
+# The commit word is stored as one 8-byte slice copy of the packed bytes. Not pack_into: it zeroes
+# the target and then writes the fields one by one, so a SIGKILL inside it can leave a commit word
+# of (new length, crc 0), which loses the whole growing frame (found by tests/client/test_kill.py).
+_COMMIT_PACK = fr.COMMIT.pack
 _crc32 = zlib.crc32
 
 
@@ -172,7 +175,7 @@ class OpLogWriter:
                 end = pos + _INT_STEP_SIZE
                 self._open_crc = crc = _crc32(buf[pos:end], self._open_crc)
                 frame = self._open_frame
-                _PACK_COMMIT(buf, frame, end - frame - 8, crc)
+                buf[frame : frame + 8] = _COMMIT_PACK(end - frame - 8, crc)
                 self._end = end
                 self._seq = seq = self._seq + 1
                 return seq
@@ -250,7 +253,8 @@ class OpLogWriter:
                     buf, end = self._buf, pos + len(point)
                     buf[pos:end] = point
                     self._open_crc = crc = _crc32(point, self._open_crc)
-                    _PACK_COMMIT(buf, self._open_frame, end - self._open_frame - 8, crc)
+                    frame = self._open_frame
+                    buf[frame : frame + 8] = _COMMIT_PACK(end - frame - 8, crc)
                     self._end = end
                     self._seq += 1
                     return self._seq
@@ -295,7 +299,7 @@ class OpLogWriter:
             offset = fr.align8(self._end)
         buf = self._buf
         buf[offset + 8 : offset + need] = body
-        fr.COMMIT.pack_into(buf, offset, len(body), zlib.crc32(body))
+        buf[offset : offset + 8] = _COMMIT_PACK(len(body), zlib.crc32(body))
         self._end = offset + need
         if offset - self._released >= RELEASE_EVERY and isinstance(buf, mmap.mmap):
             self._release_pages(offset)
