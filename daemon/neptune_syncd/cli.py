@@ -71,7 +71,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from .report import run_report
 
-    root = load_config(data_dir=args.data_dir).root
+    try:
+        root = load_config(data_dir=args.data_dir).root
+    except (OSError, ValueError, msgspec.ValidationError) as exc:
+        print(f"neptune-sync status: {exc}", file=sys.stderr)
+        return 2
     reports = [run_report(p) for p in iter_run_dirs(root)]
     if args.json:
         for report in reports:
