@@ -145,8 +145,8 @@ def decode_body(body: bytes | memoryview) -> Entry:
     (plen,) = PATH_LEN.unpack_from(body, PRELUDE.size)
     start = PRELUDE.size + PATH_LEN.size + plen
     path = bytes(body[PRELUDE.size + PATH_LEN.size : start]).decode("utf-8")
-    if (len(body) - start) % point.size:
-        raise ValueError("points frame length is not a whole number of points")
+    if len(body) <= start or (len(body) - start) % point.size:
+        raise ValueError("points frame does not hold a whole number of points, at least one")
     points = tuple(
         FloatPoint(step, value, ts + off / 1e6) for step, off, value in point.iter_unpack(body[start:])
     )
