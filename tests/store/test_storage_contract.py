@@ -107,7 +107,9 @@ async def test_field_values_and_structure_round_trip_every_type(storage):
 
 
 async def test_series_range_and_pagination(storage):
-    await storage.apply_batch(request([floats("s", 1, range(0, 1000))]))
+    await storage.apply_batch(
+        request([floats("s", 1, range(0, 1050))])
+    )  # whole and partial multi-row inserts
     page = await storage.series(PROJECT, RUN.run_key, "s", start=100, stop=199, after=-INF, limit=60)
     assert [p[0] for p in page.points] == [float(s) for s in range(100, 160)]
     assert page.next_after == 159.0
@@ -116,6 +118,9 @@ async def test_series_range_and_pagination(storage):
     )
     assert [p[0] for p in rest.points] == [float(s) for s in range(160, 200)]
     assert rest.next_after is None
+    everything = await storage.series(PROJECT, RUN.run_key, "s", start=-INF, stop=INF, after=-INF, limit=5000)
+    assert [p[0] for p in everything.points] == [float(s) for s in range(1050)]
+    assert everything.points[1049][1] == 1049 * 0.5
     assert (
         await storage.series(PROJECT, RUN.run_key, "missing", start=-INF, stop=INF, after=-INF, limit=1)
         is None
