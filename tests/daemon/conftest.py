@@ -8,6 +8,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,7 +32,7 @@ from neptune_sync.oplog.layout import (
 )
 from neptune_sync.oplog.reader import read_run
 from neptune_sync.oplog.writer import OpLogWriter
-from neptune_sync.protocol import PROTOCOL_HEADER
+from neptune_sync.protocol import PROTOCOL_HEADER, batch_request_decoder
 from neptune_sync_store.storage import make_storage
 from neptune_sync_store.testing import running_store
 from neptune_syncd.config import DaemonConfig
@@ -186,6 +187,7 @@ class FaultyProxy:
         self.faults: list[str] = []
         self.blob_faults: list[str] = []
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.batch_log: list[tuple[float, str, str]] = []  # (monotonic time, fault, run key) per batch
         self.hang = 1.0
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -222,6 +224,8 @@ class FaultyProxy:
         headers = {k: request.headers[k] for k in self.FORWARDED if k in request.headers}
         self.requests.append((request.method, request.path, headers))
         fault = self._fault(request)
+        if request.path == "/v1/batches":
+            self.batch_log.append((time.monotonic(), fault, batch_request_decoder.decode(body).run.run_key))
         if fault == "429":
             return web.Response(status=429, headers={"Retry-After": "0.05"}, text="slow down")
         if fault == "500":
