@@ -24,6 +24,8 @@ from pathlib import Path
 
 import msgspec
 
+from .oplog.layout import sync_state_dir
+
 STATE_VERSION = 1
 STATE_FILE = "state.json"
 QUARANTINE_FILE = "quarantine.jsonl"
@@ -76,7 +78,7 @@ _state_decoder = msgspec.json.Decoder(RunSyncState)
 
 
 def state_path(run_path: Path) -> Path:
-    return Path(run_path) / "sync" / STATE_FILE
+    return sync_state_dir(Path(run_path)) / STATE_FILE
 
 
 def read_state(run_path: Path) -> RunSyncState | None:
