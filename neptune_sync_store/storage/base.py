@@ -104,11 +104,11 @@ def point_column(field_type: str) -> str:
 
 
 def series_page(path: str, ftype: str, rows: list[Any], limit: int) -> SeriesPage:
-    """A page from ``(step, num, ts, raw)`` rows (num for float series, raw msgpack otherwise)."""
+    """A page from ``(step, value, ts)`` rows selected with :func:`point_column` (msgpack for non-floats)."""
     if ftype == "floatSeries":
-        points: list[Any] = [(r[0], r[1], r[2]) for r in rows]
+        points: list[Any] = rows  # already [step, value, ts] rows: encoded as they are
     else:
-        points = [(r[0], decode_value(r[3]), r[2]) for r in rows]
+        points = [(r[0], decode_value(r[1]), r[2]) for r in rows]
     next_after = rows[-1][0] if len(rows) == limit and rows else None
     return SeriesPage(path, ftype, points, next_after)
 

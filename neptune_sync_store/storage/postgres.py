@@ -153,13 +153,14 @@ class PostgresStorage(Storage):
                 return None
             op, low = lower_bound(start, after)
             rows = await conn.fetch(
-                f"SELECT step, num, ts, raw FROM points WHERE field=$1 AND step{op}$2 AND step<=$3 ORDER BY step LIMIT $4",
+                f"SELECT step, {point_column(found[1])}, ts FROM points "
+                f"WHERE field=$1 AND step{op}$2 AND step<=$3 ORDER BY step LIMIT $4",
                 found[0],
                 low,
                 stop,
                 limit,
             )
-        return series_page(path, found[1], rows, limit)
+        return series_page(path, found[1], [tuple(r) for r in rows], limit)
 
     async def runs_with_fields(
         self, project: str, paths: list[str]

@@ -50,7 +50,7 @@ _FIELD_OF_RUN = (
 )
 _CHUNK = 500  # paths per IN (...) list
 SERIES_SQL = (
-    "SELECT step, num, ts, raw FROM points WHERE field=? AND step{op}? AND step<=? ORDER BY step LIMIT ?"
+    "SELECT step, {column}, ts FROM points WHERE field=? AND step{op}? AND step<=? ORDER BY step LIMIT ?"
 )
 
 
@@ -162,7 +162,7 @@ class SQLiteStorage(Storage):
                 return None, []
             op, low = lower_bound(start, after)
             rows = c.execute(
-                SERIES_SQL.format(op=op),
+                SERIES_SQL.format(column=point_column(found[1]), op=op),
                 (found[0], low, stop, limit),
             ).fetchall()
             return found[1], rows

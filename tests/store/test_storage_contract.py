@@ -192,7 +192,7 @@ async def test_series_reads_are_index_range_scans(tmp_path, start, after):
     assert low == max(start, after)
     with sqlite3.connect(tmp_path / "s.sqlite3") as conn:
         plan = conn.execute(
-            "EXPLAIN QUERY PLAN " + SERIES_SQL.format(op=op),
+            "EXPLAIN QUERY PLAN " + SERIES_SQL.format(column="num", op=op),
             (1, low, 10.0, 10),
         ).fetchall()
     detail = " ".join(row[-1] for row in plan)
@@ -213,6 +213,6 @@ async def test_a_page_deep_in_a_long_series_reads_only_that_page():
     ticks = []
     conn.set_progress_handler(lambda: ticks.append(1), 100)
     op, low = lower_bound(-INF, 99_990.0)
-    rows = conn.execute(SERIES_SQL.format(op=op), (1, low, INF, 100)).fetchall()
+    rows = conn.execute(SERIES_SQL.format(column="num", op=op), (1, low, INF, 100)).fetchall()
     assert [r[0] for r in rows] == [float(s) for s in range(99_991, 100_000)]
     assert len(ticks) < 20, f"{len(ticks) * 100} VM steps: the read walked the series"
