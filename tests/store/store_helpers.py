@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import io
@@ -181,3 +182,9 @@ async def require_pg() -> str:
             pytest.fail(message + "; CI must run the PostgreSQL backend")
         pytest.skip(message)
     return dsn
+
+
+async def until(condition, interval: float = 0.01) -> None:
+    """Poll ``condition`` until it holds (callers bound this with ``asyncio.wait_for``)."""
+    while not condition():
+        await asyncio.sleep(interval)

@@ -7,7 +7,7 @@ import os
 
 import aiohttp
 import pytest
-from store_helpers import PROJECT, TIMEOUT, auth, put_blob, sha
+from store_helpers import PROJECT, TIMEOUT, auth, put_blob, sha, until
 
 from neptune_sync_store.context import CONTEXT
 from neptune_sync_store.testing import running_store
@@ -94,10 +94,8 @@ async def test_uploads_over_the_limit_get_429_then_resume(tmp_path):
             yield data[1000:]
 
         holder = asyncio.create_task(put_part(s, store.url, token, sha(data), slow_body(), len(data), 0))
-        for _ in range(100):  # until the slow upload holds the only slot
-            if store.app[CONTEXT].upload_slots.in_use:
-                break
-            await asyncio.sleep(0.01)
+        slots = store.app[CONTEXT].upload_slots
+        await asyncio.wait_for(until(lambda: slots.in_use == 1), 10)  # the slow upload holds the only slot
         status, headers = await put_part(s, store.url, token, sha(b"other"), b"other", 5, 0)
         assert status == 429 and headers["Retry-After"] == "1"
         release.set()

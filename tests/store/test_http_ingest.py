@@ -19,6 +19,7 @@ from store_helpers import (
     put_blob,
     request,
     sample_entries,
+    until,
 )
 
 from neptune_sync.oplog import ops
@@ -108,10 +109,8 @@ async def test_overload_answers_429_with_retry_after_and_recovers(tmp_path):
             yield body[10:]
 
         holder = asyncio.create_task(post_raw(s, store.url, token, slow_body()))
-        for _ in range(100):  # until the slow request holds the only slot
-            if store.app[CONTEXT].ingest_slots.in_use:
-                break
-            await asyncio.sleep(0.01)
+        slots = store.app[CONTEXT].ingest_slots
+        await asyncio.wait_for(until(lambda: slots.in_use == 1), 10)  # the slow request holds the only slot
         status, err, headers = await post_raw(s, store.url, token, body)
         assert status == 429 and headers["Retry-After"] == "1" and err["error"] == "overloaded"
         release.set()
