@@ -40,6 +40,7 @@ from .sinks.base import Sink
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 RESOLVER_PREFIX = "syncd"
+BLOBS_MISSING = 409  # a batch refused because the store lacks blobs it references
 
 
 class Sent(msgspec.Struct):
@@ -140,7 +141,7 @@ class Delivery:
                 raise
 
         try:
-            response = await self.call(run.project, attempt)
+            response = await self._write(run, entries, attempt)
         except BatchRejectedError as exc:
             if len(entries) == 1:
                 self._quarantine(writer_id, entries[0], str(exc))
@@ -152,6 +153,21 @@ class Delivery:
         if ambiguous:
             response = await self.audit(run, entries, response)
         return Sent(response.applied_seq, self._handle(run, writer_id, entries, response))
+
+    async def _write(
+        self, run: RunInfo, entries: list[Entry], attempt: Callable[[], Awaitable[BatchResponse]]
+    ) -> BatchResponse:
+        """Send the batch; a 409 means the store lacks a blob it references (docs/sync-protocol.md):
+        check and upload its blobs again, then send it once more."""
+        try:
+            return await self.call(run.project, attempt)
+        except BatchRejectedError as exc:
+            if exc.status != BLOBS_MISSING:
+                raise
+            log.warning("%s: store lacks blobs of a batch; uploading them again", self.run_path.name)
+            self._known_blobs.difference_update(ref.sha256 for e in entries for ref in blob_refs(e.op))
+            await self.upload_blobs(run, entries)
+            return await self.call(run.project, attempt)
 
     async def recover_lost_answer(self, run: RunInfo, writer_id: str, entries: list[Entry]) -> None:
         """Entries the store applied without the daemon seeing its answer (it died in between):

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from neptune_sync.oplog import ops as o
+from neptune_sync_store.context import CONTEXT
 from neptune_syncd.notify import Notifier
 from neptune_syncd.service import Service
 from neptune_syncd.sinks.http import HttpSink
@@ -124,3 +125,27 @@ async def test_conflicts_of_a_batch_whose_answer_was_lost_are_still_resolved(run
     view = await runs.store_view(store.storage, path.name)
     assert view["lr"] == ("float", 3.0)
     assert view["name"] == ("string", "x") and view["name__conflict_float"] == ("float", 1.5)
+
+
+@pytest.mark.asyncio
+async def test_blob_the_store_lost_is_uploaded_again_not_quarantined(runs, config, proxied_store):
+    proxy, store, token = proxied_store
+    path = runs.create("lost-blob")
+    w = runs.writer(path)
+    ref = runs.file_ref(path, b"weights v1" * 1000, "w1.bin")
+    w.append(o.AssignFile("model/a", ref))
+    w.close()
+    service = service_for(config, proxy, token)
+    async with anyio.create_task_group() as tg:
+        await tg.start(service.run)
+        await wait_equal(store, runs, [path])
+        store_blob = store.app[CONTEXT].blobs.path_of(ref.sha256)
+        store_blob.unlink()  # the store loses the blob the daemon believes it has
+        w2 = runs.writer(path)
+        w2.append(o.AssignFile("model/b", ref))
+        w2.close()
+        service.replicators[path].nudge()
+        await wait_equal(store, runs, [path])
+        await service.stop()
+    assert store_blob.is_file()
+    assert service.replicators == {} and not (path / "sync" / "quarantine.jsonl").exists()
