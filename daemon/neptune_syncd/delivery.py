@@ -124,7 +124,12 @@ class Delivery:
                             "%s: blob %s is missing from the run directory", self.run_path.name, ref.sha256
                         )
                         continue
-                    await self.call(run.project, lambda r=ref, p=path: self.sink.put_blob(run, r, p))
+                    try:
+                        await self.call(run.project, lambda r=ref, p=path: self.sink.put_blob(run, r, p))
+                    except BatchRejectedError as exc:  # e.g. the local copy does not match its hash
+                        self.state.last_error = f"blob {ref.sha256} refused: {exc}"
+                        log.error("%s: %s", self.run_path.name, self.state.last_error)
+                        continue  # the ops that reference it end in quarantine
                 self._known_blobs.add(ref.sha256)
 
     async def send(self, run: RunInfo, writer_id: str, entries: list[Entry]) -> Sent:

@@ -12,6 +12,7 @@ from neptune_sync_store.context import CONTEXT
 from neptune_syncd.notify import Notifier
 from neptune_syncd.service import Service
 from neptune_syncd.sinks.http import HttpSink
+from neptune_syncd.state import read_quarantine
 
 POINTS = 2000
 
@@ -149,3 +150,25 @@ async def test_blob_the_store_lost_is_uploaded_again_not_quarantined(runs, confi
         await service.stop()
     assert store_blob.is_file()
     assert service.replicators == {} and not (path / "sync" / "quarantine.jsonl").exists()
+
+
+@pytest.mark.asyncio
+async def test_corrupt_local_blob_quarantines_its_op_and_the_run_goes_on(runs, config, proxied_store):
+    proxy, store, token = proxied_store
+    path = runs.create("bad-blob")
+    w = runs.writer(path)
+    ref = runs.file_ref(path, b"original content", "a.bin")
+    w.append(o.AssignFile("model/a", ref))
+    w.append(o.AssignString("after", "still synced"))
+    w.close()
+    blob = path / "blobs" / ref.sha256[:2] / ref.sha256
+    blob.write_bytes(b"changed under our feet")  # no longer hashes to its name: the store says 422
+    service = service_for(config, proxy, token)
+    async with anyio.create_task_group() as tg:
+        await tg.start(service.run)
+        with anyio.fail_after(15):
+            while "after" not in await runs.store_view(store.storage, path.name):
+                await anyio.sleep(0.05)
+        await service.stop()
+    records = read_quarantine(path)
+    assert [r.path for r in records] == ["model/a"] and "409" in records[0].reason
