@@ -2,21 +2,22 @@
 
 Usage: oplog_child.py SEGMENTS_DIR PROGRESS_FILE DURABILITY SEGMENT_SIZE
 
-Every REPORT_EVERY calls it stores, as a u64 in PROGRESS_FILE (shared memory), the last sequence
+Every REPORT_EVERY blocks (about 1000 calls) it stores, as a u64 in PROGRESS_FILE (shared memory), the last sequence
 number a call returned; in buffered mode it calls flush() first, so the number is flushed data.
 """
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import struct
 import sys
 from pathlib import Path
 
 from oplog_helpers import new_writer
-from oplog_workload import log_next
+from oplog_workload import log_block
 
-REPORT_EVERY = 1000
+REPORT_EVERY = 16  # blocks of 64 calls
 
 
 def main(segments: str, progress: str, durability: str, segment_size: str) -> None:
@@ -24,10 +25,10 @@ def main(segments: str, progress: str, durability: str, segment_size: str) -> No
         shared = mmap.mmap(f.fileno(), 8)
     writer = new_writer(Path(segments), durability=durability, segment_size=int(segment_size))
     buffered = durability == "buffered"
+    blocks = itertools.count()
     while True:
-        for _ in range(REPORT_EVERY - 1):
-            log_next(writer)
-        seq = log_next(writer)
+        for _ in range(REPORT_EVERY):
+            seq = log_block(writer, next(blocks))
         if buffered:
             writer.flush()
         struct.pack_into("<Q", shared, 0, seq)

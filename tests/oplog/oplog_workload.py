@@ -1,7 +1,9 @@
 """A deterministic logging workload: what is logged at each sequence number is a function of it.
 
-A child process drives a writer with :func:`log_next` as fast as it can; after it is killed, the
+A child process drives a writer with :func:`log_block` as fast as it can; after it is killed, the
 parent checks every record read back against :func:`expected_at` without any channel but the log.
+The workload comes in blocks of 64 seqs, as a training loop logs: a run of points of one series
+(a growing points frame, the hot path), then a few ops.
 """
 
 from __future__ import annotations
@@ -10,17 +12,19 @@ from neptune_sync.oplog import ops
 from neptune_sync.oplog.writer import OpLogWriter
 
 T0 = 1_700_000_000.0
-RUN_LENGTH = 50  # consecutive points of one series before the workload switches series
+BLOCK = 64
+POINTS_PER_BLOCK = 59
 JUMP_EVERY = 5000  # every this many seqs, timestamps jump ahead by more than 71 minutes
 JUMP = 5000.0
+PATHS = tuple(f"train/m{series}" for series in range(4))
 
 
 def ts_at(seq: int) -> float:
     return T0 + seq * 1e-3 + (seq // JUMP_EVERY) * JUMP
 
 
-def _mix(seq: int) -> int:
-    return (seq * 2654435761 >> 7) % 100
+def _step(seq: int, series: int) -> float:
+    return seq / 4 if series == 3 else seq  # series 3 has float steps, every fourth one whole
 
 
 def expected_at(seq: int) -> tuple[str, str, float, float] | ops.Op:
@@ -28,33 +32,36 @@ def expected_at(seq: int) -> tuple[str, str, float, float] | ops.Op:
 
     A series op with n points (LogStrings) occupies ``seq .. seq + n - 1``.
     """
-    kind = _mix(seq)
-    if kind < 85:
-        series = (seq // RUN_LENGTH) % 4
-        step = seq / 4 if series == 3 else seq  # series 3 has float steps, some of them whole
-        return ("point", f"train/m{series}", step, seq * 0.001 - series)
+    block, i = divmod(seq - 1, BLOCK)
+    series = block % 4
+    if i < POINTS_PER_BLOCK:
+        return ("point", PATHS[series], _step(seq, series), seq * 0.001 - series)
+    if i == POINTS_PER_BLOCK:
+        return ops.AssignFloat(f"params/f{block % 7}", seq * 0.25)
+    if i == POINTS_PER_BLOCK + 1:
+        return ops.AssignString(f"params/s{block % 5}", f"value {seq}")
+    if i == POINTS_PER_BLOCK + 2:
+        return ops.AddStrings("sys/tags", (f"tag{seq}", f"t{block % 3}"))
+    n = BLOCK - i if block % 2 else 1  # the rest of the block, or one point and then an int
+    if n == 1 and i == BLOCK - 1:
+        return ops.AssignInt("params/epoch", block)
     ts = ts_at(seq)
-    if kind < 89:
-        return ops.AssignFloat(f"params/f{seq % 7}", seq * 0.25)
-    if kind < 93:
-        return ops.AssignString(f"params/s{seq % 5}", f"value {seq}")
-    if kind < 96:
-        return ops.AddStrings("sys/tags", (f"tag{seq}", f"t{seq % 3}"))
-    if kind < 98:
-        return ops.AssignInt("params/epoch", seq)
-    n = 1 + seq % 3
     return ops.LogStrings(
-        "logs/text", tuple(ops.StringPoint(seq + i, f"line {seq + i}", ts) for i in range(n))
+        "logs/text", tuple(ops.StringPoint(seq + k, f"line {seq + k}", ts) for k in range(n))
     )
 
 
-def log_next(writer: OpLogWriter) -> int:
-    """Log what the workload logs at the writer's next sequence number; returns the last seq used."""
-    seq = writer.last_seq + 1
-    what = expected_at(seq)
-    if isinstance(what, tuple):
-        return writer.append_float(what[1], what[2], what[3], ts_at(seq))
-    return writer.append(what, ts_at(seq))
+def log_block(writer: OpLogWriter, block: int) -> int:
+    """Log block ``block`` (seqs ``64 * block + 1`` on) with a fresh writer's seqs; returns the last."""
+    first = block * BLOCK + 1
+    series = block % 4
+    path = PATHS[series]
+    for seq in range(first, first + POINTS_PER_BLOCK):
+        writer.append_float(path, _step(seq, series), seq * 0.001 - series, ts_at(seq))
+    seq = first + POINTS_PER_BLOCK
+    while seq < first + BLOCK:
+        seq = writer.append(expected_at(seq), ts_at(seq)) + 1
+    return seq - 1
 
 
 def check_records(entries: list) -> int:

@@ -35,16 +35,16 @@ _WORKLOAD_CHILD = """
 import sys
 sys.path.insert(0, sys.argv[1])
 from oplog_helpers import new_writer
-from oplog_workload import log_next
+from oplog_workload import BLOCK, log_block
 writer = new_writer(sys.argv[2], segment_size=32 << 10)
-for _ in range(int(sys.argv[3])):
-    log_next(writer)
+for block in range(int(sys.argv[3]) // BLOCK):
+    log_block(writer, block)
 writer.close()
 """
 
 
 def test_processes_sharing_a_run_each_write_their_own_segments(segments):
-    count, procs = 20_000, []
+    count, procs = 20_032, []  # whole blocks of 64
     for _ in range(4):
         args = [sys.executable, "-c", _WORKLOAD_CHILD, str(HERE), str(segments), str(count)]
         procs.append(subprocess.Popen(args, stderr=subprocess.PIPE))

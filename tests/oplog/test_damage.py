@@ -37,7 +37,11 @@ class Segment:
         self.data = self.path.read_bytes()
         found, damage = read_segment(self.path)
         assert damage == []
-        self.offsets = [offset for offset, _ in found]
+        # one frame may hold several entries (a multi-series points frame): group them by offset
+        self.frames: dict[int, list[fr.Entry]] = {}
+        for offset, entry in found:
+            self.frames.setdefault(offset, []).append(entry)
+        self.offsets = list(self.frames)
         self.entries = [entry for _, entry in found]
         assert_same_records(records_of(self.entries), model)  # the intact file is the baseline
         self.body_ends = [o + 8 + fr.COMMIT.unpack_from(self.data, o)[0] for o in self.offsets]
@@ -71,7 +75,9 @@ def segment_maker():
 
 
 def without(seg: Segment, index: int) -> list:
-    return records_of(seg.entries[:index] + seg.entries[index + 1 :])
+    """The records of the segment without those of frame ``index``."""
+    lost = seg.offsets[index]
+    return records_of([e for offset, frame in seg.frames.items() if offset != lost for e in frame])
 
 
 @SETTINGS
@@ -84,7 +90,8 @@ def test_any_truncation_reads_exactly_the_frames_before_the_cut(calls, cuts):
             path = seg.damaged_copy(seg.data[:cut])
             with SegmentReader(path) as reader:  # the default on_damage raises
                 got = [entry for _, entry in reader.entries()]
-            whole = [e for e, end in zip(seg.entries, seg.body_ends, strict=True) if end <= cut]
+            frames = zip(seg.frames.values(), seg.body_ends, strict=True)
+            whole = [e for frame, end in frames if end <= cut for e in frame]
             assert got == whole, f"cut at {cut} of {len(seg.data)}"
     finally:
         seg.cleanup()

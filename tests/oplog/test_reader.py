@@ -26,8 +26,9 @@ def test_reading_from_any_frame_offset_yields_exactly_the_frames_from_there(call
         (path,) = segment_files(tmp)
         with SegmentReader(path) as reader:
             found = list(reader.entries())
-            for k, (offset, _) in enumerate(found):
-                assert list(reader.entries(offset)) == found[k:]
+            # a multi-series points frame yields several entries at the same offset
+            for offset in dict.fromkeys(offset for offset, _ in found):
+                assert list(reader.entries(offset)) == [x for x in found if x[0] >= offset]
         assert_same_records(records_of([e for _, e in found]), logger.model)
     finally:
         shutil.rmtree(tmp)
