@@ -26,7 +26,7 @@ from neptune_sync.exceptions import AuthError, BatchRejectedError, StoreUnavaila
 from neptune_sync.oplog.blobs import BlobStore
 from neptune_sync.oplog.framing import Entry
 from neptune_sync.oplog.layout import blobs_dir, segments_dir
-from neptune_sync.oplog.ops import Op, blob_refs
+from neptune_sync.oplog.ops import FileRef, Op, blob_refs
 from neptune_sync.oplog.writer import OpLogWriter, new_writer_id
 from neptune_sync.protocol import BatchResponse, RunInfo
 
@@ -112,25 +112,34 @@ class Delivery:
             log.log(level, "%s: %s (failure %d)", self.run_path.name, message, attempt)
 
     async def upload_blobs(self, run: RunInfo, entries: list[Entry]) -> None:
-        """Make sure the store holds every blob the entries reference, before they are sent."""
+        """Make sure the store holds every blob the entries reference, before they are sent.
+
+        A blob the store refuses (bad name, local copy no longer matching its hash, too large) is
+        logged; the ops referencing it are then refused (409) and end in quarantine.
+        """
         for entry in entries:
             for ref in blob_refs(entry.op):
                 if ref.sha256 in self._known_blobs:
                     continue
-                if not await self.call(run.project, lambda r=ref: self.sink.has_blob(run, r)):
-                    path = self._blobs.path_of(ref.sha256)
-                    if not path.is_file():
-                        log.error(
-                            "%s: blob %s is missing from the run directory", self.run_path.name, ref.sha256
-                        )
+                try:
+                    if not await self._upload_blob(run, ref):
                         continue
-                    try:
-                        await self.call(run.project, lambda r=ref, p=path: self.sink.put_blob(run, r, p))
-                    except BatchRejectedError as exc:  # e.g. the local copy does not match its hash
-                        self.state.last_error = f"blob {ref.sha256} refused: {exc}"
-                        log.error("%s: %s", self.run_path.name, self.state.last_error)
-                        continue  # the ops that reference it end in quarantine
+                except BatchRejectedError as exc:
+                    self.state.last_error = f"blob {ref.sha256} refused: {exc}"
+                    log.error("%s: %s", self.run_path.name, self.state.last_error)
+                    continue
                 self._known_blobs.add(ref.sha256)
+
+    async def _upload_blob(self, run: RunInfo, ref: FileRef) -> bool:
+        """Upload one blob unless the store has it; False if there is no local copy to upload."""
+        if await self.call(run.project, lambda: self.sink.has_blob(run, ref)):
+            return True
+        path = self._blobs.path_of(ref.sha256)
+        if not path.is_file():
+            log.error("%s: blob %s is missing from the run directory", self.run_path.name, ref.sha256)
+            return False
+        await self.call(run.project, lambda: self.sink.put_blob(run, ref, path))
+        return True
 
     async def send(self, run: RunInfo, writer_id: str, entries: list[Entry]) -> Sent:
         """Deliver entries; returns how far the writer is applied or quarantined."""
