@@ -21,7 +21,7 @@ import anyio
 import msgspec
 
 from neptune_sync.daemon_control import WriterState
-from neptune_sync.exceptions import CorruptRecordError
+from neptune_sync.exceptions import CorruptRecordError, StoreError
 from neptune_sync.oplog.layout import read_identity, segments_dir
 from neptune_sync.protocol import RunInfo
 
@@ -97,6 +97,11 @@ class Replicator:
                 # a segment deleted under us, or files we may not read: try again later, loudly
                 self.state.last_error = f"{READ_ERROR}: {exc}"
                 log.error("%s: %s", self.run_path.name, self.state.last_error)
+                result = PassResult()
+            except StoreError as exc:  # the store refuses this run for good (e.g. a bad project name)
+                self.state.last_error = f"store refuses this run: {exc}"
+                log.error("%s: %s", self.run_path.name, self.state.last_error)
+                self._acked.clear()
                 result = PassResult()
             busy = result.live or result.pending
             with anyio.move_on_after(self.config.poll_interval if busy else self.config.rescan_interval):

@@ -172,3 +172,21 @@ async def test_corrupt_local_blob_quarantines_its_op_and_the_run_goes_on(runs, c
         await service.stop()
     records = read_quarantine(path)
     assert [r.path for r in records] == ["model/a"] and "409" in records[0].reason
+
+
+@pytest.mark.asyncio
+async def test_a_run_the_store_refuses_does_not_stop_the_others(runs, config, proxied_store):
+    proxy, store, token = proxied_store
+    good = runs.create("good")
+    runs.all_types(good, points=100)
+    bad = runs.create("bad", project="not a project")  # GET /v1/acked answers 400
+    runs.all_types(bad, points=100)
+    service = service_for(config, proxy, token)
+    async with anyio.create_task_group() as tg:
+        await tg.start(service.run)
+        await wait_equal(store, runs, [good])
+        with anyio.fail_after(5):
+            while not service.replicators[bad].state.last_error:
+                await anyio.sleep(0.02)
+        assert "store refuses this run" in service.replicators[bad].state.last_error
+        await service.stop()
