@@ -26,7 +26,7 @@ from neptune_sync.oplog.reader import SegmentReader, segment_files
 
 CHILD = Path(__file__).with_name("oplog_child.py")
 SEGMENT_SIZES = (16 << 10, 64 << 10)  # small, so a run of a few hundred ms rotates many times
-ONE_CALL = 150  # bytes: the biggest frame one workload call writes is 140 (+ alignment)
+ONE_CALL = 120  # bytes: the biggest frame one workload call writes is 107 (+ alignment)
 
 
 def _wait_for_progress(progress: Path, proc: subprocess.Popen, timeout: float = 20.0) -> None:
