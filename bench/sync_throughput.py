@@ -28,13 +28,13 @@ from pathlib import Path
 
 import anyio
 import msgspec
-from neptune_syncd.config import load_config
-from neptune_syncd.oneshot import sync_once
-from neptune_syncd.sinks.http import HttpSink
 
 from neptune_sync.oplog.layout import RunIdentity, claim_identity, run_dir, run_key_for, segments_dir
 from neptune_sync.oplog.writer import OpLogWriter
 from neptune_sync.protocol import AckResponse
+from neptune_syncd.config import load_config
+from neptune_syncd.oneshot import sync_once
+from neptune_syncd.sinks.http import HttpSink
 
 PROJECT = "bench/sync"
 
