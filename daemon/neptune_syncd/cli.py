@@ -50,7 +50,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(f"neptune-sync sync: {exc}", file=sys.stderr)
         return 2
     progress = None if args.quiet else print_progress
-    results = anyio.run(sync_once, config, sink, paths, progress, args.timeout)
+    try:
+        results = anyio.run(sync_once, config, sink, paths, progress, args.timeout)
+    except KeyboardInterrupt:
+        print("\nneptune-sync sync: interrupted; what was acknowledged stays synced", file=sys.stderr)
+        return 130
     if progress:
         sys.stderr.write("\n")
     failed = 0
