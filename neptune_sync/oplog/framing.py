@@ -44,11 +44,13 @@ PATH_LEN = struct.Struct("<H")
 KIND_OP = 1  # payload: one msgpack-encoded Op
 KIND_FLOATS_INT_STEP = 2  # payload: u16 path length, path, then POINT_INT_STEP points
 KIND_FLOATS_FLOAT_STEP = 3  # payload: u16 path length, path, then POINT_FLOAT_STEP points
-KNOWN_KINDS = frozenset({KIND_OP, KIND_FLOATS_INT_STEP, KIND_FLOATS_FLOAT_STEP})
+KIND_FLOATS_MULTI = 4  # payload: u16 path count, (u16 length, path) each, then POINT_MULTI points
+KNOWN_KINDS = frozenset({KIND_OP, KIND_FLOATS_INT_STEP, KIND_FLOATS_FLOAT_STEP, KIND_FLOATS_MULTI})
 
 # Points: step, µs since the frame's base timestamp, value.
 POINT_INT_STEP = struct.Struct("<IId")  # step u32, offset u32, value f64
 POINT_FLOAT_STEP = struct.Struct("<dId")  # step f64, offset u32, value f64
+POINT_MULTI = struct.Struct("<HIId")  # index into the frame's path table u16, step, offset, value
 POINT_STRUCTS = {KIND_FLOATS_INT_STEP: POINT_INT_STEP, KIND_FLOATS_FLOAT_STEP: POINT_FLOAT_STEP}
 
 MAX_TS_OFFSET_US = 0xFFFFFFFF  # a points frame spans at most ~71 minutes of timestamps
@@ -134,20 +136,62 @@ def encode_points_prelude(kind: int, seq: int, base_ts: float, path: bytes) -> b
     return PRELUDE.pack(kind, 0, seq, base_ts) + PATH_LEN.pack(len(path)) + path
 
 
-def decode_body(body: bytes | memoryview) -> Entry:
-    """Turn a verified frame body into an Entry. Raises ValueError / msgspec errors on bad content."""
+def encode_multi_prelude(seq: int, base_ts: float, paths: list[bytes]) -> bytes:
+    table = b"".join(PATH_LEN.pack(len(p)) + p for p in paths)
+    return PRELUDE.pack(KIND_FLOATS_MULTI, 0, seq, base_ts) + PATH_LEN.pack(len(paths)) + table
+
+
+def decode_body(body: bytes | memoryview) -> list[Entry]:
+    """Turn a verified frame body into its entries, in sequence order.
+
+    One entry for an op frame or a single-series points frame; for a multi-series points frame,
+    one LogFloats entry per run of consecutive points of the same series. Raises ValueError /
+    msgspec errors on bad content.
+    """
     kind, _, seq, ts = PRELUDE.unpack_from(body, 0)
     if kind == KIND_OP:
-        return Entry(seq, ts, decode_op(body[PRELUDE.size :]))
+        return [Entry(seq, ts, decode_op(body[PRELUDE.size :]))]
+    if kind == KIND_FLOATS_MULTI:
+        return _decode_multi(body, seq, ts)
     point = POINT_STRUCTS.get(kind)
     if point is None:
         raise ValueError(f"unknown frame kind {kind}")
     (plen,) = PATH_LEN.unpack_from(body, PRELUDE.size)
     start = PRELUDE.size + PATH_LEN.size + plen
     path = bytes(body[PRELUDE.size + PATH_LEN.size : start]).decode("utf-8")
-    if len(body) <= start or (len(body) - start) % point.size:
-        raise ValueError("points frame does not hold a whole number of points, at least one")
+    _check_points(body, start, point)
     points = tuple(
         FloatPoint(step, value, ts + off / 1e6) for step, off, value in point.iter_unpack(body[start:])
     )
-    return Entry(seq, ts, LogFloats(path, points))
+    return [Entry(seq, ts, LogFloats(path, points))]
+
+
+def _check_points(body: bytes | memoryview, start: int, point: struct.Struct) -> None:
+    if len(body) <= start or (len(body) - start) % point.size:
+        raise ValueError("points frame does not hold a whole number of points, at least one")
+
+
+def _decode_multi(body: bytes | memoryview, seq: int, ts: float) -> list[Entry]:
+    pos = PRELUDE.size
+    (count,) = PATH_LEN.unpack_from(body, pos)
+    pos += PATH_LEN.size
+    paths = []
+    for _ in range(count):
+        (plen,) = PATH_LEN.unpack_from(body, pos)
+        paths.append(bytes(body[pos + PATH_LEN.size : pos + PATH_LEN.size + plen]).decode("utf-8"))
+        pos += PATH_LEN.size + plen
+    _check_points(body, pos, POINT_MULTI)
+    entries: list[Entry] = []
+    run: list[FloatPoint] = []
+    run_index = -1
+    for index, step, off, value in POINT_MULTI.iter_unpack(body[pos:]):
+        if index != run_index:
+            if run:
+                entries.append(Entry(seq, run[0].ts, LogFloats(paths[run_index], tuple(run))))
+                seq += len(run)
+            if index >= count:
+                raise ValueError(f"point refers to path {index} of a table of {count}")
+            run, run_index = [], index
+        run.append(FloatPoint(step, value, ts + off / 1e6))
+    entries.append(Entry(seq, run[0].ts, LogFloats(paths[run_index], tuple(run))))
+    return entries

@@ -119,14 +119,15 @@ class SegmentReader:
                     if zlib.crc32(body) != crc:
                         problem = "checksum mismatch"
                     else:
-                        entry, problem = self._decode(body, offset)
-                        if entry is not None and entry.seq > last_seq:
-                            last_seq = entry.last_seq
-                            yield offset, entry
+                        entries, problem = self._decode(body, offset)
+                        if entries and entries[0].seq > last_seq:
+                            for entry in entries:
+                                yield offset, entry
+                            last_seq = entries[-1].last_seq
                             offset = fr.align8(end)
                             continue
-                        if entry is not None:
-                            problem = f"sequence number {entry.seq} does not follow {last_seq}"
+                        if entries:
+                            problem = f"sequence number {entries[0].seq} does not follow {last_seq}"
             if live:
                 # the writer may be changing these bytes under us (a points frame grew since its
                 # commit word was read): the end, for now; damage shows once the writer is done
@@ -139,7 +140,7 @@ class SegmentReader:
                 return
             offset = resume
 
-    def _decode(self, body: memoryview, offset: int) -> tuple[fr.Entry | None, str]:
+    def _decode(self, body: memoryview, offset: int) -> tuple[list[fr.Entry], str]:
         if body[0] not in fr.KNOWN_KINDS:  # it verified: a newer writer's frame, not damage
             raise UnknownOperationError(str(self.path), offset, f"frame kind {body[0]}")
         try:
@@ -147,9 +148,9 @@ class SegmentReader:
         except msgspec.ValidationError as exc:
             if "Invalid value" in str(exc) and "$[0]" in str(exc):
                 raise UnknownOperationError(str(self.path), offset, str(exc)) from None
-            return None, f"undecodable operation: {exc}"
+            return [], f"undecodable operation: {exc}"
         except (msgspec.DecodeError, ValueError, UnicodeDecodeError, struct.error) as exc:
-            return None, f"undecodable frame: {exc}"
+            return [], f"undecodable frame: {exc}"
 
     def _unfinished(self, offset: int, length: int, size: int) -> bool:
         """Whether a dead writer never finished this segment, so its invalid last frame is a write

@@ -38,11 +38,13 @@ from .ops import Op, encode_op
 
 DEFAULT_SEGMENT_SIZE = 16 << 20
 MAX_POINTS_PER_FRAME = 1024  # the unit of damage for float series: at most this many points
+MAX_POINTS_PER_MULTI_FRAME = 4096  # more for multi-series frames: their path table is larger
+MAX_TABLE_PATHS = 256  # series in one multi-series frame's path table
+MAX_TABLE_BYTES = 8192  # bytes of that table
 RELEASE_EVERY = 2 << 20  # mmap mode: give finished pages back every this many bytes
 
 _PACK_INT_STEP_INTO = fr.POINT_INT_STEP.pack_into
-_INT_STEP_SIZE = fr.POINT_INT_STEP.size
-_ZERO_POINT = bytes(_INT_STEP_SIZE)
+_PACK_MULTI_INTO = fr.POINT_MULTI.pack_into
 # The commit word is stored as one 8-byte slice copy of the packed bytes. Not pack_into: it zeroes
 # the target and then writes the fields one by one, so a SIGKILL inside it can leave a commit word
 # of (new length, crc 0), which loses the whole growing frame (found by tests/client/test_kill.py).
@@ -83,6 +85,10 @@ class OpLogWriter:
         "_open_crc",
         "_open_frame",
         "_open_path",
+        "_open_table",
+        "_point_size",
+        "_recent",
+        "_recent_bytes",
         "_released",
         "_limit",
         "_segment_size",
@@ -125,7 +131,11 @@ class OpLogWriter:
         # body length and crc so far, and how many more points it may take (0: none).
         self._close_points_frame()
         self._open_path = ""
+        self._open_table: dict[str, int] | None = None
         self._int_steps = True
+        self._point_size = 0
+        self._recent: dict[str, int] = {}  # series seen lately -> index in multi-series frames
+        self._recent_bytes = 0
         self._open_base_ts = 0.0
         self._open_crc = 0
         self.closed = False
@@ -158,21 +168,31 @@ class OpLogWriter:
         """Append one point of a float series (the hot path); returns its sequence number.
 
         ``step`` and ``ts`` must be finite (the client validates them). The point joins the open
-        points frame when it is for the same path and fits the frame's room, step kind and
-        timestamp window; otherwise a new frame is opened.
+        points frame when that frame takes its series (its own, or one in its path table), its
+        step kind, timestamp window and has room; otherwise a new frame is opened.
         """
         with self._lock:
             pos = self._end
-            if pos < self._limit and path == self._open_path and self._int_steps:
+            if pos < self._limit:
                 buf = self._buf
+                table = self._open_table
                 try:  # struct.error: step not a u32 int, or ts outside the frame's window
-                    _PACK_INT_STEP_INTO(buf, pos, step, int((ts - self._open_base_ts) * 1e6), value)
+                    if table is not None:
+                        index = table.get(path)
+                        if index is None:
+                            return self._append_float_slow(path, step, value, ts)
+                        off_us = int((ts - self._open_base_ts) * 1e6)
+                        _PACK_MULTI_INTO(buf, pos, index, step, off_us, value)
+                    elif path == self._open_path and self._int_steps:
+                        _PACK_INT_STEP_INTO(buf, pos, step, int((ts - self._open_base_ts) * 1e6), value)
+                    else:
+                        return self._append_float_slow(path, step, value, ts)
                 except struct.error:
-                    buf[pos : pos + _INT_STEP_SIZE] = _ZERO_POINT  # a step may have been packed
+                    buf[pos : pos + self._point_size] = bytes(self._point_size)  # undo a partial pack
                     return self._append_float_slow(path, step, value, ts)
                 # the point's bytes are in place; extending the crc and storing the commit word
                 # makes it part of the frame
-                end = pos + _INT_STEP_SIZE
+                end = pos + self._point_size
                 self._open_crc = crc = _crc32(buf[pos:end], self._open_crc)
                 frame = self._open_frame
                 buf[frame : frame + 8] = _COMMIT_PACK(end - frame - 8, crc)
@@ -237,55 +257,86 @@ class OpLogWriter:
             os.close(fd)  # the parent's descriptor (and its flock) stays open
 
     def _append_float_slow(self, path: str, step: float, value: float, ts: float) -> int:
-        """Every case the hot path does not take: float steps, a new path, a full frame."""
+        """Every case the hot path does not take: float steps, a new series, a full frame."""
         pos = self._end
-        if pos < self._limit and path == self._open_path:
+        point = b""
+        if pos < self._limit:
             off_us = int((ts - self._open_base_ts) * 1e6)
+            int_step = _as_int_step(step)
             if 0 <= off_us <= fr.MAX_TS_OFFSET_US:
-                int_step = _as_int_step(step)
-                if self._int_steps and int_step is not None:
-                    point = fr.POINT_INT_STEP.pack(int_step, off_us, value)
-                elif not self._int_steps:
-                    point = fr.POINT_FLOAT_STEP.pack(step, off_us, value)
-                else:
-                    point = b""
-                if point:
-                    buf, end = self._buf, pos + len(point)
-                    buf[pos:end] = point
-                    self._open_crc = crc = _crc32(point, self._open_crc)
-                    frame = self._open_frame
-                    buf[frame : frame + 8] = _COMMIT_PACK(end - frame - 8, crc)
-                    self._end = end
-                    self._seq += 1
-                    return self._seq
-        return self._new_points_frame(path, step, value, ts)
+                if self._open_table is not None:
+                    index = self._open_table.get(path)
+                    if index is not None and int_step is not None:
+                        point = fr.POINT_MULTI.pack(index, int_step, off_us, value)
+                elif path == self._open_path:
+                    if self._int_steps and int_step is not None:
+                        point = fr.POINT_INT_STEP.pack(int_step, off_us, value)
+                    elif not self._int_steps:
+                        point = fr.POINT_FLOAT_STEP.pack(step, off_us, value)
+        if not point:
+            return self._new_points_frame(path, step, value, ts)
+        buf, end = self._buf, pos + len(point)
+        buf[pos:end] = point
+        self._open_crc = crc = _crc32(point, self._open_crc)
+        frame = self._open_frame
+        buf[frame : frame + 8] = _COMMIT_PACK(end - frame - 8, crc)
+        self._end = end
+        self._seq += 1
+        return self._seq
 
     def _new_points_frame(self, path: str, step: float, value: float, ts: float) -> int:
+        """Open a points frame for this point: single-series while one series is being logged,
+        multi-series (with a table of the recently logged series) once several interleave."""
         self._check_open()
         seq = self._seq + 1
         int_step = _as_int_step(step)
-        if int_step is not None:
-            kind, point = fr.KIND_FLOATS_INT_STEP, fr.POINT_INT_STEP.pack(int_step, 0, value)
-        else:
+        table = None
+        if int_step is None:
             kind, point = fr.KIND_FLOATS_FLOAT_STEP, fr.POINT_FLOAT_STEP.pack(step, 0, value)
-        body = fr.encode_points_prelude(kind, seq, ts, path.encode("utf-8")) + point
+            prelude = fr.encode_points_prelude(kind, seq, ts, path.encode("utf-8"))
+        else:
+            table = self._recent_table(path)
+            if table is None:
+                kind, point = fr.KIND_FLOATS_INT_STEP, fr.POINT_INT_STEP.pack(int_step, 0, value)
+                prelude = fr.encode_points_prelude(kind, seq, ts, path.encode("utf-8"))
+            else:
+                kind, point = fr.KIND_FLOATS_MULTI, fr.POINT_MULTI.pack(table[path], int_step, 0, value)
+                prelude = fr.encode_multi_prelude(seq, ts, [p.encode("utf-8") for p in table])
+        body = prelude + point
         self._close_points_frame()
         offset = self._write_frame(body)
         self._open_frame = offset
         self._open_path = path
-        self._int_steps = kind == fr.KIND_FLOATS_INT_STEP
+        self._open_table = table
+        self._int_steps = kind != fr.KIND_FLOATS_FLOAT_STEP
+        self._point_size = len(point)
         self._open_base_ts = ts
         self._open_crc = zlib.crc32(body)
-        # a point may start below _limit: the frame holds at most MAX_POINTS_PER_FRAME points
-        # and never crosses the end of the segment
-        capacity_end = min(self._end + (MAX_POINTS_PER_FRAME - 1) * len(point), self._segment_size)
+        # a point may start below _limit: the frame holds at most MAX_POINTS_PER_(MULTI_)FRAME
+        # points and never crosses the end of the segment
+        most = MAX_POINTS_PER_FRAME if table is None else MAX_POINTS_PER_MULTI_FRAME
+        capacity_end = min(self._end + (most - 1) * len(point), self._segment_size)
         self._limit = capacity_end - len(point) + 1
         self._seq = seq
         return seq
 
+    def _recent_table(self, path: str) -> dict[str, int] | None:
+        """The path table for a multi-series frame that takes ``path``, or None while only one
+        series is being logged. Series join in first-seen order; past the table's limits it
+        starts over."""
+        recent = self._recent
+        if path not in recent:
+            size = len(path.encode("utf-8")) + 2
+            if len(recent) >= MAX_TABLE_PATHS or self._recent_bytes + size > MAX_TABLE_BYTES:
+                recent.clear()
+                self._recent_bytes = 0
+            recent[path] = len(recent)
+            self._recent_bytes += size
+        return dict(recent) if len(recent) > 1 else None
+
     def _close_points_frame(self) -> None:
         """The open points frame takes no more points; later frames go after it."""
-        self._open_frame, self._limit, self._open_path = -1, 0, ""
+        self._open_frame, self._limit, self._open_path, self._open_table = -1, 0, "", None
 
     def _write_frame(self, body: bytes) -> int:
         """Lay a complete frame at the next aligned offset; returns its offset."""
