@@ -186,20 +186,25 @@ class Replicator:
         chunks = read_batches(paths[start:], resume, acked, self.config.batch, self._damage)
         last = Chunk(Batch(self.config.batch), resume, 0, at_end=True)
         send, receive = anyio.create_memory_object_stream[Chunk](1)
+        failure: Exception | None = None  # raised after the task group, not wrapped in a group
         try:
             async with anyio.create_task_group() as tg, receive:
                 tg.start_soon(read_ahead, chunks, send, last)
-                async for chunk in receive:
-                    ws.seen_seq = max(ws.seen_seq, chunk.seen_seq)
-                    if chunk.at_end:
-                        last = chunk
-                    elif not await self._deliver(run, writer_id, chunk, result) or self.stopping.is_set():
-                        tg.cancel_scope.cancel()
-                        return
+                try:
+                    async for chunk in receive:
+                        ws.seen_seq = max(ws.seen_seq, chunk.seen_seq)
+                        if chunk.at_end:
+                            last = chunk
+                        elif not await self._deliver(run, writer_id, chunk, result) or self.stopping.is_set():
+                            tg.cancel_scope.cancel()
+                            return
+                except Exception as exc:
+                    failure = exc
+                    tg.cancel_scope.cancel()
         finally:
             chunks.close()
-        if last.failure is not None:
-            raise last.failure
+        if failure is not None or last.failure is not None:
+            raise failure or last.failure
         if last.error:
             self._stop_writer(writer_id, last.error, result)
         await self._finish_writer(run, writer_id, paths, last, result, final)
