@@ -324,3 +324,21 @@ def test_buffered_durability_reaches_the_file_every_flush_period(monkeypatch):
     run["loss"].append(100.0, step=100)
     assert run["loss"].fetch_last() == 100.0  # read-back flushes first
     run.stop()
+
+
+def test_read_back_of_interleaved_series_while_they_grow():
+    run = neptune.init_run(project="w/p", mode="offline")
+    expected: dict[str, list[tuple[int, float]]] = {"m/a": [], "m/b": [], "m/c": []}
+    for step in range(3000):
+        for name, points in expected.items():
+            if step % (1 + len(name) % 2) == 0 or name == "m/a":
+                run[name].append(step / 7, step=step)
+                points.append((step, step / 7))
+        if step in (5, 700, 2047):  # read while frames are still growing
+            for name, points in expected.items():
+                got = run[name].fetch_values(include_timestamp=False)
+                assert [(r["step"], r["value"]) for r in got] == points
+    for name, points in expected.items():
+        got = run[name].fetch_values(include_timestamp=False)
+        assert [(r["step"], r["value"]) for r in got] == points
+    run.stop()
