@@ -94,6 +94,10 @@ _header_encoder = msgspec.msgpack.Encoder()
 _header_decoder = msgspec.msgpack.Decoder(SegmentHeader)
 
 
+class UnsupportedVersion(ValueError):
+    """A segment in a format version this code does not read (written by a newer version)."""
+
+
 def align8(n: int) -> int:
     return (n + 7) & ~7
 
@@ -114,7 +118,7 @@ def decode_segment_header(data: bytes | memoryview) -> tuple[SegmentHeader, int]
     if magic != MAGIC:
         raise ValueError(f"not a neptune-sync segment (magic {bytes(magic)!r})")
     if version != FORMAT_VERSION:
-        raise ValueError(
+        raise UnsupportedVersion(
             f"segment format version {version}; this neptune-sync reads version {FORMAT_VERSION}"
         )
     end = SEGMENT_PREFIX.size + length

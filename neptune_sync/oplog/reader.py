@@ -15,8 +15,9 @@ Rules (docs/oplog-format.md):
   (it still ends in its preallocated zeros: a kill tore the last write) or when the frame runs
   past the end of the file (cut off). In a finished segment an invalid last frame that looks like
   either of those cannot be told from a torn write; any other is damage.
-- An unknown operation tag or frame kind in a frame that verifies is not damage: it stops the
-  segment loudly (:class:`UnknownOperationError`), since skipping it would silently drop data.
+- An unknown operation tag or frame kind in a frame that verifies, or a segment in an unknown
+  format version, is not damage: it stops the segment loudly (:class:`UnknownOperationError`),
+  since skipping it would silently drop data.
 
 Segments are read with ``pread`` (never mapped): a writer may trim the file under us.
 """
@@ -53,6 +54,9 @@ class SegmentReader:
         try:
             head = os.pread(self._fd, 65536, 0)
             self.header, self.data_start = fr.decode_segment_header(head)
+        except fr.UnsupportedVersion as exc:  # newer data, not damage: never skip it quietly
+            os.close(self._fd)
+            raise UnknownOperationError(str(self.path), 0, str(exc)) from None
         except ValueError as exc:
             os.close(self._fd)
             raise SegmentHeaderError(str(self.path), str(exc)) from None

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from oplog_helpers import assert_same_records, new_writer, read_segment, records_of
 from oplog_strategies import calls, segment_of, write_calls
 
-from neptune_sync.exceptions import SegmentHeaderError
+from neptune_sync.exceptions import SegmentHeaderError, UnknownOperationError
 from neptune_sync.oplog import framing as fr
 from neptune_sync.oplog.reader import SegmentReader
 
@@ -160,6 +160,9 @@ def test_a_flipped_header_byte_is_a_header_error(calls, where, mask):
         header_len = int.from_bytes(seg.data[12:16], "little")
         if pos in HEADER_DONT_CARE or pos >= fr.SEGMENT_PREFIX.size + header_len:
             assert records_of([e for _, e in read_segment(path)[0]]) == records_of(seg.entries)
+        elif pos in (8, 9):  # the format version: read as a newer format, which stops loudly
+            with pytest.raises(UnknownOperationError, match="format version"):
+                SegmentReader(path)
         else:
             with pytest.raises(SegmentHeaderError):
                 SegmentReader(path)

@@ -22,10 +22,10 @@ from oplog_helpers import (
 )
 from oplog_strategies import T0, write_calls
 
-from neptune_sync.exceptions import LoggingDisabledError, SegmentHeaderError, UnknownOperationError
+from neptune_sync.exceptions import LoggingDisabledError, UnknownOperationError
 from neptune_sync.oplog import framing as fr
 from neptune_sync.oplog import ops
-from neptune_sync.oplog.reader import SegmentReader
+from neptune_sync.oplog.reader import SegmentReader, read_run
 
 HERE = Path(__file__).parent
 
@@ -153,13 +153,17 @@ def test_an_unknown_frame_kind_stops_reading_loudly(writer_factory, segments):
     assert (got, damage, error.offset) == ([ops.AssignFloat("a", 1.0)], [], offsets[1])
 
 
-def test_an_unknown_format_version_is_a_header_error(writer_factory, segments):
+def test_an_unknown_format_version_stops_loudly_and_is_not_skipped_as_damage(writer_factory, segments):
     path, _ = _three_ops(writer_factory, segments)
     data = bytearray(path.read_bytes())
     data[8:10] = (fr.FORMAT_VERSION + 1).to_bytes(2, "little")
     path.write_bytes(bytes(data))
-    with pytest.raises(SegmentHeaderError, match="format version 2"):
+    with pytest.raises(UnknownOperationError, match="format version 2"):
         SegmentReader(path)
+    damage: list = []
+    with pytest.raises(UnknownOperationError):  # a collecting damage handler does not swallow it
+        list(read_run(segments, on_damage=damage.append))
+    assert damage == []
 
 
 def test_an_op_larger_than_a_segment_is_refused_and_the_writer_goes_on(writer_factory, segments):
