@@ -96,8 +96,11 @@ class Handler:
             last = f.last_step
             if step is None and last != _NO_STEP:
                 step = last + 1
-            if (type(step) is int and step > last) or (type(step) is float and last < step < _INF):
+            kind = type(step)
+            if (kind is int and step > last) or (kind is float and last < step < _INF):
                 f.last_step = step
+                if kind is float and step.is_integer():
+                    step = int(step)  # whole steps go into the compact integer-step frames
                 try:
                     self._sink.append_float(self._path, step, value, _now())
                 except LoggingDisabledError as exc:
