@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +41,25 @@ def namespace_values(tree: FieldTree, prefix: str) -> dict[str, Any]:
 
 
 def series_values(field: Field, include_timestamp: bool) -> Any:
-    """Points as a pandas DataFrame (step, value[, timestamp]) if pandas is installed, else a list of dicts."""
-    rows = []
-    for point in field.value or ():
-        row: dict[str, Any] = {"step": point.step, "value": point.value}
-        if include_timestamp:
-            row["timestamp"] = _dt.datetime.fromtimestamp(point.ts, _dt.timezone.utc)
-        rows.append(row)
-    return rows_to_frame(rows, include_timestamp)
+    """A series' points as :func:`points_frame` gives them."""
+    return points_frame(((p.step, p.value, p.ts) for p in field.value or ()), include_timestamp)
 
 
-def rows_to_frame(rows: list[dict[str, Any]], include_timestamp: bool) -> Any:
-    """A pandas DataFrame of the rows when pandas is installed, else the rows themselves."""
+def points_frame(points: Iterable[tuple[float, Any, float]], include_timestamp: bool) -> Any:
+    """``(step, value, ts)`` points as ``fetch_values()`` returns them.
+
+    A pandas DataFrame with columns step (float, as neptune 1.x), value and, with
+    ``include_timestamp``, timestamp (timezone-aware UTC) when pandas is installed; otherwise a
+    list of dicts with those keys (plain Python values).
+    """
+    utc = _dt.timezone.utc
+    if include_timestamp:
+        rows = [
+            {"step": float(step), "value": value, "timestamp": _dt.datetime.fromtimestamp(ts, utc)}
+            for step, value, ts in points
+        ]
+    else:
+        rows = [{"step": float(step), "value": value} for step, value, _ in points]
     try:
         import pandas
     except ImportError:

@@ -7,13 +7,12 @@ Field values come from the store's read API: ``fetch``, ``fetch_last``, ``fetch_
 
 from __future__ import annotations
 
-import datetime as _dt
 from pathlib import Path
 from typing import Any
 
 from .exceptions import MissingFieldError, NeptuneUserError
 from .oplog.ops import SERIES_TYPES, ArtifactEntry, FieldType, FileRef
-from .readback import download_target, rows_to_frame
+from .readback import download_target, points_frame
 from .validation import check_path, join_path
 
 WRITES = frozenset(
@@ -142,14 +141,8 @@ class RemoteHandler:
         return field.value
 
     def fetch_values(self, include_timestamp: bool = True) -> Any:
-        """All points: a pandas DataFrame if pandas is installed, else a list of dicts."""
-        rows = []
-        for step, value, ts in self._client.series(*self._args, self._path):
-            row: dict[str, Any] = {"step": step, "value": value}
-            if include_timestamp:
-                row["timestamp"] = _dt.datetime.fromtimestamp(ts, _dt.timezone.utc)
-            rows.append(row)
-        return rows_to_frame(rows, include_timestamp)
+        """All points: a pandas DataFrame if pandas is installed, else a list of dicts (see points_frame)."""
+        return points_frame(self._client.series(*self._args, self._path), include_timestamp)
 
     def fetch_hash(self) -> str:
         return self._value().value["sha256"]

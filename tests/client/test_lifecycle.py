@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from client_helpers import rows
 
 import neptune_sync as neptune
 from neptune_sync import sink as sink_module
@@ -23,7 +24,7 @@ def test_debug_mode_writes_nothing_to_disk(isolated_data_dir, tmp_path):
     run["p"] = 1
     run["loss"].append(0.5, step=1)
     run["f"].upload(neptune.File.from_content(b"abc"))
-    assert run["loss"].fetch_values(include_timestamp=False) == [{"step": 1.0, "value": 0.5}]
+    assert rows(run["loss"].fetch_values(include_timestamp=False)) == [{"step": 1.0, "value": 0.5}]
     assert run["p"].fetch() == 1
     assert run["f"].download(str(tmp_path / "f.bin")).read_bytes() == b"abc"
     run.stop()
@@ -108,7 +109,7 @@ def test_resume_by_custom_run_id_learns_types_and_steps(caplog):
     with caplog.at_level(logging.WARNING, "neptune_sync"):
         second["loss"].append(2.0, step=10)  # not after the resumed run's last step
     second["loss"].append(3.0, step=11)
-    assert [(r["step"], r["value"]) for r in second["loss"].fetch_values()] == [(10, 1.0), (11, 3.0)]
+    assert [(r["step"], r["value"]) for r in rows(second["loss"].fetch_values())] == [(10, 1.0), (11, 3.0)]
     assert "step-increasing" in caplog.text
     assert second["sys/name"].fetch() == "first"  # kept: no name given on resume
     assert second["sys/creation_time"].fetch() == created
@@ -157,8 +158,8 @@ def test_forked_child_logs_through_its_own_writer():
     assert len(by_writer) == 2
     child_paths = next(paths for writer, paths in by_writer.items() if writer != parent_writer)
     assert child_paths == {"child/x", "child/done"}  # the child did not touch sys/state
-    assert len(run["parent/before"].fetch_values()) == 1000
-    assert len(run["child/x"].fetch_values()) == 1000
+    assert len(rows(run["parent/before"].fetch_values())) == 1000
+    assert len(rows(run["child/x"].fetch_values())) == 1000
     assert run["sys/state"].fetch() == "Inactive"
 
 
@@ -263,7 +264,7 @@ def test_uncaught_exception_marks_the_run_failed_and_exit_stops_it(isolated_data
     assert out.returncode == 1 and "ValueError: diverged" in out.stderr
     run = neptune.init_run(project="w/p", mode="offline", custom_run_id="crash")
     assert run["sys/failed"].fetch() is True
-    assert any("diverged" in row["value"] for row in run["monitoring/traceback"].fetch_values())
+    assert any("diverged" in row["value"] for row in rows(run["monitoring/traceback"].fetch_values()))
     assert run["sys/state"].fetch() == "Active"  # resumed by this process
     run.stop()
     log = [e.op for _, e in read_run(layout.segments_dir(run.run_path))]
@@ -295,14 +296,14 @@ def test_read_back_follows_the_log_incrementally_and_exactly():
         run["loss"].append(float(i), step=i)
     run["note"] = "between"
     run["loss"].append(5000.0, step=5000)
-    values = run["loss"].fetch_values(include_timestamp=False)
+    values = rows(run["loss"].fetch_values(include_timestamp=False))
     assert [v["step"] for v in values] == [*range(2000), 5000]
     assert run["note"].fetch() == "between"
     other = neptune.init_run(project="w/p", mode="offline", custom_run_id="follow")  # a second writer
     other["from_other"] = 7
     other.stop()
     assert run["from_other"].fetch() == 7
-    assert len(run["loss"].fetch_values()) == 2001
+    assert len(rows(run["loss"].fetch_values())) == 2001
     run.stop()
 
 
@@ -336,9 +337,9 @@ def test_read_back_of_interleaved_series_while_they_grow():
                 points.append((step, step / 7))
         if step in (5, 700, 2047):  # read while frames are still growing
             for name, points in expected.items():
-                got = run[name].fetch_values(include_timestamp=False)
+                got = rows(run[name].fetch_values(include_timestamp=False))
                 assert [(r["step"], r["value"]) for r in got] == points
     for name, points in expected.items():
-        got = run[name].fetch_values(include_timestamp=False)
+        got = rows(run[name].fetch_values(include_timestamp=False))
         assert [(r["step"], r["value"]) for r in got] == points
     run.stop()

@@ -10,6 +10,7 @@ import time
 
 import pytest
 import pytest_asyncio
+from client_helpers import rows
 
 import neptune_sync as neptune
 from neptune_sync import cli, daemon_control
@@ -43,7 +44,7 @@ def read_back(run_id: str, tmp_path) -> None:
             "when": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
         }
         assert ro["loss"].fetch_last() == 0.9
-        assert [r["step"] for r in ro["loss"].fetch_values()] == list(range(10))
+        assert [r["step"] for r in rows(ro["loss"].fetch_values())] == list(range(10))
         assert ro["sys/tags"].fetch() == {"x"}
         assert ro["model"].download(str(tmp_path / "m.pt")).read_bytes() == b"weights"
         assert ro["files"].fetch() == ["a.txt"]
@@ -82,7 +83,7 @@ def log_async_and_stop() -> tuple[str, float]:
 def read_async_run(run_id: str) -> None:
     ro = neptune.init_run(run_id, project=PROJECT, mode="read-only")
     assert ro["loss"].fetch_last() == 999.0
-    assert len(ro["loss"].fetch_values()) == 1000
+    assert len(rows(ro["loss"].fetch_values())) == 1000
     assert ro["sys/state"].fetch() == "Inactive"
 
 

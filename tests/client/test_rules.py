@@ -7,6 +7,7 @@ import logging
 import math
 
 import pytest
+from client_helpers import rows
 
 import neptune_sync as neptune
 from neptune_sync import validation
@@ -135,7 +136,7 @@ def test_non_finite_floats_are_skipped_with_a_warning(run, caplog, bad):
         run["best"] = bad
     assert "'loss'" in caplog.text and "[rule: float-finite]" in caplog.text
     assert "'best'" in caplog.text
-    assert [r["step"] for r in run["loss"].fetch_values()] == [0]
+    assert [r["step"] for r in rows(run["loss"].fetch_values())] == [0]
     assert not run.exists("best")
     run["loss"].append(2.0, step=1)  # the skipped step is still free
     assert run["loss"].fetch_last() == 2.0
@@ -147,7 +148,7 @@ def test_non_increasing_steps_are_dropped_with_a_warning(run, caplog):
         run["m"].append(2.0, step=5)
         run["m"].append(3.0, step=4)
         run["m"].append(4.0)  # implicit: last step + 1
-    assert [(r["step"], r["value"]) for r in run["m"].fetch_values()] == [(5, 1.0), (6, 4.0)]
+    assert [(r["step"], r["value"]) for r in rows(run["m"].fetch_values())] == [(5, 1.0), (6, 4.0)]
     assert "'m'" in caplog.text and "[rule: step-increasing]" in caplog.text
 
 
@@ -212,7 +213,7 @@ def test_numpy_scalars_and_missing_files(run, tmp_path):
     np = pytest.importorskip("numpy")
     run["n"] = np.int64(3)
     run["s"].append(np.float32(0.5), step=np.int64(2))
-    assert run["n"].fetch() == 3 and run["s"].fetch_values()[0]["step"] == 2
+    assert run["n"].fetch() == 3 and rows(run["s"].fetch_values())[0]["step"] == 2
     with pytest.raises(ValueRuleError, match=r"'model'.*\[rule: file-exists\]"):
         run["model"].upload(str(tmp_path / "missing.pt"))
     with pytest.raises(ValueRuleError, match="file-exists"):

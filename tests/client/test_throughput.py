@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from client_helpers import rows
+
 import neptune_sync as neptune
 
 
@@ -20,5 +22,5 @@ def test_float_append_hot_path_is_fast_and_exact():
     run.stop()
     # >= 1M calls/s on the reference machine; a loose floor here so a busy CI runner does not flake
     assert n / best > 250_000, f"{n / best:.0f} calls/s"
-    values = run["train/loss"].fetch_values(include_timestamp=False)
+    values = rows(run["train/loss"].fetch_values(include_timestamp=False))
     assert len(values) == 3 * n and values[-1] == {"step": 3 * n - 1, "value": 0.25}

@@ -7,6 +7,7 @@ import io
 
 import numpy as np
 import pytest
+from client_helpers import rows
 from PIL import Image
 
 import neptune_sync as neptune
@@ -58,16 +59,16 @@ def test_training_script_reads_back_every_value(tmp_path, isolated_data_dir):
     }
     assert run["data/version"].fetch() == "v2"
     assert run["data/started"].fetch() == dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
-    loss = run["train/loss"].fetch_values()
+    loss = rows(run["train/loss"].fetch_values())
     assert [row["step"] for row in loss] == list(range(15))
     assert [row["value"] for row in loss] == [1.0 / (s + 1) for s in range(15)]
     assert all(row["timestamp"].tzinfo is dt.timezone.utc for row in loss)
     assert run["train/loss"].fetch_last() == 1.0 / 15
-    acc = run["train/acc"].fetch_values(include_timestamp=False)
+    acc = rows(run["train/acc"].fetch_values(include_timestamp=False))
     assert acc == [{"step": s, "value": s / 100} for s in range(15)]
-    assert [r["value"] for r in run["eval/f1"].fetch_values()] == [0.5, 0.6, 0.7]
-    assert [r["step"] for r in run["eval/precision"].fetch_values()] == [0, 1, 2]
-    assert [r["value"] for r in run["logs"].fetch_values()] == [f"epoch {e} done" for e in range(3)]
+    assert [r["value"] for r in rows(run["eval/f1"].fetch_values())] == [0.5, 0.6, 0.7]
+    assert [r["step"] for r in rows(run["eval/precision"].fetch_values())] == [0, 1, 2]
+    assert [r["value"] for r in rows(run["logs"].fetch_values())] == [f"epoch {e} done" for e in range(3)]
     assert run["sys/tags"].fetch() == {"baseline", "finished"}
     assert run["sys/name"].fetch() == "resnet-baseline"
     assert run["sys/description"].fetch() == "first try"
@@ -109,7 +110,7 @@ def test_context_manager_marks_failed_and_stops_on_exception():
         raise RuntimeError("boom")
     assert run["sys/failed"].fetch() is True
     assert run["sys/state"].fetch() == "Inactive"
-    assert any("boom" in row["value"] for row in run["monitoring/traceback"].fetch_values())
+    assert any("boom" in row["value"] for row in rows(run["monitoring/traceback"].fetch_values()))
     with pytest.raises(neptune.exceptions.InactiveRunError):
         run["train/loss"].append(1.0, step=1)
 
@@ -120,14 +121,14 @@ def test_series_extend_log_and_fanout():
     run["b"].extend({"x": [1.0, 2.0], "y": ["p", "q"]})
     run["c"].log([5.0, 6.0])
     run["c"].log(7.0, step=9)
-    assert run["a"].fetch_values() == [
+    assert rows(run["a"].fetch_values()) == [
         {"step": s, "value": float(v), "timestamp": dt.datetime.fromtimestamp(t, dt.timezone.utc)}
         for s, v, t in [(10, 1, 1.0), (20, 2, 2.0), (30, 3, 3.0)]
     ]
     assert run["b"].fetch() == {"x": 2.0, "y": "q"}
-    assert [(r["step"], r["value"]) for r in run["c"].fetch_values()] == [(0, 5.0), (1, 6.0), (9, 7.0)]
+    assert [(r["step"], r["value"]) for r in rows(run["c"].fetch_values())] == [(0, 5.0), (1, 6.0), (9, 7.0)]
     run["c"].clear()
-    assert run["c"].fetch_values() == []
+    assert rows(run["c"].fetch_values()) == []
     with pytest.raises(neptune.exceptions.ValidationError, match="extend-lengths"):
         run["a"].extend([1.0, 2.0], steps=[40])
     run.stop()
@@ -200,7 +201,7 @@ def test_assigning_whole_series_sets_and_file_sets_replaces_them(tmp_path, monke
     run["sys/tags"] = StringSet(["only"])
     run["files"].upload_files("a.txt")
     run["files"] = FileSet(["b.txt"])
-    assert [(r["step"], r["value"]) for r in run["s"].fetch_values()] == [(1, 1.0), (2, 2.0)]
+    assert [(r["step"], r["value"]) for r in rows(run["s"].fetch_values())] == [(1, 1.0), (2, 2.0)]
     assert run["w"].fetch_last() == "y"
     assert run["sys/tags"].fetch() == {"only"}
     assert run["files"].fetch() == ["b.txt"]
