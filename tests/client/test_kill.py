@@ -26,7 +26,9 @@ handler = run["loss"]
 i = 0
 while True:
     handler.append(float(i))  # implicit step: the last step (also of a resumed run) + 1
-    struct.pack_into("<q", done, 0, i)  # after the call returned
+    # after the call returned; one 8-byte copy, not struct.pack_into (which zeroes the target
+    # first: a kill inside it would read back as 0 and under-count this child's calls)
+    done[0:8] = struct.pack("<q", i)
     i += 1
 """
 

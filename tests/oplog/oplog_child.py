@@ -31,7 +31,9 @@ def main(segments: str, progress: str, durability: str, segment_size: str) -> No
             seq = log_block(writer, next(blocks))
         if buffered:
             writer.flush()
-        struct.pack_into("<Q", shared, 0, seq)
+        # one 8-byte copy: struct.pack_into zeroes the target first, so a kill inside it would
+        # report 0
+        shared[0:8] = struct.pack("<Q", seq)
 
 
 if __name__ == "__main__":
