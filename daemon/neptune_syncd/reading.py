@@ -60,13 +60,13 @@ def read_batches(
     """Batches of the entries above ``acked``, from ``resume`` (segment name, frame offset) on."""
     batch, position, seen, alive = Batch(policy), resume, 0, False
     for path in paths:
-        reader = _open(path, on_damage)
-        if reader is None:
-            continue
-        with reader:
-            alive = reader.writer_alive()
-            offset = resume[1] if path.name == resume[0] else None
-            try:
+        try:  # an unknown op, frame kind or format version (a newer writer) stops this writer here
+            reader = _open(path, on_damage)
+            if reader is None:
+                continue
+            with reader:
+                alive = reader.writer_alive()
+                offset = resume[1] if path.name == resume[0] else None
                 damage = _hold_back if alive else on_damage
                 for frame_offset, raw in reader.entries(offset, on_damage=damage, live=alive):
                     seen = max(seen, raw.last_seq)
@@ -78,12 +78,12 @@ def read_batches(
                     if batch.full():
                         yield Chunk(batch, position, seen)
                         batch = Batch(policy)
-            except UnknownOperationError as exc:
-                yield Chunk(batch, position, seen, at_end=True, alive=alive, error=str(exc))
-                return
-            except _HoldBack:
-                yield Chunk(batch, position, seen, at_end=True, alive=True)
-                return
+        except UnknownOperationError as exc:
+            yield Chunk(batch, position, seen, at_end=True, alive=alive, error=str(exc))
+            return
+        except _HoldBack:
+            yield Chunk(batch, position, seen, at_end=True, alive=True)
+            return
     yield Chunk(batch, position, seen, at_end=True, alive=alive)
 
 
@@ -108,18 +108,18 @@ def read_range(
     """The entries with sequence numbers in ``lo < seq <= hi`` (from ``resume`` on)."""
     found: list[Entry] = []
     for path in paths:
-        reader = _open(path, on_damage)
-        if reader is None:
-            continue
-        with reader:
-            offset = resume[1] if path.name == resume[0] else None
-            try:
+        try:
+            reader = _open(path, on_damage)
+            if reader is None:
+                continue
+            with reader:
+                offset = resume[1] if path.name == resume[0] else None
                 for _, raw in reader.entries(offset, on_damage=on_damage, live=reader.writer_alive()):
                     if raw.seq > hi:
                         return found
                     entry = trim(raw, lo)
                     if entry is not None:
                         found.append(entry)
-            except UnknownOperationError:
-                return found  # the pass that follows reports it and stops the writer there
+        except UnknownOperationError:
+            return found  # the pass that follows reports it and stops the writer there
     return found

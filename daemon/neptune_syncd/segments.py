@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from neptune_sync.exceptions import SegmentHeaderError
+from neptune_sync.exceptions import SegmentHeaderError, UnknownOperationError
 from neptune_sync.oplog.reader import SegmentReader, segment_files
 
 
@@ -28,7 +28,7 @@ def first_seq(path: Path) -> int | None:
     try:
         with SegmentReader(path) as reader:
             return reader.header.first_seq
-    except (SegmentHeaderError, OSError):
+    except (SegmentHeaderError, UnknownOperationError, OSError):  # unreadable, or a newer format
         return None
 
 
