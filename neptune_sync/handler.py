@@ -29,14 +29,13 @@ from .readback import (
 from .state import Field, artifact_hash, matching_relpaths
 from .types.file import File
 from .types.series import SERIES_VALUES, FileSet, StringSet
-from .validation import check_set_item, check_step, check_timestamp, finite_or_warn, join_path, warn
+from .validation import MAX_STEP, check_set_item, check_step, check_timestamp, finite_or_warn, join_path, warn
 from .values import atom_op, plain, series_kind
 
 if TYPE_CHECKING:
     from .container import Container
 
 _NO_STEP = float("-inf")
-_INF = float("inf")
 _SERIES_OP = {
     o.FieldType.STRING_SERIES: (o.LogStrings, o.StringPoint),
     o.FieldType.FILE_SERIES: (o.LogFiles, o.FilePoint),
@@ -97,7 +96,8 @@ class Handler:
             if step is None and last != _NO_STEP:
                 step = last + 1
             kind = type(step)
-            if (kind is int and step > last) or (kind is float and last < step < _INF):
+            # after a first, fully validated point: increasing and within the step range
+            if (kind is int or kind is float) and _NO_STEP < last < step <= MAX_STEP:
                 f.last_step = step
                 if kind is float and step.is_integer():
                     step = int(step)  # whole steps go into the compact integer-step frames

@@ -64,13 +64,22 @@ def finite_or_warn(path: str, value: float) -> bool:
     return False
 
 
+MAX_STEP = 2**53  # steps are kept as 64-bit floats: whole numbers are exact up to here
+
+
 def check_step(path: str, step: object) -> float | int:
-    """A step must be a finite int or float (bool excluded)."""
+    """A step must be a finite int or float (bool excluded) with ``|step| <= 2**53``; returns it
+    as a plain int or float (an IntEnum or other int subclass becomes an int)."""
     if type(step) is bool or not isinstance(step, (int, float)):
         raise ValueRuleError(path, "step-type", f"step must be an int or float, not {type(step).__name__}")
     if isinstance(step, float) and not math.isfinite(step):
         raise ValueRuleError(path, "step-finite", f"step must be finite, not {step!r}")
-    return step
+    if abs(step) > MAX_STEP:
+        raise ValueRuleError(path, "step-range", f"step must be within ±2**53, not {step!r}")
+    return int(step) if isinstance(step, int) else float(step)
+
+
+MAX_TIMESTAMP = 1e11  # seconds since the epoch: the year 5138
 
 
 def check_timestamp(path: str, timestamp: object) -> float:
@@ -81,8 +90,12 @@ def check_timestamp(path: str, timestamp: object) -> float:
         raise ValueRuleError(
             path, "timestamp-type", f"timestamp must be a number or datetime, not {timestamp!r}"
         )
-    if not (math.isfinite(timestamp) and timestamp >= 0):
-        raise ValueRuleError(path, "timestamp-range", f"timestamp must be finite and >= 0, not {timestamp!r}")
+    if not (math.isfinite(timestamp) and 0 <= timestamp < MAX_TIMESTAMP):
+        raise ValueRuleError(
+            path,
+            "timestamp-range",
+            f"timestamp must be seconds since the epoch, >= 0 and < 1e11, not {timestamp!r}",
+        )
     return float(timestamp)
 
 

@@ -13,6 +13,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 import msgspec
@@ -62,6 +63,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def take_lock(root: Path, attempts: int = 25, pause: float = 0.02) -> int | None:
+    """The data dir's daemon lock, or None if another daemon holds it.
+
+    Clients probe "is a daemon running?" by taking the same lock for an instant
+    (daemon_control.daemon_running), so one refusal is not proof of another daemon: a lock still
+    held after ``attempts`` tries ``pause`` seconds apart is.
+    """
+    for _ in range(attempts):
+        lock = try_lock(root)
+        if lock is not None:
+            return lock
+        time.sleep(pause)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(
@@ -76,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, OSError, ValueError, msgspec.ValidationError) as exc:
         log.error("configuration error: %s", exc)
         return 2
-    lock = try_lock(config.root)
+    lock = take_lock(config.root)
     if lock is None:
         log.info("another neptune-syncd holds %s; exiting", config.root)
         return 0

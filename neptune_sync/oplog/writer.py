@@ -469,8 +469,8 @@ os.register_at_fork(after_in_child=_forget_parent_writers)
 
 def _as_int_step(step: float) -> int | None:
     """The step as a u32 if it is a whole number in range, else None (it needs a float step)."""
-    if step.__class__ is int:
-        return step if 0 <= step <= fr.MAX_INT_STEP else None
+    if isinstance(step, int):
+        return int(step) if 0 <= step <= fr.MAX_INT_STEP else None
     if step.is_integer() and 0 <= step <= fr.MAX_INT_STEP:
         return int(step)
     return None

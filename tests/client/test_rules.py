@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 import math
 
@@ -166,13 +167,30 @@ def test_warnings_are_rate_limited(run, caplog):
         ({"step": math.nan}, "step-finite"),
         ({"step": "3"}, "step-type"),
         ({"step": True}, "step-type"),
+        ({"step": 10**400}, "step-range"),
+        ({"step": -(2**53) - 1}, "step-range"),
+        ({"step": 1e300}, "step-range"),
         ({"step": 1, "timestamp": -1.0}, "timestamp-range"),
+        ({"step": 1, "timestamp": 1e308}, "timestamp-range"),
         ({"step": 1, "timestamp": "now"}, "timestamp-type"),
     ],
 )
 def test_bad_steps_and_timestamps_raise(run, kwargs, rule):
+    run["m"].append(0.5, step=0)  # a second point: the writer's frame-growing path
     with pytest.raises(ValueRuleError, match=rf"'m'.*\[rule: {rule}\]"):
         run["m"].append(1.0, **kwargs)
+    run["m"].append(2.0, step=5)  # and the series still takes good points
+    assert [r["value"] for r in rows(run["m"].fetch_values())] == [0.5, 2.0]
+
+
+def test_an_int_subclass_step_is_logged_as_a_plain_int(run):
+    class Epoch(enum.IntEnum):
+        FIRST = 1
+        SECOND = 2
+
+    run["m"].append(0.5, step=Epoch.FIRST)
+    run["m"].append(0.7, step=Epoch.SECOND)
+    assert [r["step"] for r in rows(run["m"].fetch_values())] == [1.0, 2.0]
 
 
 def test_int_out_of_range_raises(run):
