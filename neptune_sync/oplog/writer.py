@@ -93,6 +93,7 @@ class OpLogWriter:
         "_limit",
         "_segment_size",
         "_seq",
+        "_unsynced",
         "closed",
         "durability",
         "segments_dir",
@@ -127,6 +128,7 @@ class OpLogWriter:
         self._flushed = 0  # buffered mode: bytes already written to the file
         self._flushed_frame = -1  # buffered mode: the frame open at the last flush (it may grow)
         self._seq = 0  # last sequence number used
+        self._unsynced: list[int] = []  # duplicated fds of finished segments not fsynced yet
         # The growing points frame: its offset (-1: none), series path, step kind, base timestamp,
         # body length and crc so far, and how many more points it may take (0: none).
         self._close_points_frame()
@@ -211,18 +213,30 @@ class OpLogWriter:
                     raise LoggingDisabledError(f"writing the operation log failed: {exc}") from exc
 
     def fsync(self) -> None:
-        """Make everything written so far survive power loss."""
+        """Make everything written so far survive power loss, in this segment and in the ones
+        finished since the last fsync.
+
+        The fsyncs run without the writer's lock (on duplicated descriptors: on Linux an fsync
+        also writes back the pages dirtied through the mapping), so a periodic fsync from another
+        thread does not stall the training thread's appends.
+        """
         with self._lock:
-            if self._buf is None:
-                return
+            fds, self._unsynced = self._unsynced, []
             try:
-                if isinstance(self._buf, mmap.mmap):
-                    self._buf.flush()
-                else:
-                    self._flush_buffer()
-                os.fsync(self._fd)
+                if self._buf is not None:
+                    if self.durability == "buffered":
+                        self._flush_buffer()
+                    fds.append(os.dup(self._fd))
             except OSError as exc:
-                raise LoggingDisabledError(f"fsync of the operation log failed: {exc}") from exc
+                _close_all(fds)
+                raise LoggingDisabledError(f"writing the operation log failed: {exc}") from exc
+        try:
+            for fd in fds:
+                os.fsync(fd)
+        except OSError as exc:
+            raise LoggingDisabledError(f"fsync of the operation log failed: {exc}") from exc
+        finally:
+            _close_all(fds)
 
     def close(self) -> None:
         """Flush, fsync, trim the active segment to its used length and release it."""
@@ -249,6 +263,8 @@ class OpLogWriter:
         self._close_points_frame()
         buf, fd = self._buf, self._fd
         self._buf, self._fd = None, -1
+        _close_all(self._unsynced)  # the child's copies; the parent keeps its own
+        self._unsynced = []
         if isinstance(buf, mmap.mmap):
             # unmaps in the child only; if a parent thread had it exported, leave it mapped
             with contextlib.suppress(BufferError, ValueError, OSError):
@@ -421,7 +437,15 @@ class OpLogWriter:
                 self._flush_buffer()
             os.ftruncate(fd, used)
             if fsync:
-                os.fsync(fd)
+                for pending in [*self._unsynced, fd]:  # and each segment finished since the last
+                    os.fsync(pending)
+                _close_all(self._unsynced)
+                self._unsynced = []
+            else:
+                # the next fsync() makes it durable; unlocked first, since the duplicate shares
+                # the flock that tells readers the segment may still grow
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                self._unsynced.append(os.dup(fd))
         except OSError as exc:
             self.closed = True  # the segment is gone from under the writer: nothing more goes in
             raise LoggingDisabledError(f"cannot complete log segment: {exc}") from exc
@@ -465,6 +489,12 @@ def _forget_parent_writers() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_parent_writers)
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _as_int_step(step: float) -> int | None:
