@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -185,11 +186,20 @@ def test_a_forked_child_does_not_keep_the_parents_segment_locked(segments):
     writer = new_writer(segments)
     writer.append_float("loss", 0, 1.0, T0)
     (path,) = segment_files(segments)
-    pid = _fork(lambda: time.sleep(1.0))  # alive while the parent finishes its segment
+    ready_r, ready_w = os.pipe()
+
+    def child() -> None:  # runs after the child's at-fork handlers: then it says so, and lives on
+        os.write(ready_w, b"x")
+        time.sleep(1.0)  # alive while the parent finishes its segment
+
+    pid = _fork(child)
     try:
+        assert select.select([ready_r], [], [], 20)[0], "forked child did not start"
         with SegmentReader(path) as reader:
             assert reader.writer_alive()
             writer.close()
             assert not reader.writer_alive(), "the child's copy of the descriptor still holds the flock"
     finally:
+        os.close(ready_r)
+        os.close(ready_w)
         assert _wait(pid) == 0
