@@ -162,21 +162,23 @@ def neptune_api_loop(run, calls: list, rss: list) -> None:
         h.append(value, step=step)  # a dict appends to one series per key
 
 
-def run_neptune_sync(workdir: Path, calls: list) -> dict:
-    os.environ["NEPTUNE_SYNC_DIR"] = str(workdir / "data")
-    import neptune_sync as neptune
-
-    run = neptune.init_run(project="bench/throughput", mode="offline")
+def timed_api_run(run, calls: list) -> dict:
+    """Drive a neptune-style run through the calls, then stop it: loop + stop time, RSS."""
     rss: list[float] = []
     t0 = time.perf_counter()
     neptune_api_loop(run, calls, rss)
     t1 = time.perf_counter()
     run.stop()
     t2 = time.perf_counter()
-    return {
-        "seconds": t2 - t0,
-        "stop_s": t2 - t1,
-        "rss": rss + [rss_mib()],
+    return {"seconds": t2 - t0, "stop_s": t2 - t1, "rss": rss + [rss_mib()]}
+
+
+def run_neptune_sync(workdir: Path, calls: list) -> dict:
+    os.environ["NEPTUNE_SYNC_DIR"] = str(workdir / "data")
+    import neptune_sync as neptune
+
+    run = neptune.init_run(project="bench/throughput", mode="offline")
+    return timed_api_run(run, calls) | {
         "bytes": dir_bytes(workdir / "data"),
         "version": getattr(neptune, "__version__", "?"),
     }
@@ -196,16 +198,7 @@ def run_neptune_peer(workdir: Path, calls: list) -> dict:
         source_files=[],
         git_ref=False,
     )
-    rss: list[float] = []
-    t0 = time.perf_counter()
-    neptune_api_loop(run, calls, rss)
-    t1 = time.perf_counter()
-    run.stop()
-    t2 = time.perf_counter()
-    return {
-        "seconds": t2 - t0,
-        "stop_s": t2 - t1,
-        "rss": rss + [rss_mib()],
+    return timed_api_run(run, calls) | {
         # the operation queue files only (not metadata.json / *_version)
         "bytes": glob_bytes(workdir, ".neptune/**/data-*.log"),
         "version": neptune.__version__,
