@@ -59,4 +59,6 @@ def refuse_foreign_neptune(package_dir: Path) -> None:
     found = problems(installed_distributions(), entries, str(package_dir))
     if found:
         lines = "\n".join(f"  - {p}" for p in found)
-        raise ImportError(f"`import neptune` refused: Neptune's own client is installed here.\n{lines}\n{FIX}")
+        raise ImportError(
+            f"`import neptune` refused: Neptune's own client is installed here.\n{lines}\n{FIX}"
+        )

@@ -27,46 +27,51 @@ logger = logging.getLogger("neptune_sync")
 SEABORN_GRIDS = frozenset({"FacetGrid", "PairGrid", "JointGrid"})
 
 
-def _module(value: Any) -> str:
-    return type(value).__module__ or ""
+def _from(value: Any, package: str) -> bool:
+    """True if ``value``'s type is defined in ``package`` or one of its modules."""
+    module = type(value).__module__ or ""
+    return module == package or module.startswith(package + ".")
 
 
 def is_pil_image(value: Any) -> bool:
-    return _module(value).startswith("PIL.") and any(c.__name__ == "Image" for c in type(value).__mro__)
+    return _from(value, "PIL") and any(c.__name__ == "Image" for c in type(value).__mro__)
 
 
 def is_matplotlib_figure(value: Any) -> bool:
-    return _module(value).startswith("matplotlib.") and type(value).__name__ == "Figure"
+    return _from(value, "matplotlib") and type(value).__name__ == "Figure"
 
 
 def is_seaborn_grid(value: Any) -> bool:
-    return _module(value).startswith("seaborn.axisgrid") and type(value).__name__ in SEABORN_GRIDS
+    return _from(value, "seaborn") and type(value).__name__ in SEABORN_GRIDS
 
 
 def is_numpy_array(value: Any) -> bool:
-    return _module(value) == "numpy" and type(value).__name__ == "ndarray"
+    return _from(value, "numpy") and type(value).__name__ == "ndarray"
 
 
 def is_tensor(value: Any) -> bool:
     """A torch or tensorflow tensor (anything of theirs with ``numpy()``)."""
-    root = _module(value).split(".")[0]
-    return root in ("torch", "tensorflow") and "Tensor" in type(value).__name__ and hasattr(value, "numpy")
+    return (
+        (_from(value, "torch") or _from(value, "tensorflow"))
+        and "Tensor" in type(value).__name__
+        and hasattr(value, "numpy")
+    )
 
 
 def is_plotly_figure(value: Any) -> bool:
-    return _module(value).startswith("plotly.") and type(value).__name__ == "Figure"
+    return _from(value, "plotly") and type(value).__name__ == "Figure"
 
 
 def is_altair_chart(value: Any) -> bool:
-    return _module(value).startswith("altair.") and "Chart" in type(value).__name__
+    return _from(value, "altair") and "Chart" in type(value).__name__
 
 
 def is_bokeh_figure(value: Any) -> bool:
-    return _module(value).startswith("bokeh.") and type(value).__name__.lower() == "figure"
+    return _from(value, "bokeh") and type(value).__name__.lower() == "figure"
 
 
 def is_pandas_dataframe(value: Any) -> bool:
-    return _module(value).startswith("pandas.") and type(value).__name__ == "DataFrame"
+    return _from(value, "pandas") and type(value).__name__ == "DataFrame"
 
 
 def converts_to_image(value: Any) -> bool:
