@@ -257,9 +257,7 @@ class Handler:
         else:
             self.extend(value.values, steps=value.steps, timestamps=value.timestamps)
 
-    def upload(
-        self, value: Any, wait: bool = False, include_plotlyjs: bool | str | None = None, **kwargs: Any
-    ) -> None:
+    def upload(self, value: Any, wait: bool = False, include_plotlyjs: bool | str | None = None) -> None:
         """Upload one file (a path, a File, an image or a chart); its content is copied into the run
         at call time. ``include_plotlyjs`` is passed to plotly for a plotly figure (default True)."""
         file = File.create_from(value, True if include_plotlyjs is None else include_plotlyjs)

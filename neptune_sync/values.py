@@ -8,8 +8,8 @@ scalar, a ``Decimal``) is a float.
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
+import sys
 import warnings
 from typing import Any
 
@@ -48,7 +48,8 @@ def float_like(value: Any) -> float | None:
 
 def assignable(value: Any) -> Any:
     """``value`` as ``assign`` stores it: a dict for a Namespace, a File for a figure, an atom's value."""
-    if isinstance(value, argparse.Namespace):
+    argparse = sys.modules.get("argparse")  # not imported: the value cannot be a Namespace
+    if argparse is not None and isinstance(value, argparse.Namespace):
         return vars(value)
     if isinstance(value, Atom):
         return value.value
