@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import shutil
-import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -126,6 +125,8 @@ def zip_target(path: str, destination: str | None) -> Path:
 
 def write_zip(target: Path, files: dict[str, Any], open_blob: Callable[[str], IO[bytes]]) -> Path:
     """A zip of a file set: each relative path -> the blob with that sha256."""
+    import zipfile  # only for downloads: keeps it off the training import path
+
     target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for relpath in sorted(files):
