@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from .exceptions import MissingFieldError, NeptuneUserError
+from .container import ContainerType
+from .exceptions import MissingFieldError, NeptuneUserError, RunNotFound
 from .oplog.ops import SERIES_TYPES, ArtifactEntry, FieldType, FileRef
 from .readback import (
     download_target,
@@ -49,12 +50,15 @@ WRITES = frozenset(
 class ReadOnlyRun:
     """A run in the store, opened with ``mode="read-only"``."""
 
+    container_type = ContainerType.RUN
+
     def __init__(self, client: Any, project: str, run: str) -> None:
         record = client.find_run(project, run)
         if record is None:
-            raise NeptuneUserError(f"the store has no run {run!r} in project {project!r}")
+            raise RunNotFound(f"the store has no run {run!r} in project {project!r}")
         self._client, self._project, self._run = client, project, record.run_key
         self._identity = record
+        self._stopped = False
 
     def __repr__(self) -> str:
         return f"<ReadOnlyRun {self._identity.run_id} of {self._project}>"
@@ -76,6 +80,13 @@ class ReadOnlyRun:
 
     def stop(self, seconds: float | None = None) -> None:
         """Nothing to flush: a read-only run holds no log."""
+        self._stopped = True
+
+    def get_state(self) -> str:
+        return "stopped" if self._stopped else "started"
+
+    def ping(self) -> None:
+        """Nothing to do: every read is its own request."""
 
     def wait(self, disk_only: bool = False, timeout: float | None = None) -> None:
         """Nothing to wait for."""

@@ -7,11 +7,12 @@ import asyncio
 import datetime as dt
 import zipfile
 
+import neptune
 import numpy as np
 import pytest
-
-import neptune
+from neptune.exceptions import RunNotFound
 from neptune.types import Artifact, File
+
 from neptune_sync import cli
 from neptune_sync.config import resolve_token
 
@@ -48,7 +49,9 @@ def log_offline_and_sync(workdir) -> str:
 
 
 def read_back(run_id: str, workdir) -> None:
-    ro = neptune.init_run(with_id=run_id, project=PROJECT, mode="read-only", api_token=neptune.ANONYMOUS_API_TOKEN)
+    ro = neptune.init_run(
+        with_id=run_id, project=PROJECT, mode="read-only", api_token=neptune.ANONYMOUS_API_TOKEN
+    )
     assert ro["when"].fetch() == dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=dt.timezone.utc)
     artifact = ro["data"].fetch()
     assert isinstance(artifact, Artifact) and artifact.hash == ro["data"].fetch_hash()
@@ -60,7 +63,12 @@ def read_back(run_id: str, workdir) -> None:
     folder = ro["preds"].download(str(workdir / "preds"))
     assert sorted(p.name for p in folder.iterdir()) == ["0.png", "1.png"]
     assert ro["preds"].download_last(str(workdir / "last")).name == "1.png"
+    assert ro.container_type == "run" and ro.get_state() == "started"
+    ro.ping()
     ro.stop()
+    assert ro.get_state() == "stopped"
+    with pytest.raises(RunNotFound):
+        neptune.init_run(with_id="EXAMPL-404", project=PROJECT, mode="read-only")
 
 
 @pytest.mark.asyncio
