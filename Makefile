@@ -7,10 +7,11 @@ BIN := $(VENV)/bin
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# compat/ is the `neptune` import-name shim (docs/compat.md); the tests run scripts through it.
+$(VENV)/.installed: pyproject.toml compat/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test]' -e ./compat
 	touch $@
 
 demo: setup
@@ -20,7 +21,7 @@ test: setup
 	$(BIN)/pytest -q
 
 lint: setup
-	$(BIN)/ruff check neptune_sync neptune_sync_store daemon tests bench
+	$(BIN)/ruff check neptune_sync neptune_sync_store daemon compat tests bench
 
 bench: setup
 	$(BIN)/python bench/client_throughput.py

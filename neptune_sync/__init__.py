@@ -5,13 +5,12 @@ Importing this package loads the standard library and msgspec only.
 """
 
 from . import exceptions, types, utils
+from .config import ANONYMOUS_API_TOKEN
 from .exceptions import NeptuneSyncError
 from .handler import Handler
 from .run import Project, Run, init_project, init_run
 from .types import File, stringify_unsupported
 from .validation import NeptuneUnsupportedType
-
-ANONYMOUS_API_TOKEN = "ANONYMOUS"
 
 
 def __getattr__(name: str) -> str:

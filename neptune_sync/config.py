@@ -20,8 +20,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .exceptions import NeptuneUserError
+from .exceptions import NeptuneMissingProjectNameException, NeptuneUserError
 
+ANONYMOUS_API_TOKEN = "ANONYMOUS"  # neptune 1.x's public-project token; here it means "no token given"
 MODES = ("async", "offline", "debug", "sync", "read-only")
 OFFLINE_PROJECT = "offline/project"
 DEFAULT_FLUSH_PERIOD = 5.0
@@ -59,7 +60,7 @@ def resolve(
     project = project or os.environ.get("NEPTUNE_PROJECT") or ""
     if not project:
         if mode not in ("offline", "debug"):
-            raise NeptuneUserError(
+            raise NeptuneMissingProjectNameException(
                 f"mode={mode!r} needs a project: pass init_run(project='workspace/name') or set NEPTUNE_PROJECT"
             )
         project = OFFLINE_PROJECT
@@ -69,11 +70,23 @@ def resolve(
     return RunConfig(
         mode=mode,
         project=project,
-        api_token=api_token or os.environ.get("NEPTUNE_API_TOKEN"),
+        api_token=resolve_token(api_token),
         flush_period=period,
         strict=_truthy(os.environ.get("NEPTUNE_SYNC_STRICT")) if strict is None else bool(strict),
         start_daemon=not _truthy(os.environ.get("NEPTUNE_SYNC_NO_DAEMON")),
     )
+
+
+def resolve_token(api_token: str | None) -> str | None:
+    """``api_token`` if given, else ``NEPTUNE_API_TOKEN``; ``ANONYMOUS_API_TOKEN`` counts as not given.
+
+    Scripts written for Neptune's public projects pass ``api_token=neptune.ANONYMOUS_API_TOKEN``;
+    there is no anonymous user on a neptune-sync store, so they get the configured token instead.
+    """
+    for token in (api_token, os.environ.get("NEPTUNE_API_TOKEN")):
+        if token and token.strip() != ANONYMOUS_API_TOKEN:
+            return token
+    return None
 
 
 def durability_for(path: Path, mounts_file: str = "/proc/mounts") -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .exceptions import NeedsStoreError
+from .exceptions import NeedsStoreError, NeptuneMissingApiTokenException
 
 logger = logging.getLogger("neptune_sync")
 POLL = 1.0
@@ -79,7 +79,7 @@ def open_store(mode: str, api_token: str | None) -> Any:
             f"mode={mode!r} needs the store client (neptune_sync.store_client), which this installation lacks"
         )
     if not api_token:
-        raise NeedsStoreError(
+        raise NeptuneMissingApiTokenException(
             f"mode={mode!r} reads from the neptune-sync store: pass api_token= or set NEPTUNE_API_TOKEN "
             "(`neptune-sync server token create` prints one)"
         )

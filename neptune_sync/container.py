@@ -7,11 +7,12 @@ log from disk into a value-keeping tree (debug mode reads the in-memory one).
 
 from __future__ import annotations
 
+import enum
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from .exceptions import InactiveRunError
+from .exceptions import InactiveContainerException, InactiveRunError, MetadataInconsistency
 from .handler import Handler
 from .oplog import layout
 from .oplog.ops import DeleteField, Op
@@ -22,8 +23,20 @@ from .state import FieldTree
 from .validation import check_path
 
 
+class ContainerType(str, enum.Enum):
+    """What a container is (neptune 1.x ``run.container_type``)."""
+
+    RUN = "run"
+    PROJECT = "project"
+    MODEL = "model"
+    MODEL_VERSION = "model_version"
+
+
 class Container:
     """A set of fields addressed by path: ``container["a/b"]`` gives a :class:`Handler`."""
+
+    container_type = ContainerType.RUN
+    _inactive_error: type[InactiveContainerException] = InactiveRunError
 
     def __init__(
         self,
@@ -62,6 +75,27 @@ class Container:
         """Assign a dict of values at the root (each key becomes a field or namespace)."""
         for key, item in value.items():
             self[str(key)].assign(item)
+
+    def define(self, path: str, value: Any, wait: bool = False) -> Handler:
+        """Create the field (or namespace, for a dict) at ``path`` with ``value``; raises
+        ``MetadataInconsistency`` if something is already there (neptune 1.x)."""
+        if self.exists(path):
+            raise MetadataInconsistency(f"{path!r} is already defined; assign to it instead")
+        handler = self[path]
+        handler.assign(value)
+        return handler
+
+    def get_attribute(self, path: str) -> Handler | None:
+        """The handler of the field at ``path``, or None if there is none (neptune 1.x returns its
+        attribute object; a handler has the same methods)."""
+        return self[path] if self._tree.get(path) is not None else None
+
+    def get_state(self) -> str:
+        """``"started"``, or ``"stopped"`` after ``stop()``."""
+        return "stopped" if self._sink.closed else "started"
+
+    def ping(self) -> None:
+        """Nothing to do: there is no server session to keep alive (neptune 1.x pings its server)."""
 
     def exists(self, path: str) -> bool:
         """True if ``path`` holds a field or a namespace."""
@@ -103,7 +137,9 @@ class Container:
 
     def _check_active(self) -> None:
         if self._sink.closed:
-            raise InactiveRunError("the run is stopped; it accepts no more writes")
+            raise self._inactive_error(
+                f"the {self.container_type.value} is stopped; it accepts no more writes"
+            )
 
     def _snapshot(self) -> FieldTree:
         """The fields with their values, as logged so far."""

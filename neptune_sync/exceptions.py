@@ -4,27 +4,34 @@
 
     NeptuneSyncError                      base of everything we raise (alias: NeptuneException)
     ├── NeptuneUserError                  bad input from the caller; raised at once, nothing logged
-    │   ├── ValidationError               a value or path breaks a documented rule (names field + rule)
+    │   ├── ValidationError (ValueError)  a value or path breaks a documented rule (names field + rule)
     │   │   ├── InvalidPathError          empty segment, too long, bad characters
     │   │   ├── ValueRuleError            string too long, NaN policy, step not increasing, ...
-    │   │   └── FieldLimitExceededError   more than the allowed number of fields in a run
-    │   ├── TypeConflictError             write of another type to an existing field (MetadataInconsistency)
-    │   ├── MissingFieldError             fetch of a path that holds nothing (MissingFieldException)
-    │   ├── InactiveRunError              a call on a stopped run (InactiveRunException)
+    │   │   └── FieldLimitExceededError   more than the allowed number of fields (NeptuneFieldCountLimitExceedException)
+    │   ├── MetadataInconsistency (ValueError)
+    │   │   └── TypeConflictError (TypeError)  write of another type to an existing field
+    │   ├── MissingFieldError             fetch of a path that holds nothing (MissingFieldException;
+    │   │                                 also KeyError and AttributeError, as in neptune 1.x)
+    │   ├── InactiveContainerException    a write to a stopped run or project
+    │   │   └── InactiveRunError          (InactiveRunException), InactiveProjectException, ...
+    │   ├── MetadataContainerNotFound     ``with_id`` names no run (RunNotFound, ProjectNotFound, ...)
+    │   ├── NeptuneMissingProjectNameException  no ``project=`` and no NEPTUNE_PROJECT
     │   └── NeedsStoreError               the mode or call needs a configured store
+    │       └── NeptuneMissingApiTokenException  ... and no API token was given
     ├── OpLogError                        the on-disk operation log
     │   ├── SegmentHeaderError            not a segment, unknown format version, damaged header
     │   ├── CorruptRecordError            a damaged frame (carries file + offset); reader reports, skips
     │   └── UnknownOperationError         a frame holds an op tag this version does not know
-    ├── StoreError                        talking to or running the store
-    │   ├── AuthError                     401 / 403
+    ├── StoreError                        talking to or running the store (NeptuneApiException)
+    │   ├── AuthError                     401 / 403 (also Unauthorized)
     │   ├── StoreUnavailableError         transient: connect error, timeout, 408 / 429 / 5xx; retry
     │   ├── BatchRejectedError            the store refuses a batch for good (4xx); split, quarantine
     │   └── ProtocolError                 unexpected response / version mismatch
     └── LoggingDisabledError              the log could not be written (disk full, I/O); data kept where possible
 
-Where Neptune 1.x users catch a Neptune exception name, that name stays importable from
-``neptune_sync.exceptions`` (see the aliases at the end).
+Every exception name neptune 1.x exports from ``neptune.exceptions`` is importable from here, with
+the same base classes (see ``NEPTUNE_1X_NAMES`` at the end): code that catches one keeps working,
+even for names neptune-sync never raises.
 """
 
 from __future__ import annotations
@@ -55,11 +62,19 @@ class ValueRuleError(ValidationError):
     pass
 
 
+class FileNotFound(ValueRuleError):
+    """``upload`` / ``upload_files`` / ``track_files`` of a path that does not exist (rule ``file-exists``)."""
+
+
 class FieldLimitExceededError(ValidationError):
     pass
 
 
-class TypeConflictError(NeptuneUserError, TypeError):
+class MetadataInconsistency(NeptuneUserError, ValueError):
+    """What the caller wrote or asked for does not fit what the run holds."""
+
+
+class TypeConflictError(MetadataInconsistency, TypeError):
     """A field's type is fixed by its first write; this write has another type."""
 
     def __init__(self, path: str, existing: str, attempted: str) -> None:
@@ -72,7 +87,7 @@ class TypeConflictError(NeptuneUserError, TypeError):
         )
 
 
-class MissingFieldError(NeptuneUserError, KeyError):
+class MissingFieldError(NeptuneUserError, AttributeError, KeyError):
     def __init__(self, path: str) -> None:
         self.path = path
         super().__init__(f"{path!r}: no field at this path")
@@ -81,12 +96,68 @@ class MissingFieldError(NeptuneUserError, KeyError):
         return str(self.args[0])
 
 
-class InactiveRunError(NeptuneUserError):
+class InactiveContainerException(NeptuneUserError):
+    """A write to a stopped run or project."""
+
+
+class InactiveRunError(InactiveContainerException):
+    pass
+
+
+class InactiveProjectException(InactiveContainerException):
+    pass
+
+
+class InactiveModelException(InactiveContainerException):
+    pass
+
+
+class InactiveModelVersionException(InactiveContainerException):
+    pass
+
+
+class MetadataContainerNotFound(NeptuneUserError):
+    """``with_id`` names no run, project, model or model version that exists."""
+
+
+class ProjectNotFound(MetadataContainerNotFound):
+    pass
+
+
+class RunNotFound(MetadataContainerNotFound):
+    pass
+
+
+class ModelNotFound(MetadataContainerNotFound):
+    pass
+
+
+class ModelVersionNotFound(MetadataContainerNotFound):
+    pass
+
+
+class ExceptionWithProjectsWorkspacesListing(NeptuneUserError):
+    pass
+
+
+class NeptuneMissingProjectNameException(ExceptionWithProjectsWorkspacesListing):
+    """No ``project=`` was given and ``NEPTUNE_PROJECT`` is not set."""
+
+
+class NeedExistingExperimentForReadOnlyMode(NeptuneUserError):
+    """``mode="read-only"`` without ``with_id`` / ``custom_run_id``."""
+
+
+class NeedExistingRunForReadOnlyMode(NeedExistingExperimentForReadOnlyMode):
     pass
 
 
 class NeedsStoreError(NeptuneUserError):
     pass
+
+
+class NeptuneMissingApiTokenException(NeedsStoreError):
+    """The call needs the store, and neither ``api_token=`` nor ``NEPTUNE_API_TOKEN`` names one."""
 
 
 class OpLogError(NeptuneSyncError):
@@ -125,8 +196,24 @@ class StoreError(NeptuneSyncError):
     """Talking to, or running, the store server."""
 
 
-class AuthError(StoreError):
+class ClientHttpError(StoreError):
     pass
+
+
+class Unauthorized(ClientHttpError):
+    pass
+
+
+class Forbidden(ClientHttpError):
+    pass
+
+
+class NeptuneInvalidApiTokenException(NeptuneSyncError):
+    pass
+
+
+class AuthError(Unauthorized, NeptuneInvalidApiTokenException):
+    """The store refused the API token (401 / 403), or the token cannot be read."""
 
 
 class ProtocolError(StoreError):
@@ -153,10 +240,301 @@ class LoggingDisabledError(NeptuneSyncError):
     """The operation log could not be written; raised only when strict logging was asked for."""
 
 
-# Neptune 1.x names, kept importable for code that catches them.
+# --------------------------------------------------------------------------- neptune 1.x names
+# Every name neptune 1.x exports from ``neptune.exceptions``, with its 1.x base classes. The ones
+# neptune-sync raises are the classes above; the rest exist so that code catching them (or
+# integration packages importing them) keeps working.
+
 NeptuneException = NeptuneSyncError
-MetadataInconsistency = TypeConflictError
+NeptuneApiException = StoreError
 MissingFieldException = MissingFieldError
 InactiveRunException = InactiveRunError
 NeptuneFieldCountLimitExceedException = FieldLimitExceededError
-NeptuneOfflineModeFetchException = NeedsStoreError
+
+
+class InternalClientError(NeptuneSyncError):
+    pass
+
+
+class InternalServerError(StoreError):
+    pass
+
+
+class NeptuneConnectionLostException(NeptuneSyncError):
+    pass
+
+
+class NeptuneSSLVerificationError(NeptuneSyncError):
+    pass
+
+
+class CannotResolveHostname(NeptuneSyncError):
+    pass
+
+
+class TypeDoesNotSupportAttributeException(NeptuneSyncError, AttributeError):
+    pass
+
+
+class MalformedOperation(NeptuneSyncError):
+    pass
+
+
+class FileUploadError(NeptuneSyncError):
+    pass
+
+
+class FileSetUploadError(NeptuneSyncError):
+    pass
+
+
+class ContainerUUIDNotFound(NeptuneSyncError):
+    pass
+
+
+RunUUIDNotFound = ContainerUUIDNotFound
+
+
+class ProjectNotFoundWithSuggestions(ExceptionWithProjectsWorkspacesListing, ProjectNotFound):
+    pass
+
+
+class AmbiguousProjectName(ExceptionWithProjectsWorkspacesListing):
+    pass
+
+
+class CannotSynchronizeOfflineRunsWithoutProject(NeptuneSyncError):
+    pass
+
+
+class NeedExistingModelForReadOnlyMode(NeedExistingExperimentForReadOnlyMode):
+    pass
+
+
+class NeedExistingModelVersionForReadOnlyMode(NeedExistingExperimentForReadOnlyMode):
+    pass
+
+
+class NeptuneParametersCollision(NeptuneSyncError):
+    pass
+
+
+class NeptuneWrongInitParametersException(NeptuneSyncError):
+    pass
+
+
+class NeptuneRunResumeAndCustomIdCollision(NeptuneWrongInitParametersException):
+    pass
+
+
+class NeptuneMissingRequiredInitParameter(NeptuneWrongInitParametersException):
+    pass
+
+
+class NeptunePossibleLegacyUsageException(NeptuneWrongInitParametersException):
+    pass
+
+
+class NeptuneClientUpgradeRequiredError(NeptuneSyncError):
+    pass
+
+
+class NeptuneOfflineModeException(NeptuneSyncError):
+    pass
+
+
+class NeptuneOfflineModeFetchException(NeptuneOfflineModeException):
+    pass
+
+
+class NeptuneOfflineModeChangeStageException(NeptuneOfflineModeException):
+    pass
+
+
+class NeptuneProtectedPathException(NeptuneSyncError):
+    pass
+
+
+class NeptuneCannotChangeStageManually(NeptuneProtectedPathException):
+    pass
+
+
+class OperationNotSupported(NeptuneSyncError):
+    pass
+
+
+class NeptuneLegacyProjectException(NeptuneSyncError):
+    pass
+
+
+class NeptuneUninitializedException(NeptuneSyncError):
+    pass
+
+
+class NeptuneIntegrationNotInstalledException(NeptuneSyncError):
+    pass
+
+
+class NeptuneLimitExceedException(NeptuneSyncError):
+    pass
+
+
+class NeptuneStorageLimitException(NeptuneSyncError):
+    pass
+
+
+class FetchAttributeNotFoundException(MetadataInconsistency):
+    pass
+
+
+class ArtifactNotFoundException(MetadataInconsistency):
+    pass
+
+
+class PlotlyIncompatibilityException(Exception):
+    pass
+
+
+class NeptuneLegacyIncompatibilityException(NeptuneSyncError):
+    pass
+
+
+class NeptuneUnhandledArtifactSchemeException(NeptuneSyncError):
+    pass
+
+
+class NeptuneUnhandledArtifactTypeException(NeptuneSyncError):
+    pass
+
+
+class NeptuneLocalStorageAccessException(NeptuneSyncError):
+    pass
+
+
+class NeptuneRemoteStorageCredentialsException(NeptuneSyncError):
+    pass
+
+
+class NeptuneRemoteStorageAccessException(NeptuneSyncError):
+    pass
+
+
+class ArtifactUploadingError(NeptuneSyncError):
+    pass
+
+
+class NeptuneUnsupportedArtifactFunctionalityException(NeptuneSyncError):
+    pass
+
+
+class NeptuneEmptyLocationException(NeptuneSyncError):
+    pass
+
+
+class NeptuneFeatureNotAvailableException(NeptuneSyncError):
+    pass
+
+
+class NeptuneObjectCreationConflict(NeptuneSyncError):
+    pass
+
+
+class NeptuneModelKeyAlreadyExistsError(NeptuneObjectCreationConflict):
+    pass
+
+
+class NeptuneSynchronizationAlreadyStoppedException(NeptuneSyncError):
+    pass
+
+
+class StreamAlreadyUsedException(NeptuneSyncError):
+    pass
+
+
+class NeptuneUserApiInputException(NeptuneSyncError):
+    pass
+
+
+class NeptuneUnsupportedFunctionalityException(NeptuneSyncError):
+    pass
+
+
+NEPTUNE_1X_NAMES = (
+    "InternalClientError",
+    "NeptuneException",
+    "NeptuneInvalidApiTokenException",
+    "NeptuneApiException",
+    "MetadataInconsistency",
+    "MissingFieldException",
+    "TypeDoesNotSupportAttributeException",
+    "MalformedOperation",
+    "FileNotFound",
+    "FileUploadError",
+    "FileSetUploadError",
+    "ClientHttpError",
+    "MetadataContainerNotFound",
+    "ProjectNotFound",
+    "RunNotFound",
+    "ModelNotFound",
+    "ModelVersionNotFound",
+    "ExceptionWithProjectsWorkspacesListing",
+    "ContainerUUIDNotFound",
+    "RunUUIDNotFound",
+    "ProjectNotFoundWithSuggestions",
+    "AmbiguousProjectName",
+    "NeptuneMissingProjectNameException",
+    "InactiveContainerException",
+    "InactiveRunException",
+    "InactiveModelException",
+    "InactiveModelVersionException",
+    "InactiveProjectException",
+    "NeptuneMissingApiTokenException",
+    "CannotSynchronizeOfflineRunsWithoutProject",
+    "NeedExistingExperimentForReadOnlyMode",
+    "NeedExistingRunForReadOnlyMode",
+    "NeedExistingModelForReadOnlyMode",
+    "NeedExistingModelVersionForReadOnlyMode",
+    "NeptuneParametersCollision",
+    "NeptuneWrongInitParametersException",
+    "NeptuneRunResumeAndCustomIdCollision",
+    "NeptuneClientUpgradeRequiredError",
+    "NeptuneMissingRequiredInitParameter",
+    "CannotResolveHostname",
+    "NeptuneSSLVerificationError",
+    "NeptuneConnectionLostException",
+    "InternalServerError",
+    "Unauthorized",
+    "Forbidden",
+    "NeptuneOfflineModeException",
+    "NeptuneOfflineModeFetchException",
+    "NeptuneOfflineModeChangeStageException",
+    "NeptuneProtectedPathException",
+    "NeptuneCannotChangeStageManually",
+    "OperationNotSupported",
+    "NeptuneLegacyProjectException",
+    "NeptuneUninitializedException",
+    "NeptuneIntegrationNotInstalledException",
+    "NeptuneLimitExceedException",
+    "NeptuneFieldCountLimitExceedException",
+    "NeptuneStorageLimitException",
+    "FetchAttributeNotFoundException",
+    "ArtifactNotFoundException",
+    "PlotlyIncompatibilityException",
+    "NeptunePossibleLegacyUsageException",
+    "NeptuneLegacyIncompatibilityException",
+    "NeptuneUnhandledArtifactSchemeException",
+    "NeptuneUnhandledArtifactTypeException",
+    "NeptuneLocalStorageAccessException",
+    "NeptuneRemoteStorageCredentialsException",
+    "NeptuneRemoteStorageAccessException",
+    "ArtifactUploadingError",
+    "NeptuneUnsupportedArtifactFunctionalityException",
+    "NeptuneEmptyLocationException",
+    "NeptuneFeatureNotAvailableException",
+    "NeptuneObjectCreationConflict",
+    "NeptuneModelKeyAlreadyExistsError",
+    "NeptuneSynchronizationAlreadyStoppedException",
+    "StreamAlreadyUsedException",
+    "NeptuneUserApiInputException",
+    "NeptuneUnsupportedFunctionalityException",
+)

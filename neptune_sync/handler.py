@@ -14,23 +14,36 @@ from pathlib import Path
 from time import time as _now
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import LoggingDisabledError, NeptuneUserError, TypeConflictError, ValueRuleError
+from . import copying
+from .exceptions import (
+    FileNotFound,
+    LoggingDisabledError,
+    NeptuneUserError,
+    TypeConflictError,
+    ValueRuleError,
+)
 from .oplog import ops as o
 from .oplog.blobs import sha256_of_file
 from .readback import (
     atom_value,
     copy_blob,
-    download_many,
+    copy_tracked_files,
     download_target,
     namespace_values,
     require,
+    series_dir,
+    series_file_name,
     series_values,
+    write_zip,
+    zip_target,
 )
 from .state import Field, artifact_hash, matching_relpaths
+from .types.atoms import Artifact
 from .types.file import File
+from .types.fileset import FileEntry, list_entries
 from .types.series import SERIES_VALUES, FileSet, StringSet
 from .validation import MAX_STEP, check_set_item, check_step, check_timestamp, finite_or_warn, join_path, warn
-from .values import atom_op, plain, series_kind
+from .values import assignable, atom_op, plain, series_kind
 
 if TYPE_CHECKING:
     from .container import Container
@@ -132,9 +145,17 @@ class Handler:
             self.append(value, step=step, timestamp=stamp)
 
     def log(
-        self, value: Any, step: float | None = None, timestamp: float | None = None, wait: bool = False
+        self,
+        value: Any,
+        step: float | None = None,
+        timestamp: float | None = None,
+        wait: bool = False,
+        **kwargs: Any,
     ) -> None:
-        """Neptune's older name: ``extend`` for a list or tuple, else ``append``."""
+        """Neptune's older name: ``extend`` for a list or tuple, else ``append``.
+
+        ``name`` and ``description`` (of a file series item) are accepted and ignored, as by ``append``.
+        """
         if isinstance(value, (list, tuple)):
             self.extend(value, steps=None if step is None else [step] * len(value))
         else:
@@ -179,7 +200,16 @@ class Handler:
 
     # ------------------------------------------------------------------ atoms, files, sets
     def assign(self, value: Any, wait: bool = False) -> None:
-        """Set a field (int, float, bool, str, datetime, File); a dict assigns a namespace."""
+        """Set a field (int, float, bool, str, datetime, File, anything ``float()`` takes, a figure);
+        a dict or ``argparse.Namespace`` assigns a namespace; another handler (``run["b"] = run["a"]``)
+        copies what it holds."""
+        if isinstance(value, Handler):
+            self._copy_from(value)
+            return
+        value = assignable(value)
+        if isinstance(value, Artifact):
+            self._assign_artifact(value)
+            return
         if isinstance(value, Mapping):
             for key, item in value.items():
                 self[str(key)].assign(item)
@@ -195,6 +225,26 @@ class Handler:
         if op is not None:
             self._run._log(op)
 
+    def _copy_from(self, source: Handler) -> None:
+        run = self._run
+        run._check_active()
+        ops = copying.copy_ops(source._run._snapshot(), source._path, run._tree, self._path)
+        copying.copy_blobs(copying.file_refs(ops), source._run._blobs, run._blobs)
+        for op in ops:
+            run._log(op)
+        for handler in run._handlers.values():
+            handler._refresh()
+
+    def _assign_artifact(self, value: Artifact) -> None:
+        if not value.files:
+            raise NeptuneUserError(
+                f"{self._path!r}: an Artifact value needs its files; assign what fetch() of an artifact "
+                "field returns, or use track_files()"
+            )
+        self._check_type(o.FieldType.ARTIFACT)
+        entries = tuple(sorted(value.files, key=lambda e: e.relpath))
+        self._run._log(o.TrackArtifact(self._path, entries, value.hash))
+
     def _replace(self, value: Any) -> None:
         """Assign a whole series, string set or file set: the field's old content goes."""
         if isinstance(value, FileSet):
@@ -207,9 +257,10 @@ class Handler:
         else:
             self.extend(value.values, steps=value.steps, timestamps=value.timestamps)
 
-    def upload(self, value: str | os.PathLike[str] | File, wait: bool = False) -> None:
-        """Upload one file (a path or a File); its content is copied into the run at call time."""
-        file = value if isinstance(value, File) else File(value)
+    def upload(self, value: Any, wait: bool = False, include_plotlyjs: bool | str | None = None) -> None:
+        """Upload one file (a path, a File, an image or a chart); its content is copied into the run
+        at call time. ``include_plotlyjs`` is passed to plotly for a plotly figure (default True)."""
+        file = File.create_from(value, True if include_plotlyjs is None else include_plotlyjs)
         self._check_type(o.FieldType.FILE)
         self._run._log(o.AssignFile(self._path, file.store(self._run._blobs, self._path)))
 
@@ -287,9 +338,18 @@ class Handler:
         """The last value of a series."""
         return require(self._run._snapshot(), self._path, *o.SERIES_TYPES).last_value
 
-    def fetch_values(self, include_timestamp: bool = True) -> Any:
+    def fetch_values(self, include_timestamp: bool = True, progress_bar: Any = None) -> Any:
         """All points of a series: a pandas DataFrame if pandas is installed, else a list of dicts."""
         return series_values(require(self._run._snapshot(), self._path, *o.SERIES_TYPES), include_timestamp)
+
+    def fetch_extension(self) -> str:
+        """A File's extension (without the dot)."""
+        return require(self._run._snapshot(), self._path, o.FieldType.FILE).value.extension
+
+    def list_fileset_files(self, path: str | None = None) -> list[FileEntry]:
+        """The files and directories directly inside ``path`` (default: the top) of a FileSet."""
+        field = require(self._run._snapshot(), self._path, o.FieldType.FILE_SET)
+        return list_entries(field.value or {}, path)
 
     def fetch_hash(self) -> str:
         """An Artifact's hash."""
@@ -300,32 +360,38 @@ class Handler:
         field = require(self._run._snapshot(), self._path, o.FieldType.ARTIFACT)
         return sorted(field.value.values(), key=lambda e: e.relpath)
 
-    def download(self, destination: str | None = None, wait: bool = True) -> Path:
-        """Write a File (to ``destination``: a file or directory), or a FileSet / FileSeries into a directory."""
+    def download(self, destination: str | None = None, wait: bool = True, progress_bar: Any = None) -> Path:
+        """Write a File (to ``destination``: a file or a directory), a FileSet as a zip, a FileSeries as
+        ``<index>.<ext>`` files into a directory, or an Artifact's tracked files (see readback)."""
         field = require(
-            self._run._snapshot(), self._path, o.FieldType.FILE, o.FieldType.FILE_SET, o.FieldType.FILE_SERIES
+            self._run._snapshot(),
+            self._path,
+            o.FieldType.FILE,
+            o.FieldType.FILE_SET,
+            o.FieldType.FILE_SERIES,
+            o.FieldType.ARTIFACT,
         )
         blobs = self._run._blobs
         if field.type == o.FieldType.FILE:
             return copy_blob(blobs, field.value, download_target(self._path, field.value, destination))
         if field.type == o.FieldType.FILE_SET:
-            return download_many(blobs, field.value, destination)
-        points = field.value or ()
-        return download_many(
-            blobs, {f"{_step_name(p.step)}.{p.value.extension}": p.value for p in points}, destination
-        )
+            files = {rel: ref.sha256 for rel, ref in (field.value or {}).items()}
+            return write_zip(zip_target(self._path, destination), files, blobs.open)
+        if field.type == o.FieldType.ARTIFACT:
+            return copy_tracked_files((field.value or {}).values(), destination)
+        root = series_dir(self._path, destination)
+        for index, point in enumerate(field.value or ()):
+            copy_blob(blobs, point.value, root / series_file_name(index, point.value.extension))
+        return root
 
-    def download_last(self, destination: str | None = None) -> Path:
-        """Write the last file of a FileSeries."""
+    def download_last(self, destination: str | None = None, progress_bar: Any = None) -> Path:
+        """Write the last file of a FileSeries, as ``<index>.<ext>`` into a directory (as ``download``)."""
         field = require(self._run._snapshot(), self._path, o.FieldType.FILE_SERIES)
         if not field.value:
             raise NeptuneUserError(f"{self._path!r}: the file series is empty")
         ref = field.value[-1].value
-        return copy_blob(self._run._blobs, ref, download_target(self._path, ref, destination))
-
-
-def _step_name(step: float) -> str:
-    return str(int(step)) if float(step).is_integer() else str(step)
+        target = series_dir(self._path, destination) / series_file_name(len(field.value) - 1, ref.extension)
+        return copy_blob(self._run._blobs, ref, target)
 
 
 def _expand_globs(field: str, patterns: Iterable[str]) -> Iterable[tuple[str, str]]:
@@ -334,7 +400,7 @@ def _expand_globs(field: str, patterns: Iterable[str]) -> Iterable[tuple[str, st
     for pattern in patterns:
         matches = sorted(glob.glob(os.fspath(pattern), recursive=True))
         if not matches:
-            raise ValueRuleError(field, "file-exists", f"no file matches {pattern!r}")
+            raise FileNotFound(field, "file-exists", f"no file matches {pattern!r}")
         for match in matches:
             for source in _files_under(match):
                 absolute = os.path.abspath(source)
@@ -356,7 +422,7 @@ def _artifact_entries(field: str, source: str, destination: str | None) -> Itera
         )
     root = Path(local).resolve()
     if not root.exists():
-        raise ValueRuleError(field, "file-exists", f"no such file or directory: {source}")
+        raise FileNotFound(field, "file-exists", f"no such file or directory: {source}")
     files = [Path(p) for p in _files_under(str(root))]
     for path in files:
         rel = path.relative_to(root).as_posix() if root.is_dir() else path.name

@@ -1,16 +1,23 @@
-"""Turning fields of a replayed :class:`FieldTree` into the values ``fetch*`` and ``download*`` return."""
+"""Turning fields of a replayed :class:`FieldTree` into the values ``fetch*`` and ``download*`` return.
+
+Shapes follow neptune 1.x: datetimes are read back in UTC truncated to milliseconds (what 1.x's
+server kept); an artifact fetches as an ``Artifact`` value (its hash and files); a file set
+downloads as one zip file; a file series downloads as ``<index>.<extension>`` files (index 0 is the
+first point) into ``neptune/<field name>`` unless a directory is given.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .exceptions import MissingFieldError, NeptuneUserError
-from .oplog.ops import SERIES_TYPES, FieldType, FileRef
+from .oplog.ops import SERIES_TYPES, ArtifactEntry, FieldType, FileRef
 from .state import Field, FieldTree
+from .types.atoms import Artifact
 
 
 def atom_value(path: str, field: Field) -> Any:
@@ -20,10 +27,18 @@ def atom_value(path: str, field: Field) -> Any:
     if field.type == FieldType.STRING_SET:
         return set(field.value or ())
     if field.type == FieldType.ARTIFACT:
-        return field.last_value
+        return Artifact(field.last_value, sorted((field.value or {}).values(), key=lambda e: e.relpath))
     if field.type == FieldType.FILE_SET:
         return sorted(field.value or ())
+    if field.type == FieldType.DATETIME:
+        return to_millis(field.value)
     return field.value
+
+
+def to_millis(value: _dt.datetime) -> _dt.datetime:
+    """A datetime in UTC, truncated to milliseconds."""
+    value = value.astimezone(_dt.timezone.utc)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
 def namespace_values(tree: FieldTree, prefix: str) -> dict[str, Any]:
@@ -55,7 +70,7 @@ def points_frame(points: Iterable[tuple[float, Any, float]], include_timestamp: 
     utc = _dt.timezone.utc
     if include_timestamp:
         rows = [
-            {"step": float(step), "value": value, "timestamp": _dt.datetime.fromtimestamp(ts, utc)}
+            {"step": float(step), "value": value, "timestamp": to_millis(_dt.datetime.fromtimestamp(ts, utc))}
             for step, value, ts in points
         ]
     else:
@@ -95,9 +110,52 @@ def download_target(path: str, ref: FileRef, destination: str | None) -> Path:
     return dest / name if dest.is_dir() else dest
 
 
-def download_many(blobs: Any, files: dict[str, FileRef], destination: str | None) -> Path:
-    """Write each (relative path -> file) into the directory ``destination`` (default: cwd)."""
+def field_name(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+def zip_target(path: str, destination: str | None) -> Path:
+    """Where a file set's zip goes: ``destination`` (a file, or a directory it goes into) or ./<name>.zip."""
+    name = f"{field_name(path)}.zip"
+    if destination is None:
+        return Path(name)
+    dest = Path(destination)
+    return dest / name if dest.is_dir() else dest
+
+
+def write_zip(target: Path, files: dict[str, Any], open_blob: Callable[[str], IO[bytes]]) -> Path:
+    """A zip of a file set: each relative path -> the blob with that sha256."""
+    import zipfile  # only for downloads: keeps it off the training import path
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for relpath in sorted(files):
+            with open_blob(files[relpath]) as src, archive.open(relpath, "w") as dst:
+                shutil.copyfileobj(src, dst)
+    return target
+
+
+def series_dir(path: str, destination: str | None) -> Path:
+    """The directory a file series downloads into: ``destination`` or ``neptune/<field name>``."""
+    root = Path(destination) if destination is not None else Path("neptune") / field_name(path)
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def series_file_name(index: int, extension: str) -> str:
+    return f"{index}.{extension}" if extension else str(index)
+
+
+def copy_tracked_files(entries: Iterable[ArtifactEntry], destination: str | None) -> Path:
+    """An artifact's download: its tracked local files, copied to ``destination`` under their relpaths."""
     root = Path(destination or ".")
-    for relpath, ref in files.items():
-        copy_blob(blobs, ref, root / relpath)
+    for entry in entries:
+        source = Path(entry.source.removeprefix("file://")) if entry.source else None
+        if source is None or not source.is_file():
+            raise NeptuneUserError(
+                f"artifact file {entry.relpath!r}: its source {entry.source!r} is no longer on this machine"
+            )
+        target = root / entry.relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
     return root

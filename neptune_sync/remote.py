@@ -7,12 +7,26 @@ Field values come from the store's read API: ``fetch``, ``fetch_last``, ``fetch_
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from .exceptions import MissingFieldError, NeptuneUserError
+from .container import ContainerType
+from .exceptions import MissingFieldError, NeptuneUserError, RunNotFound
 from .oplog.ops import SERIES_TYPES, ArtifactEntry, FieldType, FileRef
-from .readback import download_target, points_frame
+from .readback import (
+    download_target,
+    points_frame,
+    series_dir,
+    series_file_name,
+    to_millis,
+    write_zip,
+    zip_target,
+)
+from .types.atoms import Artifact
+from .types.fileset import FileEntry, list_entries
 from .validation import check_path, join_path
 
 WRITES = frozenset(
@@ -36,12 +50,15 @@ WRITES = frozenset(
 class ReadOnlyRun:
     """A run in the store, opened with ``mode="read-only"``."""
 
+    container_type = ContainerType.RUN
+
     def __init__(self, client: Any, project: str, run: str) -> None:
         record = client.find_run(project, run)
         if record is None:
-            raise NeptuneUserError(f"the store has no run {run!r} in project {project!r}")
+            raise RunNotFound(f"the store has no run {run!r} in project {project!r}")
         self._client, self._project, self._run = client, project, record.run_key
         self._identity = record
+        self._stopped = False
 
     def __repr__(self) -> str:
         return f"<ReadOnlyRun {self._identity.run_id} of {self._project}>"
@@ -63,6 +80,13 @@ class ReadOnlyRun:
 
     def stop(self, seconds: float | None = None) -> None:
         """Nothing to flush: a read-only run holds no log."""
+        self._stopped = True
+
+    def get_state(self) -> str:
+        return "stopped" if self._stopped else "started"
+
+    def ping(self) -> None:
+        """Nothing to do: every read is its own request."""
 
     def wait(self, disk_only: bool = False, timeout: float | None = None) -> None:
         """Nothing to wait for."""
@@ -140,7 +164,7 @@ class RemoteHandler:
             raise NeptuneUserError(f"{self._path!r} is a {field.type} field; fetch_last() needs a series")
         return field.value
 
-    def fetch_values(self, include_timestamp: bool = True) -> Any:
+    def fetch_values(self, include_timestamp: bool = True, progress_bar: Any = None) -> Any:
         """All points: a pandas DataFrame if pandas is installed, else a list of dicts (see points_frame)."""
         return points_frame(self._client.series(*self._args, self._path), include_timestamp)
 
@@ -148,35 +172,52 @@ class RemoteHandler:
         return self._value().value["sha256"]
 
     def fetch_files_list(self) -> list[ArtifactEntry]:
-        files = self._value().value["files"]
-        return sorted((ArtifactEntry(**f) for f in files), key=lambda e: e.relpath)
+        return _artifact_files(self._value().value)
 
-    def download(self, destination: str | None = None, wait: bool = True) -> Path:
-        """A File to ``destination``; a FileSet or FileSeries as files into the directory ``destination``."""
+    def fetch_extension(self) -> str:
+        field = self._value()
+        if field.type != FieldType.FILE:
+            raise NeptuneUserError(f"{self._path!r} is a {field.type} field; fetch_extension() needs a file")
+        return field.value["extension"]
+
+    def list_fileset_files(self, path: str | None = None) -> list[FileEntry]:
+        field = self._value()
+        if field.type != FieldType.FILE_SET:
+            raise NeptuneUserError(f"{self._path!r} is a {field.type} field; it is not a file set")
+        return list_entries({rel: FileRef(**f) for rel, f in field.value.items()}, path)
+
+    def download(self, destination: str | None = None, wait: bool = True, progress_bar: Any = None) -> Path:
+        """As the local handler's ``download`` (readback): a File, a FileSet as a zip, a FileSeries as
+        ``<index>.<ext>`` files."""
         field = self._value()
         if field.type == FieldType.FILE:
             target = download_target(self._path, FileRef(**field.value), destination)
             return self._client.download_file(*self._args, self._path, target)
-        root = Path(destination or ".")
         if field.type == FieldType.FILE_SET:
-            for relpath, file in field.value.items():
-                (root / relpath).parent.mkdir(parents=True, exist_ok=True)
-                self._client.download_blob(file["sha256"], root / relpath)
-            return root
+            files = {rel: f["sha256"] for rel, f in field.value.items()}
+            return write_zip(zip_target(self._path, destination), files, self._open_blob)
         if field.type == FieldType.FILE_SERIES:
-            root.mkdir(parents=True, exist_ok=True)
-            for step, file, _ in self._client.series(*self._args, self._path):
-                name = f"{int(step) if float(step).is_integer() else step}.{file['extension']}"
-                self._client.download_blob(file["sha256"], root / name)
+            root = series_dir(self._path, destination)
+            for index, (_, file, _) in enumerate(self._client.series(*self._args, self._path)):
+                self._client.download_blob(file["sha256"], root / series_file_name(index, file["extension"]))
             return root
         raise NeptuneUserError(f"{self._path!r} is a {field.type} field; download() needs a file")
 
-    def download_last(self, destination: str | None = None) -> Path:
-        field = self._value()
-        if field.type != FieldType.FILE_SERIES or not field.value:
+    def download_last(self, destination: str | None = None, progress_bar: Any = None) -> Path:
+        points = list(self._client.series(*self._args, self._path))
+        if not points or not isinstance(points[-1][1], dict):
             raise NeptuneUserError(f"{self._path!r}: download_last() needs a non-empty file series")
-        ref = FileRef(**field.value)
-        return self._client.download_blob(ref.sha256, download_target(self._path, ref, destination))
+        file = points[-1][1]
+        target = series_dir(self._path, destination) / series_file_name(len(points) - 1, file["extension"])
+        return self._client.download_blob(file["sha256"], target)
+
+    @contextlib.contextmanager
+    def _open_blob(self, sha256: str) -> Iterator[IO[bytes]]:
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / "blob"
+            self._client.download_blob(sha256, target)
+            with open(target, "rb") as f:
+                yield f
 
 
 def _plain(field: Any) -> Any:
@@ -185,8 +226,15 @@ def _plain(field: Any) -> Any:
     if field.type == FieldType.FILE_SET:
         return sorted(field.value or ())
     if field.type == FieldType.ARTIFACT:
-        return (field.value or {}).get("sha256")
+        value = field.value or {}
+        return Artifact(value.get("sha256", ""), _artifact_files(value))
+    if field.type == FieldType.DATETIME and field.value is not None:
+        return to_millis(field.value)
     return field.value
+
+
+def _artifact_files(value: dict[str, Any]) -> list[ArtifactEntry]:
+    return sorted((ArtifactEntry(**f) for f in value.get("files", ())), key=lambda e: e.relpath)
 
 
 def _refuse(call: str) -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import atexit
 import datetime as _dt
 import getpass
+import hashlib
 import logging
 import os
 import socket
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -25,8 +27,15 @@ from typing import Any
 
 from . import config as cfg
 from . import connect
-from .container import Container
-from .exceptions import LoggingDisabledError, NeedsStoreError, NeptuneUserError
+from .container import Container, ContainerType
+from .exceptions import (
+    InactiveProjectException,
+    LoggingDisabledError,
+    NeedExistingRunForReadOnlyMode,
+    NeedsStoreError,
+    NeptuneMissingApiTokenException,
+    RunNotFound,
+)
 from .memory import MemoryBlobStore, MemoryWriter
 from .oplog import layout
 from .oplog.blobs import BlobStore
@@ -46,7 +55,6 @@ NEPTUNE_OPTIONS = frozenset(
         "capture_stderr",
         "capture_hardware_metrics",
         "capture_traceback",
-        "monitoring_namespace",
         "proxies",
         "git_ref",
         "dependencies",
@@ -88,6 +96,7 @@ class Run(Container):
         flush_period: float | None = None,
         fail_on_exception: bool = True,
         fail_on_logging_error: bool | None = None,
+        monitoring_namespace: str | None = None,
         writer_factory: WriterFactory = OpLogWriter,
         **ignored: Any,
     ) -> None:
@@ -99,7 +108,8 @@ class Run(Container):
             strict=fail_on_logging_error,
         )
         if conf.mode == "sync" and not (conf.api_token and conf.start_daemon):
-            raise NeedsStoreError(
+            error = NeedsStoreError if conf.api_token else NeptuneMissingApiTokenException
+            raise error(
                 "mode='sync' waits for the store on every call: it needs NEPTUNE_API_TOKEN (or api_token=) "
                 "and the sync daemon (unset NEPTUNE_SYNC_NO_DAEMON); or use mode='async' / 'offline'"
             )
@@ -109,6 +119,7 @@ class Run(Container):
         if unknown:
             raise TypeError(f"init_run() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
         self._mode = conf.mode
+        self.monitoring_namespace = monitoring_namespace or f"monitoring/{_process_hash()}"
         self._fail_on_exception = fail_on_exception
         self._stopped = False
         self._forked_child = False
@@ -233,12 +244,25 @@ class Run(Container):
 
 
 class Project(Run):
-    """Project-level fields (``init_project``): the same handler API, no ``sys/*`` run fields."""
+    """Project-level fields (``init_project``): the same handler API, with the project's ``sys/*``
+    fields (``sys/id`` is the project key, as in run ids; ``sys/name`` the project name)."""
 
     _kind = "project"
+    container_type = ContainerType.PROJECT
+    _inactive_error = InactiveProjectException
 
     def _write_sys_fields(self, resumed: bool, name: Any, description: Any, tags: Any) -> None:
-        pass
+        now = _dt.datetime.now(_dt.timezone.utc)
+        if not resumed:
+            workspace, _, project_name = self._identity.project.rpartition("/")
+            self["sys/id"] = _project_key(self._identity.project)
+            self["sys/name"] = project_name
+            self["sys/owner"] = workspace
+            self["sys/visibility"] = "private"
+            self["sys/creation_time"] = now
+        if description is not None or not resumed:
+            self["sys/description"] = description or ""
+        self["sys/modification_time"] = now
 
 
 def init_run(with_id: str | None = None, **kwargs: Any) -> Run | ReadOnlyRun:
@@ -271,7 +295,9 @@ def _read_only(
     conf = cfg.resolve(project=project, api_token=api_token, mode="read-only", flush_period=None, strict=None)
     run = with_id or custom_run_id or os.environ.get("NEPTUNE_CUSTOM_RUN_ID")
     if not run:
-        raise NeptuneUserError("mode='read-only' opens an existing run: pass with_id= or custom_run_id=")
+        raise NeedExistingRunForReadOnlyMode(
+            "mode='read-only' opens an existing run: pass with_id= or custom_run_id="
+        )
     return ReadOnlyRun(connect.open_store("read-only", conf.api_token), conf.project, run)
 
 
@@ -343,12 +369,22 @@ def _find_run(project: str, run_id: str) -> Path:
         identity = layout.read_identity(path)
         if identity.run_id == run_id and identity.project == project:
             return path
-    raise NeptuneUserError(f"no run with id {run_id!r} in project {project!r} under {layout.data_dir()}")
+    raise RunNotFound(f"no run with id {run_id!r} in project {project!r} under {layout.data_dir()}")
+
+
+def _project_key(project: str) -> str:
+    """The project's short key: the start of sys/id of its runs (``team/vision`` -> ``VISION``)."""
+    return "".join(c for c in project.rsplit("/", 1)[-1].upper() if c.isalnum())[:6] or "RUN"
 
 
 def _new_run_id(project: str) -> str:
-    key = "".join(c for c in project.rsplit("/", 1)[-1].upper() if c.isalnum())[:6] or "RUN"
-    return f"{key}-{uuid.uuid4().hex[:12].upper()}"
+    return f"{_project_key(project)}-{uuid.uuid4().hex[:12].upper()}"
+
+
+def _process_hash() -> str:
+    """Names this process's default monitoring namespace (host, pid, thread), as neptune 1.x."""
+    ident = f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
+    return hashlib.sha256(ident.encode()).hexdigest()[:8]
 
 
 def _opener(

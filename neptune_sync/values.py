@@ -1,13 +1,22 @@
-"""Python values to operations: which field type a value makes, converted and checked by the rules."""
+"""Python values to operations: which field type a value makes, converted and checked by the rules.
+
+Conversions follow neptune 1.x's ``cast_value``: an ``argparse.Namespace`` is a dict of fields; PIL
+and matplotlib figures are PNG files and plotly / altair / bokeh figures HTML files (``figures``);
+``neptune.types`` atoms are their value; anything else ``float()`` accepts (a torch scalar, a numpy
+scalar, a ``Decimal``) is a float.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
+import sys
 import warnings
 from typing import Any
 
 from .oplog import ops as o
-from .types.file import File, is_image_like
+from .types.atoms import Atom
+from .types.figures import appends_as_image, converts_to_html, converts_to_image
+from .types.file import File
 from .types.stringify import StringifyValue
 from .validation import (
     MAX_SERIES_STRING_LENGTH,
@@ -27,6 +36,30 @@ def plain(value: Any) -> Any:
     return value
 
 
+def float_like(value: Any) -> float | None:
+    """``float(value)`` if it takes it (as neptune 1.x's ``is_float_like``), else None."""
+    with warnings.catch_warnings():  # e.g. numpy's warning for 1-element arrays
+        warnings.simplefilter("ignore")
+        try:
+            return float(value)
+        except (TypeError, ValueError, OverflowError):
+            return None
+
+
+def assignable(value: Any) -> Any:
+    """``value`` as ``assign`` stores it: a dict for a Namespace, a File for a figure, an atom's value."""
+    argparse = sys.modules.get("argparse")  # not imported: the value cannot be a Namespace
+    if argparse is not None and isinstance(value, argparse.Namespace):
+        return vars(value)
+    if isinstance(value, Atom):
+        return value.value
+    if converts_to_image(value):
+        return File.as_image(value)
+    if converts_to_html(value):
+        return File.as_html(value)
+    return value
+
+
 def unsupported(path: str, value: Any) -> None:
     warnings.warn(
         f"{path!r}: a {type(value).__name__} is not a type Neptune stores; it was not logged. "
@@ -39,11 +72,13 @@ def unsupported(path: str, value: Any) -> None:
 def atom_op(path: str, value: Any, existing: str | None) -> o.Op | None:
     """The assign operation for ``value``; None when it is not logged (a warning said why).
 
-    An int written to an existing float field is stored as a float, as neptune 1.x does.
+    An int written to an existing float field is stored as a float, as neptune 1.x does. A value
+    wrapped by ``stringify_unsupported`` keeps its type when Neptune has one, else is its ``str()``.
     """
     value = plain(value)
-    if isinstance(value, StringifyValue):
-        value = str(value)
+    stringified = isinstance(value, StringifyValue)
+    if stringified:
+        value = plain(value.value)
     kind = type(value)
     if kind is bool:
         return o.AssignBool(path, value)
@@ -51,12 +86,15 @@ def atom_op(path: str, value: Any, existing: str | None) -> o.Op | None:
         if existing == o.FieldType.FLOAT:
             return o.AssignFloat(path, float(value))
         return o.AssignInt(path, check_int(path, int(value)))
-    if isinstance(value, float):
-        return o.AssignFloat(path, float(value)) if finite_or_warn(path, value) else None
     if isinstance(value, str):
         return o.AssignString(path, truncate(path, str(value), MAX_STRING_LENGTH, "string-length"))
     if isinstance(value, _dt.datetime):
         return o.AssignDatetime(path, to_utc(value))
+    number = value if isinstance(value, float) else float_like(value)
+    if number is not None:
+        return o.AssignFloat(path, float(number)) if finite_or_warn(path, number) else None
+    if stringified:
+        return o.AssignString(path, truncate(path, str(value), MAX_STRING_LENGTH, "string-length"))
     unsupported(path, value)
     return None
 
@@ -64,16 +102,25 @@ def atom_op(path: str, value: Any, existing: str | None) -> o.Op | None:
 def series_kind(path: str, value: Any) -> tuple[str | None, Any]:
     """(series type, converted value) for one appended value; (None, None) if unsupported (warned)."""
     value = plain(value)
+    stringified = isinstance(value, StringifyValue)
+    if stringified:
+        value = plain(value.value)
     if isinstance(value, (int, float)):  # bool included: logged as 0.0 / 1.0
         return o.FieldType.FLOAT_SERIES, float(value)
-    if isinstance(value, (str, StringifyValue)):
-        text = truncate(path, str(value), MAX_SERIES_STRING_LENGTH, "series-string-length")
-        return o.FieldType.STRING_SERIES, text
+    if isinstance(value, str):
+        return o.FieldType.STRING_SERIES, truncate(
+            path, value, MAX_SERIES_STRING_LENGTH, "series-string-length"
+        )
     if isinstance(value, File):
         return o.FieldType.FILE_SERIES, value
-    if is_image_like(value):
+    if getattr(value, "ndim", None) == 0 and (number := float_like(value)) is not None:  # a torch scalar
+        return o.FieldType.FLOAT_SERIES, number
+    if appends_as_image(value):
         return o.FieldType.FILE_SERIES, File.as_image(value)
-    if hasattr(type(value), "__float__") and getattr(value, "ndim", 0) == 0:  # e.g. a torch scalar
-        return o.FieldType.FLOAT_SERIES, float(value)
+    number = float_like(value)
+    if number is not None:
+        return o.FieldType.FLOAT_SERIES, number
+    if stringified:
+        return series_kind(path, str(value))
     unsupported(path, value)
     return None, None

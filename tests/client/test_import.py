@@ -46,7 +46,7 @@ def test_version_and_neptune_module_names():
     import neptune_sync as neptune
 
     assert neptune.__version__ == "0.1.0"
-    assert neptune.exceptions.MetadataInconsistency is neptune.exceptions.TypeConflictError
+    assert issubclass(neptune.exceptions.TypeConflictError, neptune.exceptions.MetadataInconsistency)
     assert neptune.utils.stringify_unsupported is neptune.stringify_unsupported
     assert neptune.types.File is neptune.File
     assert sorted(neptune.__all__) == neptune.__all__

@@ -43,11 +43,13 @@ def test_as_image_from_arrays_and_pil():
     assert gray.size == (5, 3) and gray.mode == "L"
     rgb = np.asarray(Image.open(io.BytesIO(stored(File.as_image(np.ones((2, 2, 3)) * 0.5)))))
     assert rgb.shape == (2, 2, 3) and rgb[0, 0].tolist() == [127, 127, 127]
-    clipped = np.asarray(Image.open(io.BytesIO(stored(File.as_image(np.full((2, 2, 1), 7.0))))))
-    assert clipped[0, 0] == 255
+    kept = np.asarray(Image.open(io.BytesIO(stored(File.as_image(np.full((2, 2, 1), 7.0))))))
+    assert kept[0, 0] == 7  # neptune 1.x autoscale: values in [0, 255] are kept, [0, 1] scaled
+    raw = np.asarray(Image.open(io.BytesIO(stored(File.as_image(np.full((2, 2), 0.5), autoscale=False)))))
+    assert raw[0, 0] == 0
     pil = Image.new("RGBA", (4, 4), (1, 2, 3, 4))
     assert Image.open(io.BytesIO(stored(File.as_image(pil)))).getpixel((0, 0)) == (1, 2, 3, 4)
-    with pytest.raises(NeptuneUserError, match="HxW, HxWx3 or HxWx4"):
+    with pytest.raises(NeptuneUserError, match="HxW, HxWx1, HxWx3 or HxWx4"):
         File.as_image(np.zeros((2, 2, 2)))
     with pytest.raises(NeptuneUserError, match="cannot convert a str"):
         File.as_image("not an image")

@@ -1,0 +1,1 @@
+"""``neptune.internal``: the few internal names neptune 1.x integration packages import."""
