@@ -134,10 +134,14 @@ class ProtocolError(StoreError):
 
 
 class StoreUnavailableError(StoreError):
-    """A transient failure; try again later (after ``retry_after`` seconds if the store said)."""
+    """A transient failure; try again later (after ``retry_after`` seconds if the store said).
 
-    def __init__(self, detail: str, retry_after: float | None = None) -> None:
+    ``status`` is the HTTP status the store answered, 0 when it did not answer (connection, timeout).
+    """
+
+    def __init__(self, detail: str, retry_after: float | None = None, status: int = 0) -> None:
         self.retry_after = retry_after
+        self.status = status
         super().__init__(detail)
 
 

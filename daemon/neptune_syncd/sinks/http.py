@@ -143,7 +143,7 @@ class HttpSink(Sink):
             raise AuthError(detail)
         if kind == "transient":
             raise StoreUnavailableError(
-                detail, parse_retry_after(resp.headers.get("Retry-After"), time.time())
+                detail, parse_retry_after(resp.headers.get("Retry-After"), time.time()), resp.status
             )
         raise BatchRejectedError(detail, resp.status)
 
