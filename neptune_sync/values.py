@@ -14,6 +14,7 @@ from .validation import (
     MAX_STRING_LENGTH,
     NeptuneUnsupportedType,
     check_int,
+    check_no_nul,
     finite_or_warn,
     to_utc,
     truncate,
@@ -54,7 +55,8 @@ def atom_op(path: str, value: Any, existing: str | None) -> o.Op | None:
     if isinstance(value, float):
         return o.AssignFloat(path, float(value)) if finite_or_warn(path, value) else None
     if isinstance(value, str):
-        return o.AssignString(path, truncate(path, str(value), MAX_STRING_LENGTH, "string-length"))
+        text = check_no_nul(path, str(value))
+        return o.AssignString(path, truncate(path, text, MAX_STRING_LENGTH, "string-length"))
     if isinstance(value, _dt.datetime):
         return o.AssignDatetime(path, to_utc(value))
     unsupported(path, value)
@@ -67,7 +69,9 @@ def series_kind(path: str, value: Any) -> tuple[str | None, Any]:
     if isinstance(value, (int, float)):  # bool included: logged as 0.0 / 1.0
         return o.FieldType.FLOAT_SERIES, float(value)
     if isinstance(value, (str, StringifyValue)):
-        text = truncate(path, str(value), MAX_SERIES_STRING_LENGTH, "series-string-length")
+        text = truncate(
+            path, check_no_nul(path, str(value)), MAX_SERIES_STRING_LENGTH, "series-string-length"
+        )
         return o.FieldType.STRING_SERIES, text
     if isinstance(value, File):
         return o.FieldType.FILE_SERIES, value

@@ -23,14 +23,21 @@ from collections.abc import Iterator
 from neptune_sync.oplog import ops
 from neptune_sync.oplog.framing import Entry
 from neptune_sync.protocol import BatchRequest
-from neptune_sync.validation import INT_MAX, INT_MIN, MAX_STEP, MAX_TIMESTAMP
+from neptune_sync.validation import (
+    INT_MAX,
+    INT_MIN,
+    MAX_RUN_ID,
+    MAX_STEP,
+    MAX_TIMESTAMP,
+    file_name_problem,
+    relpath_problem,
+)
 
 from .errors import RequestError
 
 MAX_PATH = 1024
 MAX_SEQ = 2**63 - 1  # both backends keep sequence numbers in a signed 64-bit column
 MAX_SIZE = 2**63 - 1
-MAX_RUN_ID = 1024
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _PROJECT = re.compile(r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]+")
 _KEY = re.compile(r"[A-Za-z0-9._:@+=-]{1,255}")
@@ -128,19 +135,15 @@ def _check_file_ref(seq: int, ref: ops.FileRef) -> None:
     if not is_sha256(ref.sha256):
         raise RequestError(f"seq {seq}: {ref.sha256!r} is not a lowercase hex sha256")
     _check_size(seq, ref.size)
-    bad = ("/", "\\", "\0")
-    if any(c in ref.name for c in bad) or ref.name in (".", ".."):
-        raise RequestError(f"seq {seq}: file name {ref.name!r} must be a plain name (no path, no '..')")
-    if any(c in ref.extension for c in bad) or ".." in ref.extension:
-        raise RequestError(f"seq {seq}: file extension {ref.extension!r} must be a plain suffix")
+    problem = file_name_problem(ref.name, ref.extension)
+    if problem:
+        raise RequestError(f"seq {seq}: {problem}")
 
 
 def _check_relpath(seq: int, relpath: str) -> None:
-    parts = relpath.split("/")
-    if not relpath or relpath.startswith("/") or "\\" in relpath or "\0" in relpath or ".." in parts:
-        raise RequestError(f"seq {seq}: file path {relpath!r} must be relative, without '..' or backslashes")
-    if any(p in ("", ".") for p in parts):
-        raise RequestError(f"seq {seq}: file path {relpath!r} has an empty or '.' segment")
+    problem = relpath_problem(relpath)
+    if problem:
+        raise RequestError(f"seq {seq}: {problem}")
 
 
 def rejection_reason(op: ops.Op) -> str | None:
