@@ -15,7 +15,8 @@
     ├── OpLogError                        the on-disk operation log
     │   ├── SegmentHeaderError            not a segment, unknown format version, damaged header
     │   ├── CorruptRecordError            a damaged frame (carries file + offset); reader reports, skips
-    │   └── UnknownOperationError         a frame holds an op tag this version does not know
+    │   ├── UnknownOperationError         a frame holds an op tag this version does not know
+    │   └── UnreadableFileError           a file of a run this process may not read (also PermissionError)
     ├── StoreError                        talking to or running the store
     │   ├── AuthError                     401 / 403
     │   ├── StoreUnavailableError         transient: connect error, timeout, 408 / 429 / 5xx; retry
@@ -28,6 +29,8 @@ Where Neptune 1.x users catch a Neptune exception name, that name stays importab
 """
 
 from __future__ import annotations
+
+import os
 
 
 class NeptuneSyncError(Exception):
@@ -119,6 +122,25 @@ class UnknownOperationError(OpLogError):
             f"{file} @ offset {offset}: unknown operation ({detail}); "
             "this log was written by a newer neptune-sync - upgrade to read it"
         )
+
+
+class UnreadableFileError(OpLogError, PermissionError):
+    """A file of a run directory (segment, blob, run.json) that this process may not read.
+
+    Typically a daemon running as another user than the training job, where the job's umask or
+    the directory's group keeps the daemon out: the message says which file and how to fix it.
+    """
+
+    def __init__(self, path: str, what: str = "file") -> None:
+        self.path = path
+        super().__init__(
+            f"{what} {path} is not readable by this process (uid {os.getuid()}): permission denied. "
+            "A daemon running as another user needs the run's files group-readable: log with "
+            "umask 002 or 007 into a setgid data directory of the daemon's group (docs/daemon.md)"
+        )
+
+    def __str__(self) -> str:  # OSError's own str would drop the message
+        return str(self.args[0])
 
 
 class StoreError(NeptuneSyncError):

@@ -24,7 +24,12 @@ import anyio
 import msgspec
 
 from neptune_sync.daemon_control import ConflictRecord, RunSyncState
-from neptune_sync.exceptions import AuthError, BatchRejectedError, StoreUnavailableError
+from neptune_sync.exceptions import (
+    AuthError,
+    BatchRejectedError,
+    StoreUnavailableError,
+    UnreadableFileError,
+)
 from neptune_sync.oplog.blobs import BlobStore
 from neptune_sync.oplog.framing import Entry
 from neptune_sync.oplog.layout import blobs_dir, segments_dir
@@ -149,7 +154,10 @@ class Delivery:
         if not path.is_file():
             log.error("%s: blob %s is missing from the run directory", self.run_path.name, ref.sha256)
             return False
-        await self.call(run.project, lambda: self.sink.put_blob(run, ref, path), isolate=True)
+        try:
+            await self.call(run.project, lambda: self.sink.put_blob(run, ref, path), isolate=True)
+        except PermissionError:
+            raise UnreadableFileError(str(path), "blob") from None
         return True
 
     async def send(self, run: RunInfo, writer_id: str, entries: list[Entry]) -> Sent:
