@@ -62,9 +62,7 @@ async def test_an_op_the_store_fails_on_is_quarantined_and_the_run_goes_on(runs,
 
 
 @pytest.mark.asyncio
-async def test_a_store_that_500s_on_everything_quarantines_nothing_while_it_lasts(
-    runs, config, proxied_store
-):
+async def test_a_store_answering_503_for_a_while_quarantines_nothing(runs, config, proxied_store):
     proxy, store, token = proxied_store
     path = runs.create("outage")
     runs.all_types(path, points=50)
