@@ -22,7 +22,7 @@ from store_helpers import PROJECT, reachable_pg, sha
 
 from neptune_sync.oplog import ops
 from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import BatchRequest, RunInfo, RunsTable, batch_request_encoder
+from neptune_sync.protocol import BatchRequest, FieldValue, RunInfo, RunsTable, batch_request_encoder
 from neptune_sync_store.testing import running_store
 
 BLOB = b"fuzz blob"
@@ -197,11 +197,16 @@ def test_any_decodable_batch_gets_2xx_or_4xx_and_a_refusal_changes_nothing(store
         assert status < 500, (status, answer, req)
         if status != 200:
             assert store.dump() == before, (status, answer)
-        status, table = store.request("GET", f"/v1/runs?project={PROJECT}", None)
-        assert status == 200, table
+        read, table = store.request("GET", f"/v1/runs?project={PROJECT}", None)
+        assert read == 200, table
         for row in msgspec.json.decode(table, type=RunsTable).rows:  # created is a number, not null
             assert 0 <= row.run.created < 1e11, row
+        if status == 200:  # every value of the run is served
+            query = f"/v1/run/values?project={PROJECT}&run={req.run.run_key}"
+            read, values = store.request("GET", query, None)
+            assert read == 200, values
+            msgspec.json.decode(values, type=list[FieldValue])
         outcomes.append((status, answer if status == 200 else None))
-    assert len({o[0] for o in outcomes}) == 1, outcomes
+    assert len(set(outcomes)) == 1, outcomes  # same status, and the same answer to an applied batch
     dumps = [s.dump() for s in stores]
     assert all(d == dumps[0] for d in dumps), "SQLite and PostgreSQL hold different values"
