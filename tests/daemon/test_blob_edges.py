@@ -128,3 +128,25 @@ async def test_empty_files_sync_through_every_file_op(isolated_data_dir, tmp_pat
         assert view["images"][1][0][1]["sha256"] == empty_sha
         assert blobs.path_of(empty_sha).read_bytes() == b""
     assert not read_quarantine(path)
+
+
+@pytest.mark.asyncio
+async def test_the_sink_restarts_a_partial_longer_than_the_blob(runs, tmp_path):
+    path = runs.create("long-partial")
+    data = b"the real content"
+    ref = runs.file_ref(path, data)
+    async with running_store(tmp_path / "store") as store:
+        token = await store.token(PROJECT)
+        headers = {"Authorization": f"Bearer {token}", "X-Blob-Size": "1000"}
+        async with (
+            aiohttp.ClientSession() as s,
+            s.put(f"{store.url}/v1/blobs/{ref.sha256}", data=b"x" * 100, headers=headers) as resp,
+        ):
+            assert resp.status == 202  # someone announced the wrong size and stopped at 100 bytes
+        sink = HttpSink(store.url, token)
+        await sink.open()
+        try:
+            await sink.put_blob(None, ref, path / "blobs" / ref.sha256[:2] / ref.sha256)
+        finally:
+            await sink.close()
+        assert store.app[CONTEXT].blobs.path_of(ref.sha256).read_bytes() == data

@@ -164,3 +164,15 @@ async def test_an_offset_beyond_the_size_is_refused(store):
         status, _ = await put_part(s, store.url, token, sha(b"abc"), b"", 3, 4)
         assert status == 400
         assert (await head(s, store.url, token, sha(b"abc")))[1]["X-Upload-Offset"] == "0"
+
+
+async def test_a_partial_longer_than_the_blob_is_restarted_from_zero(store):
+    token = await store.token(PROJECT)
+    data = b"short"
+    async with aiohttp.ClientSession() as s:
+        status, _ = await put_part(s, store.url, token, sha(data), b"0123456789", 100, 0)
+        assert status == 202  # a bad uploader announced 100 bytes
+        assert (await head(s, store.url, token, sha(data)))[1]["X-Upload-Offset"] == "10"
+        status, headers = await put_part(s, store.url, token, sha(data), data, len(data), 0)
+        assert status == 201, headers
+        assert (await head(s, store.url, token, sha(data)))[0] == 200

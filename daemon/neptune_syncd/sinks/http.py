@@ -88,8 +88,8 @@ class HttpSink(Sink):
         """
         offset = await self._upload_offset(ref)
         while offset is not None:
-            if offset > ref.size:
-                raise BatchRejectedError(f"blob {ref.sha256}: store has {offset} bytes of {ref.size}")
+            if offset > ref.size:  # a partial longer than the blob: the store restarts it at 0
+                offset = 0
             sent_from, offset = offset, await self._put_from(ref, path, offset)
             if offset == sent_from:  # e.g. the local copy is shorter than its reference says
                 raise BatchRejectedError(f"blob {ref.sha256}: upload makes no progress at byte {offset}")
