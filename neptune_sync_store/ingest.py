@@ -20,6 +20,7 @@ from neptune_sync.protocol import (
 )
 
 from .auth import WRITE
+from .canonical import without_negative_zero
 from .context import StoreContext, context, msgpack_response, query_str
 from .errors import Conflict, RequestError, TooLarge
 from .validation import check_batch, check_project
@@ -39,7 +40,7 @@ async def post_batch(request: web.Request) -> web.Response:
         principal.require(req.run.project, WRITE)
         check_batch(req)
         _check_blobs(ctx, req)
-        return msgpack_response(await ctx.storage.apply_batch(req))
+        return msgpack_response(await ctx.storage.apply_batch(without_negative_zero(req)))
 
 
 async def get_acked(request: web.Request) -> web.Response:

@@ -106,7 +106,9 @@ paths = mostly(
     st.sampled_from(["p", "a/b", "q/r/s"]),
     st.one_of(st.sampled_from(["a//b", "/a", "a/", "a\x00b", ""]), st.text(max_size=6)),
 )
-floats = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, 1.0, 2.0**53 + 2]))
+floats = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, -0.0, 1.0, 2.0**53 + 2])
+)
 ints = st.one_of(st.integers(-(2**63), 2**64 - 1), st.integers(-3, 3), st.sampled_from([2**63 - 1, 2**63]))
 stamps = mostly(st.floats(0, 2e9), floats)
 names = mostly(st.sampled_from(["", "a.txt", "weights"]), texts)

@@ -121,3 +121,27 @@ async def test_the_largest_seq_and_timestamps_at_the_limits_are_stored_exactly(a
         PROJECT, RUN.run_key, "f", start=-INF, stop=INF, after=-INF, limit=9
     )
     assert [tuple(p) for p in page.points] == [(-(2.0**53), 1.5, 0.0)]
+
+
+async def test_negative_zero_is_stored_as_zero_on_both_backends(any_store):
+    """SQLite cannot keep the sign of -0.0 in a numeric column; both backends store 0.0."""
+    token = await any_store.token(PROJECT)
+    entries = [
+        Entry(1, -0.0, ops.AssignFloat("f", -0.0)),
+        Entry(2, 1.0, ops.LogFloats("s", (ops.FloatPoint(-0.0, -0.0, -0.0),))),
+        Entry(3, 1.0, ops.LogStrings("t", (ops.StringPoint(-0.0, "x", -0.0),))),
+    ]
+    async with aiohttp.ClientSession() as session:
+        status, answer, _ = await post_raw(session, any_store.url, token, encode(request(entries)))
+    assert status == 200 and not answer.rejected, answer
+    storage = any_store.storage
+    served = [(await storage.find_run(PROJECT, RUN.run_key)).created]
+    for fv in await storage.field_values(PROJECT, RUN.run_key, []):
+        served += [fv.value] if fv.type == "float" else [fv.last_step]
+        if fv.type != "float":
+            page = await storage.series(
+                PROJECT, RUN.run_key, fv.path, start=-INF, stop=INF, after=-INF, limit=9
+            )
+            served += [x for p in page.points for x in p if isinstance(x, float)]
+    assert len(served) == 9 and all(x == 0.0 and math.copysign(1.0, x) == 1.0 for x in served), served
+    assert b"\xcb\x80" + b"\x00" * 7 not in await storage.dump()  # no -0.0 anywhere
