@@ -36,11 +36,12 @@ async def post_batch(request: web.Request) -> web.Response:
         raise TooLarge(f"batch body of {request.content_length} bytes exceeds the limit of {limit}")
     with ctx.ingest_slots.take():
         _check_version(request)
-        req = _decode(await request.read())
+        body = await request.read()
+        req = _decode(body)
         principal.require(req.run.project, WRITE)
         check_batch(req)
         _check_blobs(ctx, req)
-        return msgpack_response(await ctx.storage.apply_batch(without_negative_zero(req)))
+        return msgpack_response(await ctx.storage.apply_batch(without_negative_zero(req, body)))
 
 
 async def get_acked(request: web.Request) -> web.Response:

@@ -100,8 +100,9 @@ def _check_entry(entry: Entry) -> None:
 
 
 def _within(values: list[float], low: float, high: float) -> bool:
-    """All values finite with ``low <= v < high`` (C loops: series entries hold thousands)."""
-    return all(map(math.isfinite, values)) and low <= min(values) and max(values) < high
+    """All values finite with ``low <= v < high``. Three C loops (series entries hold thousands):
+    a NaN makes the sum NaN, an infinity fails a bound, and bounded values cannot overflow it."""
+    return low <= min(values) and max(values) < high and math.isfinite(sum(values))
 
 
 def _check_ts(seq: int, ts: float) -> None:
