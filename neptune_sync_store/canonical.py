@@ -23,8 +23,10 @@ _NEGATIVE_ZERO = (b"\xcb\x80" + b"\x00" * 7, b"\xca\x80" + b"\x00" * 3)
 
 def without_negative_zero(req: BatchRequest, body: bytes) -> BatchRequest:
     """``req`` (decoded from ``body``) with every -0.0 that reaches a numeric column made 0.0."""
-    if not any(pattern in body for pattern in _NEGATIVE_ZERO):
-        return req  # the usual case: one byte search of the body, no per-point work
+    # the usual case: byte searches of the body, no per-point work; the 2-byte prefix (type, then a
+    # sign bit with a zero exponent) is rare in a body, and a short needle is searched fastest
+    if not any(pattern[:2] in body and pattern in body for pattern in _NEGATIVE_ZERO):
+        return req
     return msgspec.structs.replace(req, entries=[_canonical(e) for e in req.entries])
 
 
