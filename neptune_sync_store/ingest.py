@@ -2,7 +2,8 @@
 
 Order of checks on a batch, each failing before anything is stored: token (401), body size (413),
 in-flight limit (429), protocol version, msgpack shape (400), project and scope (403), batch rules
-(400), referenced blobs present (409). Only then is the batch applied, atomically.
+(400), referenced blobs present (409) and of the sizes the references give (400). Only then is the
+batch applied, atomically.
 """
 
 from __future__ import annotations
@@ -72,9 +73,17 @@ def _decode(body: bytes) -> BatchRequest:
 
 
 def _check_blobs(ctx: StoreContext, req: BatchRequest) -> None:
-    missing = sorted(
-        {ref.sha256 for e in req.entries for ref in blob_refs(e.op) if not ctx.blobs.has(ref.sha256)}
-    )
+    """409 listing the referenced blobs the store lacks; 400 for a reference whose size is not
+    the stored blob's (the content is named by its hash, so its size is known)."""
+    refs = [(e.seq, ref) for e in req.entries for ref in blob_refs(e.op)]
+    sizes = {ref.sha256: ctx.blobs.size(ref.sha256) for _, ref in refs}
+    for seq, ref in refs:
+        held = sizes[ref.sha256]
+        if held is not None and held != ref.size:
+            raise RequestError(
+                f"seq {seq}: file size {ref.size} is not the {held} bytes of blob {ref.sha256}"
+            )
+    missing = sorted(sha for sha, size in sizes.items() if size is None)
     if missing:
         shown = ", ".join(missing[:MAX_MISSING_LISTED])
         raise Conflict(

@@ -9,7 +9,7 @@ import math
 
 import aiohttp
 import pytest
-from store_helpers import PROJECT, RUN, encode, post_raw, request, sha
+from store_helpers import PROJECT, RUN, encode, post_raw, put_blob, request, sha
 
 from neptune_sync.oplog import ops
 from neptune_sync.oplog.framing import Entry
@@ -145,3 +145,16 @@ async def test_negative_zero_is_stored_as_zero_on_both_backends(any_store):
             served += [x for p in page.points for x in p if isinstance(x, float)]
     assert len(served) == 9 and all(x == 0.0 and math.copysign(1.0, x) == 1.0 for x in served), served
     assert b"\xcb\x80" + b"\x00" * 7 not in await storage.dump()  # no -0.0 anywhere
+
+
+async def test_a_file_reference_whose_size_is_not_the_blobs_is_400(any_store):
+    token = await any_store.token(PROJECT)
+    data = b"hello"
+    wrong = ops.FileRef(sha(data), 999, "hello.txt", "txt")
+    async with aiohttp.ClientSession() as session:
+        assert await put_blob(session, any_store.url, token, data) == 201
+        before = await any_store.storage.dump()
+        body = encode(request([Entry(1, 1.0, ops.AssignFile("f", wrong))]))
+        status, answer, _ = await post_raw(session, any_store.url, token, body)
+    assert status == 400 and "file size 999 is not the 5 bytes" in answer["message"], answer
+    assert await any_store.storage.dump() == before
