@@ -150,3 +150,22 @@ async def test_the_sink_restarts_a_partial_longer_than_the_blob(runs, tmp_path):
         finally:
             await sink.close()
         assert store.app[CONTEXT].blobs.path_of(ref.sha256).read_bytes() == data
+
+
+@pytest.mark.asyncio
+async def test_the_sink_gives_up_on_an_upload_that_makes_no_progress(runs, tmp_path):
+    from neptune_sync.exceptions import BatchRejectedError
+
+    path = runs.create("short-local")
+    data = b"0123456789" * 100
+    ref = runs.file_ref(path, data)
+    local = path / "blobs" / ref.sha256[:2] / ref.sha256
+    local.write_bytes(data[:400])  # the local copy lost its end: the store can never complete it
+    async with running_store(tmp_path / "store") as store:
+        sink = HttpSink(store.url, await store.token(PROJECT))
+        await sink.open()
+        try:
+            with anyio.fail_after(10), pytest.raises(BatchRejectedError, match="no progress at byte 400"):
+                await sink.put_blob(None, ref, local)
+        finally:
+            await sink.close()
