@@ -108,7 +108,7 @@ async def test_empty_files_sync_through_every_file_op(isolated_data_dir, tmp_pat
     monkeypatch.chdir(src)
     with neptune.init_run(project=PROJECT, mode="offline", custom_run_id="empties") as run:
         run["model/empty"].upload(str(src / "empty.bin"))
-        run["source"].upload_files(["pkg/__init__.py", "pkg/train.py"])
+        run["source"].upload_files("pkg")  # a tree holding an empty __init__.py
         run["set"].upload_files(str(src / "empty.bin"))
         run["images"].append(neptune.types.File.from_content(b"", extension="bin"))
         run["images"].append(neptune.types.File.from_content(b"not empty", extension="bin"))
