@@ -125,7 +125,7 @@ def try_lock(root: Path, *, record_pid: bool = True) -> int | None:
     The holder's pid is written into the lock file (for ``neptune-sync status`` and operators).
     """
     Path(root).mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path(root), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = os.open(lock_path(root), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -21,7 +21,8 @@
     ├── OpLogError                        the on-disk operation log
     │   ├── SegmentHeaderError            not a segment, unknown format version, damaged header
     │   ├── CorruptRecordError            a damaged frame (carries file + offset); reader reports, skips
-    │   └── UnknownOperationError         a frame holds an op tag this version does not know
+    │   ├── UnknownOperationError         a frame holds an op tag this version does not know
+    │   └── UnreadableFileError           a file of a run this process may not read (also PermissionError)
     ├── StoreError                        talking to or running the store (NeptuneApiException)
     │   ├── AuthError                     401 / 403 (also Unauthorized)
     │   ├── StoreUnavailableError         transient: connect error, timeout, 408 / 429 / 5xx; retry
@@ -35,6 +36,8 @@ even for names neptune-sync never raises.
 """
 
 from __future__ import annotations
+
+import os
 
 
 class NeptuneSyncError(Exception):
@@ -192,6 +195,25 @@ class UnknownOperationError(OpLogError):
         )
 
 
+class UnreadableFileError(OpLogError, PermissionError):
+    """A file of a run directory (segment, blob, run.json) that this process may not read.
+
+    Typically a daemon running as another user than the training job, where the job's umask or
+    the directory's group keeps the daemon out: the message says which file and how to fix it.
+    """
+
+    def __init__(self, path: str, what: str = "file") -> None:
+        self.path = path
+        super().__init__(
+            f"{what} {path} is not readable by this process (uid {os.getuid()}): permission denied. "
+            "A daemon running as another user needs the run's files group-readable: log with "
+            "umask 002 or 007 into a setgid data directory of the daemon's group (docs/daemon.md)"
+        )
+
+    def __str__(self) -> str:  # OSError's own str would drop the message
+        return str(self.args[0])
+
+
 class StoreError(NeptuneSyncError):
     """Talking to, or running, the store server."""
 
@@ -221,10 +243,14 @@ class ProtocolError(StoreError):
 
 
 class StoreUnavailableError(StoreError):
-    """A transient failure; try again later (after ``retry_after`` seconds if the store said)."""
+    """A transient failure; try again later (after ``retry_after`` seconds if the store said).
 
-    def __init__(self, detail: str, retry_after: float | None = None) -> None:
+    ``status`` is the HTTP status the store answered, 0 when it did not answer (connection, timeout).
+    """
+
+    def __init__(self, detail: str, retry_after: float | None = None, status: int = 0) -> None:
         self.retry_after = retry_after
+        self.status = status
         super().__init__(detail)
 
 

@@ -42,7 +42,17 @@ from .types.atoms import Artifact
 from .types.file import File
 from .types.fileset import FileEntry, list_entries
 from .types.series import SERIES_VALUES, FileSet, StringSet
-from .validation import MAX_STEP, check_set_item, check_step, check_timestamp, finite_or_warn, join_path, warn
+from .validation import (
+    MAX_STEP,
+    check_no_nul,
+    check_relpath,
+    check_set_item,
+    check_step,
+    check_timestamp,
+    finite_or_warn,
+    join_path,
+    warn,
+)
 from .values import assignable, atom_op, plain, series_kind
 
 if TYPE_CHECKING:
@@ -273,7 +283,7 @@ class Handler:
     def _file_set_entries(self, paths: list[str]) -> tuple[o.FileSetEntry, ...]:
         blobs = self._run._blobs
         return tuple(
-            o.FileSetEntry(rel, File(source).store(blobs, self._path))
+            o.FileSetEntry(check_relpath(self._path, rel), File(source).store(blobs, self._path))
             for rel, source in _expand_globs(self._path, paths)
         )
 
@@ -398,7 +408,7 @@ def _expand_globs(field: str, patterns: Iterable[str]) -> Iterable[tuple[str, st
     """(relative path in the set, source path): relative to cwd when under it, else the name."""
     cwd = os.getcwd()
     for pattern in patterns:
-        matches = sorted(glob.glob(os.fspath(pattern), recursive=True))
+        matches = sorted(glob.glob(check_no_nul(field, os.fspath(pattern), "file pattern"), recursive=True))
         if not matches:
             raise FileNotFound(field, "file-exists", f"no file matches {pattern!r}")
         for match in matches:
@@ -415,6 +425,7 @@ def _files_under(path: str) -> list[str]:
 
 
 def _artifact_entries(field: str, source: str, destination: str | None) -> Iterable[o.ArtifactEntry]:
+    check_no_nul(field, source, "artifact path")
     local = source[len("file://") :] if source.startswith("file://") else source
     if "://" in local:
         raise ValueRuleError(
@@ -427,5 +438,5 @@ def _artifact_entries(field: str, source: str, destination: str | None) -> Itera
     for path in files:
         rel = path.relative_to(root).as_posix() if root.is_dir() else path.name
         sha, size = sha256_of_file(path)
-        relpath = f"{destination.rstrip('/')}/{rel}" if destination else rel
+        relpath = check_relpath(field, f"{destination.rstrip('/')}/{rel}" if destination else rel)
         yield o.ArtifactEntry(relpath, sha, size, path.stat().st_mtime, str(path))

@@ -44,7 +44,7 @@ from .remote import ReadOnlyRun
 from .replay import replay
 from .sink import LogSink
 from .state import FieldTree
-from .validation import MAX_FIELDS
+from .validation import MAX_FIELDS, check_run_id
 
 logger = logging.getLogger("neptune_sync")
 
@@ -124,6 +124,8 @@ class Run(Container):
         self._stopped = False
         self._forked_child = False
         custom = "" if with_id else (custom_run_id or os.environ.get("NEPTUNE_CUSTOM_RUN_ID") or "")
+        check_run_id("sys/custom_run_id", custom)
+        check_run_id("sys/id", with_id or "")
         identity, run_path, resumed = _locate(conf, self._kind, with_id, custom)
         sink, blobs, tree, memory = _open_storage(conf, identity, run_path, resumed, writer_factory)
         super().__init__(

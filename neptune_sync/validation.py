@@ -104,6 +104,62 @@ def to_utc(value: _dt.datetime) -> _dt.datetime:
     return value.astimezone(_dt.timezone.utc)
 
 
+MAX_RUN_ID = 1024  # characters of a run id or custom run id (the store refuses longer ones)
+
+
+def check_run_id(path: str, value: str) -> str:
+    """A run id / custom run id: at most 1024 characters without NUL (rule ``run-id``)."""
+    if len(value) > MAX_RUN_ID or "\0" in value:
+        raise ValueRuleError(
+            path, "run-id", f"{value[:64]!r} must be at most {MAX_RUN_ID} characters without NUL"
+        )
+    return value
+
+
+def check_no_nul(path: str, value: str, what: str = "string") -> str:
+    """Refuse a string holding NUL (rule ``string-nul``): the store's PostgreSQL backend cannot hold
+    one, and a value must never be stored altered. Returns ``value``."""
+    if "\0" in value:
+        raise ValueRuleError(path, "string-nul", f"{what} {value[:64]!r} holds a NUL character")
+    return value
+
+
+def file_name_problem(name: str, extension: str) -> str | None:
+    """What is wrong with a file's name or extension, or None (rule ``file-name``; the store
+    refuses the same): both must be plain names without a path, NUL or '..'."""
+    bad = ("/", "\\", "\0")
+    if any(c in name for c in bad) or name in (".", ".."):
+        return f"file name {name!r} must be a plain name (no '/', '\\', NUL; not '.' or '..')"
+    if any(c in extension for c in bad) or ".." in extension:
+        return f"file extension {extension!r} must be a plain suffix (no '/', '\\', NUL or '..')"
+    return None
+
+
+def relpath_problem(relpath: str) -> str | None:
+    """What is wrong with a path inside a FileSet or Artifact, or None (rule ``file-path``; the
+    store refuses the same): relative, '/'-separated, without '..', '.', empty segments,
+    backslashes or NUL."""
+    parts = relpath.split("/")
+    if not relpath or relpath.startswith("/") or "\\" in relpath or "\0" in relpath or ".." in parts:
+        return f"file path {relpath!r} must be relative, without '..', backslashes or NUL"
+    if any(p in ("", ".") for p in parts):
+        return f"file path {relpath!r} has an empty or '.' segment"
+    return None
+
+
+def check_file_ref_names(path: str, name: str, extension: str) -> None:
+    problem = file_name_problem(name, extension)
+    if problem:
+        raise ValueRuleError(path, "file-name", problem)
+
+
+def check_relpath(path: str, relpath: str) -> str:
+    problem = relpath_problem(relpath)
+    if problem:
+        raise ValueRuleError(path, "file-path", problem)
+    return relpath
+
+
 def truncate(path: str, value: str, limit: int, rule: str) -> str:
     if len(value) <= limit:
         return value
@@ -120,7 +176,7 @@ def check_set_item(path: str, value: object) -> str:
         raise ValueRuleError(
             path, "set-item-length", f"item of {len(value)} characters; the limit is {MAX_SET_ITEM_LENGTH}"
         )
-    return value
+    return check_no_nul(path, value, "string set item")
 
 
 _last_warned: dict[tuple[str, str], float] = {}

@@ -23,6 +23,7 @@ from .validation import (
     MAX_STRING_LENGTH,
     NeptuneUnsupportedType,
     check_int,
+    check_no_nul,
     finite_or_warn,
     to_utc,
     truncate,
@@ -87,14 +88,15 @@ def atom_op(path: str, value: Any, existing: str | None) -> o.Op | None:
             return o.AssignFloat(path, float(value))
         return o.AssignInt(path, check_int(path, int(value)))
     if isinstance(value, str):
-        return o.AssignString(path, truncate(path, str(value), MAX_STRING_LENGTH, "string-length"))
+        text = check_no_nul(path, str(value))
+        return o.AssignString(path, truncate(path, text, MAX_STRING_LENGTH, "string-length"))
     if isinstance(value, _dt.datetime):
         return o.AssignDatetime(path, to_utc(value))
     number = value if isinstance(value, float) else float_like(value)
     if number is not None:
         return o.AssignFloat(path, float(number)) if finite_or_warn(path, number) else None
     if stringified:
-        return o.AssignString(path, truncate(path, str(value), MAX_STRING_LENGTH, "string-length"))
+        return atom_op(path, str(value), existing)
     unsupported(path, value)
     return None
 
@@ -109,7 +111,7 @@ def series_kind(path: str, value: Any) -> tuple[str | None, Any]:
         return o.FieldType.FLOAT_SERIES, float(value)
     if isinstance(value, str):
         return o.FieldType.STRING_SERIES, truncate(
-            path, value, MAX_SERIES_STRING_LENGTH, "series-string-length"
+            path, check_no_nul(path, value), MAX_SERIES_STRING_LENGTH, "series-string-length"
         )
     if isinstance(value, File):
         return o.FieldType.FILE_SERIES, value

@@ -13,6 +13,7 @@ from .auth import TokenAuth
 from .blobstore import BlobFiles
 from .context import CONTEXT, StoreContext, json_response
 from .errors import RequestError
+from .outage import is_outage
 from .settings import StoreSettings
 from .storage import Storage
 
@@ -48,10 +49,19 @@ async def errors_as_json(request: web.Request, handler: web.Handler) -> web.Stre
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
         return response
-    except Exception:  # a store bug or a storage failure: nothing was applied (batches are atomic)
-        log.exception("%s %s failed", request.method, request.path)
+    except Exception as exc:  # nothing was applied (batches are atomic)
+        settings = request.app[CONTEXT].settings
+        if is_outage(exc):  # storage down or full: retry later, the request is not at fault
+            log.error("%s %s: storage unavailable: %s", request.method, request.path, exc)
+            response = json_response(
+                ErrorBody("unavailable", f"storage unavailable: {exc}; retry later"), status=503
+            )
+            response.headers["Retry-After"] = str(settings.retry_after)
+            return response
+        log.exception("%s %s failed", request.method, request.path)  # a store bug
         return json_response(
-            ErrorBody("internal", "the store failed; the request may be retried"), status=500
+            ErrorBody("internal", "the store failed on this request; re-sending it may fail again"),
+            status=500,
         )
 
 

@@ -6,11 +6,15 @@ on any project (knowing a sha256 means knowing the content).
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from .auth import READ, WRITE
 from .context import context
 from .errors import NotFound, RequestError, TooLarge
+
+log = logging.getLogger(__name__)
 
 
 async def head_blob(request: web.Request) -> web.Response:
@@ -35,7 +39,11 @@ async def put_blob(request: web.Request) -> web.Response:
     if ctx.blobs.has(sha):
         return web.Response(status=200, headers={"X-Upload-Offset": str(size)})
     with ctx.upload_slots.take():
-        received = await ctx.blobs.receive(sha, size, offset, request.content.iter_chunked(1 << 20))
+        try:
+            received = await ctx.blobs.receive(sha, size, offset, request.content.iter_chunked(1 << 20))
+        except ConnectionResetError:  # the uploader went away: the next upload resumes the partial
+            log.info("upload of %s cut off at %d bytes", sha, ctx.blobs.received(sha))
+            raise RequestError("upload cut off; resume from the offset HEAD reports") from None
     status = 201 if received == size else 202
     return web.Response(status=status, headers={"X-Upload-Offset": str(received)})
 

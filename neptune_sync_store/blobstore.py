@@ -3,8 +3,9 @@
 ``blobs/<aa>/<sha256>`` holds complete, verified content; ``blobs/.partial/<sha256>`` holds the
 bytes received so far of an upload in progress. An upload appends at the offset the client names
 (which must equal the partial size), and when the partial reaches the announced size it is hashed
-and renamed into place, or deleted if the hash does not match. A crash leaves at most a partial,
-which the next upload resumes. Only names that are 64 lowercase hex digits ever reach the disk.
+and renamed into place, or deleted if the hash does not match. A crash (or an upload cut after its
+last byte) leaves at most a partial, which the next upload resumes: a request at offset == size
+with no body then verifies and commits it. An empty blob is committed by one empty request. Only names that are 64 lowercase hex digits ever reach the disk.
 """
 
 from __future__ import annotations
@@ -61,9 +62,14 @@ class BlobFiles:
         self.path_of(sha256)
         if sha256 in self._busy:
             raise Conflict(f"an upload of {sha256} is already in progress")
+        if offset > size:
+            raise RequestError(f"upload offset {offset} is beyond the announced size {size}")
         self._busy.add(sha256)
         try:
             have = self.received(sha256)
+            if have > size:  # a partial of an upload that announced another size: start again
+                (self.partial_dir / sha256).unlink(missing_ok=True)
+                have = 0
             if offset != have:
                 raise Conflict(
                     f"upload offset {offset} does not match the {have} bytes received",

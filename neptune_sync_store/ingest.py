@@ -2,7 +2,8 @@
 
 Order of checks on a batch, each failing before anything is stored: token (401), body size (413),
 in-flight limit (429), protocol version, msgpack shape (400), project and scope (403), batch rules
-(400), referenced blobs present (409). Only then is the batch applied, atomically.
+(400), referenced blobs present (409) and of the sizes the references give (400). Only then is the
+batch applied, atomically.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from neptune_sync.protocol import (
 )
 
 from .auth import WRITE
+from .canonical import without_negative_zero
 from .context import StoreContext, context, msgpack_response, query_str
 from .errors import Conflict, RequestError, TooLarge
 from .validation import check_batch, check_project
@@ -35,11 +37,12 @@ async def post_batch(request: web.Request) -> web.Response:
         raise TooLarge(f"batch body of {request.content_length} bytes exceeds the limit of {limit}")
     with ctx.ingest_slots.take():
         _check_version(request)
-        req = _decode(await request.read())
+        body = await request.read()
+        req = _decode(body)
         principal.require(req.run.project, WRITE)
         check_batch(req)
         _check_blobs(ctx, req)
-        return msgpack_response(await ctx.storage.apply_batch(req))
+        return msgpack_response(await ctx.storage.apply_batch(without_negative_zero(req, body)))
 
 
 async def get_acked(request: web.Request) -> web.Response:
@@ -70,9 +73,17 @@ def _decode(body: bytes) -> BatchRequest:
 
 
 def _check_blobs(ctx: StoreContext, req: BatchRequest) -> None:
-    missing = sorted(
-        {ref.sha256 for e in req.entries for ref in blob_refs(e.op) if not ctx.blobs.has(ref.sha256)}
-    )
+    """409 listing the referenced blobs the store lacks; 400 for a reference whose size is not
+    the stored blob's (the content is named by its hash, so its size is known)."""
+    refs = [(e.seq, ref) for e in req.entries for ref in blob_refs(e.op)]
+    sizes = {ref.sha256: ctx.blobs.size(ref.sha256) for _, ref in refs}
+    for seq, ref in refs:
+        held = sizes[ref.sha256]
+        if held is not None and held != ref.size:
+            raise RequestError(
+                f"seq {seq}: file size {ref.size} is not the {held} bytes of blob {ref.sha256}"
+            )
+    missing = sorted(sha for sha, size in sizes.items() if size is None)
     if missing:
         shown = ", ".join(missing[:MAX_MISSING_LISTED])
         raise Conflict(

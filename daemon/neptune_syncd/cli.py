@@ -68,8 +68,24 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if state.last_error:
             note += f", last error: {state.last_error}"
         print(f"{path.name}: {note}")
+        if state.quarantined:
+            print_quarantined(path)
     print(f"{len(results) - failed}/{len(results)} runs fully synced")
     return 1 if failed else 0
+
+
+SHOWN_QUARANTINED = 20
+
+
+def print_quarantined(path: Path) -> None:
+    """Name the quarantined ops of a run (the last ones, with why)."""
+    from .state import read_quarantine
+
+    records = read_quarantine(path)
+    for r in records[-SHOWN_QUARANTINED:]:
+        print(f"  quarantined: writer {r.writer_id} seq {r.seq} {r.path!r}: {r.reason[:300]}")
+    if len(records) > SHOWN_QUARANTINED:
+        print(f"  ... and {len(records) - SHOWN_QUARANTINED} more")
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -34,6 +34,7 @@ class DaemonConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     request_timeout: float = 30.0
     backoff_base: float = 0.1
     backoff_cap: float = 10.0
+    isolate_after: int = 5  # 500s in a row to one batch before splitting it to find the failing op
     auth_pause: float = 60.0  # a project whose token is refused waits this long before a retry
     conflict_policy: str = "coerce"  # coerce | rename | quarantine (neptune_syncd.conflicts)
     retention: str = "keep"  # keep | delete: what happens to fully synced, finished segments
@@ -43,6 +44,8 @@ class DaemonConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         if self.conflict_policy not in POLICIES:
             raise ValueError(f"conflict_policy must be one of {POLICIES}")
+        if self.isolate_after < 1:
+            raise ValueError("isolate_after must be at least 1")
         if self.retention not in ("keep", "delete"):
             raise ValueError("retention must be 'keep' or 'delete'")
 

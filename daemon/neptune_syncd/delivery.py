@@ -4,6 +4,8 @@
   data stays on disk meanwhile. An :class:`AuthError` pauses the whole project, loudly.
 - A batch refused as a whole (:class:`BatchRejectedError`) is halved until the refused entry is
   alone; that entry goes to the run's quarantine file with the reason, the rest is sent.
+- A batch (or blob upload) the store answers 500 ``isolate_after`` times in a row is treated as
+  refused (``retry.suspects_batch``): one op that makes the store fail never blocks the run.
 - Entries refused one by one (``BatchResponse.rejected``) are quarantined the same way.
 - Type conflicts (``BatchResponse.conflicts``) are resolved by :mod:`neptune_syncd.conflicts`;
   the replacement ops are appended to the run's log by a writer of the daemon's own, so they are
@@ -22,7 +24,12 @@ import anyio
 import msgspec
 
 from neptune_sync.daemon_control import ConflictRecord, RunSyncState
-from neptune_sync.exceptions import AuthError, BatchRejectedError, StoreUnavailableError
+from neptune_sync.exceptions import (
+    AuthError,
+    BatchRejectedError,
+    StoreUnavailableError,
+    UnreadableFileError,
+)
 from neptune_sync.oplog.blobs import BlobStore
 from neptune_sync.oplog.framing import Entry
 from neptune_sync.oplog.layout import blobs_dir, segments_dir
@@ -34,7 +41,7 @@ from . import conflicts, state
 from .batching import split
 from .config import DaemonConfig
 from .gate import ProjectGate
-from .retry import Backoff
+from .retry import Backoff, suspects_batch
 from .sinks.base import Sink
 
 log = logging.getLogger(__name__)
@@ -77,10 +84,14 @@ class Delivery:
         self._known_blobs: set[str] = set()
         self.appended = 0  # replacement ops appended to the log (they need another pass)
 
-    async def call(self, project: str, fn: Callable[[], Awaitable[T]]) -> T:
-        """Run one store request, retrying transient failures and waiting out auth pauses."""
+    async def call(self, project: str, fn: Callable[[], Awaitable[T]], *, isolate: bool = False) -> T:
+        """Run one store request, retrying transient failures and waiting out auth pauses.
+
+        With ``isolate``, ``isolate_after`` answers in a row that suspect the request itself
+        (``retry.suspects_batch``) raise :class:`BatchRejectedError`, so the caller splits the batch.
+        """
         backoff = Backoff(self.config.backoff_base, self.config.backoff_cap, rand=self._rand)
-        failures = 0
+        failures = suspect = 0
         while True:
             await self.gate.wait(project)
             try:
@@ -88,6 +99,11 @@ class Delivery:
                     result = await fn()
             except StoreUnavailableError as exc:
                 failures += 1
+                suspect = suspect + 1 if suspects_batch(exc.status) else 0
+                if isolate and suspect >= self.config.isolate_after:
+                    raise BatchRejectedError(
+                        f"the store failed {suspect} times in a row on this request: {exc}", exc.status
+                    ) from exc
                 delay = backoff.next_delay(exc.retry_after)
                 self._failed(f"store unavailable: {exc}", failures, logging.WARNING)
                 await self._sleep(delay)
@@ -138,7 +154,10 @@ class Delivery:
         if not path.is_file():
             log.error("%s: blob %s is missing from the run directory", self.run_path.name, ref.sha256)
             return False
-        await self.call(run.project, lambda: self.sink.put_blob(run, ref, path))
+        try:
+            await self.call(run.project, lambda: self.sink.put_blob(run, ref, path), isolate=True)
+        except PermissionError:
+            raise UnreadableFileError(str(path), "blob") from None
         return True
 
     async def send(self, run: RunInfo, writer_id: str, entries: list[Entry]) -> Sent:
@@ -174,14 +193,14 @@ class Delivery:
         """Send the batch; a 409 means the store lacks a blob it references (docs/sync-protocol.md):
         check and upload its blobs again, then send it once more."""
         try:
-            return await self.call(run.project, attempt)
+            return await self.call(run.project, attempt, isolate=True)
         except BatchRejectedError as exc:
             if exc.status != BLOBS_MISSING:
                 raise
             log.warning("%s: store lacks blobs of a batch; uploading them again", self.run_path.name)
             self._known_blobs.difference_update(ref.sha256 for e in entries for ref in blob_refs(e.op))
             await self.upload_blobs(run, entries)
-            return await self.call(run.project, attempt)
+            return await self.call(run.project, attempt, isolate=True)
 
     async def recover_lost_answer(self, run: RunInfo, writer_id: str, entries: list[Entry]) -> None:
         """Entries the store applied without the daemon seeing its answer (it died in between):

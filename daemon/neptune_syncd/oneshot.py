@@ -16,7 +16,7 @@ from neptune_sync.oplog.layout import iter_run_dirs, read_identity
 
 from .config import DaemonConfig
 from .gate import ProjectGate
-from .replicator import PassResult, Replicator
+from .replicator import READ_ERROR, PassResult, Replicator
 from .sinks.base import Sink
 
 PROGRESS_INTERVAL = 0.2
@@ -77,7 +77,14 @@ async def sync_once(
     results: dict[Path, tuple[PassResult, Replicator]] = {}
 
     async def one(replicator: Replicator) -> None:
-        results[replicator.run_path] = (await replicator.sync_until_done(), replicator)
+        try:
+            results[replicator.run_path] = (await replicator.sync_until_done(), replicator)
+        except OSError as exc:  # a file of the run this process may not read: named, not a traceback
+            replicator.state.last_error = f"{READ_ERROR}: {exc}"
+            results[replicator.run_path] = (
+                PassResult(pending=max(1, replicator.state.pending_ops)),
+                replicator,
+            )
 
     await sink.open()
     try:

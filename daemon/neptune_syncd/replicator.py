@@ -11,6 +11,7 @@ The state file is written after every acknowledged batch, so ``wait_synced`` see
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -35,7 +36,7 @@ from .segments import by_writer, first_needed, prune
 from .sinks.base import Sink
 
 log = logging.getLogger(__name__)
-READ_ERROR = "cannot read the run's log"
+READ_ERROR = "cannot read the run's files"
 MAX_AUDIT_GAP = 4  # batches: a larger unrecorded gap was synced by someone else, not lost by us
 
 
@@ -97,6 +98,8 @@ class Replicator:
                 # a segment deleted under us, or files we may not read: try again later, loudly
                 self.state.last_error = f"{READ_ERROR}: {exc}"
                 log.error("%s: %s", self.run_path.name, self.state.last_error)
+                with contextlib.suppress(OSError):  # so that `neptune-sync status` shows it
+                    self._save()
                 result = PassResult()
             except StoreError as exc:  # the store refuses this run for good (e.g. a bad project name)
                 self.state.last_error = f"store refuses this run: {exc}"

@@ -3,6 +3,12 @@
 Pure: no I/O, no clock reads except through parameters. Transient failures are retried for ever
 with exponential backoff, full jitter and a cap; a ``Retry-After`` from the store is honoured
 (never waiting less than it asked, never more than ``max_retry_after``).
+
+One kind of transient-looking failure may be the batch's own fault: the store answering 500 (an
+error it did not expect) to the same batch again and again. The store answers 502 / 503 / 504 /
+429 when it is down or busy, and 500 when a request made it fail, so after ``isolate_after``
+such answers in a row the daemon splits the batch to find the entry that makes it fail
+(:func:`suspects_batch`).
 """
 
 from __future__ import annotations
@@ -24,6 +30,12 @@ def classify_status(status: int) -> str:
     if status in TRANSIENT_STATUS:
         return "transient"
     return "permanent"
+
+
+def suspects_batch(status: int) -> bool:
+    """True for an answer that, repeated for one batch, points at the batch rather than the store:
+    a 5xx other than the gateway / unavailable / timeout answers of a store that is down or busy."""
+    return status >= 500 and status not in (502, 503, 504)
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

@@ -7,6 +7,7 @@ the reason, so nothing the store refuses is lost.
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 from pathlib import Path
@@ -20,7 +21,11 @@ MAX_LISTED = 100  # conflicts / damage kept in the state file (the quarantine fi
 
 
 class QuarantineRecord(msgspec.Struct, frozen=True):
-    """One line of ``sync/quarantine.jsonl``."""
+    """One line of ``sync/quarantine.jsonl``.
+
+    ``entry`` is for people to read; JSON has no NaN or infinity, so those show as null there.
+    ``exact`` holds the entry as base64 msgpack, exactly as logged: that is what is read back.
+    """
 
     writer_id: str
     seq: int
@@ -29,6 +34,24 @@ class QuarantineRecord(msgspec.Struct, frozen=True):
     reason: str
     at: float
     entry: Entry
+    exact: str = ""
+
+
+class _StoredRecord(msgspec.Struct, frozen=True):
+    """A quarantine line as stored: ``entry`` may hold nulls where the op held NaN / infinity."""
+
+    writer_id: str
+    seq: int
+    last_seq: int
+    path: str
+    reason: str
+    at: float
+    entry: msgspec.Raw
+    exact: str = ""
+
+
+_entry_encoder = msgspec.msgpack.Encoder()
+_entry_decoder = msgspec.msgpack.Decoder(Entry)
 
 
 def load(run_path: Path) -> RunSyncState:
@@ -50,7 +73,10 @@ def save(run_path: Path, state: RunSyncState) -> None:
 
 def quarantine(run_path: Path, writer_id: str, entry: Entry, reason: str) -> None:
     """Append a refused entry, with why, to the run's quarantine file (fsynced)."""
-    record = QuarantineRecord(writer_id, entry.seq, entry.last_seq, entry.op.path, reason, time.time(), entry)
+    exact = base64.b64encode(_entry_encoder.encode(entry)).decode()
+    record = QuarantineRecord(
+        writer_id, entry.seq, entry.last_seq, entry.op.path, reason, time.time(), entry, exact
+    )
     path = state_path(run_path).with_name(QUARANTINE_FILE)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "ab") as f:
@@ -63,5 +89,15 @@ def read_quarantine(run_path: Path) -> list[QuarantineRecord]:
     path = state_path(run_path).with_name(QUARANTINE_FILE)
     if not path.exists():
         return []
-    decoder = msgspec.json.Decoder(QuarantineRecord)
-    return [decoder.decode(line) for line in path.read_bytes().splitlines() if line.strip()]
+    decoder = msgspec.json.Decoder(_StoredRecord)
+    records = []
+    for line in path.read_bytes().splitlines():
+        if line.strip():
+            stored = decoder.decode(line)
+            if stored.exact:
+                entry = _entry_decoder.decode(base64.b64decode(stored.exact))
+            else:
+                entry = msgspec.json.decode(stored.entry, type=Entry)
+            fields = msgspec.structs.asdict(stored) | {"entry": entry}
+            records.append(QuarantineRecord(**fields))
+    return records

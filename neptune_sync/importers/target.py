@@ -190,7 +190,7 @@ def _read_spool(spool: BinaryIO) -> Iterator[tuple[Op, float]]:
 def _lock_imports(run_path: Path) -> int:
     """Hold an exclusive lock on the run's imports until the returned fd is closed."""
     import_dir(run_path).mkdir(parents=True, exist_ok=True)
-    fd = os.open(import_dir(run_path) / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = os.open(import_dir(run_path) / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
     fcntl.flock(fd, fcntl.LOCK_EX)
     return fd
 

@@ -4,13 +4,17 @@ A blob is stored once per content at ``blobs/<first two hex>/<sha256>``. Files a
 time (so later changes to the user's file do not change what was logged), streamed in chunks
 while hashing into a temporary file that is renamed into place: a crash leaves at most a stray
 ``.tmp`` file, never a blob whose name does not match its content.
+
+Blobs are created like every other file of the run (segments, run.json): mode 0666 less the
+umask, group from the directory (a setgid data directory gives the daemon's group), so a daemon
+running as another user of that group can read them (docs/daemon.md).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -45,7 +49,7 @@ class BlobStore:
         self.root.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".", suffix=".tmp")
+        fd, tmp = _create_temp(self.root)
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
@@ -67,6 +71,17 @@ class BlobStore:
 
     def open(self, sha256: str) -> BinaryIO:
         return open(self.path_of(sha256), "rb")
+
+
+def _create_temp(directory: Path) -> tuple[int, str]:
+    """A new, empty temporary file in ``directory``, mode 0666 less the umask (``mkstemp`` would
+    force 0600, which a daemon of the same group cannot read)."""
+    while True:
+        tmp = os.path.join(directory, f".{secrets.token_hex(8)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), tmp
+        except FileExistsError:
+            continue
 
 
 def sha256_of_file(path: str | os.PathLike[str]) -> tuple[str, int]:

@@ -401,7 +401,7 @@ class OpLogWriter:
         tmp = path.with_name(f".{path.name}.tmp")
         fd = -1
         try:
-            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if self.durability == "mmap":
                 os.posix_fallocate(fd, 0, self._segment_size)

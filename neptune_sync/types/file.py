@@ -13,6 +13,7 @@ from typing import IO, Any
 
 from ..exceptions import FileNotFound, NeptuneUserError
 from ..oplog.ops import FileRef
+from ..validation import check_file_ref_names, check_no_nul
 from .figures import (
     chart_html,
     converts_to_html,
@@ -106,9 +107,11 @@ class File:
 
     def store(self, blobs: Any, field: str) -> FileRef:
         """Copy the content into a blob store; returns the reference an operation carries."""
+        check_file_ref_names(field, self.name, self.extension)
         if self.content is not None:
             sha, size = blobs.put_bytes(self.content)
         else:
+            check_no_nul(field, self.path, "file path")
             try:
                 sha, size = blobs.put_file(self.path)
             except FileNotFoundError:

@@ -246,3 +246,69 @@ def test_fetch_of_missing_field(run):
         neptune.exceptions.NeptuneUserError, match="needs a fileSeries or floatSeries or stringSeries"
     ):
         run["s"].fetch_last()
+
+
+NUL_CASES = {
+    "string field": (lambda r, tmp: r["s"].assign("a\x00b"), "s", "string-nul"),
+    "string via setitem": (lambda r, tmp: r.__setitem__("s", "\x00"), "s", "string-nul"),
+    "string series": (lambda r, tmp: r["ss"].append("x\x00"), "ss", "string-nul"),
+    "tag": (lambda r, tmp: r["sys/tags"].add(["ok", "t\x00"]), "sys/tags", "string-nul"),
+    "removed tag": (lambda r, tmp: r["sys/tags"].remove("t\x00"), "sys/tags", "string-nul"),
+    "file extension": (
+        lambda r, tmp: r["f"].upload(neptune.File.from_content(b"x", extension="a\x00")),
+        "f",
+        "file-name",
+    ),
+    "file extension with a path": (
+        lambda r, tmp: r["f"].upload(neptune.File.from_content(b"x", extension="../x")),
+        "f",
+        "file-name",
+    ),
+    "file path": (lambda r, tmp: r["f"].upload(str(tmp / "a\x00b")), "f", "file-name"),
+    "file series extension": (
+        lambda r, tmp: r["fs"].append(neptune.File.from_content(b"x", extension="\x00")),
+        "fs",
+        "file-name",
+    ),
+    "file set pattern": (lambda r, tmp: r["set"].upload_files(str(tmp / "x\x00")), "set", "string-nul"),
+    "file set relpath with a backslash": (
+        lambda r, tmp: r["set"].upload_files(str(tmp / "back\\slash.txt")),
+        "set",
+        "file-path",
+    ),
+    "artifact path": (lambda r, tmp: r["art"].track_files(str(tmp / "\x00")), "art", "string-nul"),
+    "artifact destination": (
+        lambda r, tmp: r["art"].track_files(str(tmp / "data.csv"), destination="../up"),
+        "art",
+        "file-path",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NUL_CASES))
+def test_strings_the_store_cannot_hold_are_rule_errors_naming_field_and_rule(run, tmp_path, case):
+    (tmp_path / "back\\slash.txt").write_text("x")
+    (tmp_path / "data.csv").write_text("a,b\n")
+    action, path, rule = NUL_CASES[case]
+    before = ops_logged(run)
+    with pytest.raises(ValueRuleError) as info:
+        action(run, tmp_path)
+    assert info.value.path == path and info.value.rule == rule, info.value
+    assert f"[rule: {rule}]" in str(info.value)
+    assert ops_logged(run) == before
+
+
+@pytest.mark.parametrize(
+    "kw", [{"custom_run_id": "c\x00"}, {"custom_run_id": "c" * 1025}, {"with_id": "R\x00"}]
+)
+def test_run_ids_with_nul_or_too_long_are_rule_errors(kw):
+    with pytest.raises(ValueRuleError) as info:
+        neptune.init_run(mode="offline", **kw)
+    assert info.value.rule == "run-id"
+
+
+def test_client_and_store_share_the_file_name_and_path_rules():
+    from neptune_sync_store import validation as store_rules
+
+    assert store_rules.file_name_problem is validation.file_name_problem
+    assert store_rules.relpath_problem is validation.relpath_problem

@@ -1,26 +1,23 @@
-"""The float-series hot path stays a fast path (the full figure is bench/client_throughput.py)."""
+"""The float-series hot path stays the packed path: 16 bytes a point on disk, every point read back.
+
+Speed is measured by bench/client_throughput.py against a baseline in the same run, not here.
+"""
 
 from __future__ import annotations
-
-import time
 
 from client_helpers import rows
 
 import neptune_sync as neptune
+from neptune_sync.oplog import layout
 
 
-def test_float_append_hot_path_is_fast_and_exact():
+def test_float_append_hot_path_packs_points_and_is_exact():
     run = neptune.init_run(project="w/p", mode="offline")
-    n = 200_000
-    best = float("inf")
-    for attempt in range(3):
-        start = time.perf_counter()
-        base = attempt * n
-        for i in range(base, base + n):
-            run["train/loss"].append(0.25, step=i)
-        best = min(best, time.perf_counter() - start)
+    n = 600_000
+    for i in range(n):
+        run["train/loss"].append(0.25, step=i)
     run.stop()
-    # >= 1M calls/s on the reference machine; a loose floor here so a busy CI runner does not flake
-    assert n / best > 250_000, f"{n / best:.0f} calls/s"
+    used = sum(p.stat().st_size for p in layout.segments_dir(run.run_path).glob("*.seg"))
+    assert used / n < 16.2, f"{used / n:.2f} bytes per point: appends left the packed points frames"
     values = rows(run["train/loss"].fetch_values(include_timestamp=False))
-    assert len(values) == 3 * n and values[-1] == {"step": 3 * n - 1, "value": 0.25}
+    assert len(values) == n and values[-1] == {"step": n - 1, "value": 0.25}

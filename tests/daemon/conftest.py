@@ -170,7 +170,9 @@ class FaultyProxy:
     ``"reset"`` (connection closed before the store sees the batch), ``"hang"`` (no answer within
     the client's timeout), ``"drop"`` (the store applies the batch, the answer is lost).
     ``blob_faults`` (one per ``PUT /v1/blobs/...``): ``"cut"`` (only the first half of the upload
-    reaches the store, then the connection is closed). Stoppable and restartable on its port.
+    reaches the store, then the connection is closed). ``fail_paths``: every batch holding an op on
+    one of these field paths is answered 500, as a store that fails on that op would.
+    Stoppable and restartable on its port.
     """
 
     FORWARDED = (
@@ -186,6 +188,7 @@ class FaultyProxy:
         self.upstream = upstream
         self.faults: list[str] = []
         self.blob_faults: list[str] = []
+        self.fail_paths: set[str] = set()
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.batch_log: list[tuple[float, str, str]] = []  # (monotonic time, fault, run key) per batch
         self.hang = 1.0
@@ -225,11 +228,14 @@ class FaultyProxy:
         self.requests.append((request.method, request.path, headers))
         fault = self._fault(request)
         if request.path == "/v1/batches":
-            self.batch_log.append((time.monotonic(), fault, batch_request_decoder.decode(body).run.run_key))
+            batch = batch_request_decoder.decode(body)
+            self.batch_log.append((time.monotonic(), fault, batch.run.run_key))
+            if not fault and any(e.op.path in self.fail_paths for e in batch.entries):
+                fault = "500"
         if fault == "429":
             return web.Response(status=429, headers={"Retry-After": "0.05"}, text="slow down")
-        if fault == "500":
-            return web.Response(status=500, text="boom")
+        if fault in ("500", "503"):
+            return web.Response(status=int(fault), text="boom")
         if fault == "hang":
             await asyncio.sleep(self.hang)
         if fault == "reset":

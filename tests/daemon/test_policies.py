@@ -11,7 +11,7 @@ from neptune_sync.oplog.framing import Entry
 from neptune_sync.protocol import OpConflict
 from neptune_syncd.batching import Batch, BatchPolicy, entry_bytes, split, trim
 from neptune_syncd.conflicts import CONFLICTS_FIELD, audit, coerce, resolve
-from neptune_syncd.retry import Backoff, classify_status, parse_retry_after
+from neptune_syncd.retry import Backoff, classify_status, parse_retry_after, suspects_batch
 
 
 @pytest.mark.parametrize(
@@ -143,3 +143,11 @@ def test_audit_finds_conflicts_a_lost_answer_would_have_reported():
     types = {"lr": "float", "ok": "float", "gone": "int", "s": "string", "known": "int"}
     assert audit(entries, types, known={7}) == [OpConflict(1, "lr", "float", "int")]
     assert audit(entries, {}, known=set()) == []
+
+
+def test_only_repeated_500s_suspect_the_batch_not_a_store_that_is_down_or_busy():
+    assert [s for s in (0, 200, 400, 408, 429, 500, 501, 502, 503, 504, 507) if suspects_batch(s)] == [
+        500,
+        501,
+        507,
+    ]

@@ -258,7 +258,7 @@ async def test_unreadable_segment_is_reported_and_the_replicator_keeps_running(r
     rep = replicator(run, MemoryStore(), msgspec.structs.replace(config, rescan_interval=0.05))
     with anyio.move_on_after(0.3):
         await rep.run()
-    assert "cannot read the run's log" in rep.state.last_error
+    assert "cannot read the run's files" in rep.state.last_error
     bad.rmdir()
     with anyio.move_on_after(0.2):
         await rep.run()

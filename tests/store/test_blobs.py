@@ -101,3 +101,78 @@ async def test_uploads_over_the_limit_get_429_then_resume(tmp_path):
         release.set()
         assert (await asyncio.wait_for(holder, 10))[0] == 201
         assert (await put_part(s, store.url, token, sha(b"other"), b"other", 5, 0))[0] == 201
+
+
+class UploaderDied(Exception):
+    """Raised by an upload body after its last byte: the connection drops before the upload ends."""
+
+
+async def cut_after_last_byte(session, url, token, digest, data) -> None:
+    """Upload every byte of ``data`` (chunked), then drop the connection as a dying uploader does."""
+
+    async def body():
+        yield data
+        await asyncio.sleep(0.1)  # let the store write the bytes
+        raise UploaderDied
+
+    with pytest.raises(aiohttp.ClientError):
+        await put_part(session, url, token, digest, body(), len(data), 0)
+
+
+async def test_an_upload_cut_after_its_last_byte_is_committed_by_an_empty_put(store):
+    token = await store.token(PROJECT)
+    data = os.urandom(200_000)
+    async with aiohttp.ClientSession() as s:
+        await cut_after_last_byte(s, store.url, token, sha(data), data)
+        await asyncio.wait_for(until(lambda: store.app[CONTEXT].blobs.received(sha(data)) == len(data)), 10)
+        status, headers = await head(s, store.url, token, sha(data))
+        assert status == 404 and headers["X-Upload-Offset"] == str(len(data))  # every byte, not committed
+        status, headers = await put_part(s, store.url, token, sha(data), b"", len(data), len(data))
+        assert status == 201 and headers["X-Upload-Offset"] == str(len(data))
+        assert (await head(s, store.url, token, sha(data)))[0] == 200
+        async with s.get(f"{store.url}/v1/blobs/{sha(data)}", headers=auth(token), timeout=TIMEOUT) as resp:
+            assert await resp.read() == data
+
+
+async def test_a_full_partial_with_the_wrong_content_is_refused_and_dropped_on_commit(store):
+    token = await store.token(PROJECT)
+    right, wrong = b"right content", b"wrong content"
+    async with aiohttp.ClientSession() as s:
+        await cut_after_last_byte(s, store.url, token, sha(right), wrong)
+        await asyncio.wait_for(until(lambda: store.app[CONTEXT].blobs.received(sha(right)) == len(wrong)), 10)
+        status, _ = await put_part(s, store.url, token, sha(right), b"", len(right), len(right))
+        assert status == 422
+        status, headers = await head(s, store.url, token, sha(right))
+        assert status == 404 and headers["X-Upload-Offset"] == "0"
+
+
+async def test_an_empty_blob_is_committed_by_one_empty_put(store):
+    token = await store.token(PROJECT)
+    async with aiohttp.ClientSession() as s:
+        status, headers = await put_part(s, store.url, token, sha(b""), b"", 0, 0)
+        assert status == 201 and headers["X-Upload-Offset"] == "0"
+        status, headers = await head(s, store.url, token, sha(b""))
+        assert status == 200 and headers["X-Blob-Size"] == "0"
+        async with s.get(f"{store.url}/v1/blobs/{sha(b'')}", headers=auth(token), timeout=TIMEOUT) as resp:
+            assert resp.status == 200 and await resp.read() == b""
+        assert (await put_part(s, store.url, token, sha(b""), b"", 0, 0))[0] == 200
+
+
+async def test_an_offset_beyond_the_size_is_refused(store):
+    token = await store.token(PROJECT)
+    async with aiohttp.ClientSession() as s:
+        status, _ = await put_part(s, store.url, token, sha(b"abc"), b"", 3, 4)
+        assert status == 400
+        assert (await head(s, store.url, token, sha(b"abc")))[1]["X-Upload-Offset"] == "0"
+
+
+async def test_a_partial_longer_than_the_blob_is_restarted_from_zero(store):
+    token = await store.token(PROJECT)
+    data = b"short"
+    async with aiohttp.ClientSession() as s:
+        status, _ = await put_part(s, store.url, token, sha(data), b"0123456789", 100, 0)
+        assert status == 202  # a bad uploader announced 100 bytes
+        assert (await head(s, store.url, token, sha(data)))[1]["X-Upload-Offset"] == "10"
+        status, headers = await put_part(s, store.url, token, sha(data), data, len(data), 0)
+        assert status == 201, headers
+        assert (await head(s, store.url, token, sha(data)))[0] == 200

@@ -80,22 +80,35 @@ class HttpSink(Sink):
         return await self._upload_offset(ref) is None
 
     async def put_blob(self, run: RunInfo, ref: FileRef, path: Path) -> None:
-        """Upload from where an earlier, interrupted upload of the same content stopped."""
+        """Upload from where an earlier, interrupted upload of the same content stopped.
+
+        Every upload ends with a request the store answers 201 (verified and committed) or 200
+        (already there), even when the store already holds every byte (an upload cut after its
+        last chunk) or there are none (an empty file): that request is what commits the blob.
+        """
         offset = await self._upload_offset(ref)
-        while offset is not None and offset < ref.size:
-            with open(path, "rb") as f:
-                f.seek(offset)
-                headers = {"X-Blob-Size": str(ref.size), "X-Upload-Offset": str(offset)}
-                headers["Content-Type"] = "application/octet-stream"
-                async with self._request(
-                    "PUT", f"/v1/blobs/{ref.sha256}", data=f, headers=headers, ok=(409,)
-                ) as resp:
-                    received = resp.headers.get("X-Upload-Offset", "")
-                    if resp.status == 409 and not received.isdigit():
-                        raise StoreUnavailableError(f"blob {ref.sha256}: another upload is in progress")
-                    offset = int(received) if received.isdigit() else ref.size
-        if offset is not None and offset > ref.size:
-            raise BatchRejectedError(f"blob {ref.sha256}: store has {offset} bytes of {ref.size}")
+        while offset is not None:
+            if offset > ref.size:  # a partial longer than the blob: the store restarts it at 0
+                offset = 0
+            sent_from, offset = offset, await self._put_from(ref, path, offset)
+            if offset == sent_from:  # e.g. the local copy is shorter than its reference says
+                raise BatchRejectedError(f"blob {ref.sha256}: upload makes no progress at byte {offset}")
+
+    async def _put_from(self, ref: FileRef, path: Path, offset: int) -> int | None:
+        """Send bytes ``offset..`` of the content; None once the store has the blob, else where to resume."""
+        headers = {"X-Blob-Size": str(ref.size), "X-Upload-Offset": str(offset)}
+        headers["Content-Type"] = "application/octet-stream"
+        with open(path, "rb") as f:
+            f.seek(offset)
+            async with self._request(
+                "PUT", f"/v1/blobs/{ref.sha256}", data=f, headers=headers, ok=(409,)
+            ) as resp:
+                received = resp.headers.get("X-Upload-Offset", "")
+                if resp.status == 409 and not received.isdigit():
+                    raise StoreUnavailableError(f"blob {ref.sha256}: another upload is in progress")
+                if resp.status in (200, 201):
+                    return None
+                return int(received) if received.isdigit() else offset
 
     async def _upload_offset(self, ref: FileRef) -> int | None:
         """None if the store has the blob, else how many bytes of an upload it holds."""
@@ -130,7 +143,7 @@ class HttpSink(Sink):
             raise AuthError(detail)
         if kind == "transient":
             raise StoreUnavailableError(
-                detail, parse_retry_after(resp.headers.get("Retry-After"), time.time())
+                detail, parse_retry_after(resp.headers.get("Retry-After"), time.time()), resp.status
             )
         raise BatchRejectedError(detail, resp.status)
 
