@@ -171,9 +171,7 @@ def objective_names(study: optuna.Study, target_names: list[str] | None) -> list
     """A list of names for a multi-objective study, one name otherwise."""
     count = len(study.directions)
     if target_names is not None and len(target_names) != count:
-        raise ValueError(
-            f"target_names has {len(target_names)} names but the study has {count} objective(s)"
-        )
+        raise ValueError(f"target_names has {len(target_names)} names but the study has {count} objective(s)")
     if count > 1:
         return list(target_names) if target_names else [f"objective_{i}" for i in range(count)]
     return target_names[0] if target_names else "objective_value"

@@ -110,7 +110,9 @@ def test_a_failed_trial_logs_its_state_and_no_value(run):
 def test_plots_are_logged_as_html_when_plotly_is_installed(run):
     pytest.importorskip("plotly")
     s = study()
-    optimize(s, pruned_objective, 4, [npt_optuna.NeptuneCallback(run, plots_update_freq=2, log_plot_edf=False)])
+    optimize(
+        s, pruned_objective, 4, [npt_optuna.NeptuneCallback(run, plots_update_freq=2, log_plot_edf=False)]
+    )
     vis = run.get_structure()["visualizations"]
     assert set(vis) == {
         "plot_contour",
@@ -131,7 +133,9 @@ def test_multi_objective_study_logs_values_per_target_name(run):
         x = trial.suggest_float("x", 0, 1)
         return x, 1 - x
 
-    optimize(s, two, 4, [npt_optuna.NeptuneCallback(run, plots_update_freq="never", target_names=["loss", "acc"])])
+    optimize(
+        s, two, 4, [npt_optuna.NeptuneCallback(run, plots_update_freq="never", target_names=["loss", "acc"])]
+    )
     assert series(run, "trials/values/loss") == [(float(t._trial_id), t.values[0]) for t in s.trials]
     assert series(run, "trials/values/acc") == [(float(t._trial_id), t.values[1]) for t in s.trials]
     assert run["study/directions"].fetch() == "['MINIMIZE', 'MAXIMIZE']"

@@ -42,7 +42,8 @@ def test_level_and_path_are_honoured(run, logger):
 def test_records_from_threads_all_land(run, logger):
     logger.addHandler(NeptuneHandler(run=run, path="logs/threads"))
     workers = [
-        threading.Thread(target=lambda n=n: [logger.info("t%d-%d", n, i) for i in range(50)]) for n in range(4)
+        threading.Thread(target=lambda n=n: [logger.info("t%d-%d", n, i) for i in range(50)])
+        for n in range(4)
     ]
     for w in workers:
         w.start()

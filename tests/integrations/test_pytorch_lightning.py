@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -99,7 +100,7 @@ def test_training_logs_metrics_hyperparams_checkpoints_and_status(tmp_path):
     assert ckpt.dirpath.startswith(str(tmp_path / ".neptune" / "lin" / logger.version))
     for name, path in (("last", ckpt.last_model_path), (best_name, ckpt.best_model_path)):
         out = run[f"training/model/checkpoints/{name}"].download(str(tmp_path / "dl" / name))
-        assert out.read_bytes() == open(path, "rb").read()
+        assert out.read_bytes() == Path(path).read_bytes()
     assert run["training/model/best_model_path"].fetch() == ckpt.best_model_path
     assert run["training/model/best_model_score"].fetch() == pytest.approx(ckpt.best_model_score.item())
     run.stop()
@@ -161,7 +162,12 @@ def test_pickled_logger_reopens_the_same_run(tmp_path):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"run": "RUN-1"}, {"project": "a/b", "run": "run"}, {"name": "x", "run": "run"}, {"tags": ["t"], "run": "run"}],
+    [
+        {"run": "RUN-1"},
+        {"project": "a/b", "run": "run"},
+        {"name": "x", "run": "run"},
+        {"tags": ["t"], "run": "run"},
+    ],
 )
 def test_bad_arguments_raise_value_error(kwargs):
     if kwargs.get("run") == "run":
