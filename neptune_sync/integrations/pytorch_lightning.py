@@ -28,7 +28,7 @@ from ..exceptions import InactiveRunError
 from ..handler import Handler
 from ..run import Run, init_run
 from ..types import File, stringify_unsupported
-from .utils import root_of, verify_type
+from .utils import root_of, scalar, verify_type
 
 INTEGRATION_VERSION_KEY = "source_code/integrations/pytorch-lightning"
 
@@ -157,7 +157,7 @@ class NeptuneLogger(Logger):
         if rank_zero_only.rank != 0:
             raise ValueError("run tried to log from global_rank != 0")
         for key, value in _add_prefix(metrics, self._prefix, self.LOGGER_JOIN_CHAR).items():
-            self.run[key].append(_scalar(value), step=step)
+            self.run[key].append(scalar(value), step=step)
 
     @rank_zero_only
     @_ignore_stopped_run
@@ -207,7 +207,7 @@ class NeptuneLogger(Logger):
             self._uploaded_models.discard(stale)
         score = getattr(checkpoint_callback, "best_model_score", None)
         if score is not None and bool(score):
-            self.run[self._path("model/best_model_score")] = _scalar(score)
+            self.run[self._path("model/best_model_score")] = scalar(score)
 
     def _upload_checkpoint(self, namespace: str, path: str, checkpoint_callback: Any) -> str:
         name = _model_name(path, checkpoint_callback)
@@ -263,8 +263,3 @@ def _leaf_paths(node: dict[str, Any], base: str = "") -> Iterator[str]:
             yield from _leaf_paths(value, path)
         else:
             yield path
-
-
-def _scalar(value: Any) -> Any:
-    """A one-element tensor or numpy value as a Python number (neptune series take numbers)."""
-    return value.item() if hasattr(value, "item") else value

@@ -50,3 +50,14 @@ def client_version() -> str:
     import neptune_sync
 
     return str(neptune_sync.__version__)
+
+
+def scalar(value: Any) -> Any:
+    """A framework number (a one-element tensor, a numpy or Keras scalar) as a Python number."""
+    if isinstance(value, (int, float)):
+        return value
+    if hasattr(value, "item"):
+        return value.item()
+    import numpy
+
+    return numpy.asarray(value).item()
