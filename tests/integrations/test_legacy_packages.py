@@ -86,7 +86,7 @@ def test_neptune_sklearn_regressor_summary(legacy_run):
     model = LinearRegression().fit(x[:40], y[:40])
     legacy_run["summary"] = npt_utils.create_regressor_summary(model, x[:40], x[40:], y[:40], y[40:])
     assert legacy_run["summary/all_params/fit_intercept"].fetch() is True
-    assert legacy_run["summary/test/scores/r2"].fetch() == pytest.approx(model.score(x[40:], y[40:]))
+    assert legacy_run["summary/test/scores/r2_score"].fetch() == pytest.approx(model.score(x[40:], y[40:]))
 
 
 @pytest.mark.heavy
