@@ -174,3 +174,32 @@ def test_bad_arguments_raise_value_error(kwargs):
         kwargs = {**kwargs, "run": neptune_sync.init_run(project=PROJECT, mode="debug")}
     with pytest.raises(ValueError, match="run"):
         NeptuneLogger(**kwargs)
+
+
+def test_the_standalone_pytorch_lightning_trainer_takes_the_logger_too(tmp_path):
+    ptl = pytest.importorskip("pytorch_lightning")
+
+    class Tiny(ptl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(3, 1)
+
+        def training_step(self, batch, batch_idx):
+            loss = torch.nn.functional.mse_loss(self.layer(batch[0]), batch[1])
+            self.log("loss", loss)
+            return loss
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.01)
+
+    logger = NeptuneLogger(project=PROJECT, mode="offline")
+    trainer = ptl.Trainer(
+        max_epochs=1,
+        logger=logger,
+        log_every_n_steps=1,
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+    )
+    trainer.fit(Tiny(), loader(0))
+    assert [s for s, _ in series(logger.experiment, "training/loss")] == [float(i) for i in range(BATCHES)]
+    logger.experiment.stop()

@@ -169,3 +169,18 @@ def test_best_mode_needs_load_best_model_at_end():
 def test_bad_arguments(kwargs, error):
     with pytest.raises(error):
         npt_hf.NeptuneCallback(**kwargs)
+
+
+def test_report_to_neptune_with_transformers_own_callback_over_the_compat_package():
+    pytest.importorskip("neptune", reason="the neptune compat package is not installed")
+    from transformers.integrations import integration_utils
+
+    assert integration_utils.is_neptune_available()  # find_spec("neptune") finds the compat package
+    t = trainer([], report_to="neptune")
+    builtin = [c for c in t.callback_handler.callbacks if isinstance(c, integration_utils.NeptuneCallback)]
+    assert len(builtin) == 1
+    t.train()
+    run = integration_utils.NeptuneCallback.get_run(t)
+    assert len(series(run, "finetuning/train/loss")) == STEPS
+    assert run["finetuning/trainer_parameters/num_train_epochs"].fetch() == EPOCHS
+    run.stop()
