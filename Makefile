@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test lint bench test-integrations
 
 setup: $(VENV)/.installed
 
@@ -25,3 +25,17 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/client_throughput.py
+
+# Framework integrations against the real frameworks, the torch-based ones included. torch==2.13.0
+# is the CPU build on this machine's disk (a plain `torch` would pull a CUDA build); the old
+# neptune-* integration packages go in with --no-deps, as users install them over the compat package.
+LEGACY_INTEGRATIONS := neptune-optuna==1.4.1 neptune-lightgbm==2.0.0 neptune-sklearn==2.1.4 neptune-tensorflow-keras==2.2.2
+
+$(VENV)/.integrations: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test,integrations]'
+	$(BIN)/pip install --quiet --no-deps $(LEGACY_INTEGRATIONS)
+	touch $@
+
+test-integrations: $(VENV)/.integrations
+	NEPTUNE_SYNC_HEAVY_TESTS=1 HF_HUB_OFFLINE=1 $(BIN)/pytest -q -rs tests/integrations
