@@ -157,7 +157,9 @@ class SegmentReader:
             resume, next_seq = self._resync(offset + 8, size, last_seq)
             if resume is None and (problem.startswith(_PAST_EOF) or self._unfinished(offset, length, size)):
                 return  # cut off by a truncation, or torn by a kill
-            lost = (last_seq + 1, next_seq - 1) if next_seq > last_seq + 1 else None
+            lost = (last_seq + 1, None if resume is None else next_seq - 1)
+            if lost[1] is not None and lost[1] < lost[0]:
+                lost = None
             on_damage(CorruptRecordError(str(self.path), offset, problem, resume, lost))
             if resume is None:
                 return
@@ -254,7 +256,7 @@ class SequenceCheck:
             elif prev[2]:
                 where, detail = prev[:2], "segment cut short or zeroed: its end frame is missing"
             else:
-                where, detail = (str(path), 0), "segments are missing before this one"
+                where, detail = (str(path), 0), f"segments are missing between {Path(prev[0]).name} and this one"
             self._report(where, detail, (self._next, first - 1))
         self._next = max(self._next, first)
         self._prev = None
