@@ -59,6 +59,7 @@ class LogSink:
         self.append_float: Callable[[str, float, float, float], int] = self._reopen_float
         self._lock = threading.Lock()
         self._retry_at = 0.0
+        self._failure = ""  # why the log became unavailable
         self._reported_at = float("-inf")
         self._unreported = 0
         self._flusher: _Flusher | None = None
@@ -86,6 +87,7 @@ class LogSink:
         if self._drops is not None:
             self._drops.record(self.dropped, str(exc))
         if self.writer is not None and getattr(self.writer, "closed", False):
+            self._failure = str(exc)
             self._drop_writer()
         if self.strict:
             raise exc
@@ -127,6 +129,8 @@ class LogSink:
             if self._flusher is not None:
                 self._flusher.stop()
             writer, self.writer = self.writer, None
+            if writer is None and self._drops is not None and self.dropped > self._dropped_logged:
+                writer = self._last_writer()
         if writer is not None:
             self._log_dropped(writer)
             try:
@@ -137,6 +141,13 @@ class LogSink:
                     raise
         if self._drops is not None:
             self._drops.close()
+
+    def _last_writer(self) -> Any:
+        """On close after a failure: a writer for the drop count, if the disk has room again."""
+        try:
+            return self._open_writer()
+        except (OSError, LoggingDisabledError):
+            return None
 
     def _log_dropped(self, writer: Any) -> None:
         """Write the drop count into the log (so it reaches the store), if it grew since last time."""
@@ -158,11 +169,12 @@ class LogSink:
                 return self.writer
             now = time.monotonic()
             if now < self._retry_at:
-                raise LoggingDisabledError("the operation log is unavailable (retrying shortly)")
+                raise LoggingDisabledError(f"the operation log is unavailable (retrying shortly): {self._failure}")
             try:
                 writer = self._open_writer()
             except (OSError, LoggingDisabledError) as exc:
                 self._retry_at = now + RETRY_INTERVAL
+                self._failure = str(exc)
                 error = LoggingDisabledError(f"cannot open the operation log: {exc}")
             else:
                 self.writer, self.append_float = writer, writer.append_float

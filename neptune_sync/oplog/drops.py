@@ -63,7 +63,7 @@ class DropCounter:
         """The process has now dropped ``dropped`` writes in all, the last one for ``reason``."""
         now = time.time()
         self._record = msgspec.structs.replace(
-            self._record, dropped=dropped, first=self._record.first or now, last=now, reason=reason[:200]
+            self._record, dropped=dropped, first=self._record.first or now, last=now, reason=_tail(reason, 240)
         )
         with contextlib.suppress(OSError):  # best effort; the next update carries the count
             self._write()
@@ -76,9 +76,14 @@ class DropCounter:
     def _write(self) -> None:
         data = msgspec.json.encode(self._record)
         if len(data) > RECORD_SIZE:  # the reason is what varies: cut it further
-            self._record = msgspec.structs.replace(self._record, reason=self._record.reason[:40])
+            self._record = msgspec.structs.replace(self._record, reason=_tail(self._record.reason, 40))
             data = msgspec.json.encode(self._record)
         os.pwrite(self._fd, data.ljust(RECORD_SIZE), 0)
+
+
+def _tail(text: str, limit: int) -> str:
+    """The end of an error message (where the cause is), at most ``limit`` characters."""
+    return text if len(text) <= limit else "..." + text[3 - limit :]
 
 
 def read_drops(run_path: Path) -> list[DropRecord]:
