@@ -124,6 +124,8 @@ def _incomplete(run_path: Path) -> list[str]:
     problems: list[str] = []
     for _ in _entries(run_path, lambda err: problems.append(str(err))):
         pass
+    state = read_state(run_path)  # what the daemon met, maybe in segments pruned since
+    problems += [p for p in (state.damaged if state else []) if p not in problems]
     problems += [f"{r.dropped} operation(s) dropped by process {r.pid}: {r.reason}" for r in read_drops(run_path)]
     return problems
 
@@ -179,7 +181,8 @@ def _summary(run_path: Path) -> tuple[int, str, int]:
         ops += op_point_count(entry.op)
         if type(entry.op) is AssignString and entry.op.path == "sys/state":
             state = entry.op.value
-    return ops, state, damaged
+    synced = read_state(run_path)  # what the daemon met, maybe in segments pruned since
+    return ops, state, max(damaged, len(synced.damaged) if synced else 0)
 
 
 def _entries(run_path: Path, on_damage: Any) -> Iterator[Any]:
