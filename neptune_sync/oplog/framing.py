@@ -51,7 +51,10 @@ KIND_FLOATS_FLOAT_STEP = 3  # payload: u16 path length, path, then POINT_FLOAT_S
 KIND_FLOATS_MULTI = 4  # payload: u16 path count, (u16 length, path) each, then POINT_MULTI points
 KIND_END = 5  # no payload; its sequence number is the first of the writer's next segment
 KNOWN_KINDS = frozenset({KIND_OP, KIND_FLOATS_INT_STEP, KIND_FLOATS_FLOAT_STEP, KIND_FLOATS_MULTI, KIND_END})
-END_FRAME_SIZE = 8 + 24  # commit word + prelude: room every segment keeps for its end frame
+END_FRAME_SIZE = 8 + 24  # commit word + prelude
+# Room every segment keeps at its end: its end frame, and 8 bytes more, so that a finished (trimmed)
+# segment is always shorter than its preallocation and a file still at that size was never finished.
+END_RESERVE = END_FRAME_SIZE + 8
 
 # Points: step, µs since the frame's base timestamp, value.
 POINT_INT_STEP = struct.Struct("<IId")  # step u32, offset u32, value f64

@@ -157,9 +157,8 @@ class SegmentReader:
             resume, next_seq = self._resync(offset + 8, size, last_seq)
             if resume is None and (problem.startswith(_PAST_EOF) or self._unfinished(offset, length, size)):
                 return  # cut off by a truncation, or torn by a kill
-            lost = (last_seq + 1, None if resume is None else next_seq - 1)
-            if lost[1] is not None and lost[1] < lost[0]:
-                lost = None
+            # with no frame after it, what was lost is for the writer's SequenceCheck to tell
+            lost = (last_seq + 1, next_seq - 1) if resume is not None and next_seq > last_seq + 1 else None
             on_damage(CorruptRecordError(str(self.path), offset, problem, resume, lost))
             if resume is None:
                 return

@@ -16,8 +16,9 @@ Design (docs/oplog-format.md):
 - Consecutive float points of one series share one growing frame: 16 bytes per point.
 - Only complete segments are truncated to their used length, after their end frame (which
   names the next segment's first sequence number: readers tell a cut from the end of the log);
-  every segment keeps room for it. The writer holds an exclusive ``flock`` on its active segment
-  while it lives, which tells readers the tail may still grow.
+  every segment keeps room for it, so a finished segment is always shorter than its
+  preallocation. The writer holds an exclusive ``flock`` on its active segment while it lives,
+  which tells readers the tail may still grow.
 """
 
 from __future__ import annotations
@@ -343,7 +344,7 @@ class OpLogWriter:
         # a point may start below _limit: the frame holds at most MAX_POINTS_PER_(MULTI_)FRAME
         # points and never crosses the end of the segment
         most = MAX_POINTS_PER_FRAME if table is None else MAX_POINTS_PER_MULTI_FRAME
-        capacity_end = min(self._end + (most - 1) * len(point), self._segment_size - fr.END_FRAME_SIZE)
+        capacity_end = min(self._end + (most - 1) * len(point), self._segment_size - fr.END_RESERVE)
         self._limit = capacity_end - len(point) + 1
         self._seq = seq
         return seq
@@ -370,13 +371,13 @@ class OpLogWriter:
         """Lay a complete frame at the next aligned offset; returns its offset."""
         need = 8 + len(body)
         offset = fr.align8(self._end)
-        if offset + need > self._segment_size - fr.END_FRAME_SIZE:
+        if offset + need > self._segment_size - fr.END_RESERVE:
             if need + 4096 > self._wanted_size:
                 raise LoggingDisabledError(f"operation of {len(body)} bytes is larger than a segment")
             self._finish_segment(fsync=False)
             self._start_segment()
             offset = fr.align8(self._end)
-            if offset + need > self._segment_size - fr.END_FRAME_SIZE:  # a small segment: disk nearly full
+            if offset + need > self._segment_size - fr.END_RESERVE:  # a small segment: disk nearly full
                 raise LoggingDisabledError(f"no room on the disk for an operation of {len(body)} bytes")
         buf = self._buf
         buf[offset + 8 : offset + need] = body
