@@ -53,6 +53,7 @@ class LogSink:
         self.flush_period = flush_period
         self.dropped = 0
         self._drops = drops
+        self._drops_run: Any = None  # a forked child's run dir: its drop record is made on its first drop
         self._dropped_logged = 0  # the count last written into the log itself
         self.closed = False
         self.writer: Any = None
@@ -84,6 +85,8 @@ class LogSink:
         if self.closed:
             raise InactiveRunError("the run is stopped; it accepts no more writes") from None
         self.dropped += 1
+        if self._drops_run is not None:
+            self._drops, self._drops_run = open_drop_counter(self._drops_run), None
         if self._drops is not None:
             self._drops.record(self.dropped, str(exc))
         if self.writer is not None and getattr(self.writer, "closed", False):
@@ -203,8 +206,9 @@ class LogSink:
         self._lock = threading.Lock()
         self._flusher = None
         self.dropped = self._dropped_logged = 0  # the child counts its own drops, in its own record
-        if self._drops is not None:
-            self._drops = open_drop_counter(self._drops.path.parent.parent)
+        if self._drops is not None:  # not at once: forked workers (data loaders) rarely log
+            self._drops.close()  # the child's copy of the descriptor
+            self._drops_run, self._drops = self._drops.path.parent.parent, None
         if self.writer is not None:
             self.writer, self.append_float = None, self._reopen_float
             self._retry_at = 0.0
