@@ -80,8 +80,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 print(f"MISSING {gap}")
         for record in read_drops(run_path):
             dropped += record.dropped
-            print(f"DROPPED {run_path.name}: {record.dropped} operation(s) not written by process "
-                  f"{record.pid} ({record.reason})")
+            print(
+                f"DROPPED {run_path.name}: {record.dropped} operation(s) not written by process "
+                f"{record.pid} ({record.reason})"
+            )
     print(
         f"{len(runs)} run(s) checked, {damaged} damaged record(s), {missing} missing range(s), "
         f"{dropped} dropped operation(s)"
@@ -95,7 +97,9 @@ def verify_segment(segment: Path, check: SequenceCheck | None = None) -> tuple[i
     records = 0
 
     def damage(err: CorruptRecordError) -> None:
-        lost = "" if err.lost is None else f" (seq {err.lost[0]}..{err.lost[1]}, {err.lost_count} records lost)"
+        lost = (
+            "" if err.lost is None else f" (seq {err.lost[0]}..{err.lost[1]}, {err.lost_count} records lost)"
+        )
         problems.append(f"offset {err.offset}: {err.detail}{lost}")
 
     try:
@@ -126,7 +130,9 @@ def _incomplete(run_path: Path) -> list[str]:
         pass
     state = read_state(run_path)  # what the daemon met, maybe in segments pruned since
     problems += [p for p in (state.damaged if state else []) if p not in problems]
-    problems += [f"{r.dropped} operation(s) dropped by process {r.pid}: {r.reason}" for r in read_drops(run_path)]
+    problems += [
+        f"{r.dropped} operation(s) dropped by process {r.pid}: {r.reason}" for r in read_drops(run_path)
+    ]
     return problems
 
 
@@ -187,7 +193,9 @@ def _summary(run_path: Path) -> tuple[int, str, int]:
 
 def _entries(run_path: Path, on_damage: Any) -> Iterator[Any]:
     try:
-        yield from read_run(layout.segments_dir(run_path), on_damage=on_damage, floors=synced_floors(run_path))
+        yield from read_run(
+            layout.segments_dir(run_path), on_damage=on_damage, floors=synced_floors(run_path)
+        )
     except OpLogError as exc:
         on_damage(exc)
 

@@ -294,7 +294,9 @@ def _open_storage(
         return sink, MemoryBlobStore(), FieldTree(keep_values=False), memory.tree
     opener = _opener(writer_factory, run_path, identity, waiting=conf.mode == "sync")
 
-    sink = LogSink(opener, strict=conf.strict, flush_period=conf.flush_period, drops=open_drop_counter(run_path))
+    sink = LogSink(
+        opener, strict=conf.strict, flush_period=conf.flush_period, drops=open_drop_counter(run_path)
+    )
     segments = layout.segments_dir(run_path)
     tree = replay(segments, keep_values=False) if resumed else FieldTree(keep_values=False)
     tree.max_fields = MAX_FIELDS

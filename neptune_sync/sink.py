@@ -172,7 +172,9 @@ class LogSink:
                 return self.writer
             now = time.monotonic()
             if now < self._retry_at:
-                raise LoggingDisabledError(f"the operation log is unavailable (retrying shortly): {self._failure}")
+                raise LoggingDisabledError(
+                    f"the operation log is unavailable (retrying shortly): {self._failure}"
+                )
             try:
                 writer = self._open_writer()
             except (OSError, LoggingDisabledError) as exc:

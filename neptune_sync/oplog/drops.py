@@ -63,7 +63,11 @@ class DropCounter:
         """The process has now dropped ``dropped`` writes in all, the last one for ``reason``."""
         now = time.time()
         self._record = msgspec.structs.replace(
-            self._record, dropped=dropped, first=self._record.first or now, last=now, reason=_tail(reason, 240)
+            self._record,
+            dropped=dropped,
+            first=self._record.first or now,
+            last=now,
+            reason=_tail(reason, 240),
         )
         with contextlib.suppress(OSError):  # best effort; the next update carries the count
             self._write()

@@ -255,7 +255,10 @@ class SequenceCheck:
             elif prev[2]:
                 where, detail = prev[:2], "segment cut short or zeroed: its end frame is missing"
             else:
-                where, detail = (str(path), 0), f"segments are missing between {Path(prev[0]).name} and this one"
+                where, detail = (
+                    (str(path), 0),
+                    f"segments are missing between {Path(prev[0]).name} and this one",
+                )
             self._report(where, detail, (self._next, first - 1))
         self._next = max(self._next, first)
         self._prev = None
@@ -267,7 +270,9 @@ class SequenceCheck:
     def finish(self) -> None:
         prev = self._prev
         if prev is not None and prev[3]:
-            self._report(prev[:2], "segment cut short or zeroed: its end frame is missing", (self._next, None))
+            self._report(
+                prev[:2], "segment cut short or zeroed: its end frame is missing", (self._next, None)
+            )
 
     def _report(self, where: tuple[str, int], detail: str, lost: tuple[int, int | None]) -> None:
         self._on_damage(MissingRecordsError(where[0], where[1], detail, None, lost))

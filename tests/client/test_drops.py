@@ -45,7 +45,9 @@ def test_dropped_writes_are_counted_per_process_and_on_disk(monkeypatch):
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert sorted((r.pid, r.dropped) for r in read_drops(run.run_path)) == sorted([(os.getpid(), 50), (pid, 7)])
+    assert sorted((r.pid, r.dropped) for r in read_drops(run.run_path)) == sorted(
+        [(os.getpid(), 50), (pid, 7)]
+    )
 
     disk.full = False
     run["after"] = 1  # the log takes writes again: the count goes into the log itself

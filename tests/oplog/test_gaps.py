@@ -35,7 +35,9 @@ def write_log(segments: Path, points: int = 8000) -> list[int]:
     return seqs
 
 
-def read_back(segments: Path, floors: dict[str, int] | None = None) -> tuple[set[int], list[CorruptRecordError]]:
+def read_back(
+    segments: Path, floors: dict[str, int] | None = None
+) -> tuple[set[int], list[CorruptRecordError]]:
     reports: list[CorruptRecordError] = []
     seqs: set[int] = set()
     for _, entry in read_run(segments, on_damage=reports.append, floors=floors):
