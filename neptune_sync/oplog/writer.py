@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import logging
 import mmap
 import os
 import socket
@@ -41,6 +42,8 @@ from pathlib import Path
 from ..exceptions import LoggingDisabledError
 from . import framing as fr
 from .ops import Op, encode_op
+
+logger = logging.getLogger("neptune_sync")
 
 DEFAULT_SEGMENT_SIZE = 16 << 20
 MIN_SEGMENT_SIZE = 64 << 10  # the smallest preallocation tried when the disk is nearly full
@@ -409,7 +412,15 @@ class OpLogWriter:
             fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if self.durability == "mmap":
-                self._segment_size = _preallocate(fd, self._wanted_size)
+                size = _preallocate(fd, self._wanted_size)
+                if size < self._wanted_size and size != self._segment_size:
+                    logger.warning(
+                        "neptune-sync: the disk is nearly full; log segment %s gets %d KiB instead of %d KiB",
+                        path,
+                        size >> 10,
+                        self._wanted_size >> 10,
+                    )
+                self._segment_size = size
                 buf: mmap.mmap | bytearray = self._map(fd, self._segment_size)
                 raw = self._header_bytes(self._segment_size)
                 buf[: len(raw)] = raw

@@ -100,6 +100,7 @@ async def test_a_full_disk_keeps_what_fits_and_counts_every_dropped_call(
             child.wait()
     assert child.returncode == 0, err  # no exception reached the training code
     assert "could not write the operation log" in err and "dropped so far" in err
+    assert "the disk is nearly full; log segment" in err
 
     (run_path,) = layout.iter_run_dirs(data)
     tree = replay(layout.segments_dir(run_path), keep_values=True)
