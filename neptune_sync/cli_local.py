@@ -112,6 +112,8 @@ def verify_segment(segment: Path, check: SequenceCheck | None = None) -> tuple[i
                 check.end(reader)
     except SegmentHeaderError as exc:
         problems.append(f"header: {exc}")
+        if check is not None:
+            check.unreadable(segment)
     except OpLogError as exc:
         problems.append(str(exc))
     return records, problems

@@ -66,6 +66,7 @@ def read_batches(
         try:  # an unknown op, frame kind or format version (a newer writer) stops this writer here
             reader = _open(path, on_damage)
             if reader is None:
+                check.unreadable(path)
                 continue
             with reader:
                 alive = reader.writer_alive()

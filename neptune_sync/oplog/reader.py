@@ -34,6 +34,7 @@ import struct
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 import msgspec
 
@@ -233,46 +234,59 @@ class SegmentReader:
         return None, 0
 
 
+class _Ended(NamedTuple):
+    """How the previous segment of a writer ended, for :class:`SequenceCheck`."""
+
+    file: str
+    offset: int  # where its end is (or should be)
+    why: str  # why it lacks its end frame ("" if it has one, or may lack it)
+    cut_short: bool  # it lacks it even as the writer's last segment
+
+
+_CUT = "segment cut short or zeroed: its end frame is missing"
+
+
 class SequenceCheck:
     """Follows one writer's segments, in order, and reports the records none of them holds.
 
-    Call :meth:`begin` before reading each segment, :meth:`end` after reading it to its end, and
-    :meth:`finish` after the writer's last one. Records up to ``floor`` are accounted for
-    elsewhere (acknowledged by the store, so their segments may have been pruned).
+    Call :meth:`begin` before reading each segment, :meth:`end` after reading it to its end (or
+    :meth:`unreadable` for a segment whose header cannot be read), and :meth:`finish` after the
+    writer's last one. Records up to ``floor`` are accounted for elsewhere (acknowledged by the
+    store, so their segments may have been pruned).
     """
 
     def __init__(self, on_damage: DamageHandler, floor: int = 0) -> None:
         self._on_damage = on_damage
-        self._floor = floor
         self._next = floor + 1  # the first sequence number not yet accounted for
-        self._prev: tuple[str, int, bool, bool] | None = None  # (file, size, unended, cut short)
+        self._prev: _Ended | None = None
 
     def begin(self, path: Path, header: fr.SegmentHeader) -> None:
         first, prev = header.first_seq, self._prev
         if first > self._next:
             if prev is None:
                 where, detail = (str(path), 0), "the writer's earlier segments are missing"
-            elif prev[2]:
-                where, detail = prev[:2], "segment cut short or zeroed: its end frame is missing"
+            elif prev.why:
+                where, detail = (prev.file, prev.offset), prev.why
             else:
-                where, detail = (
-                    (str(path), 0),
-                    f"segments are missing between {Path(prev[0]).name} and this one",
-                )
+                where = (str(path), 0)
+                detail = f"segments are missing between {Path(prev.file).name} and this one"
             self._report(where, detail, (self._next, first - 1))
         self._next = max(self._next, first)
         self._prev = None
 
     def end(self, reader: SegmentReader) -> None:
         self._next = max(self._next, reader.end_seq or reader.last_seq + 1)
-        self._prev = (str(reader.path), reader.size(), reader.unended(), reader.cut_short())
+        why = _CUT if reader.unended() else ""
+        self._prev = _Ended(str(reader.path), reader.size(), why, reader.cut_short())
+
+    def unreadable(self, path: Path) -> None:
+        """A segment whose header cannot be read: its records are lost, from where the last one ended."""
+        self._prev = _Ended(str(path), 0, "segment header unreadable: its records are lost", True)
 
     def finish(self) -> None:
         prev = self._prev
-        if prev is not None and prev[3]:
-            self._report(
-                prev[:2], "segment cut short or zeroed: its end frame is missing", (self._next, None)
-            )
+        if prev is not None and prev.cut_short:
+            self._report((prev.file, prev.offset), prev.why, (self._next, None))
 
     def _report(self, where: tuple[str, int], detail: str, lost: tuple[int, int | None]) -> None:
         self._on_damage(MissingRecordsError(where[0], where[1], detail, None, lost))
@@ -306,6 +320,7 @@ def read_run(
                 reader = SegmentReader(path)
             except SegmentHeaderError as exc:
                 on_damage(CorruptRecordError(str(path), 0, str(exc)))
+                check.unreadable(path)
                 continue
             with reader:
                 check.begin(path, reader.header)

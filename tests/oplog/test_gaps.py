@@ -1,17 +1,21 @@
-"""Missing, cut and zeroed segments: every record a writer logged is either read back or reported
-lost, with its sequence number, and nothing is reported lost that was read.
+"""Missing, cut, zeroed and damaged segments: every record a writer logged is either read back or
+reported lost, with its sequence number, and nothing is reported lost that was read.
 
 The model is the list of sequence numbers the writer returned; the damage is done to real files.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from oplog_helpers import new_writer
 
 from neptune_sync.exceptions import CorruptRecordError, MissingRecordsError
@@ -172,3 +176,54 @@ def test_format_1_segments_still_read_and_a_deleted_one_still_shows(log):
     files[3].unlink()
     (gap,) = assert_accounted(segments, logged)
     assert isinstance(gap, MissingRecordsError) and gap.lost_count > 100
+
+
+DAMAGE = st.tuples(
+    st.sampled_from(["delete", "truncate", "zero_tail", "zero_range", "flip"]),
+    st.integers(0, 1_000),  # which segment (modulo their number)
+    st.floats(0, 1, exclude_max=True),  # where in it
+    st.floats(0, 1),  # how much
+)
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory) -> tuple[Path, list[int]]:
+    segments = tmp_path_factory.mktemp("pristine") / "segments"
+    return segments, write_log(segments)
+
+
+def damage(files: list[Path], kind: str, which: int, where: float, amount: float) -> None:
+    path = files[which % len(files)]
+    if not path.exists():
+        return
+    if kind == "delete":
+        if path != files[-1]:  # a writer's last segment deleted whole cannot be told (docs)
+            path.unlink()
+        return
+    data = bytearray(path.read_bytes())
+    at = int(where * len(data))
+    if kind == "truncate":
+        del data[at:]
+    elif kind == "zero_tail":
+        data[at:] = bytes(len(data) - at)
+    elif kind == "zero_range":
+        end = min(len(data), at + 8 + int(amount * 4096))
+        data[at:end] = bytes(end - at)
+    elif at not in (8, 9):  # flip; the format version is not damage: a newer version stops loudly
+        data[at] ^= 1 + int(amount * 254)
+    path.write_bytes(bytes(data))
+
+
+@settings(max_examples=150, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+@given(damages=st.lists(DAMAGE, min_size=1, max_size=3))
+def test_any_damage_leaves_every_record_read_or_reported_lost(pristine, damages):
+    source, logged = pristine
+    segments = Path(tempfile.mkdtemp(prefix="gaps-")) / "segments"
+    try:
+        shutil.copytree(source, segments)
+        files = segment_files(segments)
+        for kind, which, where, amount in damages:
+            damage(files, kind, which, where, amount)
+        assert_accounted(segments, logged)
+    finally:
+        shutil.rmtree(segments.parent)
