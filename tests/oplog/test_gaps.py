@@ -201,6 +201,8 @@ def damage(files: list[Path], kind: str, which: int, where: float, amount: float
             path.unlink()
         return
     data = bytearray(path.read_bytes())
+    if not data:
+        return
     at = int(where * len(data))
     if kind == "truncate":
         del data[at:]
