@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .daemon_control import read_state
 from .exceptions import CorruptRecordError, NeptuneUserError, OpLogError, SegmentHeaderError
 from .oplog import layout
+from .oplog.drops import read_drops
 from .oplog.ops import SERIES_TYPES, AssignString, FieldType, op_point_count
-from .oplog.reader import SegmentReader, read_run, segment_files
+from .oplog.reader import SegmentReader, SequenceCheck, read_run, segments_by_writer
 from .replay import replay
 from .state import Field
 
@@ -37,6 +39,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
         identity = layout.read_identity(path)
         ops, state, damaged = _summary(path)
         state = state + (f" ({damaged} damaged)" if damaged else "")
+        dropped = sum(r.dropped for r in read_drops(path))
+        state = state + (f" ({dropped} dropped)" if dropped else "")
         print(
             f"{identity.run_id:<24} {identity.project:<24} {ops:>10} {_disk_bytes(path):>12} {state:<9} {identity.run_key}",
         )
@@ -47,6 +51,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     path = find_run(args.run)
     identity = layout.read_identity(path)
     print(f"run {identity.run_id} ({identity.kind}) of {identity.project} in {path}")
+    for problem in _incomplete(path):
+        print(f"INCOMPLETE: {problem}")
     tree = replay(layout.segments_dir(path), keep_values=True)
     for field_path, field in tree.under(""):
         print(f"{field_path}: {describe(field)}")
@@ -55,34 +61,81 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     runs = [find_run(args.run)] if args.run else layout.iter_run_dirs()
-    damaged = 0
+    damaged = missing = dropped = 0
     for run_path in runs:
-        for segment in segment_files(layout.segments_dir(run_path)):
-            records, problems = verify_segment(segment)
-            damaged += len(problems)
-            status = "ok" if not problems else f"{len(problems)} damaged"
-            print(f"{segment.relative_to(layout.runs_dir())}: {records} records, {status}")
-            for problem in problems:
-                print(f"  {problem}")
-    print(f"{len(runs)} run(s) checked, {damaged} damaged record(s)")
-    return 1 if damaged else 0
+        floors = synced_floors(run_path)
+        for writer_id, segments in segments_by_writer(layout.segments_dir(run_path)).items():
+            gaps: list[CorruptRecordError] = []
+            check = SequenceCheck(gaps.append, floors.get(writer_id, 0))
+            for segment in segments:
+                records, problems = verify_segment(segment, check)
+                damaged += len(problems)
+                status = "ok" if not problems else f"{len(problems)} damaged"
+                print(f"{segment.relative_to(layout.runs_dir())}: {records} records, {status}")
+                for problem in problems:
+                    print(f"  {problem}")
+            check.finish()
+            missing += len(gaps)
+            for gap in gaps:
+                print(f"MISSING {gap}")
+        for record in read_drops(run_path):
+            dropped += record.dropped
+            print(
+                f"DROPPED {run_path.name}: {record.dropped} operation(s) not written by process "
+                f"{record.pid} ({record.reason})"
+            )
+    print(
+        f"{len(runs)} run(s) checked, {damaged} damaged record(s), {missing} missing range(s), "
+        f"{dropped} dropped operation(s)"
+    )
+    return 1 if damaged or missing or dropped else 0
 
 
-def verify_segment(segment: Path) -> tuple[int, list[str]]:
-    """(records read, one line per problem) for one segment file."""
+def verify_segment(segment: Path, check: SequenceCheck | None = None) -> tuple[int, list[str]]:
+    """(records read, one line per problem) for one segment file; ``check`` follows its writer."""
     problems: list[str] = []
     records = 0
+
+    def damage(err: CorruptRecordError) -> None:
+        lost = (
+            "" if err.lost is None else f" (seq {err.lost[0]}..{err.lost[1]}, {err.lost_count} records lost)"
+        )
+        problems.append(f"offset {err.offset}: {err.detail}{lost}")
+
     try:
         with SegmentReader(segment) as reader:
-            for _ in reader.entries(
-                on_damage=lambda err: problems.append(f"offset {err.offset}: {err.detail}")
-            ):
+            if check is not None:
+                check.begin(segment, reader.header)
+            for _ in reader.entries(on_damage=damage):
                 records += 1
+            if check is not None:
+                check.end(reader)
     except SegmentHeaderError as exc:
         problems.append(f"header: {exc}")
+        if check is not None:
+            check.unreadable(segment)
     except OpLogError as exc:
         problems.append(str(exc))
     return records, problems
+
+
+def synced_floors(run_path: Path) -> dict[str, int]:
+    """Per writer, the records the store acknowledged: their segments may have been pruned."""
+    state = read_state(run_path)
+    return {w: ws.acked_seq for w, ws in state.writers.items()} if state else {}
+
+
+def _incomplete(run_path: Path) -> list[str]:
+    """What the run's log lacks: damaged and missing records, writes its processes dropped."""
+    problems: list[str] = []
+    for _ in _entries(run_path, lambda err: problems.append(str(err))):
+        pass
+    state = read_state(run_path)  # what the daemon met, maybe in segments pruned since
+    problems += [p for p in (state.damaged if state else []) if p not in problems]
+    problems += [
+        f"{r.dropped} operation(s) dropped by process {r.pid}: {r.reason}" for r in read_drops(run_path)
+    ]
+    return problems
 
 
 def find_run(name: str) -> Path:
@@ -136,12 +189,15 @@ def _summary(run_path: Path) -> tuple[int, str, int]:
         ops += op_point_count(entry.op)
         if type(entry.op) is AssignString and entry.op.path == "sys/state":
             state = entry.op.value
-    return ops, state, damaged
+    synced = read_state(run_path)  # what the daemon met, maybe in segments pruned since
+    return ops, state, max(damaged, len(synced.damaged) if synced else 0)
 
 
 def _entries(run_path: Path, on_damage: Any) -> Iterator[Any]:
     try:
-        yield from read_run(layout.segments_dir(run_path), on_damage=on_damage)
+        yield from read_run(
+            layout.segments_dir(run_path), on_damage=on_damage, floors=synced_floors(run_path)
+        )
     except OpLogError as exc:
         on_damage(exc)
 

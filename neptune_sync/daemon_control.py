@@ -71,7 +71,8 @@ class RunSyncState(msgspec.Struct):
     last_error: str = ""
     conflicts: list[ConflictRecord] = []
     quarantined: int = 0
-    damaged: list[str] = []  # corrupt records met, "file @ offset: problem"
+    damaged: list[str] = []  # corrupt records met, "file @ offset: problem"; missing records, too
+    lost_records: int = 0  # records known lost from the log (damaged frames, missing segments)
 
 
 _state_decoder = msgspec.json.Decoder(RunSyncState)

@@ -21,6 +21,7 @@
     ├── OpLogError                        the on-disk operation log
     │   ├── SegmentHeaderError            not a segment, unknown format version, damaged header
     │   ├── CorruptRecordError            a damaged frame (carries file + offset); reader reports, skips
+    │   │   └── MissingRecordsError       a writer's records no segment holds (deleted or cut segment)
     │   ├── UnknownOperationError         a frame holds an op tag this version does not know
     │   └── UnreadableFileError           a file of a run this process may not read (also PermissionError)
     ├── StoreError                        talking to or running the store (NeptuneApiException)
@@ -174,15 +175,47 @@ class SegmentHeaderError(OpLogError):
 
 
 class CorruptRecordError(OpLogError):
-    """A frame failed its checksum or could not be decoded; only that frame is lost."""
+    """A frame failed its checksum or could not be decoded; only that frame is lost.
 
-    def __init__(self, file: str, offset: int, detail: str, skipped_to: int | None = None) -> None:
+    ``lost`` is the range of sequence numbers lost with it, ``(first, last)``, when the reader can
+    tell (``last`` None: everything after ``first`` up to the end of the writer's log).
+    """
+
+    def __init__(
+        self,
+        file: str,
+        offset: int,
+        detail: str,
+        skipped_to: int | None = None,
+        lost: tuple[int, int | None] | None = None,
+    ) -> None:
         self.file = file
         self.offset = offset
         self.detail = detail
         self.skipped_to = skipped_to
+        self.lost = lost
         where = f"; resumed at offset {skipped_to}" if skipped_to is not None else ""
-        super().__init__(f"{file} @ offset {offset}: {detail}{where}")
+        super().__init__(f"{file} @ offset {offset}: {detail}{where}{_lost_text(lost)}")
+
+    @property
+    def lost_count(self) -> int | None:
+        """How many records were lost (None: not known, or an unknown number at the end)."""
+        if self.lost is None or self.lost[1] is None:
+            return None
+        return self.lost[1] - self.lost[0] + 1
+
+
+class MissingRecordsError(CorruptRecordError):
+    """Records of a writer that no segment holds: a segment deleted, cut short or zeroed at its end."""
+
+
+def _lost_text(lost: tuple[int, int | None] | None) -> str:
+    if lost is None:
+        return ""
+    first, last = lost
+    if last is None:
+        return f"; records from seq {first} on lost (how many is unknown)"
+    return f"; seq {first}..{last} lost ({last - first + 1} records)"
 
 
 class UnknownOperationError(OpLogError):

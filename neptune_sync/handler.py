@@ -203,7 +203,9 @@ class Handler:
                 self._sink.failed(exc)
             return
         if type_ == o.FieldType.FILE_SERIES:
-            value = value.store(run._blobs, path)
+            value = self._stored(value)
+            if value is None:
+                return
         field.last_step = step
         op_type, point_type = _SERIES_OP[type_]
         self._sink.append(op_type(path, (point_type(float(step), value, ts),)), ts)
@@ -259,7 +261,9 @@ class Handler:
         """Assign a whole series, string set or file set: the field's old content goes."""
         if isinstance(value, FileSet):
             self._check_type(o.FieldType.FILE_SET)
-            self._run._log(o.UploadFileSet(self._path, self._file_set_entries(value.paths), reset=True))
+            entries = self._file_set_entries(value.paths)
+            if entries is not None:
+                self._run._log(o.UploadFileSet(self._path, entries, reset=True))
             return
         self.clear()
         if isinstance(value, StringSet):
@@ -272,20 +276,35 @@ class Handler:
         at call time. ``include_plotlyjs`` is passed to plotly for a plotly figure (default True)."""
         file = File.create_from(value, True if include_plotlyjs is None else include_plotlyjs)
         self._check_type(o.FieldType.FILE)
-        self._run._log(o.AssignFile(self._path, file.store(self._run._blobs, self._path)))
+        ref = self._stored(file)
+        if ref is not None:
+            self._run._log(o.AssignFile(self._path, ref))
 
     def upload_files(self, value: str | Iterable[str], wait: bool = False) -> None:
         """Add files to a FileSet: paths, directories (recursively) or glob patterns."""
         self._check_type(o.FieldType.FILE_SET)
         paths = [value] if isinstance(value, str) else list(value)
-        self._run._log(o.UploadFileSet(self._path, self._file_set_entries(paths)))
+        entries = self._file_set_entries(paths)
+        if entries is not None:
+            self._run._log(o.UploadFileSet(self._path, entries))
 
-    def _file_set_entries(self, paths: list[str]) -> tuple[o.FileSetEntry, ...]:
-        blobs = self._run._blobs
-        return tuple(
-            o.FileSetEntry(check_relpath(self._path, rel), File(source).store(blobs, self._path))
-            for rel, source in _expand_globs(self._path, paths)
-        )
+    def _file_set_entries(self, paths: list[str]) -> tuple[o.FileSetEntry, ...] | None:
+        entries = []
+        for rel, source in _expand_globs(self._path, paths):
+            ref = self._stored(File(source))
+            if ref is None:
+                return None
+            entries.append(o.FileSetEntry(check_relpath(self._path, rel), ref))
+        return tuple(entries)
+
+    def _stored(self, file: File) -> o.FileRef | None:
+        """The file copied into the run's blobs; None when that fails (disk full, I/O error): the
+        write is counted as dropped and reported, never raised into training unless strict."""
+        try:
+            return file.store(self._run._blobs, self._path)
+        except OSError as exc:
+            self._sink.failed(LoggingDisabledError(f"cannot store the file of {self._path!r}: {exc}"))
+            return None
 
     def delete_files(self, paths: str | Iterable[str], wait: bool = False) -> None:
         """Remove files from a FileSet by relative path, directory or glob pattern."""

@@ -42,7 +42,7 @@ from .oplog.blobs import BlobStore
 from .oplog.writer import OpLogWriter
 from .remote import ReadOnlyRun
 from .replay import replay
-from .sink import LogSink
+from .sink import LogSink, open_drop_counter
 from .state import FieldTree
 from .validation import MAX_FIELDS, check_run_id
 
@@ -322,7 +322,9 @@ def _open_storage(
         return sink, MemoryBlobStore(), FieldTree(keep_values=False), memory.tree
     opener = _opener(writer_factory, run_path, identity, waiting=conf.mode == "sync")
 
-    sink = LogSink(opener, strict=conf.strict, flush_period=conf.flush_period)
+    sink = LogSink(
+        opener, strict=conf.strict, flush_period=conf.flush_period, drops=open_drop_counter(run_path)
+    )
     segments = layout.segments_dir(run_path)
     tree = replay(segments, keep_values=False) if resumed else FieldTree(keep_values=False)
     tree.max_fields = MAX_FIELDS

@@ -8,6 +8,10 @@ A write that fails with :class:`LoggingDisabledError` (disk full, I/O error) nev
 caller unless ``strict``: it is counted in ``dropped`` and reported with ``logging.error``, at most
 once every ``REPORT_INTERVAL`` seconds. The sink retries opening a fresh writer at most once
 every ``RETRY_INTERVAL`` seconds, so logging resumes when the disk has room again.
+
+The count is kept durably in the run's drop record (neptune_sync.oplog.drops), and logged as the
+field ``sys/dropped_operations/<id>`` once the log takes writes again (and on close), so the
+store shows it too.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .exceptions import InactiveRunError, LoggingDisabledError
-from .oplog.ops import Op
+from .oplog.drops import FIELD_PREFIX, DropCounter
+from .oplog.ops import AssignInt, Op
+from .oplog.writer import new_writer_id
 
 logger = logging.getLogger("neptune_sync")
 
@@ -34,16 +40,27 @@ WriterOpener = Callable[[], Any]  # returns an OpLogWriter (or a MemoryWriter)
 class LogSink:
     """Where a run's operations go. Thread-safe as the writer is."""
 
-    def __init__(self, open_writer: WriterOpener, *, strict: bool, flush_period: float | None) -> None:
+    def __init__(
+        self,
+        open_writer: WriterOpener,
+        *,
+        strict: bool,
+        flush_period: float | None,
+        drops: DropCounter | None = None,
+    ) -> None:
         self._open_writer = open_writer
         self.strict = strict
         self.flush_period = flush_period
         self.dropped = 0
+        self._drops = drops
+        self._drops_run: Any = None  # a forked child's run dir: its drop record is made on its first drop
+        self._dropped_logged = 0  # the count last written into the log itself
         self.closed = False
         self.writer: Any = None
         self.append_float: Callable[[str, float, float, float], int] = self._reopen_float
         self._lock = threading.Lock()
         self._retry_at = 0.0
+        self._failure = ""  # why the log became unavailable
         self._reported_at = float("-inf")
         self._unreported = 0
         self._flusher: _Flusher | None = None
@@ -68,7 +85,12 @@ class LogSink:
         if self.closed:
             raise InactiveRunError("the run is stopped; it accepts no more writes") from None
         self.dropped += 1
+        if self._drops_run is not None:
+            self._drops, self._drops_run = open_drop_counter(self._drops_run), None
+        if self._drops is not None:
+            self._drops.record(self.dropped, str(exc))
         if self.writer is not None and getattr(self.writer, "closed", False):
+            self._failure = str(exc)
             self._drop_writer()
         if self.strict:
             raise exc
@@ -110,13 +132,35 @@ class LogSink:
             if self._flusher is not None:
                 self._flusher.stop()
             writer, self.writer = self.writer, None
+            if writer is None and self._drops is not None and self.dropped > self._dropped_logged:
+                writer = self._last_writer()
         if writer is not None:
+            self._log_dropped(writer)
             try:
                 writer.close()
             except LoggingDisabledError as exc:
                 logger.error("neptune-sync could not complete the operation log on stop: %s", exc)
                 if self.strict:
                     raise
+        if self._drops is not None:
+            self._drops.close()
+
+    def _last_writer(self) -> Any:
+        """On close after a failure: a writer for the drop count, if the disk has room again."""
+        try:
+            return self._open_writer()
+        except (OSError, LoggingDisabledError):
+            return None
+
+    def _log_dropped(self, writer: Any) -> None:
+        """Write the drop count into the log (so it reaches the store), if it grew since last time."""
+        if self._drops is None or self.dropped == self._dropped_logged:
+            return
+        try:
+            writer.append(AssignInt(FIELD_PREFIX + self._drops.id, self.dropped))
+        except LoggingDisabledError:
+            return  # the drop record keeps the count; the next open or close tries again
+        self._dropped_logged = self.dropped
 
     # ------------------------------------------------------------------ lifecycle
     def _open(self) -> Any:
@@ -128,16 +172,20 @@ class LogSink:
                 return self.writer
             now = time.monotonic()
             if now < self._retry_at:
-                raise LoggingDisabledError("the operation log is unavailable (retrying shortly)")
+                raise LoggingDisabledError(
+                    f"the operation log is unavailable (retrying shortly): {self._failure}"
+                )
             try:
                 writer = self._open_writer()
             except (OSError, LoggingDisabledError) as exc:
                 self._retry_at = now + RETRY_INTERVAL
+                self._failure = str(exc)
                 error = LoggingDisabledError(f"cannot open the operation log: {exc}")
             else:
                 self.writer, self.append_float = writer, writer.append_float
                 if self.flush_period and self._flusher is None:
                     self._flusher = _Flusher(self, self.flush_period)
+                self._log_dropped(writer)
                 return writer
         self.failed(error)
         return None
@@ -159,6 +207,10 @@ class LogSink:
         # The parent's writer maps the parent's segment: the child opens its own on first use.
         self._lock = threading.Lock()
         self._flusher = None
+        self.dropped = self._dropped_logged = 0  # the child counts its own drops, in its own record
+        if self._drops is not None:  # not at once: forked workers (data loaders) rarely log
+            self._drops.close()  # the child's copy of the descriptor
+            self._drops_run, self._drops = self._drops.path.parent.parent, None
         if self.writer is not None:
             self.writer, self.append_float = None, self._reopen_float
             self._retry_at = 0.0
@@ -193,6 +245,15 @@ class _Flusher:
 
 
 _live_sinks: weakref.WeakSet[LogSink] = weakref.WeakSet()
+
+
+def open_drop_counter(run_path: Any) -> DropCounter | None:
+    """A new drop record for this process in the run directory (None, reported, if it cannot be made)."""
+    try:
+        return DropCounter(run_path, new_writer_id())
+    except OSError as exc:
+        logger.error("neptune-sync cannot create its drop record in %s: %s", run_path, exc)
+        return None
 
 
 def _after_fork_in_child() -> None:

@@ -10,6 +10,7 @@ import anyio
 import msgspec
 
 from neptune_sync.daemon_control import LOCK_FILE, daemon_running
+from neptune_sync.oplog.drops import dropped_total
 from neptune_sync.oplog.layout import iter_run_dirs
 
 from .config import load_config
@@ -60,11 +61,19 @@ def cmd_sync(args: argparse.Namespace) -> int:
     failed = 0
     for path, (result, replicator) in sorted(results.items()):
         state = replicator.state
-        bad = result.pending or result.stopped or state.quarantined
+        dropped = dropped_total(path)
+        bad = result.pending or result.stopped or state.quarantined or state.damaged or dropped
         failed += bool(bad)
         note = f"{result.pending} ops left" if result.pending else "synced"
         if state.quarantined:
             note += f", {state.quarantined} quarantined (see {path / 'sync' / 'quarantine.jsonl'})"
+        if state.damaged:
+            note += f", log incomplete: {len(state.damaged)} damaged or missing range(s), "
+            note += f"{state.lost_records} record(s) known lost (see `neptune-sync verify`)"
+            for problem in state.damaged:
+                print(f"  {problem}", file=sys.stderr)
+        if dropped:
+            note += f", {dropped} operation(s) dropped by the client (disk full or I/O error)"
         if state.last_error:
             note += f", last error: {state.last_error}"
         print(f"{path.name}: {note}")
@@ -105,10 +114,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"running (pid {(root / LOCK_FILE).read_text().strip()})" if daemon_running(root) else "not running"
     )
     print(f"data dir {root}: daemon {running}")
-    print(f"{'RUN':<48} {'PENDING':>9} {'BYTES':>10} {'LAG s':>8} {'CONFL':>5} {'QUAR':>5}  LAST ERROR")
+    print(
+        f"{'RUN':<48} {'PENDING':>9} {'BYTES':>10} {'LAG s':>8} {'CONFL':>5} {'QUAR':>5} {'DAMGD':>5} "
+        f"{'LOST':>6} {'DROPD':>6}  LAST ERROR"
+    )
     for r in reports:
         print(
             f"{r.run_key[:48]:<48} {r.pending_ops:>9} {r.pending_bytes:>10} {r.lag:>8.1f} "
-            f"{r.conflicts:>5} {r.quarantined:>5}  {r.last_error[:80]}"
+            f"{r.conflicts:>5} {r.quarantined:>5} {r.damaged:>5} {r.lost_records:>6} {r.dropped:>6}  "
+            f"{r.last_error[:80]}"
         )
     return 0

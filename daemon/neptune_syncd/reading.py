@@ -5,7 +5,9 @@ the event loop waits for the store, so reading the next batch overlaps sending t
 
 Damage in a segment whose writer is alive is never skipped: a frame being rewritten in place
 (a growing points frame) can read as torn. Reading stops before it and tries again next pass;
-once the writer is gone, real damage is reported and skipped as far as it goes.
+once the writer is gone, real damage is reported and skipped as far as it goes. Records that no
+segment holds (a deleted segment, a cut or zeroed end) are reported with their sequence numbers;
+the records after them are delivered.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from neptune_sync.exceptions import CorruptRecordError, SegmentHeaderError, UnknownOperationError
 from neptune_sync.oplog.framing import Entry
-from neptune_sync.oplog.reader import DamageHandler, SegmentReader
+from neptune_sync.oplog.reader import DamageHandler, SegmentReader, SequenceCheck
 
 from .batching import Batch, BatchPolicy, trim
 
@@ -59,15 +61,18 @@ def read_batches(
 ) -> Iterator[Chunk]:
     """Batches of the entries above ``acked``, from ``resume`` (segment name, frame offset) on."""
     batch, position, seen, alive = Batch(policy), resume, 0, False
+    check = SequenceCheck(on_damage, acked)
     for path in paths:
         try:  # an unknown op, frame kind or format version (a newer writer) stops this writer here
             reader = _open(path, on_damage)
             if reader is None:
+                check.unreadable(path)
                 continue
             with reader:
                 alive = reader.writer_alive()
                 offset = resume[1] if path.name == resume[0] else None
                 damage = _hold_back if alive else on_damage
+                check.begin(path, reader.header)
                 for frame_offset, raw in reader.entries(offset, on_damage=damage, live=alive):
                     seen = max(seen, raw.last_seq)
                     entry = trim(raw, acked)
@@ -78,12 +83,14 @@ def read_batches(
                     if batch.full():
                         yield Chunk(batch, position, seen)
                         batch = Batch(policy)
+                check.end(reader)
         except UnknownOperationError as exc:
             yield Chunk(batch, position, seen, at_end=True, alive=alive, error=str(exc))
             return
         except _HoldBack:
             yield Chunk(batch, position, seen, at_end=True, alive=True)
             return
+    check.finish()
     yield Chunk(batch, position, seen, at_end=True, alive=alive)
 
 

@@ -264,10 +264,11 @@ class Replicator:
             self._saved = snapshot
 
     def _damage(self, err: CorruptRecordError) -> None:
-        if (err.file, err.offset) in self._reported:
+        if (err.file, err.offset) in self._reported or str(err) in self.state.damaged:
             return
         self._reported.add((err.file, err.offset))
         self.state.damaged.append(str(err))
+        self.state.lost_records += err.lost_count or 0
         log.error("%s: corrupt log record skipped: %s", self.run_path.name, err)
 
     def _stop_writer(self, writer_id: str, why: str, result: PassResult) -> None:

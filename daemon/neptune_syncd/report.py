@@ -13,6 +13,7 @@ import msgspec
 
 from neptune_sync.daemon_control import RunSyncState, WriterState, read_state
 from neptune_sync.exceptions import OpLogError
+from neptune_sync.oplog.drops import dropped_total
 from neptune_sync.oplog.layout import read_identity, segments_dir
 from neptune_sync.oplog.reader import SegmentReader
 
@@ -32,8 +33,10 @@ class RunReport(msgspec.Struct):
     last_error: str
     conflicts: int
     quarantined: int
-    damaged: int
+    damaged: int  # damaged frames and missing ranges of records the daemon met
     synced_before: bool  # the daemon has written a state file for this run
+    lost_records: int = 0  # records known lost from the log (damaged, in missing or cut segments)
+    dropped: int = 0  # writes the run's logging processes could not make (disk full, I/O error)
 
 
 def _pending(paths: list[Path], ws: WriterState, report: RunReport, now: float) -> None:
@@ -75,6 +78,8 @@ def run_report(run_path: Path, now: float | None = None) -> RunReport:
         state.quarantined,
         len(state.damaged),
         synced_before,
+        state.lost_records,
+        dropped_total(run_path),
     )
     for writer_id, paths in by_writer(segments_dir(run_path)).items():
         _pending(paths, state.writers.get(writer_id, WriterState()), report, now)

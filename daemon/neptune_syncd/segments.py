@@ -7,20 +7,15 @@ segment whose every sequence number is acknowledged and that no live writer hold
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
 from neptune_sync.exceptions import SegmentHeaderError, UnknownOperationError
-from neptune_sync.oplog.reader import SegmentReader, segment_files
+from neptune_sync.oplog.reader import SegmentReader, segments_by_writer
 
 
 def by_writer(segments_dir: Path) -> dict[str, list[Path]]:
     """Segment files grouped by writer id, each list in write order."""
-    groups: dict[str, list[Path]] = defaultdict(list)
-    for path in segment_files(segments_dir):
-        writer_id, _, _ = path.stem.rpartition("-")
-        groups[writer_id].append(path)
-    return dict(groups)
+    return segments_by_writer(segments_dir)
 
 
 def first_seq(path: Path) -> int | None:

@@ -1,4 +1,4 @@
-"""Segment header and frame layout of the operation log (docs/oplog-format.md, format version 1).
+"""Segment header and frame layout of the operation log (docs/oplog-format.md, format version 2).
 
 A segment file::
 
@@ -22,6 +22,9 @@ Invariants the writer keeps and the reader relies on:
   then stores a new commit word (longer length, crc extended over the new bytes). Readers that
   saw a shorter version of the frame see a prefix of its points.
 - Sequence numbers are per writer, strictly increasing by one for each operation or point.
+- A finished segment (format 2) ends with an end frame (kind 5) whose sequence number is the
+  first one of the writer's next segment, so a reader tells a cut or a missing segment from the
+  end of the log. Format 1 segments (no end frame) are still read.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ import msgspec
 from .ops import FloatPoint, LogFloats, Op, decode_op
 
 MAGIC = b"NSYNCLOG"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # what the writer writes
+READABLE_VERSIONS = frozenset({1, 2})  # 1: the same, without end frames and the header's size
 
 SEGMENT_PREFIX = struct.Struct("<8sHHIII")  # magic, version, reserved, header len, header crc, reserved
 COMMIT = struct.Struct("<II")  # body length, crc32(body)
@@ -45,7 +49,12 @@ KIND_OP = 1  # payload: one msgpack-encoded Op
 KIND_FLOATS_INT_STEP = 2  # payload: u16 path length, path, then POINT_INT_STEP points
 KIND_FLOATS_FLOAT_STEP = 3  # payload: u16 path length, path, then POINT_FLOAT_STEP points
 KIND_FLOATS_MULTI = 4  # payload: u16 path count, (u16 length, path) each, then POINT_MULTI points
-KNOWN_KINDS = frozenset({KIND_OP, KIND_FLOATS_INT_STEP, KIND_FLOATS_FLOAT_STEP, KIND_FLOATS_MULTI})
+KIND_END = 5  # no payload; its sequence number is the first of the writer's next segment
+KNOWN_KINDS = frozenset({KIND_OP, KIND_FLOATS_INT_STEP, KIND_FLOATS_FLOAT_STEP, KIND_FLOATS_MULTI, KIND_END})
+END_FRAME_SIZE = 8 + 24  # commit word + prelude
+# Room every segment keeps at its end: its end frame, and 8 bytes more, so that a finished (trimmed)
+# segment is always shorter than its preallocation and a file still at that size was never finished.
+END_RESERVE = END_FRAME_SIZE + 8
 
 # Points: step, µs since the frame's base timestamp, value.
 POINT_INT_STEP = struct.Struct("<IId")  # step u32, offset u32, value f64
@@ -71,6 +80,7 @@ class SegmentHeader(msgspec.Struct, frozen=True):
     hostname: str
     run_id: str = ""
     custom_run_id: str = ""
+    size: int = 0  # bytes preallocated for the segment (0: it grows as written, or format 1)
 
 
 class Entry(msgspec.Struct, array_like=True, frozen=True):
@@ -111,18 +121,22 @@ def encode_segment_header(header: SegmentHeader) -> bytes:
 
 
 def decode_segment_header(data: bytes | memoryview) -> tuple[SegmentHeader, int]:
-    """Parse a segment header; returns it and the offset of the first frame. Raises ValueError."""
+    """Parse a segment header; returns it and the offset of the first frame. Raises ValueError
+    (UnsupportedVersion for a format version this code does not read)."""
     if len(data) < SEGMENT_PREFIX.size:
         raise ValueError("file too short for a segment header")
     magic, version, _, length, crc, _ = SEGMENT_PREFIX.unpack_from(data, 0)
     if magic != MAGIC:
         raise ValueError(f"not a neptune-sync segment (magic {bytes(magic)!r})")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise UnsupportedVersion(
-            f"segment format version {version}; this neptune-sync reads version {FORMAT_VERSION}"
+            f"segment format version {version}; this neptune-sync reads versions "
+            f"{', '.join(map(str, sorted(READABLE_VERSIONS)))}"
         )
     end = SEGMENT_PREFIX.size + length
     body = bytes(data[SEGMENT_PREFIX.size : end])
+    if len(data) < align8(end):
+        raise ValueError("file too short for its segment header")
     if len(body) != length or zlib.crc32(body) != crc:
         raise ValueError("segment header damaged (checksum mismatch)")
     try:
@@ -130,6 +144,16 @@ def decode_segment_header(data: bytes | memoryview) -> tuple[SegmentHeader, int]
     except msgspec.DecodeError as exc:
         raise ValueError(f"segment header undecodable: {exc}") from None
     return header, align8(end)
+
+
+def segment_version(data: bytes | memoryview) -> int:
+    """The format version of a segment whose header :func:`decode_segment_header` accepted."""
+    return SEGMENT_PREFIX.unpack_from(data, 0)[1]
+
+
+def encode_end_body(next_seq: int, ts: float) -> bytes:
+    """The body of a segment's end frame: the first sequence number of the next segment."""
+    return PRELUDE.pack(KIND_END, 0, next_seq, ts)
 
 
 def encode_op_body(seq: int, ts: float, op_bytes: bytes) -> bytes:

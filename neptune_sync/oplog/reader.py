@@ -18,6 +18,10 @@ Rules (docs/oplog-format.md):
 - An unknown operation tag or frame kind in a frame that verifies, or a segment in an unknown
   format version, is not damage: it stops the segment loudly (:class:`UnknownOperationError`),
   since skipping it would silently drop data.
+- A finished segment (format 2) ends with an end frame naming the first sequence number of the
+  writer's next segment. :class:`SequenceCheck` follows one writer's segments and reports every
+  sequence number none of them holds (:class:`MissingRecordsError`): a deleted segment, a cut or
+  zeroed end. Damage reports carry the range of sequence numbers lost when it is known.
 
 Segments are read with ``pread`` (never mapped): a writer may trim the file under us.
 """
@@ -28,12 +32,13 @@ import fcntl
 import os
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 import msgspec
 
-from ..exceptions import CorruptRecordError, SegmentHeaderError, UnknownOperationError
+from ..exceptions import CorruptRecordError, MissingRecordsError, SegmentHeaderError, UnknownOperationError
 from . import framing as fr
 
 CHUNK = 1 << 20
@@ -54,12 +59,16 @@ class SegmentReader:
         try:
             head = os.pread(self._fd, 65536, 0)
             self.header, self.data_start = fr.decode_segment_header(head)
+            self.version = fr.segment_version(head)
         except fr.UnsupportedVersion as exc:  # newer data, not damage: never skip it quietly
             os.close(self._fd)
             raise UnknownOperationError(str(self.path), 0, str(exc)) from None
         except ValueError as exc:
             os.close(self._fd)
             raise SegmentHeaderError(str(self.path), str(exc)) from None
+        self.last_seq = self.header.first_seq - 1  # the last record read so far
+        self.end_seq: int | None = None  # the end frame's sequence number, once read
+        self.live = False  # the writer held the segment while it was read
 
     def __enter__(self) -> SegmentReader:
         return self
@@ -95,9 +104,11 @@ class SegmentReader:
         """
         if live is None:
             live = self.writer_alive()
+        self.live = live
         offset = self.data_start if start is None else start
         size = os.fstat(self._fd).st_size
         last_seq = self.header.first_seq - 1
+        self.end_seq = None
         chunk_at, chunk = 0, b""
         while offset + 8 <= size:
             if not (chunk_at <= offset and offset + 8 <= chunk_at + len(chunk)):
@@ -122,12 +133,20 @@ class SegmentReader:
                     body = memoryview(chunk)[offset - chunk_at + 8 : end - chunk_at]
                     if zlib.crc32(body) != crc:
                         problem = "checksum mismatch"
+                    elif body[0] == fr.KIND_END:
+                        seq = fr.PRELUDE.unpack_from(body, 0)[2]
+                        if length != fr.PRELUDE.size:
+                            problem = f"end frame of length {length}"
+                        elif seq > last_seq:
+                            self.end_seq = seq
+                            return  # what follows an end frame is not part of the segment
+                        problem = f"end frame's sequence number {seq} does not follow {last_seq}"
                     else:
                         entries, problem = self._decode(body, offset)
                         if entries and entries[0].seq > last_seq:
                             for entry in entries:
                                 yield offset, entry
-                            last_seq = entries[-1].last_seq
+                            self.last_seq = last_seq = entries[-1].last_seq
                             offset = fr.align8(end)
                             continue
                         if entries:
@@ -136,10 +155,12 @@ class SegmentReader:
                 # the writer may be changing these bytes under us (a points frame grew since its
                 # commit word was read): the end, for now; damage shows once the writer is done
                 return
-            resume = self._resync(offset + 8, size, last_seq)
+            resume, next_seq = self._resync(offset + 8, size, last_seq)
             if resume is None and (problem.startswith(_PAST_EOF) or self._unfinished(offset, length, size)):
                 return  # cut off by a truncation, or torn by a kill
-            on_damage(CorruptRecordError(str(self.path), offset, problem, resume))
+            # with no frame after it, what was lost is for the writer's SequenceCheck to tell
+            lost = (last_seq + 1, next_seq - 1) if resume is not None and next_seq > last_seq + 1 else None
+            on_damage(CorruptRecordError(str(self.path), offset, problem, resume, lost))
             if resume is None:
                 return
             offset = resume
@@ -160,12 +181,30 @@ class SegmentReader:
         """Whether a dead writer never finished this segment, so its invalid last frame is a write
         torn by a kill rather than damage.
 
-        A clean finish trims the segment to its last frame; a killed mmap writer leaves it
-        preallocated, ending in zeros. A frame that ends exactly at the end of the file is finished.
+        A clean finish trims the segment to its end frame; a killed mmap writer leaves it at its
+        preallocated size (format 1: ending in zeros). A frame that ends exactly at the end of the
+        file is finished.
         """
+        if self.header.size:
+            return size == self.header.size
         if fr.align8(offset + 8 + length) == size:
             return False
         return os.pread(self._fd, 8, size - 8) == bytes(8)
+
+    def unended(self) -> bool:
+        """After reading to the end: the segment lacks an end frame although its writer is done
+        with it (format 2). Fine for a writer's last segment when a kill ended it; any other is cut."""
+        return self.version >= 2 and not self.live and self.end_seq is None
+
+    def cut_short(self) -> bool:
+        """After reading to the end: an unended segment that is not at its preallocated size, so
+        no kill left it so (a kill leaves the preallocation in place; trimming follows the end
+        frame): its end was cut or zeroed. Unknowable for a segment that grows as it is written
+        (buffered durability, format 1): those count as ended by a kill."""
+        return self.unended() and bool(self.header.size) and self.size() != self.header.size
+
+    def size(self) -> int:
+        return os.fstat(self._fd).st_size
 
     def _zero_from(self, offset: int, size: int) -> bool:
         while offset < size:
@@ -175,8 +214,9 @@ class SegmentReader:
             offset += len(block)
         return True
 
-    def _resync(self, offset: int, size: int, last_seq: int) -> int | None:
-        """The offset of the next frame that verifies and continues the sequence, if any."""
+    def _resync(self, offset: int, size: int, last_seq: int) -> tuple[int | None, int]:
+        """The offset and sequence number of the next frame that verifies and continues the
+        sequence; (None, 0) if there is none."""
         offset = fr.align8(offset)
         while offset + 8 + fr.PRELUDE.size <= size:
             block = os.pread(self._fd, CHUNK + 8 + fr.PRELUDE.size, offset)
@@ -189,9 +229,67 @@ class SegmentReader:
                     continue
                 body = os.pread(self._fd, length, offset + rel + 8)
                 if zlib.crc32(body) == crc:
-                    return offset + rel
+                    return offset + rel, seq
             offset += CHUNK
-        return None
+        return None, 0
+
+
+class _Ended(NamedTuple):
+    """How the previous segment of a writer ended, for :class:`SequenceCheck`."""
+
+    file: str
+    offset: int  # where its end is (or should be)
+    why: str  # why it lacks its end frame ("" if it has one, or may lack it)
+    cut_short: bool  # it lacks it even as the writer's last segment
+
+
+_CUT = "segment cut short or zeroed: its end frame is missing"
+
+
+class SequenceCheck:
+    """Follows one writer's segments, in order, and reports the records none of them holds.
+
+    Call :meth:`begin` before reading each segment, :meth:`end` after reading it to its end (or
+    :meth:`unreadable` for a segment whose header cannot be read), and :meth:`finish` after the
+    writer's last one. Records up to ``floor`` are accounted for elsewhere (acknowledged by the
+    store, so their segments may have been pruned).
+    """
+
+    def __init__(self, on_damage: DamageHandler, floor: int = 0) -> None:
+        self._on_damage = on_damage
+        self._next = floor + 1  # the first sequence number not yet accounted for
+        self._prev: _Ended | None = None
+
+    def begin(self, path: Path, header: fr.SegmentHeader) -> None:
+        first, prev = header.first_seq, self._prev
+        if first > self._next:
+            if prev is None:
+                where, detail = (str(path), 0), "the writer's earlier segments are missing"
+            elif prev.why:
+                where, detail = (prev.file, prev.offset), prev.why
+            else:
+                where = (str(path), 0)
+                detail = f"segments are missing between {Path(prev.file).name} and this one"
+            self._report(where, detail, (self._next, first - 1))
+        self._next = max(self._next, first)
+        self._prev = None
+
+    def end(self, reader: SegmentReader) -> None:
+        self._next = max(self._next, reader.end_seq or reader.last_seq + 1)
+        why = _CUT if reader.unended() else ""
+        self._prev = _Ended(str(reader.path), reader.size(), why, reader.cut_short())
+
+    def unreadable(self, path: Path) -> None:
+        """A segment whose header cannot be read: its records are lost, from where the last one ended."""
+        self._prev = _Ended(str(path), 0, "segment header unreadable: its records are lost", True)
+
+    def finish(self) -> None:
+        prev = self._prev
+        if prev is not None and prev.cut_short:
+            self._report((prev.file, prev.offset), prev.why, (self._next, None))
+
+    def _report(self, where: tuple[str, int], detail: str, lost: tuple[int, int | None]) -> None:
+        self._on_damage(MissingRecordsError(where[0], where[1], detail, None, lost))
 
 
 def segment_files(segments_dir: Path) -> list[Path]:
@@ -199,16 +297,34 @@ def segment_files(segments_dir: Path) -> list[Path]:
     return sorted(p for p in Path(segments_dir).glob("*.seg") if not p.name.startswith("."))
 
 
-def read_run(
-    segments_dir: Path, *, on_damage: DamageHandler = _raise
-) -> Iterator[tuple[fr.SegmentHeader, fr.Entry]]:
-    """Every entry of every writer of a run, writer by writer, in sequence order."""
+def segments_by_writer(segments_dir: Path) -> dict[str, list[Path]]:
+    """A run's segment files per writer id (``<writer_id>-<index>.seg``), each list in write order."""
+    groups: dict[str, list[Path]] = {}
     for path in segment_files(segments_dir):
-        try:
-            reader = SegmentReader(path)
-        except SegmentHeaderError as exc:
-            on_damage(CorruptRecordError(str(path), 0, str(exc)))
-            continue
-        with reader:
-            for _, entry in reader.entries(on_damage=on_damage):
-                yield reader.header, entry
+        groups.setdefault(path.stem.rpartition("-")[0], []).append(path)
+    return groups
+
+
+def read_run(
+    segments_dir: Path, *, on_damage: DamageHandler = _raise, floors: Mapping[str, int] | None = None
+) -> Iterator[tuple[fr.SegmentHeader, fr.Entry]]:
+    """Every entry of every writer of a run, writer by writer, in sequence order.
+
+    Damage and missing records are reported to ``on_damage``; records of a writer up to
+    ``floors[writer_id]`` count as present (the store acknowledged them; their segments may be gone).
+    """
+    for writer_id, paths in segments_by_writer(segments_dir).items():
+        check = SequenceCheck(on_damage, (floors or {}).get(writer_id, 0))
+        for path in paths:
+            try:
+                reader = SegmentReader(path)
+            except SegmentHeaderError as exc:
+                on_damage(CorruptRecordError(str(path), 0, str(exc)))
+                check.unreadable(path)
+                continue
+            with reader:
+                check.begin(path, reader.header)
+                for _, entry in reader.entries(on_damage=on_damage):
+                    yield reader.header, entry
+                check.end(reader)
+        check.finish()

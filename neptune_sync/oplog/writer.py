@@ -6,21 +6,27 @@ Design (docs/oplog-format.md):
   get their own writer id. A forked child drops the parent's writer and opens its own on its
   first write, so it never writes into the parent's mapping.
 - ``durability="mmap"`` (default): segments are preallocated (``posix_fallocate``, so a full disk
-  fails at rotation with an error instead of SIGBUS later) and mapped; a call has returned only
+  fails at rotation with an error instead of SIGBUS later) and mapped; when the disk has no room
+  for a whole segment, a smaller one (down to ``MIN_SEGMENT_SIZE``) keeps what still fits; a call has returned only
   after its frame and commit word are in the mapping, and the kernel keeps those pages when the
   process dies, so SIGKILL loses no returned call. ``fsync()`` (msync) makes them survive power loss.
 - ``durability="buffered"``: for filesystems where shared mappings are unsafe (NFS, FUSE). Frames
   go to an in-memory copy of the segment and reach the file on ``flush()``; a crash loses what was
   logged since the last flush.
 - Consecutive float points of one series share one growing frame: 16 bytes per point.
-- Only complete segments are truncated to their used length; the writer holds an exclusive
-  ``flock`` on its active segment while it lives, which tells readers the tail may still grow.
+- Only complete segments are truncated to their used length, after their end frame (which
+  names the next segment's first sequence number: readers tell a cut from the end of the log);
+  every segment keeps room for it, so a finished segment is always shorter than its
+  preallocation. The writer holds an exclusive ``flock`` on its active segment while it lives,
+  which tells readers the tail may still grow.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import logging
 import mmap
 import os
 import socket
@@ -30,13 +36,17 @@ import time
 import uuid
 import weakref
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 from ..exceptions import LoggingDisabledError
 from . import framing as fr
 from .ops import Op, encode_op
 
+logger = logging.getLogger("neptune_sync")
+
 DEFAULT_SEGMENT_SIZE = 16 << 20
+MIN_SEGMENT_SIZE = 64 << 10  # the smallest preallocation tried when the disk is nearly full
 MAX_POINTS_PER_FRAME = 1024  # the unit of damage for float series: at most this many points
 MAX_POINTS_PER_MULTI_FRAME = 4096  # more for multi-series frames: their path table is larger
 MAX_TABLE_PATHS = 256  # series in one multi-series frame's path table
@@ -91,7 +101,9 @@ class OpLogWriter:
         "_recent_bytes",
         "_released",
         "_limit",
+        "_map",
         "_segment_size",
+        "_wanted_size",
         "_seq",
         "_unsynced",
         "closed",
@@ -111,7 +123,10 @@ class OpLogWriter:
         durability: str = "mmap",
         segment_size: int = DEFAULT_SEGMENT_SIZE,
         writer_id: str | None = None,
+        map_segment: Callable[[int, int], mmap.mmap] = mmap.mmap,
     ) -> None:
+        """``map_segment(fd, size)`` maps a segment in mmap durability (a seam for tests that watch
+        every store into the mapping)."""
         if durability not in ("mmap", "buffered"):
             raise ValueError(f"durability must be 'mmap' or 'buffered', not {durability!r}")
         self.segments_dir = Path(segments_dir)
@@ -119,7 +134,8 @@ class OpLogWriter:
         self.durability = durability
         self.writer_id = writer_id or new_writer_id()
         self._identity = dict(project=project, run_key=run_key, run_id=run_id, custom_run_id=custom_run_id)
-        self._segment_size = segment_size
+        self._wanted_size = self._segment_size = segment_size
+        self._map = map_segment
         self._lock = threading.Lock()
         self._index = -1
         self._fd = -1
@@ -331,7 +347,7 @@ class OpLogWriter:
         # a point may start below _limit: the frame holds at most MAX_POINTS_PER_(MULTI_)FRAME
         # points and never crosses the end of the segment
         most = MAX_POINTS_PER_FRAME if table is None else MAX_POINTS_PER_MULTI_FRAME
-        capacity_end = min(self._end + (most - 1) * len(point), self._segment_size)
+        capacity_end = min(self._end + (most - 1) * len(point), self._segment_size - fr.END_RESERVE)
         self._limit = capacity_end - len(point) + 1
         self._seq = seq
         return seq
@@ -358,12 +374,14 @@ class OpLogWriter:
         """Lay a complete frame at the next aligned offset; returns its offset."""
         need = 8 + len(body)
         offset = fr.align8(self._end)
-        if offset + need > self._segment_size:
-            if need + 4096 > self._segment_size:
+        if offset + need > self._segment_size - fr.END_RESERVE:
+            if need + 4096 > self._wanted_size:
                 raise LoggingDisabledError(f"operation of {len(body)} bytes is larger than a segment")
             self._finish_segment(fsync=False)
             self._start_segment()
             offset = fr.align8(self._end)
+            if offset + need > self._segment_size - fr.END_RESERVE:  # a small segment: disk nearly full
+                raise LoggingDisabledError(f"no room on the disk for an operation of {len(body)} bytes")
         buf = self._buf
         buf[offset + 8 : offset + need] = body
         buf[offset : offset + 8] = _COMMIT_PACK(len(body), zlib.crc32(body))
@@ -385,16 +403,6 @@ class OpLogWriter:
 
     def _start_segment(self) -> None:
         self._index += 1
-        header = fr.SegmentHeader(
-            index=self._index,
-            writer_id=self.writer_id,
-            first_seq=self._seq + 1,
-            created=time.time(),
-            pid=os.getpid(),
-            hostname=socket.gethostname(),
-            **self._identity,
-        )
-        raw = fr.encode_segment_header(header)
         path = self.segments_dir / segment_name(self.writer_id, self._index)
         # Readers only ever see a segment with a complete header and the writer's lock held:
         # it is prepared under a temporary name and renamed (the flock stays with the inode).
@@ -404,11 +412,21 @@ class OpLogWriter:
             fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if self.durability == "mmap":
-                os.posix_fallocate(fd, 0, self._segment_size)
-                buf: mmap.mmap | bytearray = mmap.mmap(fd, self._segment_size)
+                size = _preallocate(fd, self._wanted_size)
+                if size < self._wanted_size and size != self._segment_size:
+                    logger.warning(
+                        "neptune-sync: the disk is nearly full; log segment %s gets %d KiB instead of %d KiB",
+                        path,
+                        size >> 10,
+                        self._wanted_size >> 10,
+                    )
+                self._segment_size = size
+                buf: mmap.mmap | bytearray = self._map(fd, self._segment_size)
+                raw = self._header_bytes(self._segment_size)
                 buf[: len(raw)] = raw
             else:
                 buf = bytearray(self._segment_size)
+                raw = self._header_bytes(0)
                 buf[: len(raw)] = raw
                 os.pwrite(fd, raw, 0)
             os.rename(tmp, path)
@@ -423,11 +441,29 @@ class OpLogWriter:
         self._flushed_frame = -1
         self._close_points_frame()
 
+    def _header_bytes(self, size: int) -> bytes:
+        header = fr.SegmentHeader(
+            index=self._index,
+            writer_id=self.writer_id,
+            first_seq=self._seq + 1,
+            created=time.time(),
+            pid=os.getpid(),
+            hostname=socket.gethostname(),
+            size=size,
+            **self._identity,
+        )
+        return fr.encode_segment_header(header)
+
     def _finish_segment(self, fsync: bool) -> None:
         buf, fd = self._buf, self._fd
         if buf is None:
             return
-        used = fr.align8(self._end)
+        # the end frame (room for it is always kept): body first, commit word last, like any frame
+        offset = fr.align8(self._end)
+        body = fr.encode_end_body(self._seq + 1, time.time())
+        buf[offset + 8 : offset + fr.END_FRAME_SIZE] = body
+        buf[offset : offset + 8] = _COMMIT_PACK(len(body), zlib.crc32(body))
+        self._end = used = offset + fr.END_FRAME_SIZE
         try:
             if isinstance(buf, mmap.mmap):
                 if fsync:
@@ -470,6 +506,20 @@ class OpLogWriter:
         if end > start:
             _pwrite_all(self._fd, view[start:end], start)
         self._flushed, self._flushed_frame = self._end, self._open_frame
+
+
+def _preallocate(fd: int, size: int) -> int:
+    """Reserve ``size`` bytes for a segment, or as much as the disk still has room for (halving
+    down to MIN_SEGMENT_SIZE); returns the size reserved. Raises OSError when not even that fits."""
+    while True:
+        try:
+            os.posix_fallocate(fd, 0, size)
+            return size
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC or size <= MIN_SEGMENT_SIZE:
+                raise
+            os.ftruncate(fd, 0)  # give back what a partial allocation took
+            size = max(MIN_SEGMENT_SIZE, size // 2)
 
 
 def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 import neptune_sync as neptune
@@ -9,6 +11,7 @@ from neptune_sync import cli
 from neptune_sync.exceptions import NeptuneUserError
 from neptune_sync.oplog import framing, layout
 from neptune_sync.oplog.reader import segment_files
+from neptune_sync.oplog.writer import OpLogWriter
 
 
 def make_run(custom_run_id: str = "cli-run", points: int = 100):
@@ -66,3 +69,25 @@ def test_verify_reports_damage_with_offset_and_exit_code(capsys):
     assert "1 run(s) checked, 1 damaged record(s)" in out
     assert cli.main(["ls"]) == 0
     assert "(1 damaged)" in capsys.readouterr().out
+
+
+def test_verify_ls_and_show_report_a_deleted_segment_with_its_seq_range_and_exit_1(capsys):
+    small = functools.partial(OpLogWriter, segment_size=16 << 10)
+    run = neptune.init_run(project="w/cli", mode="offline", custom_run_id="gap", writer_factory=small)
+    for i in range(5000):
+        run["loss"].append(i / 10, step=i)
+    run.stop()
+    segments = segment_files(layout.segments_dir(run.run_path))
+    first_seqs = [framing.decode_segment_header(p.read_bytes())[0].first_seq for p in segments]
+    segments[2].unlink()
+    lost = first_seqs[3] - first_seqs[2]
+    assert cli.main(["verify"]) == 1
+    out = capsys.readouterr().out
+    assert f"seq {first_seqs[2]}..{first_seqs[3] - 1} lost ({lost} records)" in out
+    assert "1 missing range(s)" in out
+    assert cli.main(["ls"]) == 0
+    assert "Inactive (1 damaged)" in capsys.readouterr().out
+    assert cli.main(["show", "gap"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[1].startswith("INCOMPLETE:") and f"({lost} records)" in out
+    assert f"loss: floatSeries ({5000 - lost} points" in out

@@ -43,6 +43,9 @@ def test_a_verified_frame_with_arbitrary_content_is_decoded_or_reported(tmp_path
     except UnknownOperationError:
         return
     assert found[0][1].op == ops.AssignInt("n", 1)
+    if body[:1] == bytes([fr.KIND_END]) and len(body) == fr.PRELUDE.size and fr.PRELUDE.unpack(body)[2] > 1:
+        assert len(found) == 1 and damage == []  # a segment's end frame: nothing after it is read
+        return
     middle = [entry for _, entry in found if entry.seq == 2]
     if middle:
         claimed = middle[0].last_seq
