@@ -16,6 +16,7 @@
     │   │   └── InactiveRunError          (InactiveRunException), InactiveProjectException, ...
     │   ├── MetadataContainerNotFound     ``with_id`` names no run (RunNotFound, ProjectNotFound, ...)
     │   ├── NeptuneMissingProjectNameException  no ``project=`` and no NEPTUNE_PROJECT
+    │   ├── IntegrationArgumentError (TypeError)  an integration given an argument of the wrong type
     │   └── NeedsStoreError               the mode or call needs a configured store
     │       └── NeptuneMissingApiTokenException  ... and no API token was given
     ├── OpLogError                        the on-disk operation log
@@ -456,6 +457,10 @@ class PlotlyIncompatibilityException(Exception):
 
 class NeptuneLegacyIncompatibilityException(NeptuneSyncError):
     pass
+
+
+class IntegrationArgumentError(NeptuneUserError, TypeError):
+    """An integration was constructed with an argument of the wrong type (a TypeError, as in 1.x)."""
 
 
 class NeptuneUnhandledArtifactSchemeException(NeptuneSyncError):

@@ -291,10 +291,11 @@ class Handler:
     def _file_set_entries(self, paths: list[str]) -> tuple[o.FileSetEntry, ...] | None:
         entries = []
         for rel, source in _expand_globs(self._path, paths):
+            relpath = check_relpath(self._path, rel)
             ref = self._stored(File(source))
             if ref is None:
                 return None
-            entries.append(o.FileSetEntry(check_relpath(self._path, rel), ref))
+            entries.append(o.FileSetEntry(relpath, ref))
         return tuple(entries)
 
     def _stored(self, file: File) -> o.FileRef | None:

@@ -2,8 +2,8 @@
 
 - ``neptune.types``, ``neptune.exceptions``, ``neptune.utils``, ``neptune.handler`` (and their
   submodules) are ``neptune_sync.<same>``;
-- ``neptune.integrations.<name>`` is ``neptune_sync.integrations.<name>`` for any name, unless this
-  package ships a module of that name (``neptune.integrations.utils``);
+- ``neptune.integrations.<name>`` is ``neptune_sync.integrations.<name>`` for any name
+  (``neptune.integrations.utils`` included);
 - ``neptune.new.<rest>`` is ``neptune.<rest>`` (the pre-1.0 import path).
 
 A meta-path finder resolves them on import, so nothing is imported before it is asked for and

@@ -1,38 +1,53 @@
-"""Argument checks and paths shared by the integrations (neptune 1.x ``neptune.integrations.utils``)."""
+"""Argument checks and paths shared by the integrations; also ``neptune.integrations.utils``,
+``neptune.internal.utils`` and ``neptune.internal.utils.paths`` in the compat package (neptune 1.x names)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ..container import Container
-from ..exceptions import NeptuneUserError
+from ..exceptions import IntegrationArgumentError, NeptuneLegacyIncompatibilityException
 from ..handler import Handler
 
 
-class IntegrationArgumentError(NeptuneUserError, TypeError):
-    """An integration was constructed with an argument of the wrong type (a TypeError, as in 1.x)."""
-
-
 def verify_type(name: str, value: Any, expected: type | tuple[type, ...]) -> None:
-    """Raise :class:`IntegrationArgumentError` naming ``name`` unless ``value`` is an ``expected`` type."""
+    """Raise :class:`IntegrationArgumentError` (a TypeError) naming ``name`` unless ``value`` is an
+    ``expected`` type."""
     if isinstance(value, expected):
         return
     types = expected if isinstance(expected, tuple) else (expected,)
     names = " or ".join("None" if t is type(None) else t.__name__ for t in types)
-    raise IntegrationArgumentError(f"{name} must be {names}, not {type(value).__name__} ({value!r:.80})")
+    raise IntegrationArgumentError(f"{name} must be of type {names}, not {type(value).__name__} ({value!r:.80})")
+
+
+def verify_collection_type(name: str, values: Iterable[Any], expected: type | tuple[type, ...]) -> None:
+    """Raise unless ``values`` is a list, set or tuple whose every item is an ``expected`` type."""
+    verify_type(name, values, (list, set, tuple))
+    for item in values:
+        verify_type(f"elements of collection '{name}'", item, expected)
 
 
 def expect_not_an_experiment(run: Any) -> None:
     """Refuse a neptune-client 0.x ``Experiment`` (the legacy API had no run handlers)."""
     if type(run).__name__ == "Experiment":
-        raise IntegrationArgumentError(
+        raise NeptuneLegacyIncompatibilityException(
             "the legacy neptune-client Experiment is not supported: pass a run from neptune.init_run()"
         )
 
 
+def parse_path(path: str) -> list[str]:
+    """``"a/b//c/"`` -> ``["a", "b", "c"]``."""
+    return [part for part in path.split("/") if part]
+
+
+def path_to_str(path: list[str]) -> str:
+    return "/".join(path)
+
+
 def join_paths(*paths: str) -> str:
-    """Join namespace paths with '/', skipping empty parts and stray slashes."""
-    return "/".join(part.strip("/") for part in paths if part and part.strip("/"))
+    """Join namespace paths with ``/``, dropping empty segments: ``join_paths("a/", "b")`` -> ``"a/b"``."""
+    return path_to_str([part for path in paths for part in parse_path(path)])
 
 
 def root_of(target: Container | Handler) -> Container:

@@ -52,7 +52,7 @@ class DropCounter:
         self.path = folder / f"{record_id}.json"
         self.id = record_id
         self._record = DropRecord(id=record_id, pid=os.getpid())
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
         try:
             self._write()
         except OSError:

@@ -82,7 +82,7 @@ def test_the_import_lines_of_real_code_and_integration_packages():
         StringSet,
     }
     assert join_paths("a/", "/b", "c") == "a/b/c"
-    with pytest.raises(TypeError, match="x must be a str or None"):
+    with pytest.raises(TypeError, match="x must be of type str or None"):
         verify_type("x", 1, (str, type(None)))
     verify_type("x", None, (str, type(None)))
     run = neptune.init_run(mode="debug")
@@ -111,17 +111,16 @@ def test_neptune_new_is_the_old_alias_with_a_deprecation_warning():
 
 def test_any_integrations_name_maps_to_neptune_sync_integrations(tmp_path):
     """Whatever neptune_sync/integrations/<name>.py exists is neptune.integrations.<name> (same module)."""
-    pkg = tmp_path / "neptune_sync" / "integrations"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text("")
-    (pkg / "fakeframework.py").write_text("class NeptuneCallback:\n    pass\n")
-    (pkg / "nested").mkdir()
-    (pkg / "nested" / "__init__.py").write_text("")
-    (pkg / "nested" / "impl.py").write_text("VALUE = 42\n")
+    extra = tmp_path / "extra_integrations"
+    extra.mkdir()
+    (extra / "fakeframework.py").write_text("class NeptuneCallback:\n    pass\n")
+    (extra / "nested").mkdir()
+    (extra / "nested" / "__init__.py").write_text("")
+    (extra / "nested" / "impl.py").write_text("VALUE = 42\n")
     out = run_python(
         f"""
-        import neptune_sync
-        neptune_sync.__path__.append({str(tmp_path / "neptune_sync")!r})
+        import neptune_sync.integrations
+        neptune_sync.integrations.__path__.append({str(extra)!r})
         import neptune.integrations
         from neptune.integrations.fakeframework import NeptuneCallback
         import neptune_sync.integrations.fakeframework as real
@@ -130,7 +129,9 @@ def test_any_integrations_name_maps_to_neptune_sync_integrations(tmp_path):
         from neptune.integrations.nested.impl import VALUE
         import neptune_sync.integrations.nested.impl as real_impl, sys
         assert sys.modules["neptune.integrations.nested.impl"] is real_impl and VALUE == 42
-        from neptune.integrations.utils import verify_type  # the shim's own module wins
+        from neptune.integrations.utils import verify_type
+        import neptune_sync.integrations.utils
+        assert verify_type is neptune_sync.integrations.utils.verify_type
         try:
             import neptune.integrations.nosuchframework
         except ModuleNotFoundError as exc:

@@ -11,8 +11,8 @@ optuna = pytest.importorskip("optuna")
 
 from integration_helpers import series  # noqa: E402
 
+from neptune_sync.exceptions import IntegrationArgumentError  # noqa: E402
 from neptune_sync.integrations import optuna as npt_optuna  # noqa: E402
-from neptune_sync.integrations.utils import IntegrationArgumentError  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -182,5 +182,5 @@ def test_bad_arguments_name_the_argument(run, kwargs, error, needle):
 
 
 def test_a_non_run_is_refused_with_a_type_error():
-    with pytest.raises(TypeError, match="run must be Run or Handler"):
+    with pytest.raises(TypeError, match="run must be of type Run or Handler"):
         npt_optuna.NeptuneCallback({"not": "a run"})

@@ -8,8 +8,8 @@ import threading
 import pytest
 from integration_helpers import series
 
+from neptune_sync.exceptions import IntegrationArgumentError
 from neptune_sync.integrations.python_logger import NeptuneHandler
-from neptune_sync.integrations.utils import IntegrationArgumentError
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_records_after_the_run_stopped_are_dropped_silently(run, logger, capsys)
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "needle"), [({"level": "INFO"}, "level must be int"), ({"path": 5}, "path must be str")]
+    ("kwargs", "needle"), [({"level": "INFO"}, "level must be of type int"), ({"path": 5}, "path must be of type str")]
 )
 def test_bad_arguments_name_the_argument(run, kwargs, needle):
     with pytest.raises(IntegrationArgumentError, match=needle):
@@ -84,5 +84,5 @@ def test_bad_arguments_name_the_argument(run, kwargs, needle):
 
 
 def test_a_non_run_is_refused():
-    with pytest.raises(TypeError, match="run must be Run"):
+    with pytest.raises(TypeError, match="run must be of type Run"):
         NeptuneHandler(run="RUN-1")

@@ -3,7 +3,6 @@
 The integrations live in neptune_sync (``neptune_sync/integrations/<name>.py``: pytorch_lightning,
 transformers, optuna, python_logger, tensorflow_keras, lightgbm, xgboost, sklearn, ...);
 ``neptune._aliases`` resolves the ``neptune.integrations.*`` names to those same modules on import.
-``utils`` is this package's own: the helpers neptune 1.x integration packages import.
 """
 
 import importlib
