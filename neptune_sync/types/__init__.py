@@ -1,6 +1,7 @@
 """Value types of the Neptune 1.x API (``neptune.types``)."""
 
 from .file import File
+from .git_ref import GitRef
 from .series import FileSeries, FileSet, FloatSeries, StringSeries, StringSet
 from .stringify import StringifyValue, stringify_unsupported
 
@@ -9,6 +10,7 @@ __all__ = [
     "FileSeries",
     "FileSet",
     "FloatSeries",
+    "GitRef",
     "StringSeries",
     "StringSet",
     "StringifyValue",

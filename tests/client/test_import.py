@@ -16,6 +16,8 @@ HEAVY = (
     "PIL",
     "neptune_syncd",
     "neptune_sync_store",
+    "psutil",  # imported by the hardware-metrics thread only
+    "pynvml",
 )
 
 PROBE = f"""
