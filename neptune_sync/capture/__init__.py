@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import sys
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -96,7 +97,7 @@ class Capture:
     def _background(self) -> None:
         opts = self.options
         for name, wanted in (("stdout", opts.stdout), ("stderr", opts.stderr)):
-            if wanted:
+            if wanted and getattr(sys, name, None) is not None:  # None: pythonw, some daemons
                 self._streams.append(
                     console.StreamCopy(
                         name, self._series(f"{opts.namespace}/{name}"), child_log_line=self._child(name)

@@ -36,6 +36,11 @@ logger = logging.getLogger("neptune_sync")
 
 PROGRESS_INTERVAL = 30.0  # seconds between logged intermediate states of a line redrawn with \r
 
+# Set while a thread logs a line: whatever that writes to either stream (a warning from the log
+# writer, say) is passed through unlogged, so logging never recurses nor takes the other
+# stream's lock while holding this one's.
+_logging = threading.local()
+
 
 class StreamCopy:
     """``sys.<name>`` while a run captures it; see the module docstring."""
@@ -54,7 +59,6 @@ class StreamCopy:
         self._child_log_line = child_log_line
         self._clock = clock
         self._lock = threading.Lock()
-        self._busy = threading.local()  # set while logging: what that writes is passed through only
         self._pending = ""
         self._progress_at = float("-inf")
         self._active = True
@@ -64,7 +68,7 @@ class StreamCopy:
     # ------------------------------------------------------------------ the stream interface
     def write(self, data: str) -> int:
         written = self._stream.write(data)
-        if self._active and data and not getattr(self._busy, "on", False):
+        if self._active and data and not getattr(_logging, "on", False):
             self._copy(data)
         return written
 
@@ -116,14 +120,14 @@ class StreamCopy:
             self._emit(state)
 
     def _emit(self, line: str) -> None:
-        self._busy.on = True
+        _logging.on = True
         try:
             for start in range(0, max(len(line), 1), MAX_SERIES_STRING_LENGTH):
                 self._log_line(line[start : start + MAX_SERIES_STRING_LENGTH])
         except Exception as exc:  # a closed run or a full disk must not break printing
             logger.debug("neptune-sync: %s line not logged: %s", self._name, exc)
         finally:
-            self._busy.on = False
+            _logging.on = False
 
 
 def _last_redraw(line: str) -> str:

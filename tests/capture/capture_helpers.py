@@ -18,14 +18,8 @@ from neptune_sync.oplog.blobs import BlobStore
 from neptune_sync.oplog.ops import SERIES_TYPES, FieldType
 from neptune_sync.replay import replay
 
-ALL_OFF = dict(
-    capture_stdout=False,
-    capture_stderr=False,
-    capture_hardware_metrics=False,
-    capture_traceback=False,
-    git_ref=False,
-    source_files=[],
-)
+SWITCHES = ("capture_stdout", "capture_stderr", "capture_hardware_metrics", "capture_traceback", "git_ref")
+ALL_OFF: dict[str, Any] = {**dict.fromkeys(SWITCHES, False), "source_files": []}  # every capture off
 
 
 def run_script(
