@@ -109,10 +109,13 @@ class Capture:
             sampler = HardwareSampler(
                 lambda field, value: self._run[f"{opts.namespace}/{field}"].append(value)
             )
+            self._ticker.add("hardware", sampler.prime, None)  # imports psutil in the thread
             self._ticker.add("hardware", sampler.sample, opts.hardware_period, first=HARDWARE_FIRST_SAMPLE)
         self._heartbeat = Heartbeat(self._run)
         self._heartbeat.beat()
-        self._ticker.add("heartbeat", self._heartbeat.beat, opts.heartbeat_period)
+        self._ticker.add(
+            "heartbeat", self._heartbeat.beat, opts.heartbeat_period, first=opts.heartbeat_period
+        )
         self._ticker.start()
 
     def _series(self, path: str) -> Callable[[str], None]:

@@ -3,9 +3,10 @@
 A :class:`StreamCopy` takes the place of ``sys.stdout`` (or ``sys.stderr``). Every ``write``
 goes to the original stream first, unchanged and at once, and returns what the original returned,
 so the terminal sees exactly what it would without us; only then is the text split into lines.
-A line is logged when its ``\\n`` arrives, as the terminal finally shows it: a ``\\r`` (not part of
-``\\r\\n``) starts the line over, so a progress bar redrawn in place (tqdm) logs its last state once,
-plus at most one intermediate state every ``PROGRESS_INTERVAL`` seconds while it is being redrawn.
+A line is logged when its ``\\n`` arrives, as the terminal finally shows it: after a ``\\r`` the
+text that follows replaces the line (an empty redraw leaves it as it was), so a progress bar
+redrawn in place (tqdm) logs its last state once, plus at most one intermediate state every
+``PROGRESS_INTERVAL`` seconds while it is being redrawn (never the same state twice in a row).
 Lines longer than the string-series limit are split, not truncated. Attributes other than
 ``write`` / ``writelines`` / ``flush`` (``isatty``, ``fileno``, ``encoding``, ``buffer``...) are the
 original stream's.
@@ -61,6 +62,7 @@ class StreamCopy:
         self._lock = threading.Lock()
         self._pending = ""
         self._progress_at = float("-inf")
+        self._progress_state = ""  # the intermediate state logged for the current line
         self._active = True
         _live.add(self)
         setattr(sys, name, self)
@@ -88,9 +90,9 @@ class StreamCopy:
         if not self._active:
             return
         with self._lock:
-            tail, self._pending = _last_redraw(self._pending), ""
-            if tail:
-                self._emit(tail)
+            tail, self._pending = self._pending, ""
+            if _last_redraw(tail):
+                self._end_line(tail)
             self._active = False
         if getattr(sys, self._name) is self:
             setattr(sys, self._name, self._stream)
@@ -98,7 +100,7 @@ class StreamCopy:
 
     def _after_fork_in_child(self) -> None:
         self._lock = threading.Lock()  # another thread may have held it at fork time
-        self._pending = ""  # the parent logs its own unfinished line
+        self._pending = self._progress_state = ""  # the parent logs its own unfinished line
         self._log_line = self._child_log_line()
 
     # ------------------------------------------------------------------ lines
@@ -107,16 +109,24 @@ class StreamCopy:
             text = self._pending + data
             *lines, rest = text.split("\n")
             for line in lines:
-                self._emit(_last_redraw(line.removesuffix("\r")))
-            if "\r" in rest:
-                before, _, rest = rest.rpartition("\r")
-                self._progress(_last_redraw(before))
+                self._end_line(line)
+            if "\r" in rest:  # keep only what the terminal shows: memory stays bounded
+                state = _last_redraw(rest)
+                self._progress(state)
+                rest = rest[rest.rindex("\r") + 1 :] or f"{state}\r"
             self._pending = rest
+
+    def _end_line(self, line: str) -> None:
+        shown = _last_redraw(line)
+        if not (self._progress_state and shown == self._progress_state):  # logged as progress already
+            self._emit(shown)
+        self._progress_state = ""
 
     def _progress(self, state: str) -> None:
         now = self._clock()
-        if state and now - self._progress_at >= PROGRESS_INTERVAL:
+        if state and state != self._progress_state and now - self._progress_at >= PROGRESS_INTERVAL:
             self._progress_at = now
+            self._progress_state = state
             self._emit(state)
 
     def _emit(self, line: str) -> None:
@@ -131,8 +141,10 @@ class StreamCopy:
 
 
 def _last_redraw(line: str) -> str:
-    """What a terminal shows of ``line``: the text after its last carriage return."""
-    return line.rpartition("\r")[2]
+    """What a terminal shows of ``line``: the last non-empty text between carriage returns."""
+    if "\r" not in line:
+        return line
+    return next((part for part in reversed(line.split("\r")) if part), "")
 
 
 _live: weakref.WeakSet[StreamCopy] = weakref.WeakSet()

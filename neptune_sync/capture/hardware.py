@@ -41,7 +41,12 @@ class HardwareSampler:
 
     def prime(self) -> None:
         """Import psutil and open NVML; the first ``cpu_percent()`` only starts its interval."""
-        import psutil
+        try:
+            import psutil
+        except ImportError as exc:  # a broken install: the run goes on without hardware metrics
+            logger.warning("neptune-sync: no hardware metrics (%s)", exc)
+            self._gauges = []
+            return
 
         psutil.cpu_percent()
         self._gauges = [
@@ -51,9 +56,10 @@ class HardwareSampler:
         ]
 
     def sample(self) -> None:
-        if self._gauges is None:
+        if self._gauges is None:  # not primed: this sample starts the CPU interval
             self.prime()
-        for name, read in self._gauges or ():
+            return
+        for name, read in self._gauges:
             value = read()
             if value is not None:
                 self._append(name, float(value))

@@ -1,6 +1,7 @@
 """One background thread per run that calls periodic jobs (hardware samples, the heartbeat).
 
-A job is a callable and a period; its first call is ``first`` seconds after start. A job that
+A job is a callable and a period (None: called once); its first call is ``first`` seconds after
+start. A job that
 raises is reported once and dropped, so a broken sensor never stops the others. ``stop()`` wakes
 the thread and joins it. Threads do not survive ``fork``: a forked child has no ticker.
 """
@@ -22,7 +23,7 @@ JOIN_TIMEOUT = 10.0
 class Job:
     name: str
     call: Callable[[], None]
-    period: float
+    period: float | None
     due: float
 
 
@@ -33,9 +34,9 @@ class Ticker:
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="neptune-sync-capture", daemon=True)
 
-    def add(self, name: str, call: Callable[[], None], period: float, first: float | None = None) -> None:
+    def add(self, name: str, call: Callable[[], None], period: float | None, first: float = 0.0) -> None:
         """Register a job before :meth:`start`."""
-        self._jobs.append(Job(name, call, period, self._clock() + (period if first is None else first)))
+        self._jobs.append(Job(name, call, period, self._clock() + first))
 
     def start(self) -> None:
         if self._jobs:
@@ -57,4 +58,7 @@ class Ticker:
                 logger.warning("neptune-sync: %s capture stopped: %s", job.name, exc)
                 self._jobs.remove(job)
                 continue
-            job.due = max(job.due + job.period, self._clock())
+            if job.period is None:
+                self._jobs.remove(job)
+            else:
+                job.due = max(job.due + job.period, self._clock())

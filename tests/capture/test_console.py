@@ -13,6 +13,8 @@ import sys
 
 from capture_helpers import Logged, run_script
 
+from neptune_sync.capture.console import StreamCopy
+
 OFF_BUT_CONSOLE = "capture_hardware_metrics=False, git_ref=False, source_files=[], capture_traceback=False"
 
 
@@ -68,19 +70,45 @@ def test_carriage_return_progress_bars_log_their_last_state_not_every_redraw(tmp
             sys.stderr.write(f"\\rbar {{i}}")
         sys.stderr.write("\\n")
         print("line\\r\\nwindows line")
+        print("epoch 1", end="\\r"); print()  # a redraw of nothing leaves the line as it was
+        print("partial", end="\\r")  # the unfinished line: logged by stop()
         run.stop()
         """,
         cwd=tmp_path,
     )
     assert out.returncode == 0, out.stderr
     # the terminal got every redraw
-    assert out.stdout.count("\r") == 5001 and out.stdout.endswith("100% done\nline\r\nwindows line\n")
+    assert out.stdout.count("\r") == 5003
+    assert out.stdout.endswith("100% done\nline\r\nwindows line\nepoch 1\r\npartial\r")
     assert out.stderr.count("\r") == 1000
     logged = Logged()
     ((ns, _),) = logged.namespaces().items()
     # the first redrawn state (at most one per 30 s), then what the terminal finally shows
-    assert logged.lines(f"{ns}/stdout") == ["0% |", "100% done", "line", "windows line"]
+    assert logged.lines(f"{ns}/stdout") == ["0% |", "100% done", "line", "windows line", "epoch 1", "partial"]
     assert logged.lines(f"{ns}/stderr") == ["bar 0", "bar 999"]
+
+
+def test_a_progress_state_is_logged_at_most_once_per_interval_and_never_twice_in_a_row(capsys):
+    """The rule alone, with a clock the test moves (an independent model: the list of expectations)."""
+    logged: list[str] = []
+    now = [0.0]
+    copy = StreamCopy("stdout", logged.append, child_log_line=lambda: logged.append, clock=lambda: now[0])
+    try:
+        for i in range(100):
+            now[0] = i  # one redraw a second
+            print(f"\r{i}%", end="")
+        print("\rdone")
+        print("same", end="\r")  # 9 s after the last logged state: not logged, and "again" replaces it
+        now[0] = 200.0
+        print("again", end="\r")  # logged as progress
+        print(end="\r")  # an empty redraw: the same state, not logged twice
+        print()  # the line ends as "again": logged already
+        now[0] = 300.0
+        print("tail", end="\r")  # progress; stop() does not log it a second time
+    finally:
+        copy.stop()
+    assert logged == ["0%", "30%", "60%", "90%", "done", "again", "tail"]
+    assert capsys.readouterr().out.count("\r") == 105
 
 
 def test_stream_features_are_the_original_streams(tmp_path):

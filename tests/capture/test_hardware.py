@@ -52,6 +52,8 @@ def test_the_sampler_names_gpu_fields_as_1x_one_card_without_index():
         ]
 
     sampler = HardwareSampler(lambda name, value: logged.append((name, value)), gpu=gpus)
+    sampler.sample()  # the first call only starts psutil's CPU interval
+    assert logged == []
     sampler.sample()
     names = [name for name, _ in logged]
     assert names == ["cpu", "memory", "gpu", "gpu_memory_0", "gpu_memory_1"]
