@@ -101,7 +101,8 @@ def test_a_progress_state_is_logged_at_most_once_per_interval_and_never_twice_in
         print("same", end="\r")  # 9 s after the last logged state: not logged, and "again" replaces it
         now[0] = 200.0
         print("again", end="\r")  # logged as progress
-        print(end="\r")  # an empty redraw: the same state, not logged twice
+        now[0] = 240.0
+        print(end="\r")  # an empty redraw 40 s later: the same state, not logged twice
         print()  # the line ends as "again": logged already
         now[0] = 300.0
         print("tail", end="\r")  # progress; stop() does not log it a second time

@@ -135,10 +135,11 @@ def test_an_empty_repository_or_no_git_executable_gives_no_fields(repo, tmp_path
 
 
 @pytest.mark.parametrize("off", [False, GitRef.DISABLED])
-def test_git_ref_false_or_disabled_records_nothing(repo, monkeypatch, off):
+def test_git_ref_false_or_disabled_records_nothing(repo, monkeypatch, caplog, off):
     (repo / "train.py").write_text("print('v2')\n")
     run = record(monkeypatch, repo, git_ref=off)
     assert not run.exists("source_code/git") and not run.exists("source_code/diff")
+    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
 
 
 def test_git_ref_with_a_repository_path_reads_that_repository(repo, tmp_path, monkeypatch):

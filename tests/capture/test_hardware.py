@@ -37,7 +37,7 @@ def test_a_run_samples_cpu_and_memory_as_float_series_in_percent_and_gb(tmp_path
     total_gb = psutil.virtual_memory().total / 2**30
     now_gb = (psutil.virtual_memory().total - psutil.virtual_memory().available) / 2**30
     assert all(0.0 < v < total_gb for _, v, _ in memory)
-    assert abs(memory[-1][1] - now_gb) < 0.25 * total_gb
+    assert abs(memory[-1][1] - now_gb) < 0.1 * now_gb + 0.2  # other processes come and go
     # no NVML in the test environment: no GPU fields and nothing on stderr
     assert not any(name.startswith("gpu") for name in logged.namespaces()[ns])
     assert out.stderr == ""

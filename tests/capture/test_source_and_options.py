@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import importlib.metadata
 import os
@@ -10,6 +11,7 @@ import platform
 import sys
 import threading
 import time
+import weakref
 
 import pytest
 from capture_helpers import ALL_OFF, Logged, run_script
@@ -155,6 +157,19 @@ def test_the_heartbeat_keeps_ping_and_running_time_current(monkeypatch):
     time.sleep(0.3)
     run.stop()
     assert run["sys/ping_time"].fetch() > ping and run["sys/running_time"].fetch() > running
+
+
+def test_stop_writes_a_last_heartbeat_and_frees_the_run(monkeypatch):
+    monkeypatch.setenv("NEPTUNE_SYNC_HEARTBEAT_PERIOD", "3600")  # only the beats at start and stop
+    run = neptune.init_run(mode="offline", **{**ALL_OFF, "capture_traceback": True})
+    first = run["sys/ping_time"].fetch()
+    time.sleep(0.3)
+    run.stop()
+    assert run["sys/ping_time"].fetch() > first and run["sys/running_time"].fetch() >= 0.3
+    ref = weakref.ref(run)
+    del run
+    gc.collect()
+    assert ref() is None  # no hook or thread keeps a stopped run alive
 
 
 def test_every_switch_off_leaves_only_the_heartbeat(tmp_path):
