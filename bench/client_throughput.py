@@ -11,7 +11,10 @@ Scenarios (each in a fresh subprocess and a fresh data directory):
 Clients:
   raw-msgspec   one length-prefixed msgpack frame (path, step, value, time.time()) per call
                 appended to a buffered file, fsync at the end: the physical limit of a Python client
-  neptune_sync  ``import neptune_sync as neptune``; offline mode; ``run["train/loss"].append(v, step=i)``
+  neptune_sync  ``import neptune_sync as neptune``; offline mode; ``run["train/loss"].append(v, step=i)``;
+                automatic capture off (no console copy, hardware thread, git, source files)
+  neptune_sync+capture   the same with every capture on (defaults + ``dependencies="infer"``), S1 only:
+                the cost of capture on a training loop, as the ratio to ``neptune_sync`` in the same run
   neptune       neptune 1.x offline mode, the same calls as neptune_sync     (``--peers``)
   wandb         wandb offline mode: ``run.log({"train/loss": v}, step=i)`` (``--peers``); S2 logs a
                 one-key dict per point (like for like with S2), S2d one dict of 100 per step,
@@ -27,6 +30,10 @@ Printed per (client, scenario): points/s of the logging loop including the closi
 peer's, bytes per point of the client's data files, the stop()/finish() seconds, and the worker's
 RSS at 25/50/75/100 % of the loop (flat = no growth with the run; wandb adds its wandb-core
 process, sampled with psutil).
+Idle log growth (``--idle-seconds``, default 60; 0 skips): a run with every capture on that logs
+nothing, for that long, once with the capture periods shortened 100x (hardware 0.1 s, heartbeat
+0.6 s: the same ops as 100x as long at the defaults) and once with the defaults; each prints the
+segment bytes it added per hour (bytes of the stopped run minus those of a run stopped at once).
 Run:  .venv/bin/python bench/client_throughput.py [--n1 1000000] [--reps 3] [--peers]
 """
 
@@ -165,23 +172,59 @@ def neptune_api_loop(run, calls: list, rss: list) -> None:
 def timed_api_run(run, calls: list) -> dict:
     """Drive a neptune-style run through the calls, then stop it: loop + stop time, RSS."""
     rss: list[float] = []
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     neptune_api_loop(run, calls, rss)
     t1 = time.perf_counter()
     run.stop()
-    t2 = time.perf_counter()
-    return {"seconds": t2 - t0, "stop_s": t2 - t1, "rss": rss + [rss_mib()]}
+    t2, c2 = time.perf_counter(), time.process_time()
+    return {"seconds": t2 - t0, "stop_s": t2 - t1, "rss": rss + [rss_mib()], "cpu_s": c2 - c0}
 
 
-def run_neptune_sync(workdir: Path, calls: list) -> dict:
+CAPTURE_OFF = dict(
+    capture_stdout=False,
+    capture_stderr=False,
+    capture_hardware_metrics=False,
+    capture_traceback=False,
+    git_ref=False,
+    source_files=[],
+)
+CAPTURE_ON = dict(
+    capture_stdout=True,
+    capture_stderr=True,
+    capture_hardware_metrics=True,
+    capture_traceback=True,
+    dependencies="infer",
+)
+
+
+def run_neptune_sync(workdir: Path, calls: list, capture: dict = CAPTURE_OFF) -> dict:
     os.environ["NEPTUNE_SYNC_DIR"] = str(workdir / "data")
     import neptune_sync as neptune
 
-    run = neptune.init_run(project="bench/throughput", mode="offline")
+    run = neptune.init_run(project="bench/throughput", mode="offline", **capture)
     return timed_api_run(run, calls) | {
-        "bytes": dir_bytes(workdir / "data"),
+        "bytes": dir_bytes(workdir / "data" / "runs"),  # segments and blobs (a capture uploads files)
         "version": getattr(neptune, "__version__", "?"),
     }
+
+
+def run_neptune_sync_capture(workdir: Path, calls: list) -> dict:
+    return run_neptune_sync(workdir, calls, CAPTURE_ON)
+
+
+def idle_worker(seconds: float, workdir: Path) -> dict:
+    """Segment bytes a run with every capture on adds while it logs nothing for ``seconds``."""
+    os.environ["NEPTUNE_SYNC_DIR"] = str(workdir / "data")
+    import neptune_sync as neptune
+
+    def segment_bytes(wait: float) -> int:
+        run = neptune.init_run(project="bench/idle", mode="offline", **CAPTURE_ON)
+        time.sleep(wait)
+        run.stop()
+        return dir_bytes(run.run_path / "segments")  # stopped: segments trimmed to their used length
+
+    base = segment_bytes(0.0)
+    return {"seconds": seconds, "growth": segment_bytes(seconds) - base}
 
 
 def run_neptune_peer(workdir: Path, calls: list) -> dict:
@@ -268,12 +311,15 @@ def run_wandb_peer(workdir: Path, calls: list) -> dict:
 CLIENTS = {
     "raw-msgspec": run_raw,
     "neptune_sync": run_neptune_sync,
+    "neptune_sync+capture": run_neptune_sync_capture,
     "neptune": run_neptune_peer,
     "wandb": run_wandb_peer,
 }
 
 
 def worker(client: str, scenario: str, n1: int, steps2: int, workdir: Path) -> dict:
+    if client == "idle":
+        return idle_worker(float(scenario), workdir)
     calls = list(workload(scenario, n1, steps2))  # built before timing: only the logging is measured
     points = sum(len(c[3]) if c[0] == "dict" else 1 for c in calls if c is not None)
     res = CLIENTS[client](workdir, calls)
@@ -287,6 +333,7 @@ def worker(client: str, scenario: str, n1: int, steps2: int, workdir: Path) -> d
         "seconds": res["seconds"],
         "stop_s": res["stop_s"],
         "rate": points / res["seconds"],
+        "cpu_rate": points / res["cpu_s"] if res.get("cpu_s") else None,  # CPU of every thread of ours
         "bytes_per_point": res["bytes"] / points,
         "rss_mib": [round(r, 1) for r in res["rss"]],
         "child_rss_mib": None if child is None else [round(r or 0.0, 1) for r in child],
@@ -313,7 +360,9 @@ def peer_env(workdir: Path) -> dict:
     return env
 
 
-def spawn(client: str, scenario: str, n1: int, steps2: int, python: str) -> dict | None:
+def spawn(
+    client: str, scenario: str, n1: int, steps2: int, python: str, extra_env: dict | None = None
+) -> dict | None:
     workdir = Path(tempfile.mkdtemp(prefix=f"nsbench-{client}-{scenario}-"))
     try:
         cmd = [python, os.path.abspath(__file__), "--worker", client, scenario]
@@ -321,7 +370,7 @@ def spawn(client: str, scenario: str, n1: int, steps2: int, python: str) -> dict
         if client in PEERS:
             env = peer_env(workdir)
         else:
-            env = dict(os.environ, NEPTUNE_MODE="offline", NEPTUNE_SYNC_NO_DAEMON="1")
+            env = dict(os.environ, NEPTUNE_MODE="offline", NEPTUNE_SYNC_NO_DAEMON="1", **(extra_env or {}))
         proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
         )
@@ -339,6 +388,22 @@ def spawn(client: str, scenario: str, n1: int, steps2: int, python: str) -> dict
         return json.loads(out.strip().splitlines()[-1])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+SHORT_PERIODS = {"NEPTUNE_SYNC_MONITORING_PERIOD": "0.1", "NEPTUNE_SYNC_HEARTBEAT_PERIOD": "0.6"}
+SHORTENED = 100  # the defaults are 10 s and 60 s
+
+
+def idle_growth(seconds: float) -> None:
+    """Print the segment bytes per hour an idle run with every capture on adds (target < 100 KB)."""
+    for label, env, scale in (("periods / 100", SHORT_PERIODS, SHORTENED), ("defaults", {}, 1)):
+        res = spawn("idle", str(seconds), 0, 0, sys.executable, env)
+        if res:
+            per_hour = res["growth"] / (res["seconds"] * scale) * 3600
+            print(
+                f"idle run, every capture on, {label}: {res['growth']:,} B in {res['seconds']:.0f} s "
+                f"-> {per_hour / 1000:6.1f} KB per hour at the default periods (target < 100)"
+            )
 
 
 def importable(python: str, module: str) -> bool:
@@ -366,6 +431,7 @@ def main() -> None:
     ap.add_argument("--peer-clients", default=",".join(PEERS))
     ap.add_argument("--peer-n1", type=int, default=100_000, help="S1 points for peers")
     ap.add_argument("--peer-steps2", type=int, default=1_000, help="S2/S2d steps of 100 series for peers")
+    ap.add_argument("--idle-seconds", type=float, default=60.0, help="idle log growth run length (0: skip)")
     ap.add_argument("--worker", nargs=2, metavar=("CLIENT", "SCENARIO"), help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -390,9 +456,10 @@ def main() -> None:
     )
     versions: dict[str, str] = {}
     for scenario in args.scenarios.split(","):
-        results: dict[str, list[dict]] = {c: [] for c in clients}
+        scenario_clients = clients + (["neptune_sync+capture"] if scenario == "S1" else [])
+        results: dict[str, list[dict]] = {c: [] for c in scenario_clients}
         for _ in range(args.reps):  # interleave clients across repetitions
-            for client in clients:
+            for client in scenario_clients:
                 peer = client in PEERS
                 res = spawn(
                     client,
@@ -421,9 +488,22 @@ def main() -> None:
             elif client == "wandb":
                 rss += " (python process only)"
             print(
-                f"{scenario:4} {client:13} {mid['points']:>9,} pts {rate:12,.0f} points/s  {ratio}  "
+                f"{scenario:4} {client:20} {mid['points']:>9,} pts {rate:12,.0f} points/s  {ratio}  "
                 f"{bpp:6.1f} B/point  stop {stop:6.3f} s  {rss}  {vs}".rstrip()
             )
+        capture = median_rate(results, "neptune_sync+capture")
+        if capture and ours:
+            cpu_on, cpu_off = (
+                statistics.median(r["cpu_rate"] for r in results[c])
+                for c in ("neptune_sync+capture", "neptune_sync")
+            )
+            print(
+                f"{scenario:4} capture on / off: {capture / ours:6.3f}x points/s, {cpu_on / cpu_off:6.3f}x points per "
+                "CPU second of the process (all its threads; load from other processes does not count) "
+                "(target >= 0.970)"
+            )
+    if args.idle_seconds > 0:
+        idle_growth(args.idle_seconds)
     if len(clients) > 2:
         print("versions: " + ", ".join(f"{c} {v}" for c, v in versions.items() if v))
 

@@ -10,14 +10,10 @@ from __future__ import annotations
 import atexit
 import datetime as _dt
 import getpass
-import hashlib
 import logging
 import os
 import socket
-import sys
-import threading
 import time
-import traceback
 import uuid
 import weakref
 from collections.abc import Callable, Iterable
@@ -27,6 +23,8 @@ from typing import Any
 
 from . import config as cfg
 from . import connect
+from .capture import Capture
+from .capture import resolve as capture_options
 from .container import Container, ContainerType
 from .exceptions import (
     InactiveProjectException,
@@ -48,7 +46,7 @@ from .validation import MAX_FIELDS, check_run_id
 
 logger = logging.getLogger("neptune_sync")
 
-# neptune 1.x init_run / init_project options that neptune-sync accepts and does not use
+# neptune 1.x init_run options: the capture settings (neptune_sync.capture) and ones without effect here
 NEPTUNE_OPTIONS = frozenset(
     {
         "capture_stdout",
@@ -118,9 +116,13 @@ class Run(Container):
         unknown = set(ignored) - NEPTUNE_OPTIONS
         if unknown:
             raise TypeError(f"init_run() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+        capturing = capture_options(
+            source_files=source_files,
+            fail_on_exception=fail_on_exception,
+            monitoring_namespace=monitoring_namespace,
+            **ignored,
+        )
         self._mode = conf.mode
-        self.monitoring_namespace = monitoring_namespace or f"monitoring/{_process_hash()}"
-        self._fail_on_exception = fail_on_exception
         self._stopped = False
         self._forked_child = False
         custom = "" if with_id else (custom_run_id or os.environ.get("NEPTUNE_CUSTOM_RUN_ID") or "")
@@ -137,10 +139,8 @@ class Run(Container):
             and connect.ensure_daemon(layout.data_dir(), conf.api_token)
         )
         self._write_sys_fields(resumed, name, description, tags)
-        if source_files is not None:
-            self["source_code/files"].upload_files(source_files)
+        self._capture = Capture.start(self, capturing, resumed=resumed) if self._kind == "run" else None
         _live_runs.add(self)
-        _install_excepthook()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._identity.run_id} mode={self._mode}>"
@@ -154,6 +154,11 @@ class Run(Container):
     def run_path(self) -> Path | None:
         """The run directory (None in debug mode)."""
         return self._run_path
+
+    @property
+    def monitoring_namespace(self) -> str:
+        """Where this process's console, hardware and traceback fields go (``monitoring/<hash>``)."""
+        return self._capture.options.namespace if self._capture is not None else ""
 
     def get_url(self) -> str:
         """Where the run lives: the run directory as a file:// URL (there is no web app offline)."""
@@ -171,8 +176,6 @@ class Run(Container):
             self["sys/hostname"] = socket.gethostname()
             self["sys/owner"] = _user()
             self["sys/failed"] = False
-            if sys.argv and os.path.isfile(sys.argv[0]):  # not for `python -c` or a REPL
-                self["source_code/entrypoint"] = sys.argv[0]
         if name is not None or not resumed:
             self["sys/name"] = "Untitled" if name is None else name
         if description is not None or not resumed:
@@ -192,12 +195,9 @@ class Run(Container):
         self.stop()
 
     def _mark_failed(self, exc_type: Any, exc: BaseException, tb: TracebackType | None) -> None:
-        """With ``fail_on_exception``: set ``sys/failed`` and log the traceback, as neptune 1.x."""
-        if not self._fail_on_exception or self._stopped or self._forked_child:
-            return
-        self["sys/failed"] = True
-        for line in traceback.format_exception(exc_type, exc, tb):
-            self["monitoring/traceback"].append(line.rstrip("\n")[:1000] or " ")
+        """Log the traceback under the monitoring namespace and set ``sys/failed`` (see neptune_sync.capture)."""
+        if self._capture is not None and not self._stopped:
+            self._capture.exception(exc_type, exc, tb)
 
     def stop(self, seconds: float | None = None) -> None:
         """Mark the run inactive, make the log durable (fsync) and close it. Idempotent.
@@ -208,6 +208,8 @@ class Run(Container):
         if self._stopped:
             return
         try:
+            if self._capture is not None:
+                self._capture.stop()
             if not self._forked_child:  # the parent owns the run's state
                 self["sys/state"] = "Inactive"
                 self["sys/modification_time"] = _dt.datetime.now(_dt.timezone.utc)
@@ -276,7 +278,10 @@ def init_run(with_id: str | None = None, **kwargs: Any) -> Run | ReadOnlyRun:
     ``offline``, ``debug``, ``sync`` and ``read-only``, which need the API token: see
     docs/compat.md), ``name``, ``description``, ``tags``, ``source_files``, ``flush_period`` (seconds between fsyncs,
     default 5), ``fail_on_exception``, ``fail_on_logging_error`` (else ``NEPTUNE_SYNC_STRICT``).
-    Other neptune options (``capture_*``, ``git_ref``, ``dependencies``, ...) are accepted and ignored.
+    ``capture_stdout``, ``capture_stderr``, ``capture_hardware_metrics``, ``capture_traceback``,
+    ``monitoring_namespace``, ``git_ref``, ``dependencies`` and ``source_files`` set what is
+    captured automatically (neptune_sync.capture; docs/compat.md); ``proxies`` and the ``async_*``
+    options are accepted and ignored.
 
     Raises NeptuneUserError for a bad mode, a missing project (async) or an unknown ``with_id``;
     NeedsStoreError when ``sync`` / ``read-only`` lack the token, the daemon or the store client.
@@ -385,12 +390,6 @@ def _new_run_id(project: str) -> str:
     return f"{_project_key(project)}-{uuid.uuid4().hex[:12].upper()}"
 
 
-def _process_hash() -> str:
-    """Names this process's default monitoring namespace (host, pid, thread), as neptune 1.x."""
-    ident = f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
-    return hashlib.sha256(ident.encode()).hexdigest()[:8]
-
-
 def _opener(
     factory: WriterFactory, run_path: Path, identity: layout.RunIdentity, *, waiting: bool
 ) -> Callable[[], Any]:
@@ -418,24 +417,6 @@ def _user() -> str:
 
 
 _live_runs: weakref.WeakSet[Run] = weakref.WeakSet()
-
-
-def _install_excepthook() -> None:
-    """Chain onto ``sys.excepthook`` once, so an uncaught exception marks live runs failed."""
-    if getattr(sys.excepthook, "_neptune_sync", False):
-        return
-    previous = sys.excepthook
-
-    def hook(exc_type: Any, exc: BaseException, tb: TracebackType | None) -> None:
-        for run in list(_live_runs):
-            try:
-                run._mark_failed(exc_type, exc, tb)
-            except Exception as err:  # never hide the user's exception behind ours
-                logger.error("neptune-sync: could not mark %r as failed: %s", run, err)
-        previous(exc_type, exc, tb)
-
-    hook._neptune_sync = True  # type: ignore[attr-defined]
-    sys.excepthook = hook
 
 
 def _mark_forked_children() -> None:

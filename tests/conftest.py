@@ -15,6 +15,14 @@ def isolated_data_dir(tmp_path, monkeypatch):
     data = tmp_path / "neptune-sync-data"
     monkeypatch.setenv("NEPTUNE_SYNC_DIR", str(data))
     monkeypatch.setenv("NEPTUNE_SYNC_NO_DAEMON", "1")
-    for var in ("NEPTUNE_PROJECT", "NEPTUNE_API_TOKEN", "NEPTUNE_MODE", "NEPTUNE_CUSTOM_RUN_ID"):
+    for var in (
+        "NEPTUNE_PROJECT",
+        "NEPTUNE_API_TOKEN",
+        "NEPTUNE_MODE",
+        "NEPTUNE_CUSTOM_RUN_ID",
+        "NEPTUNE_MONITORING_NAMESPACE",
+        "NEPTUNE_SYNC_MONITORING_PERIOD",
+        "NEPTUNE_SYNC_HEARTBEAT_PERIOD",
+    ):
         monkeypatch.delenv(var, raising=False)
     return data

@@ -1,8 +1,9 @@
 """Value types of the Neptune 1.x API (``neptune.types``)."""
 
-from .atoms import Artifact, Boolean, Datetime, Float, GitRef, Integer, String
+from .atoms import Artifact, Boolean, Datetime, Float, Integer, String
 from .file import File
 from .fileset import FileEntry
+from .git_ref import GitRef
 from .series import FileSeries, FileSet, FloatSeries, StringSeries, StringSet
 from .stringify import StringifyValue, stringify_unsupported
 

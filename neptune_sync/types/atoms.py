@@ -9,9 +9,8 @@ neptune-sync records no git state.
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 
 class Atom:
@@ -79,23 +78,3 @@ class Artifact:
 
     def __hash__(self) -> int:
         return hash(self.hash)
-
-
-class GitRef:
-    """Where to read git metadata from (``GitRef.DISABLED``: nowhere). neptune-sync records none."""
-
-    DISABLED: ClassVar[GitRef]
-
-    def __init__(self, repository_path: str | os.PathLike[str] | None = None) -> None:
-        self.repository_path = repository_path
-
-    def __repr__(self) -> str:
-        return f"GitRef({self.repository_path!r})"
-
-    @classmethod
-    def disabled(cls) -> GitRef:
-        return cls.DISABLED
-
-
-GitRef.DISABLED = GitRef(None)
-GitRefDisabled = GitRef.DISABLED

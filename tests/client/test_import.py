@@ -17,13 +17,14 @@ HEAVY = (
     "neptune_syncd",
     "neptune_sync_store",
 )
+CAPTURE_THREAD = ("psutil", "pynvml")  # imported by a run's hardware-metrics thread, not by the import
 
 PROBE = f"""
 import json, sys, time
 t = time.process_time()
 import neptune_sync as neptune
 elapsed = time.process_time() - t
-print(json.dumps({{"elapsed": elapsed, "loaded": [m for m in {HEAVY!r} if m in sys.modules],
+print(json.dumps({{"elapsed": elapsed, "loaded": [m for m in {HEAVY + CAPTURE_THREAD!r} if m in sys.modules],
                    "api": [n for n in ("init_run", "init_project", "File", "stringify_unsupported") if hasattr(neptune, n)]}}))
 """
 

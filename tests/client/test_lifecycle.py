@@ -264,7 +264,10 @@ def test_uncaught_exception_marks_the_run_failed_and_exit_stops_it(isolated_data
     assert out.returncode == 1 and "ValueError: diverged" in out.stderr
     run = neptune.init_run(project="w/p", mode="offline", custom_run_id="crash")
     assert run["sys/failed"].fetch() is True
-    assert any("diverged" in row["value"] for row in rows(run["monitoring/traceback"].fetch_values()))
+    monitoring = run.get_structure()["monitoring"]  # one monitoring/<hash> per process
+    (namespace,) = [ns for ns, fields in monitoring.items() if "traceback" in fields]
+    traceback = rows(run[f"monitoring/{namespace}/traceback"].fetch_values())
+    assert any("diverged" in row["value"] for row in traceback)
     assert run["sys/state"].fetch() == "Active"  # resumed by this process
     run.stop()
     log = [e.op for _, e in read_run(layout.segments_dir(run.run_path))]

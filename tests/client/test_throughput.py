@@ -12,7 +12,16 @@ from neptune_sync.oplog import layout
 
 
 def test_float_append_hot_path_packs_points_and_is_exact():
-    run = neptune.init_run(project="w/p", mode="offline")
+    run = neptune.init_run(
+        project="w/p",
+        mode="offline",
+        capture_stdout=False,
+        capture_stderr=False,
+        capture_hardware_metrics=False,
+        capture_traceback=False,
+        git_ref=False,
+        source_files=[],
+    )
     n = 600_000
     for i in range(n):
         run["train/loss"].append(0.25, step=i)

@@ -112,7 +112,7 @@ def test_context_manager_marks_failed_and_stops_on_exception():
         raise RuntimeError("boom")
     assert run["sys/failed"].fetch() is True
     assert run["sys/state"].fetch() == "Inactive"
-    assert any("boom" in row["value"] for row in rows(run["monitoring/traceback"].fetch_values()))
+    assert any("boom" in row["value"] for row in rows(run[f"{run.monitoring_namespace}/traceback"].fetch_values()))
     with pytest.raises(neptune.exceptions.InactiveRunError):
         run["train/loss"].append(1.0, step=1)
 
