@@ -62,6 +62,10 @@ _COMMIT_PACK = fr.COMMIT.pack
 _crc32 = zlib.crc32
 
 
+class _SlowPath(Exception):
+    """The point does not fit the open points frame: append it through the slow path."""
+
+
 def new_writer_id() -> str:
     return uuid.uuid4().hex[:16]
 
@@ -102,6 +106,7 @@ class OpLogWriter:
         "_released",
         "_limit",
         "_map",
+        "_notices",
         "_segment_size",
         "_wanted_size",
         "_seq",
@@ -137,6 +142,7 @@ class OpLogWriter:
         self._wanted_size = self._segment_size = segment_size
         self._map = map_segment
         self._lock = threading.Lock()
+        self._notices: list[str] = []  # warnings raised under the lock, logged once it is released
         self._index = -1
         self._fd = -1
         self._buf: mmap.mmap | bytearray | None = None
@@ -179,8 +185,10 @@ class OpLogWriter:
             body = fr.encode_op_body(seq, time.time() if ts is None else ts, data)
             self._close_points_frame()
             self._write_frame(body)
-            self._seq = seq + n - 1
-            return self._seq
+            self._seq = last = seq + n - 1
+        if self._notices:
+            self._emit_notices()
+        return last
 
     def append_float(self, path: str, step: float, value: float, ts: float) -> int:
         """Append one point of a float series (the hot path); returns its sequence number.
@@ -198,26 +206,37 @@ class OpLogWriter:
                     if table is not None:
                         index = table.get(path)
                         if index is None:
-                            return self._append_float_slow(path, step, value, ts)
+                            raise _SlowPath
                         off_us = int((ts - self._open_base_ts) * 1e6)
                         _PACK_MULTI_INTO(buf, pos, index, step, off_us, value)
                     elif path == self._open_path and self._int_steps:
                         _PACK_INT_STEP_INTO(buf, pos, step, int((ts - self._open_base_ts) * 1e6), value)
                     else:
-                        return self._append_float_slow(path, step, value, ts)
-                except struct.error:
+                        raise _SlowPath
+                except (struct.error, _SlowPath):
                     buf[pos : pos + self._point_size] = bytes(self._point_size)  # undo a partial pack
-                    return self._append_float_slow(path, step, value, ts)
-                # the point's bytes are in place; extending the crc and storing the commit word
-                # makes it part of the frame
-                end = pos + self._point_size
-                self._open_crc = crc = _crc32(buf[pos:end], self._open_crc)
-                frame = self._open_frame
-                buf[frame : frame + 8] = _COMMIT_PACK(end - frame - 8, crc)
-                self._end = end
-                self._seq = seq = self._seq + 1
-                return seq
-            return self._append_float_slow(path, step, value, ts)
+                else:
+                    # the point's bytes are in place; extending the crc and storing the commit word
+                    # makes it part of the frame
+                    end = pos + self._point_size
+                    self._open_crc = crc = _crc32(buf[pos:end], self._open_crc)
+                    frame = self._open_frame
+                    buf[frame : frame + 8] = _COMMIT_PACK(end - frame - 8, crc)
+                    self._end = end
+                    self._seq = seq = self._seq + 1
+                    return seq
+        with self._lock:
+            seq = self._append_float_slow(path, step, value, ts)
+        if self._notices:
+            self._emit_notices()
+        return seq
+
+    def _emit_notices(self) -> None:
+        """Log the warnings gathered under the lock. Never log while holding it: a handler (console
+        capture, a logging integration) may write to this very run and would wait on the lock."""
+        notices, self._notices = self._notices, []
+        for message in notices:
+            logger.warning("%s", message)
 
     def flush(self) -> None:
         """Buffered mode: write what is pending to the file. mmap mode: nothing to do."""
@@ -414,11 +433,9 @@ class OpLogWriter:
             if self.durability == "mmap":
                 size = _preallocate(fd, self._wanted_size)
                 if size < self._wanted_size and size != self._segment_size:
-                    logger.warning(
-                        "neptune-sync: the disk is nearly full; log segment %s gets %d KiB instead of %d KiB",
-                        path,
-                        size >> 10,
-                        self._wanted_size >> 10,
+                    self._notices.append(
+                        f"neptune-sync: the disk is nearly full; log segment {path} gets {size >> 10} KiB "
+                        f"instead of {self._wanted_size >> 10} KiB"
                     )
                 self._segment_size = size
                 buf: mmap.mmap | bytearray = self._map(fd, self._segment_size)
