@@ -60,6 +60,7 @@ class RunsQuery:
     sort_by: str | None = None  # a field path; None: creation time
     ascending: bool = False
     limit: int = 10_000
+    offset: int = 0  # rows to skip after sorting (pages of a long table)
 
     def paths(self) -> list[str]:
         """Field paths storage must load: columns plus what filters and sorting read."""
@@ -103,8 +104,10 @@ def run_state(values: dict[str, FieldValue]) -> str:
     return "active" if held is not None and str(held.value).lower() in ("active", "running") else "inactive"
 
 
-def select(runs: list[tuple[RunRecord, dict[str, FieldValue]]], query: RunsQuery) -> list[RunRow]:
-    """Filter, sort and limit runs; each row keeps the asked columns (every field if none asked).
+def select(runs: list[tuple[RunRecord, dict[str, FieldValue]]], query: RunsQuery) -> tuple[list[RunRow], int]:
+    """Filter, sort and page runs; each row keeps the asked columns (every field if none asked).
+
+    Returns the page and how many runs matched in all.
 
     The project's own fields (``init_project``: a run of kind "project") are never a row.
     """
@@ -119,10 +122,12 @@ def select(runs: list[tuple[RunRecord, dict[str, FieldValue]]], query: RunsQuery
     else:
         kept.sort(key=lambda r: (r[0].created, r[0].run_key), reverse=not query.ascending)
     wanted = set(query.columns)
-    return [
+    page = kept[query.offset : query.offset + query.limit]
+    rows = [
         RunRow(run, {p: v.value for p, v in values.items() if not wanted or p in wanted})
-        for run, values in kept[: query.limit]
+        for run, values in page
     ]
+    return rows, len(kept)
 
 
 def _keep(values: dict[str, FieldValue], query: RunsQuery) -> bool:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
 from ..plan import Plan, plan_batch
+from .aggregate import SQLITE_BUCKET
 from .base import Storage, dump_runs, field_value, lower_bound, point_column, series_page, state_from_row
 
 T = TypeVar("T")
@@ -201,6 +202,13 @@ class SQLiteStorage(Storage):
 
     async def dump(self) -> bytes:
         return await self._read(dump_database)
+
+    # --- reads for the web app ---
+
+    bucket_sql = SQLITE_BUCKET
+
+    async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return await self._read(lambda c: c.execute(sql, values).fetchall())
 
 
 def dump_database(c: sqlite3.Connection) -> bytes:
