@@ -12,6 +12,7 @@ from webapp_helpers import LIVE, LOSS_POINTS, MAIN, PROJECT, TABLE_RUNS, floats,
 
 from neptune_sync.oplog import ops
 from neptune_sync.oplog.framing import Entry
+from neptune_sync.urls import run_url
 
 pytestmark = pytest.mark.browser
 RUNS = "#/p/ws%2Fproj/runs"
@@ -199,6 +200,13 @@ def test_a_live_run_updates_without_reload(page, site):
     until(page, f"{chart}.dataset.points === '25'", timeout=20)
     until(page, "document.querySelector('[data-path=\"params/new\"]') !== null")
     assert page.evaluate("window.__marker") == 1  # same document: no reload
+
+
+def test_the_url_get_url_prints_opens_the_run_page(page, site):
+    page.goto(run_url(site.url, PROJECT, MAIN.run_id))
+    page.get_by_label("API token").fill(site.token)
+    page.get_by_role("button", name="Open").click()
+    page.get_by_role("heading", name=re.compile("^MAIN-1")).wait_for()
 
 
 def test_dark_mode_switches_the_palette(page, site):
