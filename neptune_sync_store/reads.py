@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from neptune_sync.oplog.ops import FieldType
-from neptune_sync.protocol import FieldValue, RunRecord, RunsTable
+from neptune_sync.protocol import FieldValue, RunRecord, RunRow, RunsTable
 
 from . import files, query
 from .auth import READ
@@ -130,8 +130,11 @@ async def get_runs_table(request: web.Request) -> web.Response:
         limit=query_int(request, "limit", 10_000, low=1, high=MAX_TABLE),
         offset=query_int(request, "offset", 0, low=0, high=2**31),
     )
-    runs = await context(request).storage.runs_with_fields(project, spec.paths())
-    rows, total = query.select(runs, spec)
+    storage = context(request).storage
+    # select on the few paths filters and sorting read, then load the columns of one page only
+    page, total = query.select(await storage.runs_with_fields(project, spec.filter_paths()), spec)
+    values = await storage.fields_of_runs(project, [run.run_key for run in page], spec.columns)
+    rows = [RunRow(run, {p: v.value for p, v in values.get(run.run_key, {}).items()}) for run in page]
     response = json_response(RunsTable(rows))
     response.headers["X-Total-Count"] = str(total)
     return response

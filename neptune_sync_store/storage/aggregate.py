@@ -96,7 +96,7 @@ _GROUP = (
 # SQLite's CAST truncates toward zero, which is floor here since x >= lo.
 SQLITE_BUCKET = "MIN(CAST(({x} - :a) * :s AS INTEGER), :m)"
 PG_BUCKET = "LEAST(floor(({x} - :a) * :s)::bigint, :m)"
-_NAME = re.compile(r"(?<!:):([a-z_]+)\b")  # not the "::" of a PostgreSQL cast
+_NAME = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")  # not the "::" of a PostgreSQL cast
 
 
 def range_sql(x: str) -> str:

@@ -99,6 +99,22 @@ class Storage(abc.ABC):
         """Every (path, type) among the project's runs, with how many runs have it."""
         return project_sql.fields(await self.fetch_named(project_sql.FIELDS, {"p": project}))
 
+    async def fields_of_runs(
+        self, project: str, run_keys: list[str], paths: list[str]
+    ) -> dict[str, dict[str, FieldValue]]:
+        """run_key -> path -> value for the given runs, only ``paths`` (every field if empty)."""
+        wanted = set(paths)
+        out: dict[str, dict[str, FieldValue]] = {}
+        for i in range(0, len(run_keys), project_sql.KEYS_PER_QUERY):
+            keys, names = project_sql.keys_list(run_keys[i : i + project_sql.KEYS_PER_QUERY])
+            rows = await self.fetch_named(
+                project_sql.FIELDS_OF_RUNS.format(keys=keys), {"p": project, **names}
+            )
+            for run_key, path, ftype, data, last_step in rows:
+                if not wanted or path in wanted:
+                    out.setdefault(run_key, {})[path] = field_value(path, ftype, data, last_step)
+        return out
+
     async def series_buckets(
         self, project: str, run_key: str, path: str, *, x: str, start: float, stop: float, buckets: int
     ) -> SeriesBuckets | str | None:

@@ -32,10 +32,22 @@ FIELDS = (
     "SELECT f.path, f.type, COUNT(*) FROM fields f JOIN runs r ON f.run=r.id"
     " WHERE r.project=:p AND r.kind='run' GROUP BY f.path, f.type"
 )
+# run keys as :k0, :k1, ... (see ``keys_list``)
+FIELDS_OF_RUNS = (
+    "SELECT r.run_key, f.path, f.type, f.data, f.last_step FROM fields f JOIN runs r ON f.run=r.id"
+    " WHERE r.project=:p AND r.run_key IN ({keys})"
+)
+KEYS_PER_QUERY = 500
 FIELD_REF = (
     "SELECT f.id, f.type FROM fields f JOIN runs r ON f.run=r.id"
     " WHERE r.project=:p AND r.run_key=:r AND f.path=:path"
 )
+
+
+def keys_list(keys: list[str]) -> tuple[str, dict[str, str]]:
+    """An IN list of named parameters for ``keys``, and their values."""
+    names = {f"k{i}": key for i, key in enumerate(keys)}
+    return ",".join(f":{n}" for n in names), names
 
 
 def summary(

@@ -212,3 +212,29 @@ async def test_project_fields_are_distinct_paths_with_types_and_run_counts(stora
     assert all(path != "proj/only" for path, _, _ in got)  # the project's own fields are not a run's
     structure = {(f.path, f.type) for f in await storage.field_infos(PROJECT, RUN.run_key)}
     assert structure <= {(p, t) for p, t, _ in got}
+
+
+async def test_fields_of_runs_agrees_with_each_runs_own_values(storage):
+    await storage.apply_batch(request(sample_entries()))
+    keys = [RUN.run_key]
+    for n in range(501):  # more keys than one query takes
+        run = RunInfo(PROJECT, f"k{n:03d}", f"R{n}")
+        await storage.apply_batch(
+            request(
+                [Entry(1, 1.0, ops.AssignFloat("p/x", n)), Entry(2, 1.0, ops.AssignString("s", "v"))], run=run
+            )
+        )
+        keys.append(run.run_key)
+    asked = [*keys, "missing-run"]
+    every = await storage.fields_of_runs(PROJECT, asked, [])
+    assert set(every) == set(keys)
+    for key in (RUN.run_key, "k000", "k500"):
+        assert list(sorted(every[key].values(), key=lambda v: v.path)) == await storage.field_values(
+            PROJECT, key, []
+        )
+    some = await storage.fields_of_runs(PROJECT, asked, ["p/x", "params/lr"])
+    assert some[RUN.run_key] == {
+        "params/lr": (await storage.field_values(PROJECT, RUN.run_key, ["params/lr"]))[0]
+    }
+    assert [some[f"k{n:03d}"]["p/x"].value for n in range(501)] == [float(n) for n in range(501)]
+    assert await storage.fields_of_runs("other/proj", keys, []) == {}
