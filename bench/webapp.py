@@ -47,7 +47,10 @@ def log_series(url: str, token: str, run: RunInfo, paths: list[str], points: int
     for path in paths:
         for start in range(0, points, CHUNK):
             steps = range(start, min(points, start + CHUNK))
-            pts = tuple(ops.FloatPoint(float(s), 1.0 / (1 + s * 1e-4) + (5.0 if s % 100_003 == 0 else 0.0), 1.7e9 + s) for s in steps)
+            pts = tuple(
+                ops.FloatPoint(float(s), 1.0 / (1 + s * 1e-4) + (5.0 if s % 100_003 == 0 else 0.0), 1.7e9 + s)
+                for s in steps
+            )
             entry = Entry(seq, 1.7e9, ops.LogFloats(path, pts))
             call(url, token, "/v1/batches", encode(request([entry], run=run)), "POST")
             seq = entry.last_seq + 1
@@ -66,7 +69,9 @@ def drawn_after_navigation(page, url: str, charts: int, selector: str = "figure.
     expr = f"[...document.querySelectorAll('{selector}')].filter(c => c.dataset.fetches === '1').length >= {charts}"
     while not page.evaluate(expr):
         time.sleep(0.01)
-    return page.evaluate(f"Math.max(...[...document.querySelectorAll('{selector}')].map(c => Number(c.dataset.drawnAt)))")
+    return page.evaluate(
+        f"Math.max(...[...document.querySelectorAll('{selector}')].map(c => Number(c.dataset.drawnAt)))"
+    )
 
 
 def main() -> None:
@@ -79,7 +84,9 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_server(Path(tmp), "--token-project", PROJECT, "--token-file", f"{tmp}/token", "--max-body", str(64 << 20))
+        proc, url = start_server(
+            Path(tmp), "--token-project", PROJECT, "--token-file", f"{tmp}/token", "--max-body", str(64 << 20)
+        )
         try:
             token = Path(f"{tmp}/token").read_text().strip()
             big = RunInfo(PROJECT, "big", "BIG-1")
@@ -92,24 +99,35 @@ def main() -> None:
             raw_bytes, raw = 0, time.perf_counter()
             after = -1.0
             while True:
-                page = call(url, token, f"/v1/run/series?project=bench%2Fweb&run=big&path=train%2Floss&limit=1000000&start={after + 1}")
+                page = call(
+                    url,
+                    token,
+                    f"/v1/run/series?project=bench%2Fweb&run=big&path=train%2Floss&limit=1000000&start={after + 1}",
+                )
                 raw_bytes += len(page)
                 last = page.rfind(b"],[")
                 if b'"next_after":null' in page[-40:]:
                     break
                 after = float(page[last + 3 :].split(b",", 1)[0])
             raw = time.perf_counter() - raw
-            print(f"series of {n:,} points, 1,000 buckets: {agg * 1000:.0f} ms, {len(body) / 1024:.0f} KB;"
-                  f" raw read of the same series: {raw * 1000:.0f} ms, {raw_bytes / 1e6:.0f} MB; ratio {raw / agg:.0f}x")
+            print(
+                f"series of {n:,} points, 1,000 buckets: {agg * 1000:.0f} ms, {len(body) / 1024:.0f} KB;"
+                f" raw read of the same series: {raw * 1000:.0f} ms, {raw_bytes / 1e6:.0f} MB; ratio {raw / agg:.0f}x"
+            )
 
             cruns = [RunInfo(PROJECT, f"c{i}", f"C-{i}") for i in range(args.compare_runs)]
             cp = int(args.compare_points)
-            _, t = timed(lambda: [log_series(url, token, r, [f"m/s{k}" for k in range(4)], cp) for r in cruns])
+            _, t = timed(
+                lambda: [log_series(url, token, r, [f"m/s{k}" for k in range(4)], cp) for r in cruns]
+            )
             print(f"ingested {args.compare_runs} runs x 4 x {cp:,} points in {t:.1f} s")
 
             for i in range(args.table_runs):
                 run = RunInfo(PROJECT, f"t{i:05d}", f"T-{i}")
-                entries = [Entry(k + 1, 1.6e9 + i, ops.AssignFloat(f"params/p{k:02d}", float(i * k % 97))) for k in range(50)]
+                entries = [
+                    Entry(k + 1, 1.6e9 + i, ops.AssignFloat(f"params/p{k:02d}", float(i * k % 97)))
+                    for k in range(50)
+                ]
                 call(url, token, "/v1/batches", encode(request(entries, run=run)), "POST")
             print(f"ingested {args.table_runs:,} runs x 50 fields")
 
@@ -125,13 +143,19 @@ def main() -> None:
                     ms = drawn_after_navigation(page, run_url(base.format(attempt), PROJECT, "BIG-1"), 1)
                     print(f"run page, {n:,}-point chart drawn ({attempt}): {ms:.0f} ms after navigation")
                 runs = ",".join(r.run_key for r in cruns)
-                ms = drawn_after_navigation(page, f"{base.format('cmp')}#/p/bench%2Fweb/compare?runs={runs}", 4)
-                print(f"compare {args.compare_runs} runs x 4 series x {cp:,} points: all charts drawn {ms:.0f} ms after navigation")
+                ms = drawn_after_navigation(
+                    page, f"{base.format('cmp')}#/p/bench%2Fweb/compare?runs={runs}", 4
+                )
+                print(
+                    f"compare {args.compare_runs} runs x 4 series x {cp:,} points: all charts drawn {ms:.0f} ms after navigation"
+                )
                 cols = ",".join(f"params%252Fp{k:02d}" for k in range(50))
                 page.goto(f"{base.format('table')}#/p/bench%2Fweb/runs?cols={cols}")
                 page.wait_for_selector("table.runs tbody tr")
                 ms = page.evaluate("performance.now()")
-                print(f"runs table of {args.table_runs + args.compare_runs + 1:,} runs x 50 columns: first rows shown {ms:.0f} ms after navigation")
+                print(
+                    f"runs table of {args.table_runs + args.compare_runs + 1:,} runs x 50 columns: first rows shown {ms:.0f} ms after navigation"
+                )
                 browser.close()
         finally:
             stop(proc)

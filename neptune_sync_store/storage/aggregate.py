@@ -9,6 +9,10 @@ points themselves are returned (``raw``), so zooming in ends at exact data.
 
 One GROUP BY over the ``(field, step)`` primary key computes the buckets; the last value of each
 bucket is then one primary-key lookup. Both backends evaluate the same expression in IEEE doubles.
+That scan costs time in proportion to the points in range, so a chart may first ask for a
+*sample* (x = step only): the first point at or after each of ``lo + k * (hi - lo) / n`` for
+``k = 0 .. n-1``, deduplicated; n index seeks whatever the series length. A sample can miss spikes:
+it is a preview to draw while the exact buckets load.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ class SeriesBuckets(msgspec.Struct, frozen=True):
     last: list[float | None] = []
     count: list[int] = []
     ts: list[float] = []  # timestamp of the last point of each bucket
+    sampled: bool = False  # entries are sampled points (count 1 each), not every point or bucket
 
 
 def x_column(x: str) -> str:
@@ -93,6 +98,14 @@ _GROUP = (
     " SELECT b.s0, b.s1, b.lo, b.hi, p.num, b.c, p.ts FROM b JOIN points p"
     " ON p.field=:f AND p.step=b.s1 ORDER BY b.k"
 )
+# :w is the bucket width; recursive CTEs run on both backends (generate_series is PostgreSQL's only)
+_SAMPLE = (
+    "WITH RECURSIVE b(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM b WHERE k + 1 < :n),"
+    " s(step) AS (SELECT (SELECT step FROM points WHERE field=:f"
+    " AND step>=CAST(:a AS DOUBLE PRECISION) + k * CAST(:w AS DOUBLE PRECISION) AND step<=:b"
+    " ORDER BY step LIMIT 1) FROM b)"
+    " SELECT step, num, ts FROM points WHERE field=:f AND step IN (SELECT step FROM s) ORDER BY step"
+)
 # SQLite's CAST truncates toward zero, which is floor here since x >= lo.
 SQLITE_BUCKET = "MIN(CAST(({x} - :a) * :s AS INTEGER), :m)"
 PG_BUCKET = "LEAST(floor(({x} - :a) * :s)::bigint, :m)"
@@ -127,9 +140,17 @@ Fetch = Callable[[str, dict[str, Any]], Awaitable[list[Any]]]
 
 
 async def read_buckets(
-    fetch: Fetch, bucket_sql: str, key: tuple[str, str, int], x: str, start: float, stop: float, buckets: int
+    fetch: Fetch,
+    bucket_sql: str,
+    key: tuple[str, str, int],
+    x: str,
+    start: float,
+    stop: float,
+    buckets: int,
+    sample: bool = False,
 ) -> SeriesBuckets:
-    """Buckets of the float series ``key = (run_key, path, field id)`` over ``[start, stop]`` of ``x``.
+    """Buckets of the float series ``key = (run_key, path, field id)`` over ``[start, stop]`` of ``x``,
+    or a sample of its points when ``sample`` (x must be "step") and the range holds more than ``buckets``.
 
     ``fetch(sql, values)`` runs one query of this module on a backend and returns its rows.
     """
@@ -141,5 +162,8 @@ async def read_buckets(
     rows = await fetch(probe_sql(x), {**bounds, "n": buckets + 1})
     if len(rows) <= buckets:
         return raw_buckets(run, path, x, lo, hi, rows)
+    if sample:
+        rows = await fetch(_SAMPLE, {**bounds, "n": buckets, "w": (hi - lo) / buckets})
+        return msgspec.structs.replace(raw_buckets(run, path, x, lo, hi, rows), raw=False, sampled=True)
     values = {**bounds, "s": scale(lo, hi, buckets), "m": buckets - 1}
     return grouped_buckets(run, path, x, lo, hi, await fetch(group_sql(x, bucket_sql), values))

@@ -116,7 +116,16 @@ class Storage(abc.ABC):
         return out
 
     async def series_buckets(
-        self, project: str, run_key: str, path: str, *, x: str, start: float, stop: float, buckets: int
+        self,
+        project: str,
+        run_key: str,
+        path: str,
+        *,
+        x: str,
+        start: float,
+        stop: float,
+        buckets: int,
+        sample: bool = False,
     ) -> SeriesBuckets | str | None:
         """Bucketed float series (see .aggregate); the field's type if it is another; None if absent."""
         found = await self.fetch_named(project_sql.FIELD_REF, {"p": project, "r": run_key, "path": path})
@@ -125,9 +134,8 @@ class Storage(abc.ABC):
         fid, ftype = found[0]
         if ftype != "floatSeries":
             return ftype
-        return await read_buckets(
-            self.fetch_named, self.bucket_sql, (run_key, path, fid), x, start, stop, buckets
-        )
+        key = (run_key, path, fid)
+        return await read_buckets(self.fetch_named, self.bucket_sql, key, x, start, stop, buckets, sample)
 
 
 def field_value(path: str, ftype: str, data: bytes | None, last_step: float | None) -> FieldValue:

@@ -111,6 +111,49 @@ async def test_buckets_match_the_model_over_ranges_and_axes(storage, seed):
         assert as_dict(got) == model(points, x, start, stop, n), (x, start, stop, n)
 
 
+def sample_model(points, start: float, stop: float, n: int) -> dict:
+    inside = sorted(p for p in points if start <= p[0] <= stop)
+    if len(inside) <= n:
+        return model(points, "step", start, stop, n) | {"sampled": False}
+    lo, hi = inside[0][0], inside[-1][0]
+    width = (hi - lo) / n
+    picked = sorted({next(p for p in inside if p[0] >= lo + k * width) for k in range(n)})
+    values = [p[1] for p in picked]
+    return {
+        "raw": False,
+        "sampled": True,
+        "lo": lo,
+        "hi": hi,
+        "first_step": [p[0] for p in picked],
+        "step": [p[0] for p in picked],
+        "min": values,
+        "max": values,
+        "last": values,
+        "count": [1] * len(picked),
+        "ts": [p[2] for p in picked],
+    }
+
+
+async def test_samples_are_the_first_point_at_each_bucket_start(storage):
+    points = random_points(3, 3000)
+    await log(storage, "m/loss", points)
+    for start, stop, n in [
+        (-INF, INF, 100),
+        (-INF, INF, 2999),
+        (-INF, INF, 3000),
+        (500.0, 9000.0, 37),
+        (3.5, 3.6, 5),
+    ]:
+        got = await storage.series_buckets(
+            PROJECT, RUN.run_key, "m/loss", x="step", start=start, stop=stop, buckets=n, sample=True
+        )
+        assert as_dict(got) | {"sampled": got.sampled} == sample_model(points, start, stop, n), (
+            start,
+            stop,
+            n,
+        )
+
+
 async def test_exactly_n_points_are_raw_and_one_more_is_bucketed(storage):
     points = [(float(s), float(s % 7), 10.0 + s) for s in range(101)]
     await log(storage, "m", points)

@@ -30,8 +30,10 @@ def _need_chromium() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one module: Playwright's sync API holds an event loop while it runs, which
+    must be gone before any asyncio test of another module starts."""
     _need_chromium()
     from playwright.sync_api import sync_playwright
 

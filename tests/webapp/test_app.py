@@ -59,7 +59,9 @@ def test_runs_table_columns_sort_filter_pages_and_url_state(page, site):
     page.get_by_label("filter runs").fill("params/lr > 0.3 AND params/depth == 12")
     page.get_by_label("filter runs").press("Enter")
     until(page, "document.querySelectorAll('table.runs tbody tr').length === 6")
-    expected = sorted((f"t{n:03d}" for n in range(TABLE_RUNS) if 0.01 * (n + 1) > 0.3 and 10 + n % 5 == 12), reverse=True)
+    expected = sorted(
+        (f"t{n:03d}" for n in range(TABLE_RUNS) if 0.01 * (n + 1) > 0.3 and 10 + n % 5 == 12), reverse=True
+    )
     assert sorted(rows(page), reverse=True) == expected
     # the URL holds the whole view: reload in a new tab reproduces it
     url = page.url
@@ -109,15 +111,31 @@ def test_run_page_shows_every_field_type(page, site):
     sign_in(page, site, f"#/p/ws%2Fproj/run/{MAIN.custom_run_id}")
     tree = page.get_by_role("tree")
     tree.locator("[data-path='train/loss']").wait_for()
-    for path in ("params/lr", "params/batch", "params/augment", "params/optimizer", "params/started", "files/report",
-                 "files/sample", "files/set", "data/train", "logs/stdout", "images/samples", "sys/tags", "train/loss"):
+    for path in (
+        "params/lr",
+        "params/batch",
+        "params/augment",
+        "params/optimizer",
+        "params/started",
+        "files/report",
+        "files/sample",
+        "files/set",
+        "data/train",
+        "logs/stdout",
+        "images/samples",
+        "sys/tags",
+        "train/loss",
+    ):
         assert tree.locator(f"[data-path='{path}']").count() == 1, path
     assert "0.01" in tree.locator("[data-path='params/lr']").inner_text()
     assert "adam" in tree.locator("[data-path='params/optimizer']").inner_text()
     assert "2024-05-01" in tree.locator("[data-path='params/started']").inner_text()
     assert tree.locator("[data-path='data/train']").get_by_text(re.compile("hash [0-9a-f]{64}")).is_visible()
     # image preview loads inline from a blob: URL
-    until(page, "[...document.querySelectorAll('[data-path=\"files/sample\"] img')].some(i => i.naturalWidth === 48)")
+    until(
+        page,
+        "[...document.querySelectorAll('[data-path=\"files/sample\"] img')].some(i => i.naturalWidth === 48)",
+    )
     # HTML runs in a sandboxed frame without scripts
     tree.locator("[data-path='files/report']").get_by_role("button", name="preview").click()
     frame = tree.locator("[data-path='files/report'] iframe")
@@ -134,8 +152,14 @@ def test_run_page_shows_every_field_type(page, site):
     until(page, "document.querySelector('[data-path=\"images/samples\"] img')?.naturalWidth === 48")
     assert "step 20" in gallery.inner_text()
     gallery.get_by_role("slider").fill("0")
-    until(page, "document.querySelector('[data-path=\"images/samples\"] .muted').innerText.startsWith('step 0')")
-    assert set(tree.locator("[data-path='files/set'] li").all_inner_texts()) >= {"a/metrics.csv (17 B)download", "b/report.html (79 B)downloadpreview"} or tree.locator("[data-path='files/set'] li").count() == 2
+    until(
+        page, "document.querySelector('[data-path=\"images/samples\"] .muted').innerText.startsWith('step 0')"
+    )
+    assert (
+        set(tree.locator("[data-path='files/set'] li").all_inner_texts())
+        >= {"a/metrics.csv (17 B)download", "b/report.html (79 B)downloadpreview"}
+        or tree.locator("[data-path='files/set'] li").count() == 2
+    )
     # one chart per float series, grouped by namespace
     assert page.locator("figure.chart").count() == 3
     assert page.locator("details.chart-group > summary").all_inner_texts() == ["eval (1)", "train (2)"]
@@ -162,7 +186,10 @@ def test_chart_zoom_refetches_down_to_raw_points_and_shows_the_spike(page, site)
         page.mouse.down()
         page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + 40, steps=5)
         page.mouse.up()
-        until(page, f"document.querySelector('figure.chart[data-path=\"train/loss\"]')?.dataset.fetches === '{fetches}'")
+        until(
+            page,
+            f"document.querySelector('figure.chart[data-path=\"train/loss\"]')?.dataset.fetches === '{fetches}'",
+        )
     assert chart.get_attribute("data-raw") == "true"
     chart.get_by_role("button", name="reset").click()
     until(page, "document.querySelector('figure.chart[data-path=\"train/loss\"]')?.dataset.fetches === '4'")
@@ -195,8 +222,15 @@ def test_a_live_run_updates_without_reload(page, site):
     chart = "document.querySelector('figure.chart[data-path=\"train/loss\"]')"
     until(page, f"{chart}?.dataset.points === '10'")
     page.evaluate("window.__marker = 1")
-    post(site.url, site.token, [floats("train/loss", 13, range(10, 25), lambda s: 1.0 / (1 + s)),
-                                Entry(28, 1.7e9, ops.AssignFloat("params/new", 7.0))], LIVE)
+    post(
+        site.url,
+        site.token,
+        [
+            floats("train/loss", 13, range(10, 25), lambda s: 1.0 / (1 + s)),
+            Entry(28, 1.7e9, ops.AssignFloat("params/new", 7.0)),
+        ],
+        LIVE,
+    )
     until(page, f"{chart}.dataset.points === '25'", timeout=20)
     until(page, "document.querySelector('[data-path=\"params/new\"]') !== null")
     assert page.evaluate("window.__marker") == 1  # same document: no reload

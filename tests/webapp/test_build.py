@@ -32,8 +32,18 @@ def test_committed_build_matches_the_sources(tmp_path):
     out = tmp_path / "static"
     subprocess.run([str(WEB / "node_modules/.bin/tsc"), "--noEmit", "-p", str(WEB)], check=True, timeout=300)
     subprocess.run(
-        [str(WEB / "node_modules/.bin/vite"), "build", "--outDir", str(out), "--emptyOutDir", "--logLevel", "error"],
-        cwd=WEB, check=True, timeout=300,
+        [
+            str(WEB / "node_modules/.bin/vite"),
+            "build",
+            "--outDir",
+            str(out),
+            "--emptyOutDir",
+            "--logLevel",
+            "error",
+        ],
+        cwd=WEB,
+        check=True,
+        timeout=300,
     )
     built, committed = files(out), files(STATIC)
     assert sorted(built) == sorted(committed), "rebuild the app: cd web && npm run build, then commit static/"

@@ -19,8 +19,12 @@ from neptune_sync.protocol import RunInfo
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 PROJECT = "ws/proj"
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
@@ -39,13 +43,22 @@ class Site:
 
 
 def _call(url: str, token: str, method: str, path: str, body: bytes, headers: dict[str, str]) -> bytes:
-    req = urllib.request.Request(f"{url}{path}", data=body, method=method, headers={"Authorization": f"Bearer {token}", **headers})
+    req = urllib.request.Request(
+        f"{url}{path}", data=body, method=method, headers={"Authorization": f"Bearer {token}", **headers}
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         return resp.read()
 
 
 def post(url: str, token: str, entries: list[Entry], run: RunInfo, writer: str = "w1") -> None:
-    _call(url, token, "POST", "/v1/batches", encode(request(entries, run=run, writer=writer)), {"Content-Type": "application/msgpack"})
+    _call(
+        url,
+        token,
+        "POST",
+        "/v1/batches",
+        encode(request(entries, run=run, writer=writer)),
+        {"Content-Type": "application/msgpack"},
+    )
 
 
 def upload(url: str, token: str, data: bytes) -> ops.FileRef:
@@ -86,10 +99,21 @@ def seed_main(url: str, token: str) -> None:
         ops.AssignFile("files/report", html),
         ops.AssignFile("files/sample", image),
         ops.AssignFile("files/metrics", text),
-        ops.UploadFileSet("files/set", (ops.FileSetEntry("a/metrics.csv", text), ops.FileSetEntry("b/report.html", html))),
-        ops.TrackArtifact("data/train", (ops.ArtifactEntry("train.csv", sha(b"t"), 10, 1.0, "/data/train.csv"),), sha(b"artifact")),
-        ops.LogStrings("logs/stdout", tuple(ops.StringPoint(float(s), f"line {s}: loss ok", 1.7e9 + s) for s in range(300))),
-        ops.LogFiles("images/samples", tuple(ops.FilePoint(float(k * 10), frames[k], 1.7e9 + k) for k in range(3))),
+        ops.UploadFileSet(
+            "files/set", (ops.FileSetEntry("a/metrics.csv", text), ops.FileSetEntry("b/report.html", html))
+        ),
+        ops.TrackArtifact(
+            "data/train",
+            (ops.ArtifactEntry("train.csv", sha(b"t"), 10, 1.0, "/data/train.csv"),),
+            sha(b"artifact"),
+        ),
+        ops.LogStrings(
+            "logs/stdout",
+            tuple(ops.StringPoint(float(s), f"line {s}: loss ok", 1.7e9 + s) for s in range(300)),
+        ),
+        ops.LogFiles(
+            "images/samples", tuple(ops.FilePoint(float(k * 10), frames[k], 1.7e9 + k) for k in range(3))
+        ),
     ]
     entries, seq = [], 1
     for op in items:

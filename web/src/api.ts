@@ -19,7 +19,7 @@ export interface SeriesPage { path: string; type: string; points: [number, unkno
 export interface Buckets {
   run: string; path: string; x: "step" | "time"; raw: boolean; lo: number | null; hi: number | null;
   first_step: number[]; step: number[]; min: (number | null)[]; max: (number | null)[];
-  last: (number | null)[]; count: number[]; ts: number[];
+  last: (number | null)[]; count: number[]; ts: number[]; sampled: boolean;
 }
 export interface RunsQuery {
   columns: string[]; where: string[]; tags: string[]; state: string; sortBy: string; ascending: boolean;
@@ -75,9 +75,9 @@ export const api = {
     const body = (await response.json()) as { rows: RunRow[] };
     return { rows: body.rows, total: Number(response.headers.get("X-Total-Count") ?? body.rows.length) };
   },
-  buckets: (project: string, runs: string[], paths: string[], range: [number, number] | null, buckets: number) =>
+  buckets: (project: string, runs: string[], paths: string[], range: [number, number] | null, buckets: number, sample = false) =>
     json<Buckets[]>("/v1/series/buckets", [
-      ["project", project], ["buckets", buckets],
+      ["project", project], ["buckets", buckets], ["sample", sample],
       ...runs.map((r): [string, string] => ["run", r]),
       ...paths.map((p): [string, string] => ["path", p]),
       ...(range ? ([["start", range[0]], ["stop", range[1]]] as Params) : []),

@@ -2,6 +2,8 @@
 // whole series: it asks the store for ~2 buckets per pixel over the visible step range and asks
 // again on drag-zoom, down to raw points; double-click (or reset) asks for the whole range.
 // Each run draws its bucket's last value (optionally EMA-smoothed) and a min/max band.
+// Exact buckets cost the store a scan of the range, so a chart first draws a sampled preview
+// (cheap index seeks, marked "preview") and replaces it when the exact buckets arrive.
 
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
@@ -12,7 +14,7 @@ export type XMode = "step" | "time" | "relative";
 
 export interface ChartLine { run: string; label: string; color: string; created: number }
 export interface ChartSettings { x: XMode; logY: boolean; smooth: number }
-export type Loader = (runs: string[], path: string, range: [number, number] | null, buckets: number) => Promise<Buckets[]>;
+export type Loader = (runs: string[], path: string, range: [number, number] | null, buckets: number, sample: boolean) => Promise<Buckets[]>;
 
 export const PALETTE = [
   "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
@@ -44,6 +46,8 @@ export class SeriesChart {
   private buckets: Buckets[] = [];
   private range: [number, number] | null = null;
   private fetches = 0;
+  private generation = 0;
+  private sampled = false;
   private readonly plotArea: HTMLElement;
   private readonly status: HTMLElement;
 
@@ -65,19 +69,48 @@ export class SeriesChart {
     this.element = h("figure.chart", { "data-path": path }, h("figcaption", {}, h("span.chart-title", {}, path), this.status, reset), this.plotArea, legend);
   }
 
-  /** Fetch the current range again (live runs) or a new one, then draw. */
+  /** Fetch the current range again (live runs) or a new one: a preview first, then exact buckets. */
   async fetch(range: [number, number] | null = this.range): Promise<void> {
+    if (await this.preview(range)) await this.exact();
+  }
+
+  /** Draw a sampled preview; false when it already was the exact answer (few points) or failed. */
+  async preview(range: [number, number] | null = this.range): Promise<boolean> {
     this.range = range;
+    const generation = ++this.generation;
+    const got = await this.request(true);
+    if (got === null || generation !== this.generation) return false;
+    if (!got.some((b) => b.sampled)) {
+      this.show(got, false);
+      return false;
+    }
+    this.show(got, true);
+    return true;
+  }
+
+  async exact(): Promise<void> {
+    const generation = this.generation;
+    const got = await this.request(false);
+    if (got !== null && generation === this.generation) this.show(got, false);
+  }
+
+  private async request(sample: boolean): Promise<Buckets[] | null> {
     const width = Math.max(200, this.plotArea.clientWidth || 480);
     const perPixel = this.lines.length > 4 ? 1 : 2;
+    const buckets = Math.min(10000, Math.round(width * perPixel));
     this.status.textContent = "loading…";
     try {
-      this.buckets = await this.load(this.lines.map((l) => l.run), this.path, range, Math.min(10000, Math.round(width * perPixel)));
+      return await this.load(this.lines.map((l) => l.run), this.path, this.range, buckets, sample);
     } catch (err) {
       this.status.textContent = `error: ${(err as Error).message}`;
-      return;
+      return null;
     }
-    this.fetches += 1;
+  }
+
+  private show(buckets: Buckets[], sampled: boolean): void {
+    this.buckets = buckets;
+    this.sampled = sampled;
+    if (!sampled) this.fetches += 1;
     this.draw();
   }
 
@@ -106,8 +139,8 @@ export class SeriesChart {
     const data = this.data();
     const raw = this.buckets.every((b) => b.raw);
     const points = this.buckets.reduce((n, b) => n + b.step.length, 0);
-    Object.assign(this.element.dataset, { points: String(points), raw: String(raw), fetches: String(this.fetches) });
-    this.status.textContent = raw ? `${points} points` : `${points} buckets`;
+    Object.assign(this.element.dataset, { points: String(points), raw: String(raw), fetches: String(this.fetches), sampled: String(this.sampled) });
+    this.status.textContent = this.sampled ? `preview: ${points} sampled points, exact buckets loading…` : raw ? `${points} points` : `${points} buckets`;
     if (this.plot && !rebuild) {
       this.plot.setData(data);
       return;
@@ -140,7 +173,7 @@ export class SeriesChart {
       cursor: { sync: { key: this.syncKey }, drag: { x: true, y: false, setScale: false }, bind: { dblclick: () => () => { this.fetch(null); return null; } } },
       hooks: {
         setSelect: [(u) => this.zoom(u)],
-        draw: [() => { element.dataset.drawnAt = String(performance.now()); }],
+        draw: [() => { element.dataset[this.sampled ? "previewAt" : "drawnAt"] = String(performance.now()); }],
       },
     };
   }

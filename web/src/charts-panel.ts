@@ -25,21 +25,19 @@ export class ChartsPanel {
     this.grid = h("div.chart-groups");
     this.filterError = h("span.error-inline", { role: "alert" });
     this.element = h("section.charts", { "aria-label": "charts" }, this.controls(), this.grid);
-    const load = (runs: string[], path: string, range: [number, number] | null, buckets: number) =>
-      api.buckets(this.project, runs, [path], range, buckets);
+    const load = (runs: string[], path: string, range: [number, number] | null, buckets: number, sample: boolean) =>
+      api.buckets(this.project, runs, [path], range, buckets, sample);
     const sync = `charts-${Math.random()}`;
     this.charts = paths.map((p) => new SeriesChart(p, lines, this.settings, load, sync));
     this.layout();
   }
 
-  /** Load every chart (after the panel is in the document, so charts know their width). */
-  async start(): Promise<void> {
-    await Promise.all(this.visible().map((c) => c.fetch()));
-  }
-
-  /** Refetch every visible chart at its current zoom (live runs). */
-  async refresh(): Promise<void> {
-    await Promise.all(this.visible().map((c) => c.fetch()));
+  /** (Re)load every visible chart at its zoom, after the panel is in the document (charts need
+   * their width): all previews first, so none waits behind another chart's exact buckets. */
+  async load(): Promise<void> {
+    const charts = this.visible();
+    const pending = await Promise.all(charts.map((c) => c.preview()));
+    await Promise.all(charts.filter((_, i) => pending[i]).map((c) => c.exact()));
   }
 
   destroy(): void {

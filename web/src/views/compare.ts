@@ -39,6 +39,6 @@ export async function compareView(root: HTMLElement, project: string, params: UR
       h("thead", {}, h("tr", {}, h("th", {}, "field"), ...lines.map((l) => h("th", { scope: "col" }, h("span.swatch", { style: `background:${l.color}` }), l.label)))),
       tbody)),
   );
-  await panel.start();
+  await panel.load();
   return () => panel.destroy();
 }

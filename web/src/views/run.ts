@@ -37,7 +37,7 @@ export async function runView(root: HTMLElement, project: string, ident: string,
     h("div.toolbar", {}, h("h1", {}, `${run.run_id} `, h("span.muted", {}, name)), state, h("span.muted", {}, `created ${formatTime(run.created)}`)),
     h("div.run-layout", {}, h("aside.fields", {}, h("h2", {}, "Fields"), tree), h("div.run-main", {}, h("h2", {}, "Charts"), panel.element)),
   );
-  await panel.start();
+  await panel.load();
 
   let timer: number | undefined;
   const poll = async () => {
@@ -45,7 +45,7 @@ export async function runView(root: HTMLElement, project: string, ident: string,
       values = await api.values(project, run.run_key);
       renderHeader();
       tree.replaceChildren(fieldTree(project, run, values));
-      await panel.refresh();
+      await panel.load();
     } finally {
       if (isActive(values) && root.isConnected) timer = window.setTimeout(poll, POLL_MS);
     }
