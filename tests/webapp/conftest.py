@@ -16,9 +16,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "store"))
 
-from webapp_helpers import CHROMIUM, LAUNCH_ARGS, Site, seed_store  # noqa: E402
-
 from store_helpers import start_server, stop  # noqa: E402
+from webapp_helpers import CHROMIUM, LAUNCH_ARGS, Site, seed_store  # noqa: E402
 
 
 def _need_chromium() -> None:
