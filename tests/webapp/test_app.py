@@ -222,6 +222,8 @@ def test_a_live_run_updates_without_reload(page, site):
     chart = "document.querySelector('figure.chart[data-path=\"train/loss\"]')"
     until(page, f"{chart}?.dataset.points === '10'")
     page.evaluate("window.__marker = 1")
+    page.locator("details[data-ns='train'] > summary").click()  # the reader folds a namespace
+    assert page.locator("details[data-ns='train']").get_attribute("open") is None
     post(
         site.url,
         site.token,
@@ -234,6 +236,7 @@ def test_a_live_run_updates_without_reload(page, site):
     until(page, f"{chart}.dataset.points === '25'", timeout=20)
     until(page, "document.querySelector('[data-path=\"params/new\"]') !== null")
     assert page.evaluate("window.__marker") == 1  # same document: no reload
+    assert page.locator("details[data-ns='train']").get_attribute("open") is None  # still folded
 
 
 def test_the_url_get_url_prints_opens_the_run_page(page, site):
@@ -245,7 +248,10 @@ def test_the_url_get_url_prints_opens_the_run_page(page, site):
 
 def test_dark_mode_switches_the_palette(page, site):
     sign_in(page, site, RUNS)
+    until(page, "document.querySelectorAll('table.runs tbody tr').length === 50")
     page.get_by_role("button", name="toggle dark mode").click()
+    until(page, "document.querySelectorAll('table.runs tbody tr').length === 50")
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    shot(page, "runs-table-dark")
     page.get_by_role("button", name="toggle dark mode").click()
     assert background != page.evaluate("getComputedStyle(document.body).backgroundColor")

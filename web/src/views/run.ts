@@ -42,9 +42,10 @@ export async function runView(root: HTMLElement, project: string, ident: string,
   let timer: number | undefined;
   const poll = async () => {
     try {
+      const seen = JSON.stringify(values);
       values = await api.values(project, run.run_key);
       renderHeader();
-      tree.replaceChildren(fieldTree(project, run, values));
+      if (JSON.stringify(values) !== seen) refreshTree(tree, fieldTree(project, run, values));
       await panel.load();
     } finally {
       if (isActive(values) && root.isConnected) timer = window.setTimeout(poll, POLL_MS);
@@ -55,6 +56,16 @@ export async function runView(root: HTMLElement, project: string, ident: string,
     window.clearTimeout(timer);
     panel.destroy();
   };
+}
+
+/** Swap in a new tree keeping which namespaces the reader folded or unfolded. */
+function refreshTree(tree: HTMLElement, next: HTMLElement): void {
+  const open = new Map([...tree.querySelectorAll<HTMLDetailsElement>("details[data-ns]")].map((d) => [d.dataset.ns, d.open]));
+  next.querySelectorAll<HTMLDetailsElement>("details[data-ns]").forEach((d) => {
+    const was = open.get(d.dataset.ns);
+    if (was !== undefined) d.open = was;
+  });
+  tree.replaceChildren(next);
 }
 
 interface Node { children: Map<string, Node>; field?: FieldValue }
@@ -69,12 +80,13 @@ function fieldTree(project: string, run: RunRecord, values: FieldValue[]): HTMLE
     }
     node.field = v;
   }
-  const render = (node: Node, depth: number): HTMLElement =>
+  const render = (node: Node, prefix: string, depth = 0): HTMLElement =>
     h("ul", { role: "group" }, ...[...node.children].map(([part, child]) => {
       if (child.field) return h("li.leaf", { role: "treeitem", "data-path": child.field.path }, fieldRow(project, run, part, child.field));
-      return h("li", { role: "treeitem" }, h("details", { open: depth < 2 }, h("summary", {}, part), render(child, depth + 1)));
+      const ns = prefix + part;
+      return h("li", { role: "treeitem" }, h("details", { open: depth < 2, "data-ns": ns }, h("summary", {}, part), render(child, ns + "/", depth + 1)));
     }));
-  return render(top, 0);
+  return render(top, "");
 }
 
 function fieldRow(project: string, run: RunRecord, label: string, f: FieldValue): HTMLElement {
