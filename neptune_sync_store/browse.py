@@ -12,7 +12,7 @@ import math
 from aiohttp import web
 
 from .auth import READ
-from .context import context, json_response, query_float, query_int
+from .context import context, json_response, query_bool, query_float, query_int
 from .errors import RequestError
 from .reads import project_of
 from .storage.aggregate import MAX_BUCKETS, X_AXES, SeriesBuckets
@@ -25,8 +25,9 @@ DEFAULT_BUCKETS = 1000
 async def get_projects(request: web.Request) -> web.Response:
     """The projects this token may read (a token grants one project)."""
     principal = await context(request).auth.principal(request)
-    summaries = [await context(request).storage.project_summary(principal.project)]
-    return json_response([s for s in summaries if READ in principal.scopes])
+    if READ not in principal.scopes:
+        return json_response([])
+    return json_response([await context(request).storage.project_summary(principal.project)])
 
 
 async def get_project_fields(request: web.Request) -> web.Response:
@@ -45,7 +46,7 @@ async def get_buckets(request: web.Request) -> web.Response:
     if math.isnan(start) or math.isnan(stop):
         raise RequestError("query parameters 'start' and 'stop' must be numbers, not NaN")
     buckets = query_int(request, "buckets", DEFAULT_BUCKETS, low=1, high=MAX_BUCKETS)
-    sample = request.query.get("sample", "false").lower() in ("1", "true", "yes")
+    sample = query_bool(request, "sample")
     if sample and x != "step":
         raise RequestError("query parameter 'sample' needs x=step (points are found by step)")
     storage = context(request).storage

@@ -16,7 +16,7 @@ from neptune_sync.protocol import FieldValue, RunRecord, RunRow, RunsTable
 
 from . import files, query
 from .auth import READ
-from .context import context, json_response, query_float, query_int, query_str
+from .context import context, json_response, query_bool, query_float, query_int, query_str
 from .errors import Conflict, NotFound, RequestError
 from .storage.base import DEFAULT_PAGE, MAX_PAGE
 from .validation import check_project
@@ -86,7 +86,7 @@ async def get_file(request: web.Request) -> web.StreamResponse:
     blob = context(request).blobs.path_of(ref["sha256"])
     if not blob.is_file():
         raise NotFound(f"the content of {path!r} (sha256 {ref['sha256']}) has not been uploaded")
-    inline = request.query.get("inline", "false").lower() in ("1", "true", "yes")
+    inline = query_bool(request, "inline")
     return web.FileResponse(blob, headers=files.content_headers(files.file_name(path, ref), inline))
 
 
@@ -126,7 +126,7 @@ async def get_runs_table(request: web.Request) -> web.Response:
         tags=q.getall("tag", []),
         state=state,
         sort_by=q.get("sort_by") or None,
-        ascending=q.get("ascending", "false").lower() in ("1", "true", "yes"),
+        ascending=query_bool(request, "ascending"),
         limit=query_int(request, "limit", 10_000, low=1, high=MAX_TABLE),
         offset=query_int(request, "offset", 0, low=0, high=2**31),
     )

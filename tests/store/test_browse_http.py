@@ -56,6 +56,9 @@ async def test_projects_and_fields_need_a_read_token(loaded):
     (summary,) = json.loads(body)
     assert summary["project"] == PROJECT and summary["runs"] == 26 and summary["last_activity"] >= 124.0
     assert (await get(s, f"{store.url}/v1/projects", None))[0] == 401
+    write_only = await store.token(PROJECT, ["write"])
+    status, _, body = await get(s, f"{store.url}/v1/projects", write_only)
+    assert (status, json.loads(body)) == (200, [])
     assert (await get(s, f"{store.url}/v1/project/fields", token, project="other/proj"))[0] == 403
     status, _, body = await get(s, f"{store.url}/v1/project/fields", token, project=PROJECT)
     assert status == 200 and {"path": "loss", "type": "floatSeries", "runs": 1} in json.loads(body)
