@@ -19,6 +19,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "store"))
 from store_helpers import start_server, stop  # noqa: E402
 from webapp_helpers import CHROMIUM, LAUNCH_ARGS, Site, seed_store  # noqa: E402
 
+from neptune_sync.token import secret_of  # noqa: E402
+
 
 def _need_chromium() -> None:
     if Path(CHROMIUM).exists():
@@ -58,14 +60,19 @@ def site(tmp_path_factory, browser):
 
 @pytest.fixture
 def page(browser, site):
-    """A fresh browser context per test; any console error or page error fails the test."""
+    """A fresh browser context per test; any console error or page error fails the test, and so
+    does the token (or its secret) in any URL the page requests."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    urls: list[str] = []
+    page.on("request", lambda r: urls.append(r.url))
     page.set_default_timeout(15_000)
     page.console_errors = errors  # tests that expect a refusal clear the matching entries
     yield page
     context.close()
     assert errors == [], errors
+    secret = secret_of(site.token)
+    assert urls and not [u for u in urls if site.token in u or secret in u]
