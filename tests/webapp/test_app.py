@@ -168,6 +168,13 @@ def test_run_page_shows_every_field_type(page, site):
     blocked = [e for e in page.console_errors if "Blocked script execution" in e and "sandboxed" in e]
     assert len(blocked) == 1
     page.console_errors.remove(blocked[0])
+    # the cross-hair is synced: hovering 30% into one chart puts the others' cursor line there too
+    box = page.locator("figure.chart[data-path='train/acc'] .u-over").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+    other = "document.querySelector('figure.chart[data-path=\"eval/loss\"] .u-cursor-x')"
+    where = f"parseFloat(({other}).style.transform.match(/translate\\(([-\\d.]+)px/)?.[1] ?? 'NaN')"
+    width = page.locator("figure.chart[data-path='eval/loss'] .u-over").bounding_box()["width"]
+    until(page, f"Math.abs({where} - {width * 0.3}) < {width * 0.02}")
     page.evaluate("window.scrollTo(0, 0)")
     shot(page, "run-page")
 
