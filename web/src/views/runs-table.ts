@@ -33,7 +33,9 @@ export function conditions(text: string): string[] {
 
 export async function runsTableView(root: HTMLElement, project: string, params: URLSearchParams): Promise<void> {
   const s = readState(params);
-  const fields = await api.fields(project);
+  // the field list only feeds the column picker and the builder: the rows do not wait for it
+  let fields: ProjectField[] = [];
+  const fieldsLoaded = api.fields(project);
   const body = h("tbody");
   const head = h("thead");
   const summary = h("span.muted", { "aria-live": "polite" });
@@ -144,7 +146,7 @@ export async function runsTableView(root: HTMLElement, project: string, params: 
   // filter: text (conditions joined by AND) and a builder for one condition at a time
   const text = h("input.filter", { type: "search", value: s.q, placeholder: "filter, e.g. params/lr > 0.01 AND sys/owner == 'me'", "aria-label": "filter runs" });
   text.addEventListener("change", () => { s.q = text.value; s.page = 0; update(); });
-  const path = h("select", { "aria-label": "filter field" }, ...fields.map((f) => h("option", { value: f.path }, f.path)));
+  const path = h("select", { "aria-label": "filter field" });
   const op = h("select", { "aria-label": "filter operator" }, ...OPS.map((o) => h("option", { value: o }, o)));
   const value = h("input", { type: "text", placeholder: "value", "aria-label": "filter value", size: 10 });
   const addCondition = () => {
@@ -173,6 +175,9 @@ export async function runsTableView(root: HTMLElement, project: string, params: 
     pager,
   );
   await update();
+  fields = await fieldsLoaded;
+  path.replaceChildren(...[...new Set(fields.map((f) => f.path))].map((p) => h("option", { value: p }, p)));
+  renderMatches();
 }
 
 /** Arrow keys move between rows, Enter opens the run, Space toggles its selection. */
