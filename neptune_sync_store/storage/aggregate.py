@@ -7,8 +7,10 @@ Each non-empty bucket reports its first and last step, min, max, count, and the 
 of its last point (the one with the largest step). When the range holds at most ``n`` points the
 points themselves are returned (``raw``), so zooming in ends at exact data.
 
-One GROUP BY over the ``(field, step)`` primary key computes the buckets; the last value of each
-bucket is then one primary-key lookup. Both backends evaluate the same expression in IEEE doubles.
+One GROUP BY over the ``(field, step)`` primary key computes the buckets (PostgreSQL, and time
+axes on SQLite); for steps SQLite instead scans each bucket's index range, whose exact edges
+:func:`step_edges` derives from the same rule. The last value of a bucket is one primary-key
+lookup. Everything evaluates the rule in IEEE doubles, so all paths agree point for point.
 That scan costs time in proportion to the points in range, so a chart may first ask for a
 *sample* (x = step only): the first point at or after each of ``lo + k * (hi - lo) / n`` for
 ``k = 0 .. n-1``, deduplicated; n index seeks whatever the series length. A sample can miss spikes:
@@ -17,6 +19,7 @@ it is a preview to draw while the exact buckets load.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -137,11 +140,62 @@ def numbered(sql: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
 
 
 Fetch = Callable[[str, dict[str, Any]], Awaitable[list[Any]]]
+# (field id, x, lo, hi, n) -> rows (first_step, last_step, min, max, last, count, ts) of non-empty buckets
+Group = Callable[[int, str, float, float, int], Awaitable[list[Any]]]
+
+
+def step_edges(lo: float, hi: float, n: int) -> list[float]:
+    """Edges ``e_0 = lo <= e_1 <= ... <= e_n = hi`` with bucket k holding exactly the steps in
+    ``[e_k, e_k+1)`` (the last one also holds ``hi``) under the bucket rule, as doubles compute it.
+
+    The rule is monotone in x, so each inner edge is the smallest double whose bucket is >= k:
+    start from ``lo + k / scale`` and step by one ulp to it.
+    """
+    per = scale(lo, hi, n)
+    if per == 0.0:
+        return [lo] + [math.inf] * (n - 1) + [hi]  # every point in bucket 0
+
+    def bucket(x: float) -> int:
+        return min(math.floor((x - lo) * per), n - 1)
+
+    edges = [lo]
+    for k in range(1, n):
+        x = max(lo, min(hi, lo + k / per))
+        while x > lo and bucket(x) >= k:
+            x = math.nextafter(x, -math.inf)
+        while bucket(x) < k and x < hi:
+            x = math.nextafter(x, math.inf)
+        edges.append(x if bucket(x) >= k else math.inf)
+    return edges + [hi]
+
+
+_IN_BUCKET = "SELECT MIN(step), MAX(step), MIN(num), MAX(num), COUNT(*) FROM points WHERE field=? AND step>=? AND step{op}?"
+_POINT_AT = "SELECT num, ts FROM points WHERE field=? AND step=?"
+
+
+def per_bucket_rows(conn: Any, fid: int, lo: float, hi: float, n: int) -> list[Any]:
+    """Step buckets as one index range scan each (a DB-API connection with ``?`` parameters).
+
+    On SQLite this is 2-3x faster than the GROUP BY, which sorts every point by bucket number.
+    """
+    edges = step_edges(lo, hi, n)
+    rows = []
+    for k in range(n):
+        a, b = edges[k], edges[k + 1]
+        if a > hi:
+            break
+        s0, s1, vmin, vmax, count = conn.execute(
+            _IN_BUCKET.format(op="<=" if k == n - 1 else "<"), (fid, a, b)
+        ).fetchone()
+        if count:
+            last, ts = conn.execute(_POINT_AT, (fid, s1)).fetchone()
+            rows.append((s0, s1, vmin, vmax, last, count, ts))
+    return rows
 
 
 async def read_buckets(
     fetch: Fetch,
-    bucket_sql: str,
+    group: Group,
     key: tuple[str, str, int],
     x: str,
     start: float,
@@ -152,7 +206,8 @@ async def read_buckets(
     """Buckets of the float series ``key = (run_key, path, field id)`` over ``[start, stop]`` of ``x``,
     or a sample of its points when ``sample`` (x must be "step") and the range holds more than ``buckets``.
 
-    ``fetch(sql, values)`` runs one query of this module on a backend and returns its rows.
+    ``fetch(sql, values)`` runs one query of this module on a backend and returns its rows;
+    ``group`` computes the buckets.
     """
     run, path, fid = key
     ((lo, hi),) = await fetch(range_sql(x), {"f": fid, "a": start, "b": stop})
@@ -165,5 +220,9 @@ async def read_buckets(
     if sample:
         rows = await fetch(_SAMPLE, {**bounds, "n": buckets, "w": (hi - lo) / buckets})
         return msgspec.structs.replace(raw_buckets(run, path, x, lo, hi, rows), raw=False, sampled=True)
-    values = {**bounds, "s": scale(lo, hi, buckets), "m": buckets - 1}
-    return grouped_buckets(run, path, x, lo, hi, await fetch(group_sql(x, bucket_sql), values))
+    return grouped_buckets(run, path, x, lo, hi, await group(fid, x, lo, hi, buckets))
+
+
+def group_values(fid: int, lo: float, hi: float, n: int) -> dict[str, Any]:
+    """Parameters of :func:`group_sql`."""
+    return {"f": fid, "a": lo, "b": hi, "s": scale(lo, hi, n), "m": n - 1}

@@ -19,7 +19,7 @@ from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldV
 
 from ..plan import FieldState, decode_value
 from . import projects as project_sql
-from .aggregate import SeriesBuckets, read_buckets
+from .aggregate import SeriesBuckets, group_sql, group_values, read_buckets
 from .projects import ProjectField, ProjectSummary
 
 DEFAULT_PAGE = 10_000
@@ -135,7 +135,11 @@ class Storage(abc.ABC):
         if ftype != "floatSeries":
             return ftype
         key = (run_key, path, fid)
-        return await read_buckets(self.fetch_named, self.bucket_sql, key, x, start, stop, buckets, sample)
+        return await read_buckets(self.fetch_named, self.bucket_rows, key, x, start, stop, buckets, sample)
+
+    async def bucket_rows(self, fid: int, x: str, lo: float, hi: float, n: int) -> list[Any]:
+        """Non-empty buckets of a field over [lo, hi] (see .aggregate), by one GROUP BY."""
+        return await self.fetch_named(group_sql(x, self.bucket_sql), group_values(fid, lo, hi, n))
 
 
 def field_value(path: str, ftype: str, data: bytes | None, last_step: float | None) -> FieldValue:

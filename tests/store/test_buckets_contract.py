@@ -154,6 +154,23 @@ async def test_samples_are_the_first_point_at_each_bucket_start(storage):
         )
 
 
+@pytest.mark.parametrize("grid", [1.0, 0.1, 1 / 3, 7.25])
+async def test_buckets_whose_edges_fall_on_points_match_the_model(storage, grid):
+    points = [(k * grid, float((k * 7919) % 101), 50.0 + k) for k in range(1000)]
+    await log(storage, "m", points)
+    for start, stop, n in [
+        (-INF, INF, 10),
+        (-INF, INF, 999),
+        (-INF, INF, 333),
+        (3 * grid, 901 * grid, 7),
+        (0.0, 500 * grid, 250),
+    ]:
+        got = await storage.series_buckets(
+            PROJECT, RUN.run_key, "m", x="step", start=start, stop=stop, buckets=n
+        )
+        assert as_dict(got) == model(points, "step", start, stop, n), (grid, start, stop, n)
+
+
 async def test_exactly_n_points_are_raw_and_one_more_is_bucketed(storage):
     points = [(float(s), float(s % 7), 10.0 + s) for s in range(101)]
     await log(storage, "m", points)
