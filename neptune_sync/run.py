@@ -161,8 +161,19 @@ class Run(Container):
         return self._capture.options.namespace if self._capture is not None else ""
 
     def get_url(self) -> str:
-        """Where the run lives: the run directory as a file:// URL (there is no web app offline)."""
-        return self._run_path.resolve().as_uri() if self._run_path else ""
+        """The run's page in the store's web app when ``NEPTUNE_API_TOKEN`` names a store, else
+        the run directory as a file:// URL (offline there is no web app), "" in debug mode."""
+        from .exceptions import AuthError
+        from .token import parse_token
+        from .urls import run_url
+
+        if self._run_path is None:
+            return ""
+        try:
+            address = parse_token(os.environ.get("NEPTUNE_API_TOKEN", "")).address
+        except AuthError:  # no token, or a bare secret without an address
+            return self._run_path.resolve().as_uri()
+        return run_url(address, self._identity.project, self._identity.run_id)
 
     def get_run_url(self) -> str:
         return self.get_url()

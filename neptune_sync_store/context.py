@@ -85,6 +85,11 @@ def query_str(request: web.Request, name: str) -> str:
     return value
 
 
+def query_bool(request: web.Request, name: str) -> bool:
+    """A flag: true for "1", "true" or "yes" (any case), else false."""
+    return request.query.get(name, "false").lower() in ("1", "true", "yes")
+
+
 def query_float(request: web.Request, name: str, default: float) -> float:
     raw = request.query.get(name)
     if raw is None or raw == "":

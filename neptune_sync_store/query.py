@@ -1,4 +1,4 @@
-"""Runs-table selection, pure: parse ``where`` expressions, filter by tags / state, sort, limit.
+"""Runs-table selection, pure: parse ``where`` expressions, filter by tags / state, sort, page.
 
 A ``where`` expression is ``<field path><op><value>`` with op one of ``== != > >= < <=`` (``=`` is
 ``==``). The value is compared as a number when both sides are numbers (bools count as 0 / 1,
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from neptune_sync.protocol import FieldValue, RunRecord, RunRow
+from neptune_sync.protocol import FieldValue, RunRecord
 
 from .errors import RequestError
 
@@ -60,15 +60,14 @@ class RunsQuery:
     sort_by: str | None = None  # a field path; None: creation time
     ascending: bool = False
     limit: int = 10_000
+    offset: int = 0  # rows to skip after sorting (pages of a long table)
 
-    def paths(self) -> list[str]:
-        """Field paths storage must load: columns plus what filters and sorting read."""
-        if not self.columns:
-            return []
+    def filter_paths(self) -> list[str]:
+        """Field paths the selection reads for every run: filters, tags, state and the sort key."""
         extra = (
             [c.path for c in self.where] + [TAGS_PATH, STATE_PATH] + ([self.sort_by] if self.sort_by else [])
         )
-        return sorted(set(self.columns) | set(extra))
+        return sorted(set(extra))
 
 
 def parse_where(text: str) -> Condition:
@@ -103,10 +102,13 @@ def run_state(values: dict[str, FieldValue]) -> str:
     return "active" if held is not None and str(held.value).lower() in ("active", "running") else "inactive"
 
 
-def select(runs: list[tuple[RunRecord, dict[str, FieldValue]]], query: RunsQuery) -> list[RunRow]:
-    """Filter, sort and limit runs; each row keeps the asked columns (every field if none asked).
+def select(
+    runs: list[tuple[RunRecord, dict[str, FieldValue]]], query: RunsQuery
+) -> tuple[list[RunRecord], int]:
+    """Filter, sort and page runs (given with the values of :meth:`RunsQuery.filter_paths`).
 
-    The project's own fields (``init_project``: a run of kind "project") are never a row.
+    Returns the page and how many runs matched in all. The project's own fields
+    (``init_project``: a run of kind "project") are never a row.
     """
     kept = [(run, values) for run, values in runs if run.kind == "run" and _keep(values, query)]
     if query.sort_by:
@@ -118,11 +120,7 @@ def select(runs: list[tuple[RunRecord, dict[str, FieldValue]]], query: RunsQuery
         kept = present + absent
     else:
         kept.sort(key=lambda r: (r[0].created, r[0].run_key), reverse=not query.ascending)
-    wanted = set(query.columns)
-    return [
-        RunRow(run, {p: v.value for p, v in values.items() if not wanted or p in wanted})
-        for run, values in kept[: query.limit]
-    ]
+    return [run for run, _ in kept[query.offset : query.offset + query.limit]], len(kept)
 
 
 def _keep(values: dict[str, FieldValue], query: RunsQuery) -> bool:

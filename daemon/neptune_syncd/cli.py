@@ -40,7 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from .__main__ import ConfigError, make_sink
+    from neptune_sync.oplog.layout import read_identity
+    from neptune_sync.urls import run_url
+
+    from .__main__ import ConfigError, make_sink, store_address
     from .oneshot import TargetError, print_progress, resolve_targets, sync_once
 
     try:
@@ -79,6 +82,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(f"{path.name}: {note}")
         if state.quarantined:
             print_quarantined(path)
+        if not bad:
+            identity = read_identity(path)
+            print(f"  {run_url(store_address(config)[0], identity.project, identity.run_id)}")
     print(f"{len(results) - failed}/{len(results)} runs fully synced")
     return 1 if failed else 0
 

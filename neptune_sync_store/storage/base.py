@@ -18,6 +18,9 @@ import msgspec
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
 from ..plan import FieldState, decode_value
+from . import projects as project_sql
+from .aggregate import SeriesBuckets, group_sql, group_values, read_buckets
+from .projects import ProjectField, ProjectSummary
 
 DEFAULT_PAGE = 10_000
 MAX_PAGE = 1_000_000
@@ -77,6 +80,66 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def dump(self) -> bytes:
         """A canonical serialisation of all run data (not tokens), for equality checks in tests."""
+
+    # --- reads for the web app: shared SQL over ``fetch_named`` ---
+
+    bucket_sql: str  # the backend's bucket-number expression (see .aggregate)
+
+    @abc.abstractmethod
+    async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query written with ``:name`` parameters."""
+
+    async def project_summary(self, project: str) -> ProjectSummary:
+        """Run count and last activity of a project (zero runs if it holds nothing)."""
+        (counted,) = await self.fetch_named(project_sql.RUN_COUNT, {"p": project})
+        ((last_point,),) = await self.fetch_named(project_sql.LAST_POINT, {"p": project})
+        return project_sql.summary(project, counted, last_point)
+
+    async def project_fields(self, project: str) -> list[ProjectField]:
+        """Every (path, type) among the project's runs, with how many runs have it."""
+        return project_sql.fields(await self.fetch_named(project_sql.FIELDS, {"p": project}))
+
+    async def fields_of_runs(
+        self, project: str, run_keys: list[str], paths: list[str]
+    ) -> dict[str, dict[str, FieldValue]]:
+        """run_key -> path -> value for the given runs, only ``paths`` (every field if empty)."""
+        wanted = set(paths)
+        out: dict[str, dict[str, FieldValue]] = {}
+        for i in range(0, len(run_keys), project_sql.KEYS_PER_QUERY):
+            keys, names = project_sql.keys_list(run_keys[i : i + project_sql.KEYS_PER_QUERY])
+            rows = await self.fetch_named(
+                project_sql.FIELDS_OF_RUNS.format(keys=keys), {"p": project, **names}
+            )
+            for run_key, path, ftype, data, last_step in rows:
+                if not wanted or path in wanted:
+                    out.setdefault(run_key, {})[path] = field_value(path, ftype, data, last_step)
+        return out
+
+    async def series_buckets(
+        self,
+        project: str,
+        run_key: str,
+        path: str,
+        *,
+        x: str,
+        start: float,
+        stop: float,
+        buckets: int,
+        sample: bool = False,
+    ) -> SeriesBuckets | str | None:
+        """Bucketed float series (see .aggregate); the field's type if it is another; None if absent."""
+        found = await self.fetch_named(project_sql.FIELD_REF, {"p": project, "r": run_key, "path": path})
+        if not found:
+            return None
+        fid, ftype = found[0]
+        if ftype != "floatSeries":
+            return ftype
+        key = (run_key, path, fid)
+        return await read_buckets(self.fetch_named, self.bucket_rows, key, x, start, stop, buckets, sample)
+
+    async def bucket_rows(self, fid: int, x: str, lo: float, hi: float, n: int) -> list[Any]:
+        """Non-empty buckets of a field over [lo, hi] (see .aggregate), by one GROUP BY."""
+        return await self.fetch_named(group_sql(x, self.bucket_sql), group_values(fid, lo, hi, n))
 
 
 def field_value(path: str, ftype: str, data: bytes | None, last_step: float | None) -> FieldValue:

@@ -15,6 +15,7 @@ import asyncpg
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
 from ..plan import Plan, plan_batch
+from .aggregate import PG_BUCKET, numbered
 from .base import Storage, dump_runs, field_value, lower_bound, point_column, series_page, state_from_row
 
 SCHEMA = """
@@ -205,6 +206,14 @@ class PostgresStorage(Storage):
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             results = [[tuple(r) for r in await conn.fetch(q)] for q in queries]
         return dump_runs(*results)
+
+    # --- reads for the web app ---
+
+    bucket_sql = PG_BUCKET
+
+    async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        query, args = numbered(sql, values)
+        return [tuple(r) for r in await self.pool.fetch(query, *args)]
 
 
 async def _run_id(conn: asyncpg.Connection, req: BatchRequest) -> int:

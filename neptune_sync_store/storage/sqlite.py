@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
 from ..plan import Plan, plan_batch
+from .aggregate import SQLITE_BUCKET, per_bucket_rows
 from .base import Storage, dump_runs, field_value, lower_bound, point_column, series_page, state_from_row
 
 T = TypeVar("T")
@@ -201,6 +202,18 @@ class SQLiteStorage(Storage):
 
     async def dump(self) -> bytes:
         return await self._read(dump_database)
+
+    # --- reads for the web app ---
+
+    bucket_sql = SQLITE_BUCKET
+
+    async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return await self._read(lambda c: c.execute(sql, values).fetchall())
+
+    async def bucket_rows(self, fid: int, x: str, lo: float, hi: float, n: int) -> list[Any]:
+        if x != "step":  # timestamps are not indexed: one scan, grouped
+            return await super().bucket_rows(fid, x, lo, hi, n)
+        return await self._read(lambda c: per_bucket_rows(c, fid, lo, hi, n))
 
 
 def dump_database(c: sqlite3.Connection) -> bytes:

@@ -33,7 +33,9 @@ async def test_sync_uploads_everything_and_status_shows_nothing_pending(runs, tm
         out = capsys.readouterr().out
         assert code == 0, out
         assert "2/2 runs fully synced" in out
-        for p in paths:
+        for p in paths:  # each synced run's page in the store's web app
+            run_id = json.loads((p / "run.json").read_text())["run_id"]
+            assert f"  {store.url}/#/p/team%2Fproj/run/{run_id}\n" in out
             assert await runs.store_view(store.storage, p.name) == runs.normalized(runs.expected(p))
     after = status(capsys)
     assert all(r["pending_ops"] == 0 and r["synced_before"] for r in after.values())
