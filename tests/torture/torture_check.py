@@ -1,0 +1,40 @@
+"""The end of every scenario: the store, read through its HTTP read API, against the model of the
+journals (torture_model); failures name the seed, the run and each mismatch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from torture_journal import read_journal
+from torture_model import Report, build, compare
+from torture_procs import StoreReader
+
+
+def journals(paths: list[Path]) -> list[list]:
+    return [read_journal(p, i) for i, p in enumerate(paths) if p.exists()]
+
+
+def check_store(journal_paths: list[Path], reader: StoreReader, seed: int, files: bool = True) -> Report:
+    """Compare every run the journals name with the store; assert nothing lost, duplicated or invented."""
+    total = Report()
+    for name, model in sorted(build(journals(journal_paths)).items()):
+        view = reader.view(name)
+        report = compare(model, view)
+        if files and view:
+            check_blobs(report, model, view, reader)
+        if not report.ok:
+            total.problems.append(f"run {name}:")
+        total.add(report)
+    assert total.ok, f"seed {seed}: the store differs from the journals:\n  " + "\n  ".join(total.problems)
+    return total
+
+
+def check_blobs(report: Report, model, view, reader: StoreReader) -> None:
+    """The content of every uploaded file the store holds hashes to what was uploaded."""
+    import hashlib
+
+    for path in model.files:
+        if path in view and isinstance(view[path][1], dict):
+            sha = view[path][1]["sha256"]
+            if hashlib.sha256(reader.blob(sha)).hexdigest() != sha:
+                report.note("invented", f"{path}: the store's blob {sha[:12]} does not hash to its name")
