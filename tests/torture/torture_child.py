@@ -6,7 +6,8 @@ resumed when its directory exists) or ``runs`` (custom run ids logged one after 
 with the same ``calls``), ``rank`` (0 sets ``params/note``; ranks share ``series/shared`` with
 disjoint steps ``step_base + 2*i + rank``), ``tag`` (this process' own paths), ``seed``,
 ``calls`` (-1: until killed), ``segment_size``, ``upload_sizes`` (sizes of the files it uploads),
-``upload_every``, ``workdir`` (for the files it uploads), ``stop`` (call ``run.stop()`` at the end).
+``upload_every``, ``scratch`` (false: never delete a field), ``workdir`` (for the files it uploads), ``pace`` (seconds to sleep every 100 calls), ``stop``
+(call ``run.stop()`` at the end).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import itertools
 import json
 import random
 import sys
+import time
 from pathlib import Path
 
 from torture_journal import Journal
@@ -35,6 +37,8 @@ class Logger:
         self.base = spec.get("step_base", 0)
         self.workdir = Path(spec["workdir"])
         self.uploads = 0
+        self.tags: list[str] = []  # added by this process, not removed yet
+        self.scratch_gen = self.scratch_step = 0
 
     def open(self, custom_run_id: str):
         self.journal.call("init", custom_run_id)
@@ -56,22 +60,42 @@ class Logger:
             step, value = self.base + 2 * i + self.rank, self.rng.uniform(-1e6, 1e6)
             self.journal.call("p", "series/shared", step, value)
             run["series/shared"].append(value, step=step)
-        elif r < 0.9:
+        elif r < 0.88:
             path, value = f"series/{self.tag}", self.rng.random()
             self.journal.call("p", path, i, value)
             run[path].append(value, step=i)
-        elif r < 0.95:
+        elif r < 0.92:
             path, text = f"log/{self.tag}", f"line {i} of {self.tag}"
             self.journal.call("s", path, i, text)
             run[path].append(text, step=i)
-        elif r < 0.98:
+        elif r < 0.95:
             path = f"params/{self.tag}/counter"
             self.journal.call("a", path, i)
             run[path] = i
-        else:
-            tag = f"{self.tag}-{i}"
-            self.journal.call("tag", tag)
-            run["sys/tags"].add(tag)
+        elif r < 0.97 or not self.tags:
+            self.tags.append(f"{self.tag}-{i}")
+            self.journal.call("tag", self.tags[-1])
+            run["sys/tags"].add(self.tags[-1])
+        elif r < 0.98:
+            tag = self.tags.pop(self.rng.randrange(len(self.tags)))
+            self.journal.call("untag", tag)
+            run["sys/tags"].remove(tag)
+        elif self.spec.get("scratch", True):
+            self.scratch(run)
+
+    def scratch(self, run) -> None:
+        """A series deleted now and then and logged again from step 0 with new values (a re-sent
+        batch from before the delete would bring old points back)."""
+        path = f"scratch/{self.tag}"
+        if self.scratch_step and self.rng.random() < 0.1:
+            self.journal.call("del", path)
+            del run[path]
+            self.scratch_gen, self.scratch_step = self.scratch_gen + 1, 0
+            return
+        value = self.scratch_gen * 1e6 + self.scratch_step
+        self.journal.call("p", path, self.scratch_step, value)
+        run[path].append(value, step=self.scratch_step)
+        self.scratch_step += 1
 
     def upload(self, run) -> None:
         sizes = self.spec["upload_sizes"]
@@ -87,8 +111,11 @@ class Logger:
     def log(self, custom_run_id: str) -> None:
         run = self.open(custom_run_id)
         calls = self.spec["calls"]
+        pace = self.spec.get("pace", 0.0)
         for i in itertools.count() if calls < 0 else range(calls):
             self.one_call(run, i)
+            if pace and i % 100 == 99:
+                time.sleep(pace)
         if self.spec.get("stop", True):
             self.journal.call("stop")
             run.stop()
@@ -101,7 +128,7 @@ def main(spec_json: str) -> None:
     for custom_run_id in spec.get("runs") or [spec["custom_run_id"]]:
         logger.log(custom_run_id)
         logger.rng = random.Random(spec["seed"])  # every run of a multi-run spec logs the same calls
-        logger.uploads = 0
+        logger.uploads, logger.tags, logger.scratch_gen, logger.scratch_step = 0, [], 0, 0
     journal.call("end")
 
 

@@ -7,8 +7,9 @@ has returned exactly when a later line exists; the last line is the call in flig
 which may or may not have reached the log. ``end`` is written after the last call returned.
 
 Kinds: ``init`` (custom_run_id), ``a`` (path, value: an assign), ``p`` (path, step, float: a
-float-series append), ``s`` (path, step, text: a string-series append), ``tag`` (tag),
-``up`` (path, sha256, size: a file upload), ``stop``, ``end``.
+float-series append), ``s`` (path, step, text: a string-series append), ``tag`` / ``untag``
+(tag added to / removed from ``sys/tags``), ``del`` (path: the field deleted), ``up`` (path,
+sha256, size: a file upload), ``stop``, ``end``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class Call:
 def read_journal(path: str | os.PathLike[str], process: int = 0) -> list[Call]:
     """The calls of one journal; the last one has ``t1=None`` unless the process ended them with ``end``."""
     lines = []
+    if not Path(path).exists():
+        return []  # the child has not started yet
     for raw in Path(path).read_bytes().split(b"\n"):
         try:
             lines.append(json.loads(raw))

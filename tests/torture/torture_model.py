@@ -5,7 +5,9 @@ For every run (custom_run_id) the model knows, from the journals of all processe
 
 * each series point ``(path, step) -> value`` and the window ``[t0, t1]`` its call ran in; a
   returned call's point is *required*, the point of the call in flight at a kill *optional*;
-* each assign, tag and upload, required or optional in the same way;
+* each assign, tag (added or removed) and upload, required or optional in the same way;
+* points of a series logged before a returned ``del`` of its field are *dead*: the store must not
+  serve them (a batch re-sent from before the delete would); a ``del`` in flight makes them optional;
 * the run's ``sys/state`` events (``Active`` at ``init``, ``Inactive`` at ``stop``).
 
 Assigns to one path keep the latest by time: a value is allowed as the final one unless a
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from torture_journal import Call
 
 CLOCK_SLACK = 0.05  # s: a point's timestamp must lie in its call's window, give or take this
-OWN_PREFIXES = ("series/", "log/", "params/", "files/")  # the paths the children log to
+OWN_PREFIXES = ("series/", "log/", "params/", "files/", "scratch/")  # the paths the children log to
 
 
 @dataclass
@@ -44,8 +46,10 @@ class RunModel:
     kinds: dict[str, str] = field(default_factory=dict)  # series path -> floatSeries / stringSeries
     assigns: dict[str, list[Event]] = field(default_factory=lambda: defaultdict(list))
     files: dict[str, list[Event]] = field(default_factory=lambda: defaultdict(list))
-    tags: dict[str, bool] = field(default_factory=dict)  # tag -> required
+    tags: dict[str, list[Event]] = field(default_factory=lambda: defaultdict(list))  # True: added
+    dead: dict[str, dict[float, object]] = field(default_factory=lambda: defaultdict(dict))
     states: list[Event] = field(default_factory=list)
+    optional_points: dict[str, dict[float, Event]] = field(default_factory=dict)  # before a del in flight
     calls: int = 0  # returned calls
 
     def required_points(self) -> int:
@@ -71,15 +75,23 @@ def _add(run: RunModel, call: Call) -> None:
     event = lambda value: Event(value, call.t0, call.t1)  # noqa: E731
     if call.kind in ("p", "s"):
         path, step, value = call.args
-        assert step not in run.points[path], f"the workload logged {path} step {step} twice"
+        assert float(step) not in run.points[path], f"the workload logged {path} step {step} twice"
         run.points[path][float(step)] = event(value)
         run.kinds[path] = "floatSeries" if call.kind == "p" else "stringSeries"
     elif call.kind == "a":
         run.assigns[call.args[0]].append(event(call.args[1]))
     elif call.kind == "up":
         run.files[call.args[0]].append(event((call.args[1], call.args[2])))
-    elif call.kind == "tag":
-        run.tags[call.args[0]] = run.tags.get(call.args[0], False) or call.returned
+    elif call.kind in ("tag", "untag"):
+        run.tags[call.args[0]].append(event(call.kind == "tag"))
+    elif call.kind == "del":
+        path = call.args[0]
+        for step, e in run.points.pop(path, {}).items():
+            if call.returned:
+                run.dead[path][step] = e.value
+            else:  # the delete may not have reached the log: the points may live on
+                run.dead[path].pop(step, None)
+                run.optional_points.setdefault(path, {})[step] = Event(e.value, e.t0, None)
     elif call.kind == "stop":
         run.states.append(event("Inactive"))
     else:
@@ -122,8 +134,9 @@ def compare(model: RunModel, view: dict[str, tuple[str, object]] | None) -> Repo
     """Compare one run of the store (``{path: (type, value)}``, series as ``[[step, value, ts]]``)."""
     report = Report()
     view = view or {}
-    for path, points in model.points.items():
-        _compare_series(report, path, model.kinds[path], points, view.get(path))
+    for path in set(model.points) | set(model.optional_points) | set(model.dead):
+        points = {**model.optional_points.get(path, {}), **model.points.get(path, {})}
+        _compare_series(report, path, model.kinds[path], points, model.dead.get(path, {}), view.get(path))
     for path, events in model.assigns.items():
         _compare_value(report, path, events, view.get(path), lambda v: v)
     for path, events in model.files.items():
@@ -132,14 +145,14 @@ def compare(model: RunModel, view: dict[str, tuple[str, object]] | None) -> Repo
     _compare_value(report, "sys/state", model.states, view.get("sys/state"), lambda v: v)
     if model.calls and view.get("sys/custom_run_id", (None, model.custom_run_id))[1] != model.custom_run_id:
         report.note("invented", f"sys/custom_run_id is {view['sys/custom_run_id']!r}")
-    known = set(model.points) | set(model.assigns) | set(model.files)
+    known = set(model.points) | set(model.optional_points) | set(model.assigns) | set(model.files)
     for path in sorted(set(view) - known):
         if path.startswith(OWN_PREFIXES):
             report.note("invented", f"{path}: a field no process logged ({view[path][0]})")
     return report
 
 
-def _compare_series(report: Report, path: str, kind: str, points: dict[float, Event], got) -> None:
+def _compare_series(report: Report, path: str, kind: str, points: dict[float, Event], dead: dict, got) -> None:
     required = sum(e.returned for e in points.values())
     report.checked += required
     if got is None:
@@ -157,7 +170,9 @@ def _compare_series(report: Report, path: str, kind: str, points: dict[float, Ev
             continue
         seen.add(step)
         event = points.get(step)
-        if event is None:
+        if (event is None or value != event.value) and step in dead and dead[step] == value:
+            report.note("invented", f"{path} step {step:g} = {value!r}: deleted, yet served")
+        elif event is None:
             report.note("invented", f"{path} step {step:g} = {value!r}: logged by no process")
         elif value != event.value:
             report.note("invented", f"{path} step {step:g} = {value!r}, logged {event.value!r}")
@@ -186,12 +201,16 @@ def _file_key(value: object) -> object:
     return (value.get("sha256"), value.get("size")) if isinstance(value, dict) else value
 
 
-def _compare_tags(report: Report, tags: dict[str, bool], got) -> None:
+def _compare_tags(report: Report, tags: dict[str, list[Event]], got) -> None:
     held = set(got[1]) if got else set()
-    required = {t for t, r in tags.items() if r}
-    report.checked += len(required)
-    if required - held:
-        report.note("lost", f"sys/tags lacks {sorted(required - held)[:5]}", len(required - held))
+    for tag, events in tags.items():
+        allowed = set(allowed_finals(events))
+        if not any(e.returned for e in events):
+            allowed.add(False)
+        report.checked += 1
+        if (tag in held) not in allowed:
+            kind = "lost" if tag not in held else "invented"
+            report.note(kind, f"sys/tags {'lacks' if tag not in held else 'holds'} {tag!r}")
     own = {t for t in held if "-" in t}  # the children's tags are "<tag>-<i>"
     if own - set(tags):
         report.note("invented", f"sys/tags has {sorted(own - set(tags))[:5]}", len(own - set(tags)))

@@ -219,11 +219,21 @@ class StoreReader:
             return response.read()
 
 
-def wait_until(condition, timeout: float, interval: float = 0.1) -> float:
-    """Poll ``condition()`` until true; returns the seconds it took, or raises AssertionError."""
+def diagnosis(data_dir: Path) -> str:
+    """``neptune-sync status`` and the end of the daemon's log: for the message of a failure."""
+    _, status = run_cli(["status"], data_dir, timeout=60)
+    log = data_dir.parent / "daemon.stderr"
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+    return f"neptune-sync status:\n{status}\ndaemon log (end):\n{tail}"
+
+
+def wait_until(condition, timeout: float, interval: float = 0.1, data_dir: Path | None = None) -> float:
+    """Poll ``condition()`` until true; returns the seconds it took, or raises AssertionError
+    (with ``diagnosis(data_dir)`` when given)."""
     start = time.monotonic()
     while not condition():
         if time.monotonic() - start > timeout:
-            raise AssertionError(f"not reached within {timeout} s")
+            extra = f"\n{diagnosis(data_dir)}" if data_dir else ""
+            raise AssertionError(f"not reached within {timeout} s{extra}")
         time.sleep(interval)
     return time.monotonic() - start

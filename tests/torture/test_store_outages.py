@@ -1,0 +1,101 @@
+"""The daemon ships a live run while the store is paused (SIGSTOP), SIGKILLed and restarted, and
+answers through a fault proxy (500, 503 after applying, 429 + Retry-After, resets before and after
+applying, truncated and slow answers) — on SQLite and PostgreSQL. After each outage the store
+catches up; at the end it equals the model of the journal."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+
+import pytest
+from torture_check import check_store
+from torture_config import count, figures, seed
+from torture_journal import read_journal
+from torture_procs import DaemonProcess, StoreProcess, StoreReader, kill, pg_dsn_or_skip, start_child, wait_until
+from torture_proxy import FAULTS, FaultProxy
+
+PROJECT = "torture/outage"
+CATCH_UP_LIMIT = 120.0  # s after an outage ends
+
+
+def last_returned_step(journal, path: str) -> float:
+    steps = [c.args[1] for c in read_journal(journal) if c.kind == "p" and c.args[0] == path and c.returned]
+    return max(steps, default=-1)
+
+
+def store_step(reader: StoreReader, run: str, path: str) -> float:
+    values = reader.values(run) or []
+    return max((v["last_step"] for v in values if v["path"] == path and v["last_step"] is not None), default=-1)
+
+
+def outage(kind: str, store: StoreProcess, proxy: FaultProxy, rng: random.Random) -> None:
+    length = rng.uniform(0.3, 2.5)
+    if kind == "pause":
+        store.pause()
+        time.sleep(length)
+        store.resume()
+    elif kind == "kill":
+        store.proc.kill()
+        time.sleep(length)
+        proxy.upstream = store.kill_and_restart()
+    else:
+        faults = rng.sample(FAULTS, rng.randint(1, len(FAULTS))) if rng.random() < 0.5 else FAULTS
+        proxy.inject(faults, rate=rng.uniform(0.3, 0.9), budget=rng.randint(5, 40))
+        time.sleep(length * 2)
+        proxy.inject((), 0.0, 0)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_store_outages_end_with_the_store_equal_to_the_journal(tmp_path, backend):
+    s = seed(f"store outages ({backend})")
+    rng = random.Random(s)
+    dsn = pg_dsn_or_skip() if backend == "postgres" else None
+    outages = count("outages", 3, 30)
+    data, journal = tmp_path / "data", tmp_path / "journal"
+    (tmp_path / "work").mkdir()
+    store = StoreProcess(tmp_path / "store", PROJECT, dsn)
+    proxy = FaultProxy(store.start(), s).start()
+    daemon = DaemonProcess(data, proxy.url, store.token)
+    reader = StoreReader(store.url, store.token, PROJECT)
+    spec = {
+        "journal": str(journal), "project": PROJECT, "custom_run_id": "live", "tag": "p0", "seed": s,
+        "calls": -1, "pace": 0.01, "segment_size": 64 << 10, "upload_sizes": [1, 5000, 300_000],
+        "upload_every": 400, "workdir": str(tmp_path / "work"),
+    }
+    child = start_child(spec, data)
+    catch_up, kinds = [], []
+    try:
+        daemon.start()
+        wait_until(lambda: last_returned_step(journal, "series/p0") >= 0, 60)
+        for i in range(outages):
+            kind = ("pause", "kill", "faults")[i % 3] if i < 3 else rng.choice(["pause", "kill", "faults"])
+            kinds.append(kind)
+            outage(kind, store, proxy, rng)
+            reader.url = store.url
+            target = last_returned_step(journal, "series/p0")
+            took = wait_until(lambda: store_step(reader, "live", "series/p0") >= target, CATCH_UP_LIMIT, 0.05, data)
+            catch_up.append(took)
+        kill(child)  # the child is killed mid-call as well
+        final = wait_until(lambda: _equal(journal, reader, s), CATCH_UP_LIMIT, 0.5, data)
+        report = check_store([journal], reader, s)
+    finally:
+        kill(child)
+        daemon.close()
+        proxy.close()
+        store.close()
+    figures(f"store outages ({backend})", outages=len(kinds), pauses=kinds.count("pause"),
+            store_kills=kinds.count("kill"), fault_windows=kinds.count("faults"),
+            faults_injected=sum(v for k, v in proxy.counts.items() if k != "passed"),
+            requests=sum(proxy.counts.values()), catch_up_median_s=round(statistics.median(catch_up), 2),
+            catch_up_max_s=round(max(catch_up), 2), final_catch_up_s=round(final, 2),
+            checked=report.checked, lost=report.lost, duplicated=report.duplicated, invented=report.invented)
+
+
+def _equal(journal, reader: StoreReader, s: int) -> bool:
+    try:
+        check_store([journal], reader, s, files=False)
+    except AssertionError:
+        return False
+    return True
