@@ -3,6 +3,7 @@ of a blob upload: in the end the store equals the journals, nothing lost, duplic
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 
@@ -104,8 +105,6 @@ def test_daemon_killed_after_the_last_byte_of_an_upload(tmp_path, stack):
     proxy.hold_put_end = False
     daemon.start()
     reader = StoreReader(store.url, store.token, PROJECT)
-    try:
+    with contextlib.suppress(AssertionError):  # the comparison below says what is missing
         wait_until(lambda: caught_up([tmp_path / "journal-0"], reader), 30, 0.2)
-    except AssertionError:
-        pass  # the comparison below says what is missing
     check_store([tmp_path / "journal-0"], reader, s)

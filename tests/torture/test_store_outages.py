@@ -13,7 +13,15 @@ import pytest
 from torture_check import check_store
 from torture_config import count, figures, seed
 from torture_journal import read_journal
-from torture_procs import DaemonProcess, StoreProcess, StoreReader, kill, pg_dsn_or_skip, start_child, wait_until
+from torture_procs import (
+    DaemonProcess,
+    StoreProcess,
+    StoreReader,
+    kill,
+    pg_dsn_or_skip,
+    start_child,
+    wait_until,
+)
 from torture_proxy import FAULTS, FaultProxy
 
 PROJECT = "torture/outage"
@@ -75,7 +83,9 @@ def test_store_outages_end_with_the_store_equal_to_the_journal(tmp_path, backend
             outage(kind, store, proxy, rng)
             reader.url = store.url
             target = last_returned_step(journal, "series/p0")
-            took = wait_until(lambda: store_step(reader, "live", "series/p0") >= target, CATCH_UP_LIMIT, 0.05, data)
+            took = wait_until(
+                lambda t=target: store_step(reader, "live", "series/p0") >= t, CATCH_UP_LIMIT, 0.05, data
+            )
             catch_up.append(took)
         kill(child)  # the child is killed mid-call as well
         final = wait_until(lambda: _equal(journal, reader, s), CATCH_UP_LIMIT, 0.5, data)
