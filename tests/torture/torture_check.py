@@ -7,15 +7,18 @@ from pathlib import Path
 
 from torture_journal import read_journal
 from torture_model import Report, build, compare
-from torture_procs import StoreReader
+from torture_procs import StoreReader, diagnosis
 
 
 def journals(paths: list[Path]) -> list[list]:
     return [read_journal(p, i) for i, p in enumerate(paths) if p.exists()]
 
 
-def check_store(journal_paths: list[Path], reader: StoreReader, seed: int, files: bool = True) -> Report:
-    """Compare every run the journals name with the store; assert nothing lost, duplicated or invented."""
+def check_store(
+    journal_paths: list[Path], reader: StoreReader, seed: int, files: bool = True, data_dir: Path | None = None
+) -> Report:
+    """Compare every run the journals name with the store; assert nothing lost, duplicated or invented
+    (the message ends with ``diagnosis(data_dir)`` when given)."""
     total = Report()
     for name, model in sorted(build(journals(journal_paths)).items()):
         view = reader.view(name)
@@ -25,8 +28,24 @@ def check_store(journal_paths: list[Path], reader: StoreReader, seed: int, files
         if not report.ok:
             total.problems.append(f"run {name}:")
         total.add(report)
-    assert total.ok, f"seed {seed}: the store differs from the journals:\n  " + "\n  ".join(total.problems)
+    if not total.ok:
+        extra = f"\n{diagnosis(data_dir)}" if data_dir else ""
+        raise AssertionError(
+            f"seed {seed}: the store differs from the journals:\n  " + "\n  ".join(total.problems) + extra
+        )
     return total
+
+
+def caught_up(journal_paths: list[Path], reader: StoreReader) -> bool:
+    """Every series holds its last returned step: the cheap test to poll before the full comparison
+    (each writer's ops arrive in order, so what was logged before that point is there too)."""
+    for name, model in build(journals(journal_paths)).items():
+        values = {v["path"]: v for v in reader.values(name) or []}
+        for path, points in model.points.items():
+            steps = [s for s, e in points.items() if e.returned]
+            if steps and (values.get(path, {}).get("last_step") or -1) < max(steps):
+                return False
+    return True
 
 
 def check_blobs(report: Report, model, view, reader: StoreReader) -> None:

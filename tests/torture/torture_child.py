@@ -126,7 +126,11 @@ def main(spec_json: str) -> None:
     journal = Journal(spec["journal"])
     logger = Logger(spec, journal)
     for custom_run_id in spec.get("runs") or [spec["custom_run_id"]]:
-        logger.log(custom_run_id)
+        try:
+            logger.log(custom_run_id)
+        except BaseException:
+            journal.call("stop")  # the run is stopped at exit (atexit), as training code's would be
+            raise
         logger.rng = random.Random(spec["seed"])  # every run of a multi-run spec logs the same calls
         logger.uploads, logger.tags, logger.scratch_gen, logger.scratch_step = 0, [], 0, 0
     journal.call("end")

@@ -208,9 +208,8 @@ def _compare_tags(report: Report, tags: dict[str, list[Event]], got) -> None:
         if not any(e.returned for e in events):
             allowed.add(False)
         report.checked += 1
-        if (tag in held) not in allowed:
-            kind = "lost" if tag not in held else "invented"
-            report.note(kind, f"sys/tags {'lacks' if tag not in held else 'holds'} {tag!r}")
+        if (tag in held) not in allowed:  # a lost add, or a lost remove
+            report.note("lost", f"sys/tags {'lacks' if tag not in held else 'still holds'} {tag!r}")
     own = {t for t in held if "-" in t}  # the children's tags are "<tag>-<i>"
     if own - set(tags):
         report.note("invented", f"sys/tags has {sorted(own - set(tags))[:5]}", len(own - set(tags)))

@@ -227,12 +227,16 @@ def diagnosis(data_dir: Path) -> str:
     return f"neptune-sync status:\n{status}\ndaemon log (end):\n{tail}"
 
 
-def wait_until(condition, timeout: float, interval: float = 0.1, data_dir: Path | None = None) -> float:
-    """Poll ``condition()`` until true; returns the seconds it took, or raises AssertionError
-    (with ``diagnosis(data_dir)`` when given)."""
+def wait_until(
+    condition, timeout: float, interval: float = 0.1, data_dir: Path | None = None, fail: bool = True
+) -> float | None:
+    """Poll ``condition()`` until true; returns the seconds it took, or on timeout raises
+    AssertionError (with ``diagnosis(data_dir)`` when given) or, with ``fail=False``, returns None."""
     start = time.monotonic()
     while not condition():
         if time.monotonic() - start > timeout:
+            if not fail:
+                return None
             extra = f"\n{diagnosis(data_dir)}" if data_dir else ""
             raise AssertionError(f"not reached within {timeout} s{extra}")
         time.sleep(interval)
