@@ -58,7 +58,7 @@ def test_killed_single_writers_lose_nothing_in_the_store(tmp_path, store):
     sync(tmp_path, store, s)
     report = check_store(journals, StoreReader(store.url, store.token, PROJECT), s)
     figures("client kills, one writer per run", kills=tally.kills, in_stop=tally.in_stop, early=tally.early,
-            tmp_segments=len(tally.tmp_segments), checked=report.checked, lost=report.lost,
+            at_rotation=tally.at_rotation, checked=report.checked, lost=report.lost,
             duplicated=report.duplicated, invented=report.invented)
 
 
@@ -86,5 +86,5 @@ def test_killed_and_resumed_runs_with_two_writers_lose_nothing_in_the_store(tmp_
     sync(tmp_path, store, s)
     report = check_store(journals, StoreReader(store.url, store.token, PROJECT), s)
     figures("client kills, two writers and resumes", runs=run, kills=tally.kills, in_stop=tally.in_stop,
-            early=tally.early, tmp_segments=len(tally.tmp_segments), checked=report.checked, lost=report.lost,
+            early=tally.early, at_rotation=tally.at_rotation, checked=report.checked, lost=report.lost,
             duplicated=report.duplicated, invented=report.invented)

@@ -77,7 +77,7 @@ class Logger:
             self.journal.call("tag", self.tags[-1])
             run["sys/tags"].add(self.tags[-1])
         elif r < 0.98:
-            tag = self.tags.pop(self.rng.randrange(len(self.tags)))
+            tag = self.tags.pop(self.rng.randrange(max(0, len(self.tags) - 5), len(self.tags)))  # a recent one
             self.journal.call("untag", tag)
             run["sys/tags"].remove(tag)
         elif self.spec.get("scratch", True):

@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from torture_procs import kill, start_child
+from torture_segments import frames
 
 SEGMENT_SIZES = (8 << 10, 32 << 10, 256 << 10)  # ~400 to ~16,000 points: rotations are frequent
 
@@ -52,11 +53,12 @@ class Tally:
     in_stop: int = 0
     early: int = 0  # killed before init_run returned
     children: int = 0
-    tmp_segments: set = field(default_factory=set)  # segments being created (rotation) left behind
+    at_rotation: int = 0  # killed writers whose log shows a rotation under way (see rotation_under_way)
 
 
 def run_children(specs: list[dict], fates: list[Fate], data_dir: Path, tally: Tally, timeout: float = 120) -> None:
     """Start every spec at once and carry out its fate; returns when all have ended."""
+    before = set(data_dir.glob("runs/*/segments/*.seg"))
     procs, started, since = [], time.monotonic(), {}
     for spec, fate in zip(specs, fates, strict=True):
         spec["calls"] = fate.calls
@@ -88,4 +90,20 @@ def run_children(specs: list[dict], fates: list[Fate], data_dir: Path, tally: Ta
                 tally.in_stop += b'"stop"' in last
                 tally.early += last == b"" or b'"init"' in last
         time.sleep(0.001)
-    tally.tmp_segments |= set(data_dir.glob("runs/*/segments/.*.tmp"))
+    tally.at_rotation += rotations_under_way(data_dir, before)
+
+
+def rotations_under_way(data_dir: Path, before: set[Path]) -> int:
+    """Writers (of segments not in ``before``) killed in a rotation: a segment left under its
+    temporary name, a newest segment without a frame yet, or an older one not trimmed yet."""
+    writers: dict[str, list[Path]] = {}
+    for seg in set(data_dir.glob("runs/*/segments/*.seg")) - before:
+        writers.setdefault(seg.name.rpartition("-")[0], []).append(seg)
+    caught = 0
+    for writer, segments in writers.items():
+        segments.sort()
+        sizes = {seg.stat().st_size for seg in segments[:-1]}
+        tmp = any(segments[0].parent.glob(f".{writer}-*.tmp"))
+        newest_empty = len(segments) > 1 and not frames(segments[-1].read_bytes())
+        caught += tmp or newest_empty or len(sizes) > 0 and max(sizes) in SEGMENT_SIZES
+    return caught

@@ -10,7 +10,9 @@ lasts (so every loop is bounded):
 * ``503-after``, ``reset-after``: the store applies the request, then the answer is a 503 or a
   closed connection;
 * ``truncated``: the store's answer is cut in half (its ``Content-Length`` promises all of it);
-* ``slow``: the answer is held back up to ``SLOW_MAX`` s (past the daemon's request timeout now and then).
+* ``slow``: the answer is held back up to ``SLOW_MAX`` s (past the daemon's request timeout now and then);
+* ``stale-duplicate``: after the request, one of the last ``KEEP`` batches seen is delivered to the
+  store again (a delayed duplicate, as a request that waited in a queue past its timeout would be).
 
 Request bodies are streamed to the store, ``put_chunk_delay`` s per 64 KiB of a blob upload (so a
 daemon killed mid-upload leaves a partial upload in the store). With ``hold_put_end`` an upload's
@@ -30,7 +32,8 @@ from collections import Counter
 import aiohttp
 from aiohttp import web
 
-FAULTS = ("500", "429", "reset-before", "503-after", "reset-after", "truncated", "slow")
+FAULTS = ("500", "429", "reset-before", "503-after", "reset-after", "truncated", "slow", "stale-duplicate")
+KEEP = 20
 SLOW_MAX = 4.0
 CHUNK = 64 << 10
 HOP_BY_HOP = {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "date", "server"}
@@ -47,6 +50,7 @@ class FaultProxy:
         self.put_chunk_delay = 0.0
         self.counts: Counter[str] = Counter()
         self.puts_in_flight = 0
+        self._batches: list[tuple[dict, bytes]] = []  # the last KEEP batch requests (headers, body)
         self.hold_put_end = False
         self.held = 0  # uploads held after their last byte
         self._abort: asyncio.Event | None = None
@@ -117,6 +121,9 @@ class FaultProxy:
         if forwarded is None:
             return web.Response(status=502, text="the store is down")
         status, headers, body = forwarded
+        if fault == "stale-duplicate" and self._batches:
+            old_headers, old_body = self._batches[0] if self.rng.random() < 0.5 else self.rng.choice(self._batches)
+            await self._send(request.method, request.path_qs, old_headers, old_body)
         if fault == "503-after":
             return web.Response(status=503, text="injected 503 after the store answered")
         if fault == "reset-after":
@@ -136,18 +143,23 @@ class FaultProxy:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         put = request.method == "PUT"
         data = self._stream(request) if put else await request.read()
+        if request.method == "POST" and request.path == "/v1/batches":
+            self._batches = [*self._batches[-KEEP + 1 :], (headers, data)]
         self.puts_in_flight += put
         try:
-            async with self._session.request(
-                request.method, self.upstream + request.path_qs, data=data, headers=headers
-            ) as up:
+            return await self._send(request.method, request.path_qs, headers, data)
+        finally:
+            self.puts_in_flight -= put
+
+    async def _send(self, method: str, path_qs: str, headers: dict, data):
+        """(status, headers, body) of the store's answer; None when the store cannot be reached."""
+        try:
+            async with self._session.request(method, self.upstream + path_qs, data=data, headers=headers) as up:
                 body = await up.read()
                 answer = {k: v for k, v in up.headers.items() if k.lower() not in HOP_BY_HOP}
                 return up.status, answer, body
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
             return None
-        finally:
-            self.puts_in_flight -= put
 
     async def _stream(self, request: web.Request):
         async for chunk in request.content.iter_chunked(CHUNK):
