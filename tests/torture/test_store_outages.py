@@ -52,7 +52,8 @@ def outage(kind: str, store: StoreProcess, proxy: FaultProxy, rng: random.Random
         proxy.upstream = store.kill_and_restart()
     else:
         some = rng.sample(FAULTS, rng.randint(1, len(FAULTS)))
-        proxy.inject(FAULTS if every_fault else some, rate=rng.uniform(0.3, 0.9), budget=rng.randint(10, 40))
+        budget = rng.randint(10, 40) if LONG else rng.randint(len(FAULTS), 12)
+        proxy.inject(FAULTS if every_fault else some, rate=rng.uniform(0.5, 0.9), budget=budget)
         deadline = time.monotonic() + FAULT_WINDOW_MAX
         while proxy.budget > 0 and time.monotonic() < deadline:
             time.sleep(0.05)

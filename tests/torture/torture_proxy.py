@@ -34,7 +34,7 @@ from aiohttp import web
 
 FAULTS = ("500", "429", "reset-before", "503-after", "reset-after", "truncated", "slow", "stale-duplicate")
 KEEP = 20
-SLOW_MAX = 4.0
+SLOW_MAX = 4.0  # s; the daemon's request timeout in this suite is 3 s
 CHUNK = 64 << 10
 HOP_BY_HOP = {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "date", "server"}
 SYNC_ROUTES = ("/v1/batches", "/v1/blobs/", "/v1/acked")
