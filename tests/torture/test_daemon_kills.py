@@ -94,3 +94,16 @@ def test_daemon_killed_after_the_last_byte_of_an_upload(tmp_path, stack):
     reader = StoreReader(store.url, store.token, PROJECT)
     wait_until(lambda: caught_up([tmp_path / "journal-0"], reader), 30, 0.2, fail=False)
     check_store([tmp_path / "journal-0"], reader, s, data_dir=tmp_path / "data")
+
+
+def test_an_empty_file_syncs(tmp_path, stack):
+    """A 0-byte upload reaches the store like any other (no kill needed)."""
+    s, store, proxy, daemon = stack
+    spec = child_spec(tmp_path, 0, random.Random(s), calls=300, pace=0.0, upload_sizes=[0, 10], upload_every=100)
+    child = start_child(spec, tmp_path / "data")
+    assert child.wait(60) == 0, child.stderr.read()
+    kill(child)
+    daemon.start()
+    reader = StoreReader(store.url, store.token, PROJECT)
+    wait_until(lambda: caught_up([tmp_path / "journal-0"], reader), 30, 0.2, fail=False)
+    check_store([tmp_path / "journal-0"], reader, s, data_dir=tmp_path / "data")
