@@ -3,8 +3,11 @@ journals each one (torture_journal) just before making it.
 
 Usage: torture_child.py SPEC_JSON. The spec: ``journal``, ``project``, ``custom_run_id`` (one run,
 resumed when its directory exists) or ``runs`` (custom run ids logged one after the other, each
-with the same ``calls``), ``rank`` (0 sets ``params/note``; ranks share ``series/shared`` with
-disjoint steps ``step_base + 2*i + rank``), ``tag`` (this process' own paths), ``seed``,
+with the same ``calls``), ``rank`` (rank 0 sets ``params/note`` and logs ``series/shared`` at steps
+``step_base + i``; concurrent writers of a run share only ``sys/tags`` and ``sys/state``, so the
+expected store holds under any merge of writers that keeps each one's order and time: which of
+two concurrent points on one series survives is left to the sync protocol's own tests),
+``tag`` (this process' own paths), ``seed``,
 ``calls`` (-1: until killed), ``segment_size``, ``upload_sizes`` (sizes of the files it uploads),
 ``upload_every``, ``scratch`` (false: never delete a field), ``workdir`` (for the files it uploads), ``pace`` (seconds to sleep every 100 calls), ``stop``
 (call ``run.stop()`` at the end).
@@ -56,8 +59,8 @@ class Logger:
         every = self.spec.get("upload_every", 0)
         if every and i % every == every - 1:
             self.upload(run)
-        elif r < 0.55:
-            step, value = self.base + 2 * i + self.rank, self.rng.uniform(-1e6, 1e6)
+        elif r < 0.55 and self.rank == 0:
+            step, value = self.base + i, self.rng.uniform(-1e6, 1e6)
             self.journal.call("p", "series/shared", step, value)
             run["series/shared"].append(value, step=step)
         elif r < 0.88:

@@ -166,18 +166,18 @@ def _compare_series(report: Report, path: str, kind: str, points: dict[float, Ev
     for step, value, ts in got[1]:
         step = float(step)
         if step in seen:
-            report.note("duplicated", f"{path} step {step:g} served twice")
+            report.note("duplicated", f"{path} step {_step(step)} served twice")
             continue
         seen.add(step)
         event = points.get(step)
         if (event is None or value != event.value) and step in dead and dead[step] == value:
-            report.note("invented", f"{path} step {step:g} = {value!r}: deleted, yet served")
+            report.note("invented", f"{path} step {_step(step)} = {value!r}: deleted, yet served")
         elif event is None:
-            report.note("invented", f"{path} step {step:g} = {value!r}: logged by no process")
+            report.note("invented", f"{path} step {_step(step)} = {value!r}: logged by no process")
         elif value != event.value:
-            report.note("invented", f"{path} step {step:g} = {value!r}, logged {event.value!r}")
+            report.note("invented", f"{path} step {_step(step)} = {value!r}, logged {event.value!r}")
         elif not event.t0 - CLOCK_SLACK <= ts <= (event.t1 or math.inf) + CLOCK_SLACK:
-            report.note("invented", f"{path} step {step:g}: ts {ts} outside its call [{event.t0}, {event.t1}]")
+            report.note("invented", f"{path} step {_step(step)}: ts {ts} outside its call [{event.t0}, {event.t1}]")
     missing = sorted(s for s, e in points.items() if e.returned and s not in seen)
     if missing:
         report.note("lost", f"{path}: {len(missing)} returned points missing, steps {_ranges(missing)}", len(missing))
@@ -215,6 +215,10 @@ def _compare_tags(report: Report, tags: dict[str, list[Event]], got) -> None:
         report.note("invented", f"sys/tags has {sorted(own - set(tags))[:5]}", len(own - set(tags)))
 
 
+def _step(step: float) -> str:
+    return f"{step:.0f}" if float(step).is_integer() else f"{step:g}"
+
+
 def _ranges(steps: list[float]) -> str:
     """``0-9, 20, 31-35``: a compact list of (integer) steps."""
     out, start, prev = [], steps[0], steps[0]
@@ -222,6 +226,6 @@ def _ranges(steps: list[float]) -> str:
         if s == prev + 1:
             prev = s
             continue
-        out.append(f"{start:g}" if start == prev else f"{start:g}-{prev:g}")
+        out.append(_step(start) if start == prev else f"{_step(start)}-{_step(prev)}")
         start = prev = s
     return ", ".join(out[:8]) + (", ..." if len(out) > 8 else "")
