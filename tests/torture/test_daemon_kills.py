@@ -7,7 +7,7 @@ import random
 import time
 
 import pytest
-from torture_check import caught_up, check_store
+from torture_check import caught_up, check_store, models_of
 from torture_config import LONG, count, figures, seed
 from torture_procs import DaemonProcess, StoreProcess, StoreReader, kill, start_child, wait_until
 from torture_proxy import FaultProxy
@@ -64,7 +64,8 @@ def test_daemon_sigkills_lose_nothing(tmp_path, stack):
         for child in children:
             kill(child)
         daemon.start()
-        took = wait_until(lambda: caught_up(journal_paths, reader), CATCH_UP_LIMIT, 0.2, fail=False)
+        models = models_of(journal_paths)
+        took = wait_until(lambda: caught_up(models, reader), CATCH_UP_LIMIT, 0.2, fail=False)
         report = check_store(journal_paths, reader, s, data_dir=tmp_path / "data")
         assert took is not None, f"seed {s}: the store took over {CATCH_UP_LIMIT} s to catch up"
     finally:
@@ -92,7 +93,8 @@ def test_daemon_killed_after_the_last_byte_of_an_upload(tmp_path, stack):
     proxy.hold_put_end = False
     daemon.start()
     reader = StoreReader(store.url, store.token, PROJECT)
-    wait_until(lambda: caught_up([tmp_path / "journal-0"], reader), 30, 0.2, fail=False)
+    models = models_of([tmp_path / "journal-0"])
+    wait_until(lambda: caught_up(models, reader), 30, 0.2, fail=False)
     check_store([tmp_path / "journal-0"], reader, s, data_dir=tmp_path / "data")
 
 
@@ -105,5 +107,6 @@ def test_an_empty_file_syncs(tmp_path, stack):
     kill(child)
     daemon.start()
     reader = StoreReader(store.url, store.token, PROJECT)
-    wait_until(lambda: caught_up([tmp_path / "journal-0"], reader), 30, 0.2, fail=False)
+    models = models_of([tmp_path / "journal-0"])
+    wait_until(lambda: caught_up(models, reader), 30, 0.2, fail=False)
     check_store([tmp_path / "journal-0"], reader, s, data_dir=tmp_path / "data")

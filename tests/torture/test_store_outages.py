@@ -10,9 +10,9 @@ import statistics
 import time
 
 import pytest
-from torture_check import caught_up, check_store
+from torture_check import caught_up, check_store, models_of
 from torture_config import LONG, count, figures, seed
-from torture_journal import read_journal
+from torture_journal import last_returned
 from torture_procs import (
     DaemonProcess,
     StoreProcess,
@@ -30,8 +30,8 @@ FAULT_WINDOW_MAX = 15.0
 
 
 def last_returned_step(journal, path: str) -> float:
-    steps = [c.args[1] for c in read_journal(journal) if c.kind == "p" and c.args[0] == path and c.returned]
-    return max(steps, default=-1)
+    call = last_returned(journal, "p", path)
+    return call.args[1] if call else -1
 
 
 def store_step(reader: StoreReader, run: str, path: str) -> float:
@@ -53,7 +53,10 @@ def outage(kind: str, store: StoreProcess, proxy: FaultProxy, rng: random.Random
     else:
         some = rng.sample(FAULTS, rng.randint(1, len(FAULTS)))
         budget = rng.randint(10, 40) if LONG else rng.randint(len(FAULTS), 12)
-        proxy.inject(FAULTS if every_fault else some, rate=rng.uniform(0.5, 0.9), budget=budget)
+        if every_fault:
+            proxy.inject(FAULTS, rate=rng.uniform(0.5, 0.9), budget=len(FAULTS) * (1 + LONG), in_turn=True)
+        else:
+            proxy.inject(some, rate=rng.uniform(0.5, 0.9), budget=budget)
         deadline = time.monotonic() + FAULT_WINDOW_MAX
         while proxy.budget > 0 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -74,7 +77,7 @@ def test_store_outages_end_with_the_store_equal_to_the_journal(tmp_path, backend
     reader = StoreReader(store.url, store.token, PROJECT)
     spec = {
         "journal": str(journal), "project": PROJECT, "custom_run_id": "live", "tag": "p0", "seed": s,
-        "calls": -1, "pace": 0.01 if LONG else 0.03, "segment_size": 64 << 10, "upload_sizes": [1, 5000, 300_000],
+        "calls": -1, "pace": 0.03, "segment_size": 64 << 10, "upload_sizes": [1, 5000, 300_000],
         "upload_every": 400, "workdir": str(tmp_path / "work"),
     }
     child = start_child(spec, data)
@@ -93,7 +96,8 @@ def test_store_outages_end_with_the_store_equal_to_the_journal(tmp_path, backend
             )
             catch_up.append(took)
         kill(child)  # the child is killed mid-call as well
-        final = wait_until(lambda: caught_up([journal], reader), CATCH_UP_LIMIT, 0.1, fail=False)
+        models = models_of([journal])
+        final = wait_until(lambda: caught_up(models, reader), CATCH_UP_LIMIT, 0.1, fail=False)
         report = check_store([journal], reader, s, data_dir=data)
         assert final is not None, f"seed {s}: the store took over {CATCH_UP_LIMIT} s to catch up"
     finally:

@@ -36,16 +36,21 @@ def check_store(
     return total
 
 
-def caught_up(journal_paths: list[Path], reader: StoreReader) -> bool:
+def caught_up(models: dict, reader: StoreReader) -> bool:
     """Every series holds its last returned step: the cheap test to poll before the full comparison
-    (each writer's ops arrive in order, so what was logged before that point is there too)."""
-    for name, model in build(journals(journal_paths)).items():
+    (each writer's ops arrive in order, so what was logged before that point is there too).
+    ``models``: ``torture_model.build`` of the journals once their children have ended."""
+    for name, model in models.items():
         values = {v["path"]: v for v in reader.values(name) or []}
         for path, points in model.points.items():
             steps = [s for s, e in points.items() if e.returned]
             if steps and (values.get(path, {}).get("last_step") or -1) < max(steps):
                 return False
     return True
+
+
+def models_of(journal_paths: list[Path]) -> dict:
+    return build(journals(journal_paths))
 
 
 def check_blobs(report: Report, model, view, reader: StoreReader) -> None:

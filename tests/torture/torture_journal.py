@@ -48,6 +48,22 @@ class Call:
         return self.t1 is not None
 
 
+def last_returned(path: str | os.PathLike[str], kind: str, first_arg: object, tail: int = 1 << 16) -> Call | None:
+    """The last returned call of ``kind`` whose first argument is ``first_arg``, from the journal's
+    tail only (cheap to poll while the child logs); None if the tail holds none."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        lines = os.pread(f.fileno(), tail, max(0, size - tail)).split(b"\n")[1:-1]
+    for raw in reversed(lines[:-1]):  # the last line may be the call in flight
+        t, k, *args = json.loads(raw)
+        if k == kind and args and args[0] == first_arg:
+            return Call(k, tuple(args), t, t, 0)
+    return None
+
+
 def read_journal(path: str | os.PathLike[str], process: int = 0) -> list[Call]:
     """The calls of one journal; the last one has ``t1=None`` unless the process ended them with ``end``."""
     lines = []

@@ -47,6 +47,7 @@ class FaultProxy:
         self.faults: tuple[str, ...] = ()
         self.rate = 0.0
         self.budget = 0
+        self.in_turn = False
         self.put_chunk_delay = 0.0
         self.counts: Counter[str] = Counter()
         self.puts_in_flight = 0
@@ -64,9 +65,10 @@ class FaultProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def inject(self, faults: tuple[str, ...], rate: float, budget: int) -> None:
-        """From now on, fail a ``rate`` share of sync requests with one of ``faults``, ``budget`` times at most."""
-        self.faults, self.rate, self.budget = tuple(faults), rate, budget
+    def inject(self, faults: tuple[str, ...], rate: float, budget: int, in_turn: bool = False) -> None:
+        """From now on, fail a ``rate`` share of sync requests with one of ``faults`` (drawn at random,
+        or ``in_turn``: each in its turn), ``budget`` times at most."""
+        self.faults, self.rate, self.budget, self.in_turn = tuple(faults), rate, budget, in_turn
 
     def abort_held(self) -> None:
         """Abort the uploads held by ``hold_put_end`` (the store sees their connections drop)."""
@@ -103,7 +105,7 @@ class FaultProxy:
         if self.rng.random() >= self.rate:
             return ""
         self.budget -= 1
-        return self.rng.choice(self.faults)
+        return self.faults[self.budget % len(self.faults)] if self.in_turn else self.rng.choice(self.faults)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         fault = self._pick(request)
