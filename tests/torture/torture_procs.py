@@ -131,7 +131,7 @@ class DaemonProcess:
 
     SETTINGS = (
         "poll_interval = 0.02\nrescan_interval = 0.5\nbackoff_base = 0.02\nbackoff_cap = 0.5\n"
-        "request_timeout = 3.0\nshutdown_timeout = 5.0\n[batch]\nmax_ops = 2000\n"
+        "request_timeout = 3.0\nshutdown_timeout = 5.0\n[batch]\nmax_ops = 10000\n"
     )
 
     def __init__(self, data_dir: Path, store_url: str, token: str) -> None:
