@@ -7,7 +7,7 @@ import random
 
 import pytest
 from torture_check import check_store
-from torture_config import count, figures, seed
+from torture_config import count, seed
 from torture_kill import SEGMENT_SIZES, Fate, Tally, random_fate, run_children
 from torture_procs import StoreProcess, StoreReader, run_cli
 
@@ -56,10 +56,9 @@ def test_killed_single_writers_lose_nothing_in_the_store(tmp_path, store):
         run_children(batch, fates, tmp_path / "data", tally)
         journals += [tmp_path / f"journal-{len(journals) + i}" for i in range(len(batch))]
     sync(tmp_path, store, s)
-    report = check_store(journals, StoreReader(store.url, store.token, PROJECT), s)
-    figures("client kills, one writer per run", kills=tally.kills, in_stop=tally.in_stop, early=tally.early,
-            at_rotation=tally.at_rotation, checked=report.checked, lost=report.lost,
-            duplicated=report.duplicated, invented=report.invented)
+    check_store(journals, StoreReader(store.url, store.token, PROJECT), s, data_dir=tmp_path / "data",
+                label="client kills, one writer per run", kills=tally.kills, in_stop=tally.in_stop,
+                early=tally.early, at_rotation=tally.at_rotation)
 
 
 def test_killed_and_resumed_runs_with_two_writers_lose_nothing_in_the_store(tmp_path, store):
@@ -84,7 +83,6 @@ def test_killed_and_resumed_runs_with_two_writers_lose_nothing_in_the_store(tmp_
                 sync(tmp_path, store, s)
         run += 1
     sync(tmp_path, store, s)
-    report = check_store(journals, StoreReader(store.url, store.token, PROJECT), s)
-    figures("client kills, two writers and resumes", runs=run, kills=tally.kills, in_stop=tally.in_stop,
-            early=tally.early, at_rotation=tally.at_rotation, checked=report.checked, lost=report.lost,
-            duplicated=report.duplicated, invented=report.invented)
+    check_store(journals, StoreReader(store.url, store.token, PROJECT), s, data_dir=tmp_path / "data",
+                label="client kills, two writers and resumes", runs=run, kills=tally.kills,
+                in_stop=tally.in_stop, early=tally.early, at_rotation=tally.at_rotation)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 from torture_check import caught_up, check_store, models_of
-from torture_config import LONG, count, figures, seed
+from torture_config import LONG, count, seed
 from torture_procs import DaemonProcess, StoreProcess, StoreReader, kill, start_child, wait_until
 from torture_proxy import FaultProxy
 
@@ -66,14 +66,12 @@ def test_daemon_sigkills_lose_nothing(tmp_path, stack):
         daemon.start()
         models = models_of(journal_paths)
         took = wait_until(lambda: caught_up(models, reader), CATCH_UP_LIMIT, 0.2, fail=False)
-        report = check_store(journal_paths, reader, s, data_dir=tmp_path / "data")
+        check_store(journal_paths, reader, s, data_dir=tmp_path / "data", label="daemon kills",
+                    kills=daemon.kills, mid_blob=mid_blob, runs=len(children), catch_up_s=took and round(took, 2))
         assert took is not None, f"seed {s}: the store took over {CATCH_UP_LIMIT} s to catch up"
     finally:
         for child in children:
             kill(child)
-    figures("daemon kills", kills=daemon.kills, mid_blob=mid_blob, runs=len(children),
-            catch_up_s=round(took, 2), checked=report.checked, lost=report.lost,
-            duplicated=report.duplicated, invented=report.invented)
 
 
 def test_daemon_killed_after_the_last_byte_of_an_upload(tmp_path, stack):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from torture_config import figures
 from torture_journal import read_journal
 from torture_model import Report, build, compare
 from torture_procs import StoreReader, diagnosis
@@ -15,10 +16,17 @@ def journals(paths: list[Path]) -> list[list]:
 
 
 def check_store(
-    journal_paths: list[Path], reader: StoreReader, seed: int, files: bool = True, data_dir: Path | None = None
+    journal_paths: list[Path],
+    reader: StoreReader,
+    seed: int,
+    files: bool = True,
+    data_dir: Path | None = None,
+    label: str = "",
+    **extra: object,
 ) -> Report:
-    """Compare every run the journals name with the store; assert nothing lost, duplicated or invented
-    (the message ends with ``diagnosis(data_dir)`` when given)."""
+    """Compare every run the journals name with the store; print the scenario's figures (``label``,
+    ``extra`` and the counts), then assert nothing lost, duplicated or invented (the message ends
+    with ``diagnosis(data_dir)`` when given)."""
     total = Report()
     for name, model in sorted(build(journals(journal_paths)).items()):
         view = reader.view(name)
@@ -28,6 +36,9 @@ def check_store(
         if not report.ok:
             total.problems.append(f"run {name}:")
         total.add(report)
+    if label:
+        figures(label, **extra, checked=total.checked, lost=total.lost, duplicated=total.duplicated,
+                invented=total.invented)
     if not total.ok:
         extra = f"\n{diagnosis(data_dir)}" if data_dir else ""
         raise AssertionError(
