@@ -104,6 +104,12 @@ def compare_copy(copy: Copy, model, view: dict) -> None:
                     copy.lost_intact.append(key)
 
 
+def unreported_summary(unreported: list[Copy], copies: list[Copy]) -> str:
+    lost = [c for c in copies if c.lost_damaged]
+    by_kind = dict(Counter(c.damage.kind for c in unreported))
+    return f"{len(unreported)} of {len(lost)} copies that lost records are not reported (by kind: {by_kind}):"
+
+
 def describe(copy: Copy) -> str:
     return f"{copy.run} ({copy.damage.kind} of {copy.damage.segment.name} at {copy.damage.ranges[:3]})"
 
@@ -123,17 +129,21 @@ def test_verify_reports_every_copy_that_lost_records(damaged):
     s, copies, (code, out), _ = damaged
     lines = out.splitlines()
     unreported = [
-        f"{describe(c)}: {c.lost_damaged} records lost"
+        c
         for c in copies
         if c.lost_damaged and not any(c.run_key in line and not line.endswith(", ok") for line in lines)
     ]
     assert code != 0 or not any(c.lost_damaged for c in copies), f"seed {s}: verify exited 0:\n{out[-2000:]}"
-    assert not unreported, f"seed {s}: verify names no damage for:\n" + "\n".join(unreported)
+    assert not unreported, f"seed {s}: verify: {unreported_summary(unreported, copies)}\n" + "\n".join(
+        f"{describe(c)}: {c.lost_damaged} records lost" for c in unreported
+    )
 
 
 def test_sync_exits_non_zero_naming_every_copy_that_lost_records(damaged):
     s, copies, _, (code, out) = damaged
     clean = {line.split(":")[0] for line in out.splitlines() if line.endswith(": synced")}
-    unreported = [f"{describe(c)}: {c.lost_damaged} records lost" for c in copies if c.lost_damaged and c.run_key in clean]
+    unreported = [c for c in copies if c.lost_damaged and c.run_key in clean]
+    assert not unreported, f"seed {s}: sync: {unreported_summary(unreported, copies)}\n" + "\n".join(
+        f"{describe(c)}: {c.lost_damaged} records lost, yet 'synced'" for c in unreported
+    )
     assert code != 0 or not any(c.lost_damaged for c in copies), f"seed {s}: sync exited 0:\n{out[-2000:]}"
-    assert not unreported, f"seed {s}: sync says 'synced' for:\n" + "\n".join(unreported)
