@@ -55,7 +55,8 @@ def caught_up(models: dict, reader: StoreReader) -> bool:
         values = {v["path"]: v for v in reader.values(name) or []}
         for path, points in model.points.items():
             steps = [s for s, e in points.items() if e.returned]
-            if steps and (values.get(path, {}).get("last_step") or -1) < max(steps):
+            last = values.get(path, {}).get("last_step")
+            if steps and (last is None or last < max(steps)):
                 return False
     return True
 
