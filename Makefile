@@ -1,9 +1,10 @@
-# One command each: `make demo` (set up + run the demo), `make test` (set up + run the tests).
+# One command each: `make demo` (set up + run the demo), `make test` (set up + run the tests),
+# `make torture` (the long form of the torture suite, tests/torture: tens of minutes).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench test-integrations
+.PHONY: setup demo test torture lint bench test-integrations
 
 setup: $(VENV)/.installed
 
@@ -19,6 +20,10 @@ demo: setup
 
 test: setup
 	$(BIN)/pytest -q
+
+# Counts of the long form; each can be overridden (`make torture TORTURE_CLIENT_KILLS=1000`).
+torture: setup
+	TORTURE_LONG=1 $(BIN)/pytest -q -s -m torture tests/torture
 
 lint: setup
 	$(BIN)/ruff check neptune_sync neptune_sync_store daemon compat tests bench
