@@ -15,6 +15,7 @@ import msgspec
 
 MAGIC = b"NSYNCLOG"
 SERIES_TAGS = ("lf", "ls", "lfi")
+END_KIND = 5
 
 
 def align8(n: int) -> int:
@@ -44,6 +45,8 @@ def frames(data: bytes) -> list[Frame]:
         if length == 0 or len(body) < length or zlib.crc32(body) != crc:
             break  # preallocated zeros, or the torn tail of a killed writer
         seq = struct.unpack_from("<Q", body, 8)[0]
+        if body[0] == END_KIND:  # format 2: closes a finished segment, holds no record
+            break
         out.append(Frame(offset, offset + 8 + length, seq, tuple(_keys(body[0], body[24:]))))
         offset = align8(offset + 8 + length)
     return out
