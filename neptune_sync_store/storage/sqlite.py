@@ -25,6 +25,7 @@ from neptune_sync.oplog.ops import decode_op, encode_op
 
 from ..plan import FULL, OPS, FieldState, Need, PathResets, Plan, decode_key, encode_key, key_batch, plan_batch
 from ..plan import stored_row
+from ..series import SeriesWork
 from .base import (
     Storage,
     dump_runs,
