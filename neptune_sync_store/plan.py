@@ -22,6 +22,7 @@ Rules (docs/sync-protocol.md, "Batches" and "Merge of writers"):
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from typing import Any
 
 import msgspec
 
-from neptune_sync.merge import NO_TIME, Key, point_times
+from neptune_sync.merge import NO_TIME, Key
 from neptune_sync.oplog import ops
 from neptune_sync.oplog.framing import Entry
 from neptune_sync.protocol import OpConflict, OpRejection
@@ -41,6 +42,8 @@ value_encoder = msgspec.msgpack.Encoder()
 value_decoder = msgspec.msgpack.Decoder()
 _key_decoder = msgspec.msgpack.Decoder(tuple[float, str, int])
 _step = operator.attrgetter("step")
+_ts = operator.attrgetter("ts")
+_value = operator.attrgetter("value")
 
 # step, ts, value (float for a float series, msgpack bytes for the others), order time if not ts,
 # writer number, seq
@@ -74,6 +77,8 @@ class FieldState:
     id: int | None = None
     key: Key | None = None
     points: list[PointRow] = field(default_factory=list)  # new points to insert
+    # new points of the batch's writer whose timestamps are their order times: step, ts, value, seq
+    plain: list[tuple[float, float, Any, int]] = field(default_factory=list)
     dropped: list[PointRow] = field(default_factory=list)  # new points the record rule drops
     removed_steps: list[float] = field(default_factory=list)  # stored kept points now dropped
     series: SeriesWork | None = None
@@ -128,12 +133,14 @@ def file_dict(ref: ops.FileRef) -> dict[str, Any]:
 
 @dataclass
 class Item:
-    """An entry above the applied seq with its keys: ``times`` per point for a series entry."""
+    """An entry above the applied seq with its keys: ``times`` per point for a series entry;
+    ``own`` when those are the points' own timestamps (the usual case: they do not step back)."""
 
     entry: Entry
     skip: int
     time: float
     times: list[float] | None = None
+    own: bool = False
 
 
 @dataclass
@@ -200,8 +207,11 @@ def key_batch(
         skip = applied_seq - entry.seq + 1 if entry.seq <= applied_seq else 0
         points = getattr(entry.op, "points", None)
         if points:
-            times = point_times(t, points[skip:] if skip else points)
-            items.append(Item(entry, skip, times[0], times))
+            stamps = list(map(_ts, points[skip:] if skip else points))
+            # rising timestamps are their own order times (a NaN fails both tests)
+            own = stamps[0] >= t and all(map(operator.le, stamps, stamps[1:]))
+            times = stamps if own else list(itertools.accumulate(stamps, max, initial=t))[1:]
+            items.append(Item(entry, skip, times[0], times, own))
             t = times[-1]
         else:
             ts = entry.ts
@@ -289,7 +299,8 @@ class Plan:
     def _clear(self, state: FieldState) -> None:
         if state.id is not None:
             self.cleared_ids.append(state.id)
-        state.points, state.dropped, state.value, state.last_step, state.dirty = [], [], None, None, True
+        state.points, state.plain, state.dropped = [], [], []
+        state.value, state.last_step, state.dirty = None, None, True
         if state.series is not None:
             state.series = SeriesWork([], full=True)
 
@@ -360,21 +371,27 @@ def _log_points(state: FieldState, op: Any, item: Item, key: Key, floor: Key | N
         raise AssertionError(f"late points on {op.path!r} without their window loaded")
     state.key = last_key
     if state.type == ops.FieldType.FLOAT_SERIES:
-        _log_floats(state, points, times, num, seq)
+        _log_floats(state, points, times, item.own, num, seq)
     else:
         _log_objects(state, points, times, num, seq)
 
 
-def _log_floats(state: FieldState, points: Any, times: list[float], writer: int, seq: int) -> None:
+def _log_floats(
+    state: FieldState, points: Any, times: list[float], own: bool, writer: int, seq: int
+) -> None:
+    """``own``: the points' timestamps are their order times (no row needs one of its own)."""
     steps = list(map(_step, points))
     if (state.last_step is None or steps[0] > state.last_step) and all(map(operator.lt, steps, steps[1:])):
-        rows: list[PointRow] = [  # the usual case, fast
-            (p.step, p.ts, p.value, None if t == p.ts else t, writer, s)
-            for p, t, s in zip(points, times, range(seq, seq + len(steps)))
-        ]
-        state.points.extend(rows)
-        state.last_step = rows[-1][0]
-        state.value = rows[-1][2]
+        n = len(steps)  # the usual case, fast
+        values = list(map(_value, points))
+        if own:
+            state.plain.extend(zip(steps, times, values, range(seq, seq + n)))
+        else:
+            stamps = list(map(_ts, points))
+            kts = [None if t == s else t for t, s in zip(times, stamps)]
+            state.points.extend(zip(steps, stamps, values, kts, itertools.repeat(writer, n), range(seq, seq + n)))
+        state.last_step = steps[-1]
+        state.value = values[-1]
         return
     _log_objects(state, points, times, writer, seq)
 

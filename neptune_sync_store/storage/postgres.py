@@ -341,8 +341,10 @@ async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
         else:
             updates.append((*columns, state.id))
         await _write_content(conn, state, plan.nums)
-        fid = state.id
-        points[point_column(state.type)].extend((fid, *row) for row in state.points)
+        fid, me = state.id, plan.nums[plan.writer_id]
+        records = points[point_column(state.type)]
+        records.extend((fid, *row) for row in state.points)
+        records.extend((fid, step, ts, value, None, me, seq) for step, ts, value, seq in state.plain)
     if updates:
         await conn.executemany(
             "UPDATE fields SET data=$1, num=$2, txt=$3, last_step=$4, key=$5 WHERE id=$6", updates
