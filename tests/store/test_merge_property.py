@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from merge_model import content
-from store_helpers import request, require_pg
+from store_helpers import dumped_content, request, require_pg
 
 from neptune_sync.oplog import ops
 from neptune_sync.oplog.framing import Entry
@@ -171,23 +171,6 @@ def delivery(draw: st.DrawFn, logs: dict[str, list[Entry]]) -> list[tuple[str, l
         if draw(st.integers(0, 4)) == 0:
             out.append((writer, batch))  # applied, but the answer was lost: sent again
         pos[writer] = end - 1 if split else end
-    return out
-
-
-def dumped_content(dump: bytes) -> dict[str, tuple[str, object]]:
-    """The one run of a store dump as {path: (type, value)}, series as [(step, value, ts)]."""
-    [run] = msgspec.msgpack.decode(dump)
-    out = {}
-    for path, ftype, data, _num, _txt, last_step, points in run[-1]:
-        value = None if data is None else msgspec.msgpack.decode(data, type=object)
-        if ftype in SERIES.values():
-            series = [
-                (step, num if ftype == "floatSeries" else msgspec.msgpack.decode(raw), ts)
-                for step, ts, num, raw in points
-            ]
-            assert (last_step, value) == ((series[-1][0], series[-1][1]) if series else (None, None))
-            value = series
-        out[path] = (ftype, value)
     return out
 
 
