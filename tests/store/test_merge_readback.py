@@ -1,7 +1,8 @@
 """The local read-back of a run's real segments (neptune_sync.replay, what ``show`` and ``fetch*()``
 report) equals the store fed those writers' entries in every order, and the independent model.
 
-Three writers log interleaved to one run with the real log writer: the same steps of one series,
+Three writers log interleaved to one run with the real log writer: one series from all three
+(interleaved steps, then the same steps),
 points with timestamps stepping back, assigns, set adds and removals, a clear, a delete followed
 by a re-creation of the same type, file sets with a reset and deletions.
 """
@@ -43,9 +44,9 @@ def log_three_writers(segments) -> dict[str, list[tuple]]:
         ws[n].append_float(path, step, value, ts)
         model[n].append(("points", path, "floatSeries", [(float(step), value, ts)]))
 
-    for i in range(30):  # the same steps from wa and wb; wc joins later with lower steps
-        point("wa", "loss", i, float(i), 100.0 + i)
-        point("wb", "loss", i, -float(i), 100.5 + i)
+    for i in range(30):  # wa even steps, wb odd ones and then the same as wa's; wc lower steps
+        point("wa", "loss", 2 * i, float(i), 100.0 + i)
+        point("wb", "loss", 2 * i + 1 if i < 20 else 2 * i, -float(i), 100.5 + i)
         if i >= 10:
             point("wc", "loss", i - 10, 0.5, 100.25 + i)
     op("wa", ("assign", "note", "string", "A"), o.AssignString("note", "A"), 131.0)
@@ -53,9 +54,11 @@ def log_three_writers(segments) -> dict[str, list[tuple]]:
     op("wc", ("sadd", "tags", ("x", "y")), o.AddStrings("tags", ("x", "y")), 120.0)
     op("wa", ("sremove", "tags", ("x",)), o.RemoveStrings("tags", ("x",)), 132.0)
     op("wb", ("sadd", "tags", ("x",)), o.AddStrings("tags", ("x",)), 131.5)
-    op("wc", ("clear", "loss", 133.0), o.ClearSeries("loss"), 133.0)
-    point("wc", "loss", 3, 3.0, 134.0)
-    point("wa", "loss", 40, 4.0, 133.5)  # after wc's clear: kept, and above wc's 3
+    for i in range(3):
+        point("wb", "loss2", 10 + i, 1.0, 120.0 + i)
+    op("wc", ("clear", "loss2", 133.0), o.ClearSeries("loss2"), 133.0)
+    point("wc", "loss2", 3, 3.0, 134.0)  # after wa's 80, so dropped
+    point("wa", "loss2", 80, 4.0, 133.5)  # after wc's clear: kept
     op("wb", ("delete", "gone", 135.0), o.DeleteField("gone"), 135.0)
     op("wa", ("assign", "gone", "int", 1), o.AssignInt("gone", 1), 134.5)
     op("wc", ("assign", "gone", "int", 2), o.AssignInt("gone", 2), 136.0)  # re-created after the delete
@@ -118,6 +121,8 @@ def test_read_back_equals_the_model(run):
     local = read_back(segments)
     assert local == content(model)
     assert local["note"] == ("string", "B") and local["gone"] == ("int", 2)
+    assert [p[0] for p in local["loss"][1]] == list(range(40)) + [40 + 2 * i for i in range(10)]
+    assert [p[0] for p in local["loss2"][1]] == [80]
     assert [p[0] for p in local["text"][1]] == [0.0, 1.0, 2.0, 3.0, 4.0]
 
 
