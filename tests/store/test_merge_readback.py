@@ -143,3 +143,34 @@ def test_store_equals_read_back_for_interleaved_batches(run, seed):
         w = rng.choice([w for w, q in queues.items() if q])
         order.append((w, queues[w].pop(0)))
     assert store_content(by_writer, order) == read_back(segments), f"seed {seed}"
+
+
+def test_follower_updated_after_every_write_equals_a_fresh_read_back(tmp_path):
+    """A follower (``fetch*()`` of a live run) stays equal to a full read-back when a second
+    writer appears and when a writer logs records that sort before ones already applied."""
+    from neptune_sync.replay import LogFollower
+
+    segments = tmp_path / "segments"
+    follower = LogFollower(segments, keep_values=True)
+    wa = OpLogWriter(segments, project="p/q", run_key="k", writer_id="wa")
+    wb = None
+    rng = random.Random(5)
+    for i in range(60):
+        if i == 20:
+            wb = OpLogWriter(segments, project="p/q", run_key="k", writer_id="wb")
+        w = wa if wb is None or rng.random() < 0.5 else wb
+        ts = 100.0 + i + rng.choice([-30.0, 0.0, 0.5])  # wb's records may sort before wa's
+        if i == 19:
+            ts = 500.0  # wa's later records have this order time, whatever their timestamps
+        if i in (20, 21):  # wa's assign stamped 120 sorts after wb's stamped 121
+            w, ts = (wa, 120.0) if i == 20 else (wb, 121.0)
+        if rng.random() < 0.3 or i in (20, 21):
+            w.append(o.AssignInt("n", i), ts=ts)
+        else:
+            w.append_float("s", rng.randint(0, 40), float(i), ts)
+        follower.update()
+        fresh = read_back(segments)
+        tree = follower.tree
+        assert {p: (f.type, f.value if f.type not in o.SERIES_TYPES else [(q.step, q.value, q.ts) for q in f.value or []]) for p, f in tree.under("")} == fresh, i
+    for w in (wa, wb):
+        w.close()
