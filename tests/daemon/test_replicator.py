@@ -383,3 +383,40 @@ async def test_unknown_operation_stops_only_that_writer_loudly(runs, config):
     assert result.stopped
     assert set(store.values(run.name)) == {"a", "v/0", "v/1"}  # nothing after the unknown op is skipped to
     assert "unknown operation" in read_state(run).last_error
+
+
+class SlowBlobSink(MemorySink):
+    """A memory sink whose blob uploads finish only once another writer's batch was written."""
+
+    def __init__(self, store, slow_writer):
+        super().__init__(store)
+        self.slow_writer = slow_writer
+        self.other_written = anyio.Event()
+
+    async def put_blob(self, run, ref, path):
+        await self.other_written.wait()
+        await super().put_blob(run, ref, path)
+
+    async def write_batch(self, run, writer_id, entries):
+        if writer_id != self.slow_writer:
+            self.other_written.set()
+        return await super().write_batch(run, writer_id, entries)
+
+
+@pytest.mark.asyncio
+async def test_a_writer_waiting_for_a_large_blob_does_not_hold_back_the_others(runs, config):
+    run = runs.create("slow-blob")
+    a = runs.writer(run, writer_id="a" * 16)  # synced first, and its blob is slow
+    a.append(o.AssignFile("model", runs.file_ref(run, b"big weights")))
+    a.close()
+    b = runs.writer(run, writer_id="b" * 16)
+    b.append(o.AssignString("note", "B"))
+    b.close()
+    store = MemoryStore()
+    rep = Replicator(
+        run, SlowBlobSink(store, a.writer_id), config, gate=ProjectGate(), limiter=anyio.CapacityLimiter(4)
+    )
+    with anyio.fail_after(20):
+        result = await rep.sync_until_done()
+    assert result.pending == 0
+    assert set(store.values(run.name)) == {"model", "note"}
