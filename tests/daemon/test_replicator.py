@@ -346,13 +346,14 @@ async def test_conflicts_of_a_batch_applied_just_before_a_crash_are_resolved_aft
     a = runs.writer(run, writer_id="a" * 16)
     a.append(o.AssignFloat("lr", 0.5))
     a.close()
+    store = MemoryStore()
+    await replicator(run, store, config).sync_until_done()  # lr is a float in the store first
     b = runs.writer(run, writer_id="b" * 16)
     b.append(o.AssignInt("lr", 3))
     b.append(o.AssignInt("epochs", 3))
     b.close()
-    store = MemoryStore()
     dying = Replicator(
-        run, DyingSink(store, die_at=2), config, gate=ProjectGate(), limiter=anyio.CapacityLimiter(1)
+        run, DyingSink(store, die_at=1), config, gate=ProjectGate(), limiter=anyio.CapacityLimiter(1)
     )
     with pytest.raises(Killed):
         await dying.sync_pass(final=True)
