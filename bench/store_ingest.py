@@ -171,7 +171,9 @@ def main() -> None:
     )
     parser.add_argument("--mlflow-python", help="interpreter that has mlflow (default: this one)")
     parser.add_argument(
-        "--rising-timestamps", action="store_true", help="timestamps rising along the log, as the client writes"
+        "--rising-timestamps",
+        action="store_true",
+        help="timestamps rising along the log, as the client writes",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="store-bench-") as tmp:

@@ -268,9 +268,7 @@ class Plan:
             state.key = key
             _APPLY[type(op)](state, op)
 
-    def _reset(
-        self, seq: int, op: ops.Op, key: Key, state: FieldState | None, resets: PathResets
-    ) -> None:
+    def _reset(self, seq: int, op: ops.Op, key: Key, state: FieldState | None, resets: PathResets) -> None:
         clear = isinstance(op, ops.ClearSeries)
         if clear and state is not None and state.type not in ops.SERIES_TYPES:
             self.conflicts.append(OpConflict(seq, op.path, state.type, "series"))
@@ -363,7 +361,10 @@ def _log_points(state: FieldState, op: Any, item: Item, key: Key, floor: Key | N
         points, times, seq = points[keep[0] :], times[keep[0] :], seq + keep[0]
     if state.series is not None:
         state.series.add(
-            [((t, writer, seq + i), p.step, p.ts, _point_value(state, p.value)[0]) for i, (p, t) in enumerate(zip(points, times))]
+            [
+                ((t, writer, seq + i), p.step, p.ts, _point_value(state, p.value)[0])
+                for i, (p, t) in enumerate(zip(points, times, strict=True))
+            ]
         )
         return
     last_key = (times[-1], writer, seq + len(points) - 1)
@@ -376,20 +377,21 @@ def _log_points(state: FieldState, op: Any, item: Item, key: Key, floor: Key | N
         _log_objects(state, points, times, num, seq)
 
 
-def _log_floats(
-    state: FieldState, points: Any, times: list[float], own: bool, writer: int, seq: int
-) -> None:
+def _log_floats(state: FieldState, points: Any, times: list[float], own: bool, writer: int, seq: int) -> None:
     """``own``: the points' timestamps are their order times (no row needs one of its own)."""
     steps = list(map(_step, points))
     if (state.last_step is None or steps[0] > state.last_step) and all(map(operator.lt, steps, steps[1:])):
         n = len(steps)  # the usual case, fast
         values = list(map(_value, points))
         if own:
-            state.plain.extend(zip(steps, times, values, range(seq, seq + n)))
+            state.plain.extend(zip(steps, times, values, range(seq, seq + n), strict=True))
         else:
             stamps = list(map(_ts, points))
-            kts = [None if t == s else t for t, s in zip(times, stamps)]
-            state.points.extend(zip(steps, stamps, values, kts, itertools.repeat(writer, n), range(seq, seq + n)))
+            kts = [None if t == s else t for t, s in zip(times, stamps, strict=True)]
+            rows = zip(
+                steps, stamps, values, kts, itertools.repeat(writer, n), range(seq, seq + n), strict=True
+            )
+            state.points.extend(rows)
         state.last_step = steps[-1]
         state.value = values[-1]
         return
@@ -398,7 +400,7 @@ def _log_floats(
 
 def _log_objects(state: FieldState, points: Any, times: list[float], writer: int, seq: int) -> None:
     last = state.last_step
-    for i, (p, t) in enumerate(zip(points, times)):
+    for i, (p, t) in enumerate(zip(points, times, strict=True)):
         stored, value = _point_value(state, p.value)
         row = (p.step, p.ts, stored, None if t == p.ts else t, writer, seq + i)
         if last is None or p.step > last:
@@ -416,6 +418,7 @@ def _finish_series(state: FieldState, nums: dict[str, int]) -> None:
     assert work is not None
     kept, dropped = work.result()
     new = {r[0] for r in work.new}
+
     def as_row(row: Row) -> PointRow:
         (t, writer, seq), step, ts, value = row
         return (step, ts, value, None if t == ts else t, nums[writer], seq)
@@ -431,7 +434,11 @@ def _finish_series(state: FieldState, nums: dict[str, int]) -> None:
         state.removed_steps = [r[1] for r in dropped if r[0] not in new]
         state.dropped += [as_row(r) for r in dropped if r[0] not in new]
         top = kept[-1] if kept and (state.last_step is None or kept[-1][1] >= state.last_step) else None
-        if top is None and state.last_step is not None and any(s == state.last_step for s in state.removed_steps):
+        if (
+            top is None
+            and state.last_step is not None
+            and any(s == state.last_step for s in state.removed_steps)
+        ):
             raise AssertionError("the series' last point was dropped without a point above it")
     if top is not None:
         state.last_step = top[1]

@@ -12,13 +12,23 @@ from typing import Any
 
 import asyncpg
 
-from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
-
 from neptune_sync.merge import NO_TIME
 from neptune_sync.oplog.ops import decode_op, encode_op
+from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
-from ..plan import FULL, OPS, FieldState, Need, PathResets, Plan, decode_key, encode_key, key_batch, plan_batch
-from ..plan import stored_row
+from ..plan import (
+    FULL,
+    OPS,
+    FieldState,
+    Need,
+    PathResets,
+    Plan,
+    decode_key,
+    encode_key,
+    key_batch,
+    plan_batch,
+    stored_row,
+)
 from ..series import SeriesWork
 from .base import (
     Storage,
@@ -111,9 +121,6 @@ class PostgresStorage(Storage):
         async with self.pool.acquire() as conn, conn.transaction():
             run = await _run_id(conn, req)
             await conn.execute("SELECT pg_advisory_xact_lock($1)", run)
-            row = await conn.fetchrow(
-                "SELECT applied_seq FROM writers WHERE run=$1 AND writer_id=$2", run, req.writer_id
-            )
             writers = {r[0]: tuple(r)[1:] for r in await conn.fetch(_WRITERS_SQL, run)}
             num, applied, order_time = writers.get(req.writer_id) or (len(writers) + 1, 0, NO_TIME)
             batch = key_batch(req.entries, applied, req.writer_id, order_time, num)
@@ -296,10 +303,17 @@ async def _load_need(conn: asyncpg.Connection, state: FieldState, need: Need, na
         return
     base = select.format(table="points")
     scan = WindowScan(need, names)
-    await _scan(conn, base + " AND step{}$2 ORDER BY step LIMIT $3", (">", ">"), state.id, need.hi, scan.above)
+    await _scan(
+        conn, base + " AND step{}$2 ORDER BY step LIMIT $3", (">", ">"), state.id, need.hi, scan.above
+    )
     if scan.floor is None:
         await _scan(
-            conn, base + " AND step{}$2 ORDER BY step DESC LIMIT $3", ("<=", "<"), state.id, need.hi, scan.below
+            conn,
+            base + " AND step{}$2 ORDER BY step DESC LIMIT $3",
+            ("<=", "<"),
+            state.id,
+            need.hi,
+            scan.below,
         )
     state.series = scan.work()
 
@@ -354,7 +368,9 @@ async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
             await conn.copy_records_to_table(
                 "points", records=records, columns=["field", "step", "ts", column, "kts", "w", "seq"]
             )
-    resets = [(run, p, encode_key(r.cleared), encode_key(r.deleted)) for p, r in plan.resets.items() if r.dirty]
+    resets = [
+        (run, p, encode_key(r.cleared), encode_key(r.deleted)) for p, r in plan.resets.items() if r.dirty
+    ]
     if resets:
         await conn.executemany(
             "INSERT INTO resets(run, path, cleared, deleted) VALUES ($1,$2,$3,$4) ON CONFLICT(run, path) "

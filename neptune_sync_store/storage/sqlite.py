@@ -18,16 +18,27 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
-
 from neptune_sync.merge import NO_TIME
 from neptune_sync.oplog.ops import decode_op, encode_op
+from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
-from ..plan import FULL, OPS, FieldState, Need, PathResets, Plan, decode_key, encode_key, key_batch, plan_batch
-from ..plan import stored_row
+from ..plan import (
+    FULL,
+    OPS,
+    FieldState,
+    Need,
+    PathResets,
+    Plan,
+    decode_key,
+    encode_key,
+    key_batch,
+    plan_batch,
+    stored_row,
+)
 from ..series import SeriesWork
 from .base import (
     Storage,
+    WindowScan,
     dump_runs,
     field_value,
     invert,
@@ -35,7 +46,6 @@ from .base import (
     point_column,
     series_page,
     state_from_row,
-    WindowScan,
 )
 
 T = TypeVar("T")
@@ -370,7 +380,9 @@ def _write_content(conn: sqlite3.Connection, state: FieldState, plan: Plan) -> N
         for table in ("points", "dropped", "field_ops"):
             conn.execute(f"DELETE FROM {table} WHERE field=?", (fid,))
     if state.removed_steps:
-        conn.executemany("DELETE FROM points WHERE field=? AND step=?", [(fid, s) for s in state.removed_steps])
+        conn.executemany(
+            "DELETE FROM points WHERE field=? AND step=?", [(fid, s) for s in state.removed_steps]
+        )
     if state.points:
         _insert_points(conn, [fid], column, False, state.points)
     if state.plain:
@@ -400,13 +412,13 @@ def _insert_sql(column: str, plain: bool, rows: int) -> str:
     if plain:
         rows_sql = (f"(?1,?{3 + 4 * k},?{4 + 4 * k},?{5 + 4 * k},NULL,?2,?{6 + 4 * k})" for k in range(rows))
     else:
-        rows_sql = (
-            "(?1," + ",".join(f"?{2 + 6 * k + j}" for j in range(6)) + ")" for k in range(rows)
-        )
+        rows_sql = ("(?1," + ",".join(f"?{2 + 6 * k + j}" for j in range(6)) + ")" for k in range(rows))
     return f"INSERT INTO points(field, step, ts, {column}, kts, w, seq) VALUES {','.join(rows_sql)}"
 
 
-def _insert_points(conn: sqlite3.Connection, shared: list[Any], column: str, plain: bool, points: list[Any]) -> None:
+def _insert_points(
+    conn: sqlite3.Connection, shared: list[Any], column: str, plain: bool, points: list[Any]
+) -> None:
     width = 4 if plain else 6
     flat = list(itertools.chain.from_iterable(points))
     per = width * ROWS_PER_INSERT

@@ -154,7 +154,11 @@ class RunFactory:
         for header, entry in read_run(segments_dir(run_path)):
             writer = header.writer_id
             points = getattr(entry.op, "points", None)
-            parts = [(entry.seq + i, p.ts, type(entry.op)(entry.op.path, (p,))) for i, p in enumerate(points)] if points else [(entry.seq, entry.ts, entry.op)]
+            parts = (
+                [(entry.seq + i, p.ts, type(entry.op)(entry.op.path, (p,))) for i, p in enumerate(points)]
+                if points
+                else [(entry.seq, entry.ts, entry.op)]
+            )
             for seq, ts, op in parts:
                 times[writer] = max(times.get(writer, -math.inf), ts)
                 records.append(((times[writer], writer, seq), op))

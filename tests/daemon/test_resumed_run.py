@@ -25,6 +25,7 @@ from neptune_sync_store.testing import running_store
 
 PROJECT = "team/proj"
 
+
 def file_dict(ref: o.FileRef) -> dict:
     return {"sha256": ref.sha256, "size": ref.size, "name": ref.name, "extension": ref.extension}
 

@@ -61,7 +61,7 @@ def record(draw: st.DrawFn) -> tuple:
         path = draw(st.sampled_from(sorted(SERIES)))
         steps = draw(st.lists(st.integers(0, 12).map(float), min_size=1, max_size=5))
         values = [draw(SERIES_VALUES[SERIES[path]]) for _ in steps]
-        return ("points", path, SERIES[path], list(zip(steps, values)))
+        return ("points", path, SERIES[path], list(zip(steps, values, strict=True)))
     if kind in ("clear", "delete"):
         pool = sorted(SERIES) if kind == "clear" else [*sorted(SERIES), *sorted(ATOMS), "t/set", "t/fset"]
         return (kind, draw(st.sampled_from(pool)))
@@ -73,8 +73,17 @@ def record(draw: st.DrawFn) -> tuple:
     if kind == "fset":
         if draw(st.booleans()):
             rels = draw(st.lists(st.sampled_from(["a", "b/c", "d"]), min_size=1, max_size=2, unique=True))
-            return ("fsup", "t/fset", tuple((r, file_of(draw(st.integers(0, 2)))) for r in rels), draw(st.booleans()))
-        return ("fsdel", "t/fset", tuple(draw(st.lists(st.sampled_from(["a", "b/c"]), min_size=1, max_size=2))))
+            return (
+                "fsup",
+                "t/fset",
+                tuple((r, file_of(draw(st.integers(0, 2)))) for r in rels),
+                draw(st.booleans()),
+            )
+        return (
+            "fsdel",
+            "t/fset",
+            tuple(draw(st.lists(st.sampled_from(["a", "b/c"]), min_size=1, max_size=2))),
+        )
     files = draw(st.lists(st.sampled_from(["x.csv", "y.csv"]), min_size=1, max_size=2, unique=True))
     entries = tuple({"relpath": r, "sha256": SHAS[0], "size": 3, "mtime": 1.0, "source": ""} for r in files)
     return ("art", "t/art", draw(st.sampled_from(SHAS)), entries)
@@ -181,7 +190,9 @@ def fresh() -> sqlite3.Connection:
 
 
 def writers_st():
-    return st.lists(writer_log(), min_size=2, max_size=4).map(lambda logs: dict(zip(WRITERS, logs)))
+    return st.lists(writer_log(), min_size=2, max_size=4).map(
+        lambda logs: dict(zip(WRITERS, logs, strict=False))
+    )
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -63,9 +63,19 @@ def log_three_writers(segments) -> dict[str, list[tuple]]:
     op("wa", ("assign", "gone", "int", 1), o.AssignInt("gone", 1), 134.5)
     op("wc", ("assign", "gone", "int", 2), o.AssignInt("gone", 2), 136.0)  # re-created after the delete
     fs = (("a", file_dict(REF)), ("b", file_dict(REF2)))
-    op("wa", ("fsup", "files", fs, False), o.UploadFileSet("files", (o.FileSetEntry("a", REF), o.FileSetEntry("b", REF2))), 137.0)
+    op(
+        "wa",
+        ("fsup", "files", fs, False),
+        o.UploadFileSet("files", (o.FileSetEntry("a", REF), o.FileSetEntry("b", REF2))),
+        137.0,
+    )
     op("wb", ("fsdel", "files", ("a",)), o.DeleteFileSetFiles("files", ("a",)), 138.0)
-    op("wc", ("fsup", "files", (("c", file_dict(REF)),), True), o.UploadFileSet("files", (o.FileSetEntry("c", REF),), True), 137.5)
+    op(
+        "wc",
+        ("fsup", "files", (("c", file_dict(REF)),), True),
+        o.UploadFileSet("files", (o.FileSetEntry("c", REF),), True),
+        137.5,
+    )
     for i in range(5):  # user-given timestamps stepping back: order follows the log, not ts
         ts = 90.0 - i
         ws["wb"].append(o.LogStrings("text", (o.StringPoint(float(i), f"t{i}", ts),)), ts)
@@ -171,6 +181,12 @@ def test_follower_updated_after_every_write_equals_a_fresh_read_back(tmp_path):
         follower.update()
         fresh = read_back(segments)
         tree = follower.tree
-        assert {p: (f.type, f.value if f.type not in o.SERIES_TYPES else [(q.step, q.value, q.ts) for q in f.value or []]) for p, f in tree.under("")} == fresh, i
+        assert {
+            p: (
+                f.type,
+                f.value if f.type not in o.SERIES_TYPES else [(q.step, q.value, q.ts) for q in f.value or []],
+            )
+            for p, f in tree.under("")
+        } == fresh, i
     for w in (wa, wb):
         w.close()

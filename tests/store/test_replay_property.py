@@ -31,7 +31,9 @@ OPS = st.one_of(
     st.builds(ops.AddStrings, PATHS, st.lists(st.sampled_from("xyz"), max_size=3).map(tuple)),
     st.builds(ops.RemoveStrings, PATHS, st.lists(st.sampled_from("xyz"), min_size=1, max_size=2).map(tuple)),
     st.builds(ops.ClearStringSet, PATHS),
-    st.builds(ops.DeleteFileSetFiles, PATHS, st.lists(st.sampled_from("pq"), min_size=1, max_size=2).map(tuple)),
+    st.builds(
+        ops.DeleteFileSetFiles, PATHS, st.lists(st.sampled_from("pq"), min_size=1, max_size=2).map(tuple)
+    ),
     st.builds(
         lambda p, rels, reset: ops.UploadFileSet(
             p, tuple(ops.FileSetEntry(r, ops.FileRef("e" * 64, 1)) for r in rels), reset
@@ -97,5 +99,5 @@ def test_any_overlapping_batching_equals_one_replay(items, data):
     apply_batch(one, request(entries))  # and a full re-send changes nothing
     assert dump_database(one) == dump_database(many)
     stale = data.draw(st.integers(0, len(entries) - 1), label="stale")
-    apply_batch(many, request(entries[stale:stale + 3]))  # nor a late copy of an old batch
+    apply_batch(many, request(entries[stale : stale + 3]))  # nor a late copy of an old batch
     assert dump_database(many) == dump_database(one)
