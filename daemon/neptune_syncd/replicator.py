@@ -106,7 +106,7 @@ class Replicator:
                 log.error("%s: %s", self.run_path.name, self.state.last_error)
                 self._acked.clear()
                 result = PassResult()
-            busy = result.live or result.pending
+            busy = result.live or result.pending or result.sent  # progress: more may be waiting
             with anyio.move_on_after(self.config.poll_interval if busy else self.config.rescan_interval):
                 await self._wake.wait()
 
