@@ -1,6 +1,6 @@
 """Ingestion and read-back throughput of the store, over HTTP, on SQLite and PostgreSQL.
 
-    .venv/bin/python bench/store_ingest.py [--points 1000000] [--series 100] [--pg DSN]
+    .venv/bin/python bench/store_ingest.py [--points 1000000] [--series 100] [--pg DSN] [--rising-timestamps]
 
 Starts ``neptune-sync server`` as a child process (its own core), posts pre-encoded batches of float
 points the way the daemon does (one writer, batches in seq order, one at a time), and prints
@@ -36,8 +36,13 @@ PROJECT = "bench/ingest"
 BATCH_POINTS = 100_000
 
 
-def batches(run_key: str, points: int, series: int) -> list[bytes]:
-    """Encoded batches: each holds BATCH_POINTS points spread over the series, seqs contiguous."""
+def batches(run_key: str, points: int, series: int, rising: bool = False) -> list[bytes]:
+    """Encoded batches: each holds BATCH_POINTS points spread over the series, seqs contiguous.
+
+    Timestamps are per series (they step back where the next series starts: every point then has
+    an order time of its own in the store), or with ``rising`` rise along the log as the client
+    writes them.
+    """
     per_series = points // series
     chunk = max(1, BATCH_POINTS // series)
     out, seq = [], 1
@@ -45,8 +50,8 @@ def batches(run_key: str, points: int, series: int) -> list[bytes]:
         entries = []
         for k in range(series):
             pts = tuple(
-                FloatPoint(float(s), s * 0.001 + k, 1.7e9 + s)
-                for s in range(start, min(per_series, start + chunk))
+                FloatPoint(float(s), s * 0.001 + k, 1.7e9 + (seq + i) * 1e-6 if rising else 1.7e9 + s)
+                for i, s in enumerate(range(start, min(per_series, start + chunk)))
             )
             entries.append(Entry(seq, 1.7e9, LogFloats(f"metrics/series_{k:03d}", pts)))
             seq += len(pts)
@@ -99,11 +104,11 @@ def stop_server(proc: subprocess.Popen) -> None:
     proc.stdout.close()
 
 
-def bench_backend(name: str, data: Path, points: int, series: int, *args: str) -> float:
+def bench_backend(name: str, data: Path, points: int, series: int, *args: str, rising: bool = False) -> float:
     data.mkdir(parents=True, exist_ok=True)
     proc, url, token = start_server(data, *args)
     try:
-        bodies = batches("run-ingest", points, series)
+        bodies = batches("run-ingest", points, series, rising)
         cpu_before = cpu_seconds(proc.pid)
         secs = asyncio.run(post_all(url, token, bodies))
         cpu = cpu_seconds(proc.pid) - cpu_before
@@ -165,15 +170,29 @@ def main() -> None:
         "--mlflow-points", type=int, default=20_000, help="sample size for the slow MLflow run"
     )
     parser.add_argument("--mlflow-python", help="interpreter that has mlflow (default: this one)")
+    parser.add_argument(
+        "--rising-timestamps",
+        action="store_true",
+        help="timestamps rising along the log, as the client writes",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="store-bench-") as tmp:
         root = Path(tmp)
-        sqlite_rate = bench_backend("sqlite", root / "sqlite", args.points, args.series)
+        rising = args.rising_timestamps
+        sqlite_rate = bench_backend("sqlite", root / "sqlite", args.points, args.series, rising=rising)
         if args.pg:
             schema = f"bench_{uuid.uuid4().hex[:10]}"
             try:
                 bench_backend(
-                    "postgres", root / "pg", args.points, args.series, "--db", args.pg, "--pg-schema", schema
+                    "postgres",
+                    root / "pg",
+                    args.points,
+                    args.series,
+                    "--db",
+                    args.pg,
+                    "--pg-schema",
+                    schema,
+                    rising=rising,
                 )
             finally:
                 asyncio.run(drop_schema(args.pg, schema))

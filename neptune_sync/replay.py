@@ -1,24 +1,27 @@
 """Building a :class:`FieldTree` from a run's log on disk (resume, read-back, ``neptune-sync show``).
 
-Each writer's records are in sequence order; writers are merged by record timestamp, so a run
-resumed by another process (or written by several DDP ranks) reads back in the order it was
-logged. Damaged records are reported once and skipped; a record that conflicts with a type
-another writer logged first is skipped with a warning (the store resolves such conflicts the
-same way).
+Each writer's records are in sequence order; several writers are merged by record key
+(:mod:`neptune_sync.merge`: order time, writer id, seq -- series points one by one), the same
+order the store's content follows, so a run resumed by another process (or written by several DDP
+ranks) reads back as the store holds it. Damaged records are reported once and skipped; a record
+that conflicts with a type another writer logged first is skipped with a warning.
 
 A :class:`LogFollower` keeps its tree and, per segment, where it stopped: each ``update()``
 applies only what was logged since. A float-points frame may have grown in place since it was
-read; only its new points are applied.
+read; only its new points are applied. When records of several writers arrive in an update and
+one of them sorts before a record already applied, the tree is rebuilt from the whole log (merge
+order is only kept by applying everything in key order).
 """
 
 from __future__ import annotations
 
-import heapq
+import itertools
 import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from . import merge
 from .exceptions import CorruptRecordError, SegmentHeaderError, TypeConflictError
 from .oplog.framing import Entry
 from .oplog.reader import SegmentReader, segment_files
@@ -37,24 +40,58 @@ class LogFollower:
 
     def __init__(self, segments_dir: Path, *, keep_values: bool) -> None:
         self.segments_dir = segments_dir
-        self.tree = FieldTree(keep_values=keep_values, max_fields=sys.maxsize)
-        self._read_to: dict[Path, tuple[int, int]] = {}  # segment -> (offset of last entry, its last seq)
+        self.keep_values = keep_values
         self._reported: set[tuple[str, int]] = set()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.tree = FieldTree(keep_values=self.keep_values, max_fields=sys.maxsize)
+        self._read_to: dict[Path, tuple[int, int]] = {}  # segment -> (offset of last entry, its last seq)
+        self._times: dict[str, float] = {}  # writer -> order time of its last applied record
+        self._seqs: dict[str, int] = {}  # writer -> seq of its last applied record
 
     def update(self) -> FieldTree:
         """Apply every record logged since the last update; returns the tree."""
         by_writer: dict[str, list[Path]] = {}
         for path in segment_files(self.segments_dir):
             by_writer.setdefault(path.name.rsplit("-", 1)[0], []).append(path)
-        streams = [self._new_entries(paths) for paths in by_writer.values()]
-        for entry in heapq.merge(*streams, key=lambda e: e.ts):
+        if len(by_writer) == 1 and not self._times:
+            [(writer, paths)] = by_writer.items()  # one writer: its log order is the merge order
+            self._apply(self._new_entries(writer, paths))
+            return self.tree
+        streams = self._streams(by_writer)
+        # records applied without order times (while there was one writer), or a new record that
+        # sorts before one applied: merge order then needs everything again
+        if self._seqs.keys() - self._times.keys() or self._goes_back(streams):
+            self._reset()
+            streams = self._streams(by_writer)
+        self._apply(merge.merge(streams, self._times))  # type: ignore[arg-type]
+        return self.tree
+
+    def _streams(self, by_writer: dict[str, list[Path]]) -> dict[str, _Peekable]:
+        return {w: _Peekable(self._new_entries(w, paths)) for w, paths in by_writer.items()}
+
+    def _goes_back(self, streams: dict[str, _Peekable]) -> bool:
+        """Whether a new record sorts before one already applied (merge order then needs a rebuild)."""
+        if not self._seqs:
+            return False
+        last = max((self._times.get(w, merge.NO_TIME), w, s) for w, s in self._seqs.items())
+        for writer, stream in streams.items():
+            entry = stream.peek()
+            if entry is not None:
+                t = merge.first_time(self._times.get(writer, merge.NO_TIME), entry)
+                if (t, writer, entry.seq) < last:
+                    return True
+        return False
+
+    def _apply(self, entries: Iterator[Entry]) -> None:
+        for entry in entries:
             try:
                 self.tree.apply(entry.op)
             except TypeConflictError as exc:
                 logger.warning("replay: skipped a conflicting record: %s", exc)
-        return self.tree
 
-    def _new_entries(self, paths: list[Path]) -> Iterator[Entry]:
+    def _new_entries(self, writer: str, paths: list[Path]) -> Iterator[Entry]:
         for path in paths:
             start, applied = self._read_to.get(path, (None, 0))
             try:
@@ -69,6 +106,7 @@ class LogFollower:
                     if entry.seq <= applied:  # a points frame that grew since the last update
                         entry = _points_after(entry, applied)
                     self._read_to[path] = (offset, entry.last_seq)
+                    self._seqs[writer] = entry.last_seq
                     yield entry
 
     def _report(self, err: CorruptRecordError) -> None:
@@ -76,6 +114,27 @@ class LogFollower:
         if key not in self._reported:
             self._reported.add(key)
             logger.warning("damaged record in the operation log, skipped: %s", err)
+
+
+class _Peekable:
+    """An iterator whose next item can be looked at first."""
+
+    def __init__(self, it: Iterator[Entry]) -> None:
+        self._it = it
+        self._next: list[Entry] = []
+
+    def peek(self) -> Entry | None:
+        if not self._next:
+            self._next.extend(itertools.islice(self._it, 1))
+        return self._next[0] if self._next else None
+
+    def __iter__(self) -> Iterator[Entry]:
+        return self
+
+    def __next__(self) -> Entry:
+        if self._next:
+            return self._next.pop()
+        return next(self._it)
 
 
 def _points_after(entry: Entry, applied: int) -> Entry:

@@ -6,7 +6,9 @@ the state file) is only a shortcut, trusted while the store has not gone backwar
 can grow after it was read, so reading resumes at the frame of the last entry sent and drops the
 points the store already has (:func:`neptune_syncd.batching.trim`).
 
-The state file is written after every acknowledged batch, so ``wait_synced`` sees progress.
+A run's writers are synced side by side: the store's content does not depend on the order in
+which their batches arrive. The state file is written after every acknowledged batch, so
+``wait_synced`` sees progress.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from .sinks.base import Sink
 log = logging.getLogger(__name__)
 READ_ERROR = "cannot read the run's files"
 MAX_AUDIT_GAP = 4  # batches: a larger unrecorded gap was synced by someone else, not lost by us
+WRITERS_AT_ONCE = 4  # writers of one run synced side by side
 
 
 class PassResult(msgspec.Struct):
@@ -106,7 +109,7 @@ class Replicator:
                 log.error("%s: %s", self.run_path.name, self.state.last_error)
                 self._acked.clear()
                 result = PassResult()
-            busy = result.live or result.pending
+            busy = result.live or result.pending or result.sent  # progress: more may be waiting
             with anyio.move_on_after(self.config.poll_interval if busy else self.config.rescan_interval):
                 await self._wake.wait()
 
@@ -131,14 +134,37 @@ class Replicator:
         self.state.pending_bytes = 0
         self.state.lag = 0.0
         appended = self.delivery.appended
-        for writer_id, paths in by_writer(segments_dir(self.run_path)).items():
-            if writer_id not in self._stopped and not self.stopping.is_set():
-                await self._sync_writer(run, writer_id, paths, result, final)
+        await self._sync_writers(run, by_writer(segments_dir(self.run_path)), result, final)
         result.appended = self.delivery.appended - appended
         result.pending += result.appended
         self.state.pending_ops = result.pending
         self._save()
         return result
+
+    async def _sync_writers(
+        self, run: RunInfo, writers: dict[str, list[Path]], result: PassResult, final: bool
+    ) -> None:
+        """Sync the run's writers side by side (at most ``WRITERS_AT_ONCE``): the store's content does
+        not depend on the order writers arrive in (docs/sync-protocol.md, "Merge of writers"), so
+        one writer waiting for a large blob does not hold back the others. The first failure is
+        raised after all have stopped."""
+        limit = anyio.CapacityLimiter(WRITERS_AT_ONCE)
+        failures: list[Exception] = []
+
+        async def one(writer_id: str, paths: list[Path]) -> None:
+            async with limit:
+                if writer_id in self._stopped or self.stopping.is_set() or failures:
+                    return
+                try:
+                    await self._sync_writer(run, writer_id, paths, result, final)
+                except Exception as exc:  # re-raised below, not wrapped in an exception group
+                    failures.append(exc)
+
+        async with anyio.create_task_group() as tg:
+            for writer_id, paths in writers.items():
+                tg.start_soon(one, writer_id, paths)
+        if failures:
+            raise failures[0]
 
     async def _acked_of(self, run: RunInfo, writer_id: str) -> int:
         """The writer's acknowledged seq: from the store when not confirmed this session."""

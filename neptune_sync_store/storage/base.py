@@ -17,7 +17,8 @@ import msgspec
 
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
-from ..plan import FieldState, decode_value
+from ..plan import FieldState, Need, decode_key, decode_value, stored_row
+from ..series import Row, SeriesWork
 from . import projects as project_sql
 from .aggregate import SeriesBuckets, group_sql, group_values, read_buckets
 from .projects import ProjectField, ProjectSummary
@@ -147,9 +148,58 @@ def field_value(path: str, ftype: str, data: bytes | None, last_step: float | No
 
 
 def state_from_row(row: Any) -> tuple[str, FieldState]:
-    """(path, state) from a ``(id, path, type, data, last_step)`` row."""
-    fid, path, ftype, data, last_step = row
-    return path, FieldState(ftype, decode_value(data), last_step, fid)
+    """(path, state) from a ``(id, path, type, data, last_step, key)`` row."""
+    fid, path, ftype, data, last_step, key = row
+    return path, FieldState(ftype, decode_value(data), last_step, fid, decode_key(key))
+
+
+def invert(names: dict[int, str]) -> dict[str, int]:
+    return {w: n for n, w in names.items()}
+
+
+class WindowScan:
+    """Collects a late series' window (plan.Need) from two scans of its kept points.
+
+    Kept points rise in key with their step. :meth:`above` takes the points above the batch's
+    largest step in ascending order: those keyed below the batch set the floor, those keyed within
+    it join the window, the first keyed above it ends the scan. Only if none was keyed below does
+    :meth:`below` take the points from that step down, in descending order, until the first keyed
+    below the batch (the floor). Rows are ``(step, ts, value, kts, writer number, seq)``.
+    """
+
+    def __init__(self, need: Need, names: dict[int, str]) -> None:
+        self.need = need
+        self.names = names
+        self.rows: list[Row] = []
+        self.floor: float | None = None
+
+    def _row(self, r: Any) -> Row:
+        return stored_row(r[0], r[1], r[2], r[3], self.names[r[4]], r[5])
+
+    def above(self, rows: Any) -> bool:
+        """Feed ascending rows above the batch's steps; True once no further row matters."""
+        for r in rows:
+            row = self._row(r)
+            if row[0] > self.need.kmax:
+                return True
+            if row[0] < self.need.kmin:
+                self.floor = row[1]
+            else:
+                self.rows.append(row)
+        return False
+
+    def below(self, rows: Any) -> bool:
+        """Feed descending rows from the batch's largest step down; True once the floor was met."""
+        for r in rows:
+            row = self._row(r)
+            if row[0] < self.need.kmin:
+                self.floor = row[1]
+                return True
+            self.rows.append(row)
+        return False
+
+    def work(self) -> SeriesWork:
+        return SeriesWork(self.rows, self.floor)
 
 
 def lower_bound(start: float, after: float) -> tuple[str, float]:

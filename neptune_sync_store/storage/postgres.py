@@ -12,11 +12,36 @@ from typing import Any
 
 import asyncpg
 
+from neptune_sync.merge import NO_TIME
+from neptune_sync.oplog.ops import decode_op, encode_op
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
-from ..plan import Plan, plan_batch
+from ..plan import (
+    FULL,
+    OPS,
+    FieldState,
+    Need,
+    PathResets,
+    Plan,
+    decode_key,
+    encode_key,
+    key_batch,
+    plan_batch,
+    stored_row,
+)
+from ..series import SeriesWork
 from .aggregate import PG_BUCKET, numbered
-from .base import Storage, dump_runs, field_value, lower_bound, point_column, series_page, state_from_row
+from .base import (
+    Storage,
+    WindowScan,
+    dump_runs,
+    field_value,
+    invert,
+    lower_bound,
+    point_column,
+    series_page,
+    state_from_row,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs(
@@ -25,13 +50,24 @@ CREATE TABLE IF NOT EXISTS runs(
 CREATE INDEX IF NOT EXISTS runs_by_run_id ON runs(project, run_id);
 CREATE INDEX IF NOT EXISTS runs_by_custom_id ON runs(project, custom_run_id);
 CREATE TABLE IF NOT EXISTS writers(
-  run BIGINT NOT NULL, writer_id TEXT NOT NULL, applied_seq BIGINT NOT NULL, PRIMARY KEY(run, writer_id));
+  run BIGINT NOT NULL, writer_id TEXT NOT NULL, applied_seq BIGINT NOT NULL, num INTEGER NOT NULL,
+  order_time DOUBLE PRECISION NOT NULL, PRIMARY KEY(run, writer_id));
 CREATE TABLE IF NOT EXISTS fields(
   id BIGSERIAL PRIMARY KEY, run BIGINT NOT NULL, path TEXT NOT NULL, type TEXT NOT NULL,
-  data BYTEA, num DOUBLE PRECISION, txt TEXT, last_step DOUBLE PRECISION, UNIQUE(run, path));
+  data BYTEA, num DOUBLE PRECISION, txt TEXT, last_step DOUBLE PRECISION, key BYTEA, UNIQUE(run, path));
 CREATE TABLE IF NOT EXISTS points(
   field BIGINT NOT NULL, step DOUBLE PRECISION NOT NULL, ts DOUBLE PRECISION NOT NULL,
-  num DOUBLE PRECISION, raw BYTEA, PRIMARY KEY(field, step));
+  num DOUBLE PRECISION, raw BYTEA, kts DOUBLE PRECISION, w INTEGER NOT NULL, seq BIGINT NOT NULL,
+  PRIMARY KEY(field, step));
+CREATE TABLE IF NOT EXISTS dropped(
+  field BIGINT NOT NULL, w INTEGER NOT NULL, seq BIGINT NOT NULL, step DOUBLE PRECISION NOT NULL,
+  ts DOUBLE PRECISION NOT NULL, num DOUBLE PRECISION, raw BYTEA, kts DOUBLE PRECISION,
+  PRIMARY KEY(field, w, seq));
+CREATE TABLE IF NOT EXISTS field_ops(
+  field BIGINT NOT NULL, w INTEGER NOT NULL, seq BIGINT NOT NULL, kts DOUBLE PRECISION NOT NULL,
+  op BYTEA NOT NULL, PRIMARY KEY(field, w, seq));
+CREATE TABLE IF NOT EXISTS resets(
+  run BIGINT NOT NULL, path TEXT NOT NULL, cleared BYTEA, deleted BYTEA, PRIMARY KEY(run, path));
 CREATE TABLE IF NOT EXISTS tokens(
   hash TEXT PRIMARY KEY, project TEXT NOT NULL, scopes TEXT NOT NULL, created DOUBLE PRECISION NOT NULL);
 """
@@ -86,25 +122,44 @@ class PostgresStorage(Storage):
         async with self.pool.acquire() as conn, conn.transaction():
             run = await _run_id(conn, req)
             await conn.execute("SELECT pg_advisory_xact_lock($1)", run)
-            row = await conn.fetchrow(
-                "SELECT applied_seq FROM writers WHERE run=$1 AND writer_id=$2", run, req.writer_id
-            )
-            applied = row[0] if row else 0
-            paths = sorted({e.op.path for e in req.entries if e.last_seq > applied})
+            writers = {r[0]: tuple(r)[1:] for r in await conn.fetch(_WRITERS_SQL, run)}
+            num, applied, order_time = writers.get(req.writer_id) or (len(writers) + 1, 0, NO_TIME)
+            batch = key_batch(req.entries, applied, req.writer_id, order_time, num)
+            names = {w[0]: writer for writer, w in writers.items()}
+            names[num] = req.writer_id
+            paths = batch.paths()
             rows = await conn.fetch(
-                "SELECT id, path, type, data, last_step FROM fields WHERE run=$1 AND path = ANY($2)",
+                "SELECT id, path, type, data, last_step, key FROM fields WHERE run=$1 AND path = ANY($2)",
                 run,
                 paths,
             )
-            plan = plan_batch(req.entries, applied, dict(state_from_row(tuple(r)) for r in rows))
+            states = dict(state_from_row(tuple(r)) for r in rows)
+            for path, need in batch.needs(states).items():
+                await _load_need(conn, states[path], need, names)
+            resets = await conn.fetch(
+                "SELECT path, cleared, deleted FROM resets WHERE run=$1 AND path = ANY($2)", run, paths
+            )
+            plan = plan_batch(
+                batch,
+                fields=states,
+                resets={p: PathResets(decode_key(c), decode_key(d)) for p, c, d in resets},
+                nums=invert(names),
+            )
             await _write_plan(conn, run, plan)
             await conn.execute(
-                "INSERT INTO writers(run, writer_id, applied_seq) VALUES ($1,$2,$3) "
-                "ON CONFLICT(run, writer_id) DO UPDATE SET applied_seq=excluded.applied_seq",
+                "INSERT INTO writers(run, writer_id, applied_seq, num, order_time) VALUES ($1,$2,$3,$4,$5) "
+                "ON CONFLICT(run, writer_id) DO UPDATE SET applied_seq=excluded.applied_seq, "
+                "order_time=excluded.order_time",
                 run,
                 req.writer_id,
                 plan.applied_seq,
+                num,
+                batch.order_time,
             )
+            if batch.first_time is not None:
+                await conn.execute(
+                    "UPDATE runs SET created=LEAST(created, $1) WHERE id=$2", batch.first_time, run
+                )
         return BatchResponse(plan.applied_seq, plan.conflicts, plan.rejected)
 
     async def acked_seq(self, project: str, run_key: str, writer_id: str) -> int:
@@ -235,10 +290,63 @@ async def _run_id(conn: asyncpg.Connection, req: BatchRequest) -> int:
     return await conn.fetchval(sql, info.project, info.run_key)
 
 
+_WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=$1"
+_PAGE = 512  # rows per fetch while scanning a late series' window
+
+
+async def _load_need(conn: asyncpg.Connection, state: FieldState, need: Need, names: dict[int, str]) -> None:
+    """Load what a late field needs (plan.KeyedBatch.needs) into its state."""
+    if need.kind == OPS:
+        rows = await conn.fetch("SELECT kts, w, seq, op FROM field_ops WHERE field=$1", state.id)
+        state.ops = [((t, names[w], seq), decode_op(op)) for t, w, seq, op in rows]
+        return
+    select = f"SELECT step, ts, {point_column(state.type)}, kts, w, seq FROM {{table}} WHERE field=$1"
+    if need.kind == FULL:
+        kept = await conn.fetch(select.format(table="points"), state.id)
+        dropped = await conn.fetch(select.format(table="dropped"), state.id)
+        state.series = SeriesWork(
+            [stored_row(*r[:4], names[r[4]], r[5]) for r in kept],
+            full=True,
+            stored_dropped=[stored_row(*r[:4], names[r[4]], r[5]) for r in dropped],
+        )
+        return
+    base = select.format(table="points")
+    scan = WindowScan(need, names)
+    await _scan(
+        conn, base + " AND step{}$2 ORDER BY step LIMIT $3", (">", ">"), state.id, need.hi, scan.above
+    )
+    if scan.floor is None:
+        await _scan(
+            conn,
+            base + " AND step{}$2 ORDER BY step DESC LIMIT $3",
+            ("<=", "<"),
+            state.id,
+            need.hi,
+            scan.below,
+        )
+    state.series = scan.work()
+
+
+async def _scan(
+    conn: asyncpg.Connection, sql: str, cmp: tuple[str, str], fid: int, bound: float, feed: Any
+) -> None:
+    """Feed a window scan page by page until it needs no more rows: the first page from ``bound``
+    (``cmp[0]``), each next one past the last step fed (``cmp[1]``)."""
+    op = cmp[0]
+    while True:
+        rows = [tuple(r) for r in await conn.fetch(sql.format(op), fid, bound, _PAGE)]
+        if feed(rows) or len(rows) < _PAGE:
+            return
+        op, bound = cmp[1], rows[-1][0]
+
+
 async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
-    if plan.deleted_ids or plan.cleared_ids:
-        await conn.execute("DELETE FROM points WHERE field = ANY($1)", plan.deleted_ids + plan.cleared_ids)
+    gone = plan.deleted_ids + plan.cleared_ids
+    if gone:
+        await conn.execute("DELETE FROM points WHERE field = ANY($1)", gone)
+        await conn.execute("DELETE FROM dropped WHERE field = ANY($1)", gone)
     if plan.deleted_ids:
+        await conn.execute("DELETE FROM field_ops WHERE field = ANY($1)", plan.deleted_ids)
         await conn.execute("DELETE FROM fields WHERE id = ANY($1)", plan.deleted_ids)
     updates = []
     points: dict[str, list[tuple[Any, ...]]] = {"num": [], "raw": []}
@@ -246,7 +354,8 @@ async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
         columns = state.columns()
         if state.id is None:
             state.id = await conn.fetchval(
-                "INSERT INTO fields(run, path, type, data, num, txt, last_step) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id",
+                "INSERT INTO fields(run, path, type, data, num, txt, last_step, key) "
+                "VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id",
                 run,
                 path,
                 state.type,
@@ -254,12 +363,48 @@ async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
             )
         else:
             updates.append((*columns, state.id))
-        fid = state.id
-        points[point_column(state.type)].extend((fid, step, ts, v) for step, ts, v in state.points)
+        await _write_content(conn, state, plan.nums)
+        fid, me = state.id, plan.nums[plan.writer_id]
+        records = points[point_column(state.type)]
+        records.extend((fid, *row) for row in state.points)
+        records.extend((fid, step, ts, value, None, me, seq) for step, ts, value, seq in state.plain)
     if updates:
-        await conn.executemany("UPDATE fields SET data=$1, num=$2, txt=$3, last_step=$4 WHERE id=$5", updates)
+        await conn.executemany(
+            "UPDATE fields SET data=$1, num=$2, txt=$3, last_step=$4, key=$5 WHERE id=$6", updates
+        )
     for column, records in points.items():
         if records:  # one COPY per batch and column: the fast path of ingestion
             await conn.copy_records_to_table(
-                "points", records=records, columns=["field", "step", "ts", column]
+                "points", records=records, columns=["field", "step", "ts", column, "kts", "w", "seq"]
             )
+    resets = [
+        (run, p, encode_key(r.cleared), encode_key(r.deleted)) for p, r in plan.resets.items() if r.dirty
+    ]
+    if resets:
+        await conn.executemany(
+            "INSERT INTO resets(run, path, cleared, deleted) VALUES ($1,$2,$3,$4) ON CONFLICT(run, path) "
+            "DO UPDATE SET cleared=excluded.cleared, deleted=excluded.deleted",
+            resets,
+        )
+
+
+async def _write_content(conn: asyncpg.Connection, state: FieldState, nums: dict[str, int]) -> None:
+    """Everything of a field but its new kept points (they go in with one COPY per batch)."""
+    fid = state.id
+    if state.rewrite:
+        for table in ("points", "dropped", "field_ops"):
+            await conn.execute(f"DELETE FROM {table} WHERE field=$1", fid)
+    if state.removed_steps:
+        await conn.execute("DELETE FROM points WHERE field=$1 AND step = ANY($2)", fid, state.removed_steps)
+    if state.dropped:
+        column = point_column(state.type)
+        await conn.executemany(
+            f"INSERT INTO dropped(field, step, ts, {column}, kts, w, seq) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+            [(fid, *row) for row in state.dropped],
+        )
+    set_ops = state.ops if state.rewrite and state.ops is not None else state.new_ops
+    if set_ops:
+        await conn.executemany(
+            "INSERT INTO field_ops(field, kts, w, seq, op) VALUES ($1,$2,$3,$4,$5)",
+            [(fid, t, nums[w], seq, encode_op(op)) for (t, w, seq), op in set_ops],
+        )

@@ -18,11 +18,36 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from neptune_sync.merge import NO_TIME
+from neptune_sync.oplog.ops import decode_op, encode_op
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
-from ..plan import Plan, plan_batch
+from ..plan import (
+    FULL,
+    OPS,
+    FieldState,
+    Need,
+    PathResets,
+    Plan,
+    decode_key,
+    encode_key,
+    key_batch,
+    plan_batch,
+    stored_row,
+)
+from ..series import SeriesWork
 from .aggregate import SQLITE_BUCKET, per_bucket_rows
-from .base import Storage, dump_runs, field_value, lower_bound, point_column, series_page, state_from_row
+from .base import (
+    Storage,
+    WindowScan,
+    dump_runs,
+    field_value,
+    invert,
+    lower_bound,
+    point_column,
+    series_page,
+    state_from_row,
+)
 
 T = TypeVar("T")
 
@@ -34,13 +59,22 @@ CREATE INDEX IF NOT EXISTS runs_by_run_id ON runs(project, run_id);
 CREATE INDEX IF NOT EXISTS runs_by_custom_id ON runs(project, custom_run_id);
 CREATE TABLE IF NOT EXISTS writers(
   run INTEGER NOT NULL, writer_id TEXT NOT NULL, applied_seq INTEGER NOT NULL,
-  PRIMARY KEY(run, writer_id)) WITHOUT ROWID;
+  num INTEGER NOT NULL, order_time REAL NOT NULL, PRIMARY KEY(run, writer_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fields(
   id INTEGER PRIMARY KEY, run INTEGER NOT NULL, path TEXT NOT NULL, type TEXT NOT NULL,
-  data BLOB, num REAL, txt TEXT, last_step REAL, UNIQUE(run, path));
+  data BLOB, num REAL, txt TEXT, last_step REAL, key BLOB, UNIQUE(run, path));
 CREATE TABLE IF NOT EXISTS points(
   field INTEGER NOT NULL, step REAL NOT NULL, ts REAL NOT NULL, num REAL, raw BLOB,
-  PRIMARY KEY(field, step)) WITHOUT ROWID;
+  kts REAL, w INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(field, step)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dropped(
+  field INTEGER NOT NULL, w INTEGER NOT NULL, seq INTEGER NOT NULL, step REAL NOT NULL,
+  ts REAL NOT NULL, num REAL, raw BLOB, kts REAL, PRIMARY KEY(field, w, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS field_ops(
+  field INTEGER NOT NULL, w INTEGER NOT NULL, seq INTEGER NOT NULL, kts REAL NOT NULL,
+  op BLOB NOT NULL, PRIMARY KEY(field, w, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS resets(
+  run INTEGER NOT NULL, path TEXT NOT NULL, cleared BLOB, deleted BLOB,
+  PRIMARY KEY(run, path)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tokens(
   hash TEXT PRIMARY KEY, project TEXT NOT NULL, scopes TEXT NOT NULL, created REAL NOT NULL);
 """
@@ -237,23 +271,33 @@ def apply_batch(conn: sqlite3.Connection, req: BatchRequest) -> BatchResponse:
     conn.execute("BEGIN IMMEDIATE")
     try:
         run = _run_id(conn, req)
-        row = conn.execute(
-            "SELECT applied_seq FROM writers WHERE run=? AND writer_id=?", (run, req.writer_id)
-        ).fetchone()
-        applied = row[0] if row else 0
-        paths = sorted({e.op.path for e in req.entries if e.last_seq > applied})
-        plan = plan_batch(req.entries, applied, _load_states(conn, run, paths))
+        writers = {r[0]: r[1:] for r in conn.execute(_WRITERS_SQL, (run,))}
+        num, applied, order_time = writers.get(req.writer_id) or (len(writers) + 1, 0, NO_TIME)
+        batch = key_batch(req.entries, applied, req.writer_id, order_time, num)
+        names = {w[0]: writer for writer, w in writers.items()}
+        names[num] = req.writer_id
+        paths = batch.paths()
+        states = _load_states(conn, run, paths)
+        for path, need in batch.needs(states).items():
+            _load_need(conn, states[path], need, names)
+        plan = plan_batch(batch, fields=states, resets=_load_resets(conn, run, paths), nums=invert(names))
         _write_plan(conn, run, plan)
         conn.execute(
-            "INSERT INTO writers(run, writer_id, applied_seq) VALUES (?,?,?) "
-            "ON CONFLICT(run, writer_id) DO UPDATE SET applied_seq=excluded.applied_seq",
-            (run, req.writer_id, plan.applied_seq),
+            "INSERT INTO writers(run, writer_id, applied_seq, num, order_time) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(run, writer_id) DO UPDATE SET applied_seq=excluded.applied_seq, "
+            "order_time=excluded.order_time",
+            (run, req.writer_id, plan.applied_seq, num, batch.order_time),
         )
+        if batch.first_time is not None:
+            conn.execute("UPDATE runs SET created=min(created, ?) WHERE id=?", (batch.first_time, run))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     return BatchResponse(plan.applied_seq, plan.conflicts, plan.rejected)
+
+
+_WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=?"
 
 
 def _run_id(conn: sqlite3.Connection, req: BatchRequest) -> int:
@@ -271,53 +315,129 @@ def _run_id(conn: sqlite3.Connection, req: BatchRequest) -> int:
     return cur.lastrowid  # type: ignore[return-value]
 
 
-def _load_states(conn: sqlite3.Connection, run: int, paths: list[str]) -> dict[str, Any]:
-    states = {}
+def _in_chunks(conn: sqlite3.Connection, sql: str, run: int, paths: list[str]) -> list[Any]:
+    rows = []
     for i in range(0, len(paths), _CHUNK):
         chunk = paths[i : i + _CHUNK]
-        sql = f"SELECT id, path, type, data, last_step FROM fields WHERE run=? AND path IN ({','.join('?' * len(chunk))})"
-        states.update(state_from_row(r) for r in conn.execute(sql, (run, *chunk)))
-    return states
+        rows += conn.execute(sql.format(marks=",".join("?" * len(chunk))), (run, *chunk)).fetchall()
+    return rows
+
+
+def _load_states(conn: sqlite3.Connection, run: int, paths: list[str]) -> dict[str, Any]:
+    sql = "SELECT id, path, type, data, last_step, key FROM fields WHERE run=? AND path IN ({marks})"
+    return dict(state_from_row(r) for r in _in_chunks(conn, sql, run, paths))
+
+
+def _load_resets(conn: sqlite3.Connection, run: int, paths: list[str]) -> dict[str, PathResets]:
+    sql = "SELECT path, cleared, deleted FROM resets WHERE run=? AND path IN ({marks})"
+    return {p: PathResets(decode_key(c), decode_key(d)) for p, c, d in _in_chunks(conn, sql, run, paths)}
+
+
+def _load_need(conn: sqlite3.Connection, state: FieldState, need: Need, names: dict[int, str]) -> None:
+    """Load what a late field needs (plan.KeyedBatch.needs) into its state."""
+    if need.kind == OPS:
+        rows = conn.execute("SELECT kts, w, seq, op FROM field_ops WHERE field=?", (state.id,))
+        state.ops = [((t, names[w], seq), decode_op(op)) for t, w, seq, op in rows]
+        return
+    column = point_column(state.type)
+    select = f"SELECT step, ts, {column}, kts, w, seq FROM {{table}} WHERE field=?"
+    if need.kind == FULL:
+        kept = conn.execute(select.format(table="points"), (state.id,))
+        dropped = conn.execute(select.format(table="dropped"), (state.id,))
+        state.series = SeriesWork(
+            [stored_row(*r[:4], names[r[4]], r[5]) for r in kept],
+            full=True,
+            stored_dropped=[stored_row(*r[:4], names[r[4]], r[5]) for r in dropped],
+        )
+        return
+    base = select.format(table="points")
+    scan = WindowScan(need, names)
+    scan.above(conn.execute(base + " AND step>? ORDER BY step", (state.id, need.hi)))
+    if scan.floor is None:
+        scan.below(conn.execute(base + " AND step<=? ORDER BY step DESC", (state.id, need.hi)))
+    state.series = scan.work()
 
 
 def _write_plan(conn: sqlite3.Connection, run: int, plan: Plan) -> None:
-    for ids, tables in ((plan.deleted_ids, ("points", "fields")), (plan.cleared_ids, ("points",))):
+    for ids, tables in (
+        (plan.deleted_ids, ("points", "dropped", "field_ops", "fields")),
+        (plan.cleared_ids, ("points", "dropped")),
+    ):
         for table in tables:
-            column = "field" if table == "points" else "id"
+            column = "id" if table == "fields" else "field"
             conn.executemany(f"DELETE FROM {table} WHERE {column}=?", [(i,) for i in ids])
     for path, state in plan.dirty():
         columns = state.columns()
         if state.id is None:
             cur = conn.execute(
-                "INSERT INTO fields(run, path, type, data, num, txt, last_step) VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO fields(run, path, type, data, num, txt, last_step, key) VALUES (?,?,?,?,?,?,?,?)",
                 (run, path, state.type, *columns),
             )
             state.id = cur.lastrowid
         else:
             conn.execute(
-                "UPDATE fields SET data=?, num=?, txt=?, last_step=? WHERE id=?", (*columns, state.id)
+                "UPDATE fields SET data=?, num=?, txt=?, last_step=?, key=? WHERE id=?", (*columns, state.id)
             )
-        if state.points:
-            _insert_points(conn, state.id, point_column(state.type), state.points)
+        _write_content(conn, state, plan)
+    conn.executemany(
+        "INSERT INTO resets(run, path, cleared, deleted) VALUES (?,?,?,?) ON CONFLICT(run, path) "
+        "DO UPDATE SET cleared=excluded.cleared, deleted=excluded.deleted",
+        [(run, p, encode_key(r.cleared), encode_key(r.deleted)) for p, r in plan.resets.items() if r.dirty],
+    )
+
+
+def _write_content(conn: sqlite3.Connection, state: FieldState, plan: Plan) -> None:
+    fid = state.id
+    column = point_column(state.type)
+    if state.rewrite:
+        for table in ("points", "dropped", "field_ops"):
+            conn.execute(f"DELETE FROM {table} WHERE field=?", (fid,))
+    if state.removed_steps:
+        conn.executemany(
+            "DELETE FROM points WHERE field=? AND step=?", [(fid, s) for s in state.removed_steps]
+        )
+    if state.points:
+        _insert_points(conn, [fid], column, False, state.points)
+    if state.plain:
+        _insert_points(conn, [fid, plan.nums[plan.writer_id]], column, True, state.plain)
+    if state.dropped:
+        conn.executemany(
+            f"INSERT INTO dropped(field, step, ts, {column}, kts, w, seq) VALUES (?,?,?,?,?,?,?)",
+            [(fid, *row) for row in state.dropped],
+        )
+    set_ops = state.ops if state.rewrite and state.ops is not None else state.new_ops
+    if set_ops:
+        conn.executemany(
+            "INSERT INTO field_ops(field, kts, w, seq, op) VALUES (?,?,?,?,?)",
+            [(fid, t, plan.nums[w], seq, encode_op(op)) for (t, w, seq), op in set_ops],
+        )
 
 
 ROWS_PER_INSERT = 100
 
 
 @functools.lru_cache(maxsize=256)
-def _insert_sql(column: str, rows: int) -> str:
+def _insert_sql(column: str, plain: bool, rows: int) -> str:
     """A multi-row INSERT whose ``?1`` is the field id shared by all rows (one statement, many rows:
-    binding once per statement instead of per row makes ingestion ~40% cheaper in CPU)."""
-    values = ",".join(f"(?1,?{2 + 3 * k},?{3 + 3 * k},?{4 + 3 * k})" for k in range(rows))
-    return f"INSERT INTO points(field, step, ts, {column}) VALUES {values}"
+    binding once per statement instead of per row makes ingestion ~40% cheaper in CPU). Plain rows
+    (step, ts, value, seq) share the writer number ``?2`` and have no order time of their own;
+    the others are (step, ts, value, kts, w, seq)."""
+    if plain:
+        rows_sql = (f"(?1,?{3 + 4 * k},?{4 + 4 * k},?{5 + 4 * k},NULL,?2,?{6 + 4 * k})" for k in range(rows))
+    else:
+        rows_sql = ("(?1," + ",".join(f"?{2 + 6 * k + j}" for j in range(6)) + ")" for k in range(rows))
+    return f"INSERT INTO points(field, step, ts, {column}, kts, w, seq) VALUES {','.join(rows_sql)}"
 
 
-def _insert_points(conn: sqlite3.Connection, fid: int | None, column: str, points: list[Any]) -> None:
-    flat = list(itertools.chain.from_iterable(points))  # step, ts, value, step, ts, value, ...
-    per = 3 * ROWS_PER_INSERT
+def _insert_points(
+    conn: sqlite3.Connection, shared: list[Any], column: str, plain: bool, points: list[Any]
+) -> None:
+    width = 4 if plain else 6
+    flat = list(itertools.chain.from_iterable(points))
+    per = width * ROWS_PER_INSERT
     whole = len(flat) - len(flat) % per
     if whole:
-        sql = _insert_sql(column, ROWS_PER_INSERT)
-        conn.executemany(sql, ([fid, *flat[i : i + per]] for i in range(0, whole, per)))
+        sql = _insert_sql(column, plain, ROWS_PER_INSERT)
+        conn.executemany(sql, ([*shared, *flat[i : i + per]] for i in range(0, whole, per)))
     if whole < len(flat):
-        conn.execute(_insert_sql(column, (len(flat) - whole) // 3), [fid, *flat[whole:]])
+        conn.execute(_insert_sql(column, plain, (len(flat) - whole) // width), [*shared, *flat[whole:]])

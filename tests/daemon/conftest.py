@@ -22,6 +22,7 @@ from aiohttp import web
 
 from neptune_sync.oplog import ops as o
 from neptune_sync.oplog.blobs import BlobStore
+from neptune_sync.oplog.framing import Entry
 from neptune_sync.oplog.layout import (
     RunIdentity,
     blobs_dir,
@@ -145,9 +146,25 @@ class RunFactory:
 
     @staticmethod
     def expected(run_path: Path) -> dict[str, tuple[str, object]]:
-        """What the store should hold for a run: its logs applied in order, writer by writer."""
+        """What the store should hold for a run: the records of all its writers applied in the order
+        of (order time, writer id, seq), series points one by one (docs/sync-protocol.md); the
+        order time of a record is the largest timestamp of its writer's records up to it."""
+        records = []
+        times: dict[str, float] = {}
+        for header, entry in read_run(segments_dir(run_path)):
+            writer = header.writer_id
+            points = getattr(entry.op, "points", None)
+            parts = (
+                [(entry.seq + i, p.ts, type(entry.op)(entry.op.path, (p,))) for i, p in enumerate(points)]
+                if points
+                else [(entry.seq, entry.ts, entry.op)]
+            )
+            for seq, ts, op in parts:
+                times[writer] = max(times.get(writer, -math.inf), ts)
+                records.append(((times[writer], writer, seq), op))
+        records.sort(key=lambda r: r[0])
         store = MemoryStore()
-        store.apply_log("x", [entry for _, entry in read_run(segments_dir(run_path))])
+        store.apply_log("x", [Entry(key[2], key[0], op) for key, op in records])
         return store.values("x")
 
 

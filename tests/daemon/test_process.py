@@ -35,12 +35,6 @@ async def test_sigkill_at_random_moments_then_restart_ends_equal_to_clean_sync(
     for p in paths:
         w = runs.all_types(p, points=POINTS)
         writers.append((p.name, w.writer_id, w.last_seq))
-        late = runs.writer(p, writer_id="f" * 16)  # replayed last; its types conflict
-        late.append(o.AssignInt("params/lr", 7))
-        late.append(o.AssignFloat("sys/name", 2.5))
-        late.close()
-        writers.append((p.name, late.writer_id, late.last_seq))
-    total = sum(last for _, _, last in writers)
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     sock_path = tmp_path / "notify.sock"
@@ -48,6 +42,24 @@ async def test_sigkill_at_random_moments_then_restart_ends_equal_to_clean_sync(
         daemon = daemon_process(await store.token(PROJECT), batch={"max_ops": 1000})
         mid_sync = done = 0
         with notify_socket(sock_path) as sock:
+            # the first writers' params reach the store first; then a second writer per run whose
+            # types conflict with them (which type wins a conflict depends on arrival order)
+            proc = daemon.start(NOTIFY_SOCKET=str(sock_path))
+            await messages_until(sock, {"READY=1"}, timeout=30)
+            with anyio.fail_after(30):
+                for key, wid, _ in writers:
+                    while await store.storage.acked_seq(PROJECT, key, wid) < 6:  # the assigns
+                        await anyio.sleep(0.002)
+            proc.kill()
+            await daemon.wait_exit(proc, 10)
+            for p in paths:
+                late = runs.writer(p, writer_id="f" * 16)
+                late.append(o.AssignInt("params/lr", 7))
+                late.append(o.AssignFloat("sys/name", 2.5))
+                late.close()
+                writers.append((p.name, late.writer_id, late.last_seq))
+            total = sum(last for _, _, last in writers)
+            done = await applied(store.storage, writers)
             for _ in range(KILLS):
                 proc = daemon.start(NOTIFY_SOCKET=str(sock_path))
                 await messages_until(sock, {"READY=1"}, timeout=30)

@@ -188,3 +188,20 @@ async def until(condition, interval: float = 0.01) -> None:
     """Poll ``condition`` until it holds (callers bound this with ``asyncio.wait_for``)."""
     while not condition():
         await asyncio.sleep(interval)
+
+
+def dumped_content(dump: bytes) -> dict[str, tuple[str, object]]:
+    """The one run of a store dump as {path: (type, value)}, series as [(step, value, ts)]."""
+    [run] = msgspec.msgpack.decode(dump)
+    out = {}
+    for path, ftype, data, _num, _txt, last_step, points in run[-1]:
+        value = None if data is None else msgspec.msgpack.decode(data, type=object)
+        if ftype in ops.SERIES_TYPES:
+            series = [
+                (step, num if ftype == "floatSeries" else msgspec.msgpack.decode(raw), ts)
+                for step, ts, num, raw in points
+            ]
+            assert (last_step, value) == ((series[-1][0], series[-1][1]) if series else (None, None))
+            value = series
+        out[path] = (ftype, value)
+    return out
