@@ -50,6 +50,7 @@ KIND_FLOATS_INT_STEP = 2  # payload: u16 path length, path, then POINT_INT_STEP 
 KIND_FLOATS_FLOAT_STEP = 3  # payload: u16 path length, path, then POINT_FLOAT_STEP points
 KIND_FLOATS_MULTI = 4  # payload: u16 path count, (u16 length, path) each, then POINT_MULTI points
 KIND_END = 5  # no payload; its sequence number is the first of the writer's next segment
+END_CONTINUES = 1  # an end frame's flag: the writer went on in its next segment (it closed otherwise)
 KNOWN_KINDS = frozenset({KIND_OP, KIND_FLOATS_INT_STEP, KIND_FLOATS_FLOAT_STEP, KIND_FLOATS_MULTI, KIND_END})
 END_FRAME_SIZE = 8 + 24  # commit word + prelude
 # Room every segment keeps at its end: its end frame, and 8 bytes more, so that a finished (trimmed)
@@ -151,9 +152,15 @@ def segment_version(data: bytes | memoryview) -> int:
     return SEGMENT_PREFIX.unpack_from(data, 0)[1]
 
 
-def encode_end_body(next_seq: int, ts: float) -> bytes:
-    """The body of a segment's end frame: the first sequence number of the next segment."""
-    return PRELUDE.pack(KIND_END, 0, next_seq, ts)
+def segment_name(writer_id: str, index: int) -> str:
+    """A segment's file name: the writer's id and the segment's index within that writer."""
+    return f"{writer_id}-{index:06d}.seg"
+
+
+def encode_end_body(next_seq: int, ts: float, continues: bool) -> bytes:
+    """The body of a segment's end frame: the first sequence number of the next segment, and in the
+    prelude's reserved word whether the writer continues in a next segment (END_CONTINUES)."""
+    return PRELUDE.pack(KIND_END, END_CONTINUES if continues else 0, next_seq, ts)
 
 
 def encode_op_body(seq: int, ts: float, op_bytes: bytes) -> bytes:

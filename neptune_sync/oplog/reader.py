@@ -68,6 +68,7 @@ class SegmentReader:
             raise SegmentHeaderError(str(self.path), str(exc)) from None
         self.last_seq = self.header.first_seq - 1  # the last record read so far
         self.end_seq: int | None = None  # the end frame's sequence number, once read
+        self.continues = False  # the end frame says the writer went on in its next segment
         self.live = False  # the writer held the segment while it was read
 
     def __enter__(self) -> SegmentReader:
@@ -109,6 +110,7 @@ class SegmentReader:
         size = os.fstat(self._fd).st_size
         last_seq = self.header.first_seq - 1
         self.end_seq = None
+        self.continues = False
         chunk_at, chunk = 0, b""
         while offset + 8 <= size:
             if not (chunk_at <= offset and offset + 8 <= chunk_at + len(chunk)):
@@ -134,11 +136,12 @@ class SegmentReader:
                     if zlib.crc32(body) != crc:
                         problem = "checksum mismatch"
                     elif body[0] == fr.KIND_END:
-                        seq = fr.PRELUDE.unpack_from(body, 0)[2]
+                        _, flags, seq, _ = fr.PRELUDE.unpack_from(body, 0)
                         if length != fr.PRELUDE.size:
                             problem = f"end frame of length {length}"
                         elif seq > last_seq:
                             self.end_seq = seq
+                            self.continues = bool(flags & fr.END_CONTINUES)
                             return  # what follows an end frame is not part of the segment
                         problem = f"end frame's sequence number {seq} does not follow {last_seq}"
                     else:
@@ -241,6 +244,7 @@ class _Ended(NamedTuple):
     offset: int  # where its end is (or should be)
     why: str  # why it lacks its end frame ("" if it has one, or may lack it)
     cut_short: bool  # it lacks it even as the writer's last segment
+    next_file: str = ""  # the segment its end frame says follows it ("" if none does)
 
 
 _CUT = "segment cut short or zeroed: its end frame is missing"
@@ -277,7 +281,10 @@ class SequenceCheck:
     def end(self, reader: SegmentReader) -> None:
         self._next = max(self._next, reader.end_seq or reader.last_seq + 1)
         why = _CUT if reader.unended() else ""
-        self._prev = _Ended(str(reader.path), reader.size(), why, reader.cut_short())
+        follows = ""
+        if reader.continues:
+            follows = str(reader.path.with_name(fr.segment_name(reader.header.writer_id, reader.header.index + 1)))
+        self._prev = _Ended(str(reader.path), reader.size(), why, reader.cut_short(), follows)
 
     def unreadable(self, path: Path) -> None:
         """A segment whose header cannot be read: its records are lost, from where the last one ended."""
@@ -285,8 +292,14 @@ class SequenceCheck:
 
     def finish(self) -> None:
         prev = self._prev
-        if prev is not None and prev.cut_short:
+        if prev is None:
+            return
+        if prev.cut_short:
             self._report((prev.file, prev.offset), prev.why, (self._next, None))
+        elif prev.next_file and not os.path.exists(prev.next_file):
+            # the next segment is renamed into place before this end frame is written: it is gone
+            detail = f"the writer's later segments are missing ({Path(prev.next_file).name} on)"
+            self._report((prev.file, prev.offset), detail, (self._next, None))
 
     def _report(self, where: tuple[str, int], detail: str, lost: tuple[int, int | None]) -> None:
         self._on_damage(MissingRecordsError(where[0], where[1], detail, None, lost))

@@ -38,6 +38,7 @@ import weakref
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from ..exceptions import LoggingDisabledError
 from . import framing as fr
@@ -62,16 +63,21 @@ _COMMIT_PACK = fr.COMMIT.pack
 _crc32 = zlib.crc32
 
 
+class _Segment(NamedTuple):
+    """A segment the writer has left, still to be given its end frame and trimmed."""
+
+    buf: mmap.mmap | bytearray
+    fd: int
+    end: int  # one past its last frame
+    next_seq: int  # the first sequence number after it
+
+
 class _SlowPath(Exception):
     """The point does not fit the open points frame: append it through the slow path."""
 
 
 def new_writer_id() -> str:
     return uuid.uuid4().hex[:16]
-
-
-def segment_name(writer_id: str, index: int) -> str:
-    return f"{writer_id}-{index:06d}.seg"
 
 
 class OpLogWriter:
@@ -279,7 +285,7 @@ class OpLogWriter:
             if self.closed:
                 return
             self.closed = True
-            self._finish_segment(fsync=True)
+            self._finish_segment(self._detach(), fsync=True, continues=False)
 
     # ------------------------------------------------------------------ internals
     def _check_open(self) -> None:
@@ -396,8 +402,7 @@ class OpLogWriter:
         if offset + need > self._segment_size - fr.END_RESERVE:
             if need + 4096 > self._wanted_size:
                 raise LoggingDisabledError(f"operation of {len(body)} bytes is larger than a segment")
-            self._finish_segment(fsync=False)
-            self._start_segment()
+            self._rotate()
             offset = fr.align8(self._end)
             if offset + need > self._segment_size - fr.END_RESERVE:  # a small segment: disk nearly full
                 raise LoggingDisabledError(f"no room on the disk for an operation of {len(body)} bytes")
@@ -422,7 +427,7 @@ class OpLogWriter:
 
     def _start_segment(self) -> None:
         self._index += 1
-        path = self.segments_dir / segment_name(self.writer_id, self._index)
+        path = self.segments_dir / fr.segment_name(self.writer_id, self._index)
         # Readers only ever see a segment with a complete header and the writer's lock held:
         # it is prepared under a temporary name and renamed (the flock stays with the inode).
         tmp = path.with_name(f".{path.name}.tmp")
@@ -471,23 +476,53 @@ class OpLogWriter:
         )
         return fr.encode_segment_header(header)
 
-    def _finish_segment(self, fsync: bool) -> None:
-        buf, fd = self._buf, self._fd
-        if buf is None:
+    def _rotate(self) -> None:
+        """Continue in the next segment. It exists (renamed into place) before this one gets its end
+        frame saying the writer continues, so a reader that sees that frame can tell a missing next
+        segment from one not created yet."""
+        current = self._detach()
+        try:
+            self._start_segment()
+        except LoggingDisabledError:
+            self._finish_segment(current, fsync=False, continues=False)
+            raise
+        self._finish_segment(current, fsync=False, continues=True)
+
+    def _detach(self) -> _Segment | None:
+        """The active segment, its data flushed (buffered mode); the writer holds none after this."""
+        if self._buf is None:
+            return None
+        if not isinstance(self._buf, mmap.mmap):
+            try:
+                self._flush_buffer()
+            except OSError as exc:
+                self.closed = True  # the segment cannot take its data: nothing more goes in
+                os.close(self._fd)
+                self._buf, self._fd = None, -1
+                raise LoggingDisabledError(f"cannot complete log segment: {exc}") from exc
+        segment = _Segment(self._buf, self._fd, self._end, self._seq + 1)
+        self._buf, self._fd = None, -1
+        self._close_points_frame()
+        return segment
+
+    def _finish_segment(self, segment: _Segment | None, fsync: bool, continues: bool) -> None:
+        if segment is None:
             return
+        buf, fd = segment.buf, segment.fd
         # the end frame (room for it is always kept): body first, commit word last, like any frame
-        offset = fr.align8(self._end)
-        body = fr.encode_end_body(self._seq + 1, time.time())
-        buf[offset + 8 : offset + fr.END_FRAME_SIZE] = body
-        buf[offset : offset + 8] = _COMMIT_PACK(len(body), zlib.crc32(body))
-        self._end = used = offset + fr.END_FRAME_SIZE
+        offset = fr.align8(segment.end)
+        body = fr.encode_end_body(segment.next_seq, time.time(), continues)
+        used = offset + fr.END_FRAME_SIZE
         try:
             if isinstance(buf, mmap.mmap):
+                buf[offset + 8 : used] = body
+                buf[offset : offset + 8] = _COMMIT_PACK(len(body), zlib.crc32(body))
                 if fsync:
                     buf.flush()
                 buf.close()
             else:
-                self._flush_buffer()
+                _pwrite_all(fd, memoryview(body), offset + 8)
+                _pwrite_all(fd, memoryview(_COMMIT_PACK(len(body), zlib.crc32(body))), offset)
             os.ftruncate(fd, used)
             if fsync:
                 for pending in [*self._unsynced, fd]:  # and each segment finished since the last
@@ -504,8 +539,6 @@ class OpLogWriter:
             raise LoggingDisabledError(f"cannot complete log segment: {exc}") from exc
         finally:
             os.close(fd)
-            self._buf, self._fd = None, -1
-            self._close_points_frame()
 
     def _flush_buffer(self) -> None:
         """Buffered mode: write the bytes added since the last flush, in file order, except that

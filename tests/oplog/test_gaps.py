@@ -96,6 +96,31 @@ def test_a_deleted_middle_segment_is_reported_with_its_exact_range(log):
     assert_accounted(segments, logged)
 
 
+@pytest.mark.parametrize("deleted", [1, 2])
+def test_deleted_last_segments_are_reported_from_the_end_of_the_last_one_left(log, deleted):
+    """The end frame of a segment the writer rotated from says a next one exists (its close does not)."""
+    segments, logged, files = log
+    for path in files[-deleted:]:
+        path.unlink()
+    read, reports = read_back(segments)
+    (gap,) = reports
+    assert isinstance(gap, MissingRecordsError) and gap.lost == (max(read) + 1, None)
+    assert_accounted(segments, logged)
+
+
+def test_a_closed_writer_s_last_segment_says_nothing_follows(log):
+    """Only rotation flags an end frame as continued: the log as closed reads with no report."""
+    segments, logged, files = log
+    with open(files[-1], "rb") as f:
+        data = f.read()
+    kind, flags, _, _ = fr.PRELUDE.unpack_from(data, len(data) - fr.PRELUDE.size)
+    assert kind == fr.KIND_END and flags == 0
+    with open(files[-2], "rb") as f:
+        data = f.read()
+    kind, flags, _, _ = fr.PRELUDE.unpack_from(data, len(data) - fr.PRELUDE.size)
+    assert kind == fr.KIND_END and flags == fr.END_CONTINUES
+
+
 def test_deleted_first_segments_are_reported_unless_the_store_acknowledged_them(log):
     segments, logged, files = log
     files[0].unlink()
