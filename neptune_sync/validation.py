@@ -42,7 +42,21 @@ def check_path(path: str) -> str:
         )
     if "" in path.split("/"):
         raise InvalidPathError(path, "path-segment", "every '/'-separated segment must be non-empty")
+    if "\0" in path:
+        raise InvalidPathError(repr(path), "path-nul", "a path must not hold a NUL character")
+    if not path.isascii() and not is_utf8(path):
+        raise InvalidPathError(repr(path), "path-utf8", "a path must be valid Unicode (it holds a lone surrogate)")
     return path
+
+
+def is_utf8(text: str) -> bool:
+    """False for a str that cannot be stored as UTF-8: it holds a lone surrogate (e.g. from
+    ``os.fsdecode`` of a file name that is not UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def join_path(prefix: str, path: str) -> str:
@@ -121,6 +135,8 @@ def check_no_nul(path: str, value: str, what: str = "string") -> str:
     one, and a value must never be stored altered. Returns ``value``."""
     if "\0" in value:
         raise ValueRuleError(path, "string-nul", f"{what} {value[:64]!r} holds a NUL character")
+    if not value.isascii() and not is_utf8(value):
+        raise ValueRuleError(path, "string-utf8", f"{what} {value[:64]!r} holds a lone surrogate (not valid Unicode)")
     return value
 
 

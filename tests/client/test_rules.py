@@ -282,7 +282,28 @@ NUL_CASES = {
         "art",
         "file-path",
     ),
+    # a lone surrogate (os.fsdecode of a file name that is not UTF-8) cannot be encoded at all
+    "string with a lone surrogate": (lambda r, tmp: r["s"].assign("a\ud800"), "s", "string-utf8"),
+    "string series with a lone surrogate": (lambda r, tmp: r["ss"].append("\udcff"), "ss", "string-utf8"),
+    "tag with a lone surrogate": (lambda r, tmp: r["sys/tags"].add("\ud800"), "sys/tags", "string-utf8"),
 }
+
+
+@pytest.mark.parametrize(
+    ("action", "rule"),
+    [
+        (lambda r: r.__setitem__("a\x00b", 1), "path-nul"),
+        (lambda r: r.__setitem__("d", {"k\x00": 1}), "path-nul"),
+        (lambda r: r.__setitem__("p\ud800", 1), "path-utf8"),
+        (lambda r: r.__setitem__("d", {"k\udcff": "v"}), "path-utf8"),
+    ],
+)
+def test_paths_the_store_cannot_hold_are_path_errors(run, action, rule):
+    before = ops_logged(run)
+    with pytest.raises(InvalidPathError) as info:
+        action(run)
+    assert info.value.rule == rule and f"[rule: {rule}]" in str(info.value)
+    assert ops_logged(run) == before
 
 
 @pytest.mark.parametrize("case", sorted(NUL_CASES))
