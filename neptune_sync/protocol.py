@@ -31,6 +31,7 @@ class BatchRequest(msgspec.Struct, frozen=True):
     run: RunInfo
     writer_id: str
     entries: list[Entry]
+    after: float | None = None  # the writer's causal floor (its segment headers' ``after``)
 
 
 class OpConflict(msgspec.Struct, frozen=True):

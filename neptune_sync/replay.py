@@ -11,6 +11,9 @@ applies only what was logged since. A float-points frame may have grown in place
 read; only its new points are applied. When records of several writers arrive in an update and
 one of them sorts before a record already applied, the tree is rebuilt from the whole log (merge
 order is only kept by applying everything in key order).
+
+A follower also knows the largest order time in the log (:meth:`LogFollower.floor`): a writer
+that resumes the run starts above it, so what it logs follows what it resumed from.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ class LogFollower:
         self._read_to: dict[Path, tuple[int, int]] = {}  # segment -> (offset of last entry, its last seq)
         self._times: dict[str, float] = {}  # writer -> order time of its last applied record
         self._seqs: dict[str, int] = {}  # writer -> seq of its last applied record
+        self._floors: dict[str, float | None] = {}  # writer -> its segment headers' causal floor
+        self._latest = merge.NO_TIME  # the largest order time of any record (or floor) seen
 
     def update(self) -> FieldTree:
         """Apply every record logged since the last update; returns the tree."""
@@ -65,8 +70,13 @@ class LogFollower:
         if self._seqs.keys() - self._times.keys() or self._goes_back(streams):
             self._reset()
             streams = self._streams(by_writer)
-        self._apply(merge.merge(streams, self._times))  # type: ignore[arg-type]
+        self._apply(merge.merge(streams, self._times, self._floors))  # type: ignore[arg-type]
         return self.tree
+
+    def floor(self) -> float | None:
+        """The causal floor of a writer that resumes the run after what was applied: above the
+        order time of every record of every writer so far."""
+        return merge.floor_above(self._latest)
 
     def _streams(self, by_writer: dict[str, list[Path]]) -> dict[str, _Peekable]:
         return {w: _Peekable(self._new_entries(w, paths)) for w, paths in by_writer.items()}
@@ -79,13 +89,15 @@ class LogFollower:
         for writer, stream in streams.items():
             entry = stream.peek()
             if entry is not None:
-                t = merge.first_time(self._times.get(writer, merge.NO_TIME), entry)
+                t = self._times.get(writer)
+                t = merge.first_time(merge.start(self._floors.get(writer)) if t is None else t, entry)
                 if (t, writer, entry.seq) < last:
                     return True
         return False
 
     def _apply(self, entries: Iterator[Entry]) -> None:
         for entry in entries:
+            self._latest = merge.last_time(self._latest, entry)
             try:
                 self.tree.apply(entry.op)
             except TypeConflictError as exc:
@@ -100,6 +112,10 @@ class LogFollower:
                 self._report(CorruptRecordError(str(path), 0, str(exc)))
                 continue
             with reader:
+                floor = reader.header.after
+                self._floors[writer] = floor
+                if floor is not None and floor > self._latest:
+                    self._latest = floor
                 for offset, entry in reader.entries(start, on_damage=self._report):
                     if entry.last_seq <= applied:
                         continue

@@ -39,7 +39,7 @@ from .oplog import layout
 from .oplog.blobs import BlobStore
 from .oplog.writer import OpLogWriter
 from .remote import ReadOnlyRun
-from .replay import replay
+from .replay import LogFollower, replay
 from .sink import LogSink, open_drop_counter
 from .state import FieldTree
 from .validation import MAX_FIELDS, check_run_id
@@ -67,7 +67,7 @@ STOP_SYNC_TIMEOUT = 10.0
 SYNC_CALL_TIMEOUT = (
     60.0  # seconds a mode="sync" call waits for the store  # seconds stop() waits for the daemon by default
 )
-WriterFactory = Callable[..., Any]  # (segments_dir, *, project, run_key, run_id, custom_run_id, durability)
+WriterFactory = Callable[..., Any]  # (segments_dir, *, project, run_key, run_id, custom_run_id, durability, after)
 
 
 class Run(Container):
@@ -336,14 +336,15 @@ def _open_storage(
         memory = MemoryWriter()
         sink = LogSink(lambda: memory, strict=conf.strict, flush_period=None)
         return sink, MemoryBlobStore(), FieldTree(keep_values=False), memory.tree
-    opener = _opener(writer_factory, run_path, identity, waiting=conf.mode == "sync")
-
+    tree, after = FieldTree(keep_values=False), None
+    if resumed:  # this writer's records follow everything it resumed from, whatever the clocks say
+        follower = LogFollower(layout.segments_dir(run_path), keep_values=False)
+        tree, after = follower.update(), follower.floor()
+    tree.max_fields = MAX_FIELDS
+    opener = _opener(writer_factory, run_path, identity, after, waiting=conf.mode == "sync")
     sink = LogSink(
         opener, strict=conf.strict, flush_period=conf.flush_period, drops=open_drop_counter(run_path)
     )
-    segments = layout.segments_dir(run_path)
-    tree = replay(segments, keep_values=False) if resumed else FieldTree(keep_values=False)
-    tree.max_fields = MAX_FIELDS
     return sink, BlobStore(layout.blobs_dir(run_path)), tree, None
 
 
@@ -402,9 +403,10 @@ def _new_run_id(project: str) -> str:
 
 
 def _opener(
-    factory: WriterFactory, run_path: Path, identity: layout.RunIdentity, *, waiting: bool
+    factory: WriterFactory, run_path: Path, identity: layout.RunIdentity, after: float | None, *, waiting: bool
 ) -> Callable[[], Any]:
-    """Opens the run's writer; ``waiting`` (sync mode) wraps it to wait for the store on each call."""
+    """Opens the run's writer with causal floor ``after``; ``waiting`` (sync mode) wraps it to wait
+    for the store on each call."""
 
     def open_writer() -> Any:
         writer = factory(
@@ -414,6 +416,7 @@ def _opener(
             run_id=identity.run_id,
             custom_run_id=identity.custom_run_id,
             durability=cfg.durability_for(run_path),
+            after=after,
         )
         return connect.WaitingWriter(writer, run_path, timeout=SYNC_CALL_TIMEOUT) if waiting else writer
 

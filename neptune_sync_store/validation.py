@@ -67,6 +67,8 @@ def check_batch(req: BatchRequest) -> None:
             raise RequestError(f"{name} must be at most {MAX_RUN_ID} characters without NUL")
     if req.run.kind not in ("run", "project"):
         raise RequestError(f"run kind {req.run.kind!r} is neither 'run' nor 'project'")
+    if req.after is not None and not 0.0 <= req.after <= MAX_TIMESTAMP:  # also false for NaN
+        raise RequestError(f"after {req.after!r} is not seconds since the epoch in [0, 1e11]")
     previous = 0
     for entry in req.entries:
         if entry.seq <= previous:

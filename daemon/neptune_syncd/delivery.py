@@ -83,6 +83,7 @@ class Delivery:
         self._blobs = BlobStore(blobs_dir(run_path))
         self._known_blobs: set[str] = set()
         self.appended = 0  # replacement ops appended to the log (they need another pass)
+        self.floors: dict[str, float | None] = {}  # writer -> causal floor sent with its batches
 
     async def call(self, project: str, fn: Callable[[], Awaitable[T]], *, isolate: bool = False) -> T:
         """Run one store request, retrying transient failures and waiting out auth pauses.
@@ -168,7 +169,7 @@ class Delivery:
         async def attempt() -> BatchResponse:
             nonlocal ambiguous
             try:
-                return await self.sink.write_batch(run, writer_id, entries)
+                return await self.sink.write_batch(run, writer_id, entries, self.floors.get(writer_id))
             except StoreUnavailableError:
                 ambiguous = True  # the store may have applied it and lost only its answer
                 raise

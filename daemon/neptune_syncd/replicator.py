@@ -34,7 +34,7 @@ from .config import DaemonConfig
 from .delivery import Delivery
 from .gate import ProjectGate
 from .reading import Chunk, read_ahead, read_batches, read_range
-from .segments import by_writer, first_needed, prune
+from .segments import by_writer, first_needed, floor, prune
 from .sinks.base import Sink
 
 log = logging.getLogger(__name__)
@@ -210,6 +210,8 @@ class Replicator:
     ) -> None:
         acked = await self._acked_of(run, writer_id)
         ws = self.state.writers[writer_id]
+        if writer_id not in self.delivery.floors:
+            self.delivery.floors[writer_id] = await anyio.to_thread.run_sync(floor, paths)
         start = _start_index(paths, ws, acked)
         resume = (ws.segment, ws.offset)
         chunks = read_batches(paths[start:], resume, acked, self.config.batch, self._damage)

@@ -134,17 +134,21 @@ class OpLogWriter:
         durability: str = "mmap",
         segment_size: int = DEFAULT_SEGMENT_SIZE,
         writer_id: str | None = None,
+        after: float | None = None,
         map_segment: Callable[[int, int], mmap.mmap] = mmap.mmap,
     ) -> None:
-        """``map_segment(fd, size)`` maps a segment in mmap durability (a seam for tests that watch
-        every store into the mapping)."""
+        """``after`` is the writer's causal floor, recorded in every segment header (a resumed run's:
+        the largest order time of the log it resumed from). ``map_segment(fd, size)`` maps a segment
+        in mmap durability (a seam for tests that watch every store into the mapping)."""
         if durability not in ("mmap", "buffered"):
             raise ValueError(f"durability must be 'mmap' or 'buffered', not {durability!r}")
         self.segments_dir = Path(segments_dir)
         self.segments_dir.mkdir(parents=True, exist_ok=True)
         self.durability = durability
         self.writer_id = writer_id or new_writer_id()
-        self._identity = dict(project=project, run_key=run_key, run_id=run_id, custom_run_id=custom_run_id)
+        self._identity = dict(
+            project=project, run_key=run_key, run_id=run_id, custom_run_id=custom_run_id, after=after
+        )
         self._wanted_size = self._segment_size = segment_size
         self._map = map_segment
         self._lock = threading.Lock()

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from neptune_sync.merge import NO_TIME
+from neptune_sync.merge import NO_TIME, start
 from neptune_sync.oplog.ops import decode_op, encode_op
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
@@ -30,6 +30,7 @@ from ..plan import (
     stored_row,
 )
 from ..series import SeriesWork
+from . import schema
 from .aggregate import PG_BUCKET, numbered
 from .base import (
     Storage,
@@ -99,8 +100,12 @@ class PostgresStorage(Storage):
         self._pool = await asyncpg.create_pool(
             self.dsn, min_size=1, max_size=self._pool_size, server_settings={"search_path": self.schema}
         )
-        async with self._pool.acquire() as conn:
-            await conn.execute(SCHEMA)
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await _migrate(conn)
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -124,7 +129,7 @@ class PostgresStorage(Storage):
             await conn.execute("SELECT pg_advisory_xact_lock($1)", run)
             writers = {r[0]: tuple(r)[1:] for r in await conn.fetch(_WRITERS_SQL, run)}
             num, applied, order_time = writers.get(req.writer_id) or (len(writers) + 1, 0, NO_TIME)
-            batch = key_batch(req.entries, applied, req.writer_id, order_time, num)
+            batch = key_batch(req.entries, applied, req.writer_id, max(order_time, start(req.after)), num)
             names = {w[0]: writer for writer, w in writers.items()}
             names[num] = req.writer_id
             paths = batch.paths()
@@ -288,6 +293,21 @@ async def _run_id(conn: asyncpg.Connection, req: BatchRequest) -> int:
         created,
     )
     return await conn.fetchval(sql, info.project, info.run_key)
+
+
+async def _migrate(conn: asyncpg.Connection) -> None:
+    """Create the schema, or bring an older database up to it (:mod:`.schema`), in the caller's
+    transaction; an advisory lock keeps store processes opening one database at once in turn."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':schema'))")
+    has_tables = await conn.fetchval("SELECT to_regclass('runs') IS NOT NULL")
+    await conn.execute(schema.VERSION_TABLE)
+    found = await conn.fetchval("SELECT version FROM schema_version")
+    for n in schema.plan(found, has_tables):
+        await conn.execute(schema.STEPS[n][1])
+    await conn.execute(SCHEMA)
+    if found != schema.VERSION:
+        await conn.execute("DELETE FROM schema_version")
+        await conn.execute(f"INSERT INTO schema_version VALUES ({schema.VERSION})")
 
 
 _WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=$1"

@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from neptune_sync.merge import NO_TIME
+from neptune_sync.merge import NO_TIME, start
 from neptune_sync.oplog.ops import decode_op, encode_op
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
@@ -36,6 +36,7 @@ from ..plan import (
     stored_row,
 )
 from ..series import SeriesWork
+from . import schema
 from .aggregate import SQLITE_BUCKET, per_bucket_rows
 from .base import (
     Storage,
@@ -104,7 +105,11 @@ class SQLiteStorage(Storage):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-sqlite-write")
         self._readers = ThreadPoolExecutor(2, thread_name_prefix="store-sqlite-read")
-        await self._write(lambda c: c.executescript(SCHEMA))
+        try:
+            await self._write(_migrate)
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         for pool in (self._writer, self._readers):
@@ -273,7 +278,7 @@ def apply_batch(conn: sqlite3.Connection, req: BatchRequest) -> BatchResponse:
         run = _run_id(conn, req)
         writers = {r[0]: r[1:] for r in conn.execute(_WRITERS_SQL, (run,))}
         num, applied, order_time = writers.get(req.writer_id) or (len(writers) + 1, 0, NO_TIME)
-        batch = key_batch(req.entries, applied, req.writer_id, order_time, num)
+        batch = key_batch(req.entries, applied, req.writer_id, max(order_time, start(req.after)), num)
         names = {w[0]: writer for writer, w in writers.items()}
         names[num] = req.writer_id
         paths = batch.paths()
@@ -295,6 +300,27 @@ def apply_batch(conn: sqlite3.Connection, req: BatchRequest) -> BatchResponse:
         conn.execute("ROLLBACK")
         raise
     return BatchResponse(plan.applied_seq, plan.conflicts, plan.rejected)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Create the schema, or bring an older database up to it (:mod:`.schema`), in one transaction."""
+    has_tables = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone() is not None
+    conn.execute(schema.VERSION_TABLE)
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    steps = schema.plan(row[0] if row else None, has_tables)
+    if row is not None and not steps:
+        conn.executescript(SCHEMA)  # IF NOT EXISTS throughout: indexes a version adds without a step
+        return
+    script = "".join(schema.STEPS[n][0] + ";\n" for n in steps)
+    try:
+        conn.executescript(
+            f"BEGIN IMMEDIATE;\n{script}{SCHEMA};\nDELETE FROM schema_version;\n"
+            f"INSERT INTO schema_version VALUES ({schema.VERSION});\nCOMMIT;"
+        )
+    except sqlite3.Error:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 _WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=?"

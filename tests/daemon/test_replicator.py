@@ -52,7 +52,7 @@ class ScriptedSink(MemorySink):
         self.errors = list(errors)
         self.calls = 0
 
-    async def write_batch(self, run, writer_id, entries):
+    async def write_batch(self, run, writer_id, entries, after=None):
         self.calls += 1
         if self.errors:
             raise self.errors.pop(0)
@@ -333,7 +333,7 @@ class DyingSink(MemorySink):
         self.die_at = die_at
         self.calls = 0
 
-    async def write_batch(self, run, writer_id, entries):
+    async def write_batch(self, run, writer_id, entries, after=None):
         self.calls += 1
         response = await super().write_batch(run, writer_id, entries)
         if self.calls == self.die_at:
@@ -399,7 +399,7 @@ class SlowBlobSink(MemorySink):
         await self.other_written.wait()
         await super().put_blob(run, ref, path)
 
-    async def write_batch(self, run, writer_id, entries):
+    async def write_batch(self, run, writer_id, entries, after=None):
         if writer_id != self.slow_writer:
             self.other_written.set()
         return await super().write_batch(run, writer_id, entries)

@@ -32,12 +32,13 @@ def file_dict(ref: o.FileRef) -> dict:
 
 LOGGER = textwrap.dedent(
     """
-    import os, signal, sys
+    import os, signal, sys, time
     import neptune_sync
     note, first, last, how = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    ahead = float(sys.argv[5])  # seconds this process's timestamps run ahead of the clock
     run = neptune_sync.init_run(project="{project}", custom_run_id="r", mode="offline")
     for step in range(first, last):
-        run["train/loss"].append(1.0 / (step + 1), step=step)
+        run["train/loss"].append(1.0 / (step + 1), step=step, timestamp=time.time() + ahead)
     run["params/note"] = note
     if how == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
@@ -46,9 +47,11 @@ LOGGER = textwrap.dedent(
 ).format(project=PROJECT)
 
 
-def log_process(note: str, first: int, last: int, how: str = "stop") -> None:
+def log_process(note: str, first: int, last: int, how: str = "stop", ahead: float = 0.0) -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", LOGGER, note, str(first), str(last), how], capture_output=True, timeout=120
+        [sys.executable, "-c", LOGGER, note, str(first), str(last), how, str(ahead)],
+        capture_output=True,
+        timeout=120,
     )
     expected = -signal.SIGKILL if how == "kill" else 0
     assert proc.returncode == expected, proc.stderr.decode()
@@ -58,9 +61,10 @@ def writer_ids(run_path: Path) -> set[str]:
     return {p.name.rsplit("-", 1)[0] for p in layout.segments_dir(run_path).glob("*.seg")}
 
 
-def two_writers(how_a: str = "stop") -> tuple[Path, str, str]:
-    """Process A logs steps 0..999 and note "A"; process B resumes the run, logs 1000..1999 and "B"."""
-    log_process("A", 0, 1000, how_a)
+def two_writers(how_a: str = "stop", ahead_a: float = 0.0) -> tuple[Path, str, str]:
+    """Process A logs steps 0..999 and note "A" (its timestamps ``ahead_a`` seconds ahead); process B
+    resumes the run, logs 1000..1999 and "B"."""
+    log_process("A", 0, 1000, how_a, ahead_a)
     [run_path] = layout.iter_run_dirs()
     [a] = writer_ids(run_path)
     log_process("B", 1000, 2000)
@@ -112,10 +116,13 @@ async def sync() -> None:
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("first", ["A", "B"])
+@pytest.mark.parametrize("ahead_a", [0.0, 300.0], ids=["clocks-in-step", "first-writer-ahead"])
 async def test_resumed_run_in_the_store_equals_the_read_back_in_either_delivery_order(
-    first, runs, tmp_path, monkeypatch, store_backend
+    first, ahead_a, runs, tmp_path, monkeypatch, store_backend
 ):
-    run_path, a, b = two_writers()
+    """Also when A's timestamps run ahead of B's clock: B resumed after A, so B's records follow
+    A's (its causal floor), and neither the read-back nor the store drops B's points."""
+    run_path, a, b = two_writers(ahead_a=ahead_a)
     local = read_back(run_path)
     assert len(local["train/loss"][1]) == 2000 and local["params/note"] == ("string", "B")
     async with running_store(tmp_path / "store", **store_backend) as store:

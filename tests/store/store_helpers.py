@@ -78,8 +78,8 @@ def sample_entries() -> list[Entry]:
     return entries
 
 
-def request(entries: list[Entry], run: RunInfo = RUN, writer: str = "w1") -> BatchRequest:
-    return BatchRequest(run, writer, entries)
+def request(entries: list[Entry], run: RunInfo = RUN, writer: str = "w1", after: float | None = None) -> BatchRequest:
+    return BatchRequest(run, writer, entries, after)
 
 
 def encode(req: BatchRequest) -> bytes:

@@ -61,8 +61,10 @@ class HttpSink(Sink):
         async with self._request("GET", "/v1/acked", params=params) as resp:
             return self._decode(_ack_decoder, await resp.read()).applied_seq
 
-    async def write_batch(self, run: RunInfo, writer_id: str, entries: list[Entry]) -> BatchResponse:
-        body = batch_request_encoder.encode(BatchRequest(run, writer_id, entries))
+    async def write_batch(
+        self, run: RunInfo, writer_id: str, entries: list[Entry], after: float | None = None
+    ) -> BatchResponse:
+        body = batch_request_encoder.encode(BatchRequest(run, writer_id, entries, after))
         async with self._request("POST", "/v1/batches", data=body, headers={"Content-Type": MSGPACK}) as resp:
             return self._decode(batch_response_decoder, await resp.read())
 

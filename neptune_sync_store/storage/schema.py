@@ -1,0 +1,46 @@
+"""The store database's schema version, and the steps that bring an older database up to it.
+
+Each backend's ``SCHEMA`` creates the current version from nothing (every statement ``IF NOT
+EXISTS``). A database records its version in the one-row table ``schema_version``; a database of
+tables without that row is version 1, the first versioned layout. Opening a database:
+
+- empty: ``SCHEMA`` is created and the current version recorded;
+- older: each step from its version on runs in order (``ALTER TABLE``, new indexes, data moves),
+  then ``SCHEMA`` (for new tables), then the new version is recorded, all in one transaction;
+- newer: refused with :class:`SchemaVersionError` (an older store must not write into a layout it
+  does not know).
+
+A step is the SQL that turns version ``n - 1`` into ``n``, per backend, in ``STEPS[n]``.
+"""
+
+from __future__ import annotations
+
+from neptune_sync.exceptions import StoreError
+
+VERSION = 1
+
+# version n -> (SQLite SQL, PostgreSQL SQL) turning version n - 1 into n
+STEPS: dict[int, tuple[str, str]] = {}
+
+VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"
+
+
+class SchemaVersionError(StoreError):
+    """The database was written by a newer store than this one."""
+
+    def __init__(self, found: int) -> None:
+        super().__init__(
+            f"the store database has schema version {found}, newer than this store's {VERSION}: "
+            "run the neptune-sync version that created it, or a newer one"
+        )
+        self.found = found
+
+
+def plan(found: int | None, has_tables: bool) -> list[int]:
+    """The steps to run for a database at version ``found`` (None: no version recorded), which
+    holds tables or not. An empty list with ``found`` None and no tables: create from nothing."""
+    if found is None:
+        found = 1 if has_tables else VERSION
+    if found > VERSION:
+        raise SchemaVersionError(found)
+    return list(range(found + 1, VERSION + 1))

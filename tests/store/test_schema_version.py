@@ -1,0 +1,88 @@
+"""The store database's schema version: recorded when created, kept by a database of an older
+layout through its upgrade steps (data intact), and a newer database refused, on both backends."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import asyncpg
+import pytest
+from store_helpers import request
+
+from neptune_sync.oplog import ops
+from neptune_sync.oplog.framing import Entry
+from neptune_sync_store.storage import make_storage, schema
+
+
+async def sql(backend, tmp_path, statement: str):
+    """Run one statement on the database behind ``backend`` directly; returns its first value."""
+    db, pg_schema = backend
+    if db is None:
+        conn = sqlite3.connect(tmp_path / "store.sqlite3", isolation_level=None)
+        try:
+            row = conn.execute(statement).fetchone()
+            return row[0] if row else None
+        finally:
+            conn.close()
+    conn = await asyncpg.connect(db, server_settings={"search_path": pg_schema})
+    try:
+        return await conn.fetchval(statement)
+    finally:
+        await conn.close()
+
+
+async def open_close(backend, tmp_path, *, write: bool = False):
+    db, pg_schema = backend
+    storage = make_storage(db, tmp_path, pg_schema=pg_schema)
+    await storage.open()
+    try:
+        if write:
+            await storage.apply_batch(request([Entry(1, 1.0, ops.AssignString("note", "kept"))]))
+    finally:
+        await storage.close()
+
+
+@pytest.mark.asyncio
+async def test_a_new_database_records_the_current_version(backend, tmp_path):
+    await open_close(backend, tmp_path)
+    assert await sql(backend, tmp_path, "SELECT version FROM schema_version") == schema.VERSION
+    await open_close(backend, tmp_path)  # reopening changes nothing
+    assert await sql(backend, tmp_path, "SELECT count(*) FROM schema_version") == 1
+
+
+@pytest.mark.asyncio
+async def test_an_unversioned_database_is_version_1_and_upgrades_through_each_step(
+    backend, tmp_path, monkeypatch
+):
+    await open_close(backend, tmp_path, write=True)
+    await sql(backend, tmp_path, "DROP TABLE schema_version")  # a database from before versioning
+    step = "ALTER TABLE runs ADD COLUMN upgraded TEXT NOT NULL DEFAULT 'yes'"
+    with monkeypatch.context() as patch:
+        patch.setattr(schema, "VERSION", 2)
+        patch.setattr(schema, "STEPS", {2: (step, step)})
+        await open_close(backend, tmp_path)
+        assert await sql(backend, tmp_path, "SELECT version FROM schema_version") == 2
+        assert await sql(backend, tmp_path, "SELECT upgraded FROM runs") == "yes"
+        assert await sql(backend, tmp_path, "SELECT txt FROM fields WHERE path = 'note'") == "kept"
+        await open_close(backend, tmp_path)  # at version 2 now: the step does not run again
+
+
+@pytest.mark.asyncio
+async def test_a_failing_step_leaves_the_database_as_it_was(backend, tmp_path, monkeypatch):
+    await open_close(backend, tmp_path, write=True)
+    bad = "ALTER TABLE no_such_table ADD COLUMN x TEXT"
+    with monkeypatch.context() as patch, pytest.raises((sqlite3.Error, asyncpg.PostgresError)):
+        patch.setattr(schema, "VERSION", 2)
+        patch.setattr(schema, "STEPS", {2: (bad, bad)})
+        await open_close(backend, tmp_path)
+    assert await sql(backend, tmp_path, "SELECT version FROM schema_version") == 1
+    assert await sql(backend, tmp_path, "SELECT txt FROM fields WHERE path = 'note'") == "kept"
+
+
+@pytest.mark.asyncio
+async def test_a_database_of_a_newer_store_is_refused(backend, tmp_path):
+    await open_close(backend, tmp_path)
+    await sql(backend, tmp_path, f"UPDATE schema_version SET version = {schema.VERSION + 1}")
+    with pytest.raises(schema.SchemaVersionError, match="newer than this store"):
+        await open_close(backend, tmp_path)
+    assert await sql(backend, tmp_path, "SELECT version FROM schema_version") == schema.VERSION + 1
