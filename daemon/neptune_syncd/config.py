@@ -21,12 +21,20 @@ STORE_URL_ENV = "NEPTUNE_SYNC_STORE_URL"
 TOKEN_ENV = "NEPTUNE_API_TOKEN"
 
 
+class ProjectRoute(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A ``[projects."ws/proj"]`` (or ``"ws/*"``) entry: the token and store of those runs."""
+
+    api_token: str = ""  # default: the top-level api_token
+    store_url: str = ""  # default: the top-level store_url, else the token's own address
+
+
 class DaemonConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Every setting of the daemon and of ``neptune-sync sync``."""
 
     data_dir: str = ""  # default: the data dir of neptune_sync (NEPTUNE_SYNC_DIR)
     store_url: str = ""  # default: from NEPTUNE_SYNC_STORE_URL or the API token
     api_token: str = ""  # default: NEPTUNE_API_TOKEN
+    projects: dict[str, ProjectRoute] = {}  # project or "ws/*" -> its token / store (neptune_syncd.routing)
     batch: BatchPolicy = BatchPolicy()
     poll_interval: float = 0.05  # re-read runs whose writer is alive this often
     rescan_interval: float = 5.0  # look for new runs / appended data even without file events
@@ -48,6 +56,10 @@ class DaemonConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise ValueError("isolate_after must be at least 1")
         if self.retention not in ("keep", "delete"):
             raise ValueError("retention must be 'keep' or 'delete'")
+        for pattern in self.projects:
+            workspace, _, name = pattern.partition("/")
+            if not workspace or not name or "/" in name or ("*" in name and name != "*") or "*" in workspace:
+                raise ValueError(f"projects: {pattern!r} is neither 'workspace/project' nor 'workspace/*'")
 
     @property
     def root(self) -> Path:

@@ -69,10 +69,12 @@ class Delivery:
         *,
         gate: ProjectGate,
         limiter: anyio.CapacityLimiter,
+        give_up_on_auth: bool = False,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
         self.run_path = run_path
+        self.give_up_on_auth = give_up_on_auth
         self.state = run_state
         self.sink = sink
         self.config = config
@@ -109,10 +111,12 @@ class Delivery:
                 await self._sleep(delay)
             except AuthError as exc:
                 failures += 1
+                if self.give_up_on_auth:  # one-shot sync: no one will fix the token while it waits
+                    self.state.last_error = _auth_message(project, exc)
+                    raise AuthError(self.state.last_error) from exc
                 self.gate.pause(project, self.config.auth_pause)
                 self._failed(
-                    f"store refused the credentials for project {project!r}: {exc}; "
-                    f"project paused for {self.config.auth_pause:g} s (check NEPTUNE_API_TOKEN)",
+                    f"{_auth_message(project, exc)}; project paused for {self.config.auth_pause:g} s",
                     failures,
                     logging.ERROR,
                 )
@@ -278,6 +282,14 @@ class Delivery:
                 self.appended += 1
         finally:
             writer.close()
+
+
+def _auth_message(project: str, exc: AuthError) -> str:
+    return (
+        f"the store refused the API token for project {project!r} ({exc}): use a token of that project "
+        f"(`neptune-sync server token create --project {project}`) in NEPTUNE_API_TOKEN or in the "
+        f'daemon config\'s [projects."{project}"] (docs/daemon.md)'
+    )
 
 
 def _entry_at(entries: list[Entry], seq: int) -> Entry:
