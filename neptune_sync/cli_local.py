@@ -49,7 +49,9 @@ def data_root(args: argparse.Namespace) -> Path:
     return root
 
 
-def table(header: tuple[str, ...], rows: list[tuple[Any, ...]], right: frozenset[int] = frozenset()) -> list[str]:
+def table(
+    header: tuple[str, ...], rows: list[tuple[Any, ...]], right: frozenset[int] = frozenset()
+) -> list[str]:
     """Lines of a table whose columns are as wide as their widest cell (the last one is not padded)."""
     cells = [tuple(map(str, row)) for row in [header, *rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
@@ -57,7 +59,7 @@ def table(header: tuple[str, ...], rows: list[tuple[Any, ...]], right: frozenset
     for row in cells:
         parts = [
             cell if i == len(row) - 1 else (cell.rjust(w) if i in right else cell.ljust(w))
-            for i, (cell, w) in enumerate(zip(row, widths))
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ]
         lines.append("  ".join(parts).rstrip())
     return lines
@@ -77,7 +79,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
         dropped = sum(r.dropped for r in read_drops(path))
         state = state + (f" ({dropped} dropped)" if dropped else "")
         rows.append((identity.run_id, identity.project, ops, _disk_bytes(path), state, identity.run_key))
-    for line in table(("RUN ID", "PROJECT", "OPS", "BYTES", "STATE", "RUN KEY"), rows, right=frozenset({2, 3})):
+    for line in table(
+        ("RUN ID", "PROJECT", "OPS", "BYTES", "STATE", "RUN KEY"), rows, right=frozenset({2, 3})
+    ):
         print(line)
     return 0
 

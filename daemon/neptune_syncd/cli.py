@@ -19,7 +19,6 @@ from neptune_sync.oplog.layout import iter_run_dirs
 from .config import DaemonConfig, load_config
 from .oneshot import UNREACHABLE_WAIT
 
-
 DATA_DIR_HELP = "data dir (default: NEPTUNE_SYNC_DIR or ~/.local/share/neptune-sync)"
 
 

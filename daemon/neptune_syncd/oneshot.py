@@ -10,9 +10,8 @@ from pathlib import Path
 
 import anyio
 
-from neptune_sync.oplog.layout import iter_run_dirs, read_identity
-
 from neptune_sync.exceptions import CommandError, StoreError
+from neptune_sync.oplog.layout import iter_run_dirs, read_identity
 
 from .config import DaemonConfig
 from .gate import ProjectGate
@@ -54,7 +53,9 @@ def _by_name(name: str, root: Path) -> list[Path]:
         if name in (run.name, ident.run_id, ident.custom_run_id):
             hits.append(run)
     if not hits:
-        raise TargetError(f"no run or directory {name!r} (looked in {root}; `neptune-sync ls` lists the runs)")
+        raise TargetError(
+            f"no run or directory {name!r} (looked in {root}; `neptune-sync ls` lists the runs)"
+        )
     return hits
 
 
@@ -129,15 +130,15 @@ async def sync_once(
                         "run `neptune-sync sync` again once it is reachable"
                     )
                     for replicator in unfinished:
-                        replicator.state.last_error = (
-                            f"gave up after {timeout:g} s without reaching the store: {replicator.state.last_error}"
-                        )
+                        replicator.state.last_error = f"gave up after {timeout:g} s without reaching the store: {replicator.state.last_error}"
                     tg.cancel_scope.cancel()
                     break
                 await anyio.sleep(PROGRESS_INTERVAL)
         show()
         for replicator in replicators:
-            results.setdefault(replicator.run_path, (PassResult(pending=replicator.state.pending_ops), replicator))
+            results.setdefault(
+                replicator.run_path, (PassResult(pending=replicator.state.pending_ops), replicator)
+            )
     finally:
         await sink.close()
         progress.close()

@@ -122,7 +122,9 @@ class Replicator:
 
     def refused(self, exc: StoreError) -> None:
         """Record why the run cannot be synced now; logged when the reason changes, not every pass."""
-        why = str(exc) if isinstance(exc, (NoCredentialsError, AuthError)) else f"store refuses this run: {exc}"
+        why = (
+            str(exc) if isinstance(exc, (NoCredentialsError, AuthError)) else f"store refuses this run: {exc}"
+        )
         if why != self.state.last_error:
             log.error("%s: %s", self.run_path.name, why)
         self.state.last_error = why

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import functools
 
-import pytest
-
 import neptune_sync as neptune
 from neptune_sync import cli
-from neptune_sync.exceptions import NeptuneUserError
 from neptune_sync.oplog import framing, layout
 from neptune_sync.oplog.reader import segment_files
 from neptune_sync.oplog.writer import OpLogWriter
