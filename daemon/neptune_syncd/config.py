@@ -11,13 +11,12 @@ from pathlib import Path
 
 import msgspec
 
+from neptune_sync.daemon_control import STORE_URL_ENV, config_path
 from neptune_sync.oplog.layout import data_dir
 
 from .batching import BatchPolicy
 from .conflicts import POLICIES
 
-CONFIG_ENV = "NEPTUNE_SYNC_DAEMON_CONFIG"
-STORE_URL_ENV = "NEPTUNE_SYNC_STORE_URL"
 TOKEN_ENV = "NEPTUNE_API_TOKEN"
 
 
@@ -66,20 +65,14 @@ class DaemonConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return Path(self.data_dir).expanduser() if self.data_dir else data_dir()
 
 
-def default_config_path() -> Path:
-    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(xdg) / "neptune-sync" / "daemon.toml"
-
-
 def load_config(path: Path | None = None, **overrides: object) -> DaemonConfig:
     """Read the config file (if any), apply environment defaults, then explicit overrides.
 
     Raises ``msgspec.ValidationError`` naming the bad key, or ``OSError`` for an unreadable file.
     """
-    explicit = path or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
-    candidate = explicit or default_config_path()
+    candidate = path or config_path()
     raw: dict[str, object] = {}
-    if explicit or candidate.exists():
+    if candidate is not None:
         raw = msgspec.toml.decode(candidate.read_bytes())
     raw.setdefault("store_url", os.environ.get(STORE_URL_ENV, ""))
     raw.setdefault("api_token", os.environ.get(TOKEN_ENV, ""))

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -130,6 +131,8 @@ class Delivery:
         self.state.last_error = message
         if attempt <= 1 or attempt & (attempt - 1) == 0:  # rate-limited: 1st, 2nd, 4th, 8th ...
             log.log(level, "%s: %s (failure %d)", self.run_path.name, message, attempt)
+            with contextlib.suppress(OSError):  # so that `status` and a waiting stop() can say why
+                state.save(self.run_path, self.state)
 
     async def upload_blobs(self, run: RunInfo, entries: list[Entry]) -> None:
         """Make sure the store holds every blob the entries reference, before they are sent.
