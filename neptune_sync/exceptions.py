@@ -26,8 +26,12 @@
     │   │   └── MissingRecordsError       a writer's records no segment holds (deleted or cut segment)
     │   ├── UnknownOperationError         a frame holds an op tag this version does not know
     │   └── UnreadableFileError           a file of a run this process may not read (also PermissionError)
-    ├── StoreError                        talking to or running the store (NeptuneApiException)
-    │   ├── AuthError                     401 / 403 (also Unauthorized)
+    ├── StoreError                        talking to or running the store (NeptuneApiException);
+    │   │                                 the store's HTTP errors (neptune_sync_store.errors) too
+    │   ├── ClientHttpError
+    │   │   ├── Unauthorized              (the store's 401 errors are these)
+    │   │   │   └── AuthError             the store refused the token (401 / 403), or it cannot be read
+    │   │   └── Forbidden                 (the store's 403 errors are these)
     │   ├── StoreUnavailableError         transient: connect error, timeout, 408 / 429 / 5xx; retry
     │   ├── BatchRejectedError            the store refuses a batch for good (4xx); split, quarantine
     │   ├── NoCredentialsError            no API token covers a run's project (the daemon's config)
@@ -287,7 +291,8 @@ class AuthError(Unauthorized, NeptuneInvalidApiTokenException):
 
 
 class ProtocolError(StoreError):
-    pass
+    """The store's answer is not what the protocol says (a body that does not decode as the
+    documented type): a proxy in the way, or a store of another version."""
 
 
 class StoreUnavailableError(StoreError):

@@ -107,3 +107,14 @@ def test_stop_waiting_on_a_down_store_says_so(isolated_data_dir):
     assert result.code == 0, result
     assert "waiting up to 3 s for the sync daemon" in result.err, result
     assert "not everything is synced yet" in result.err, result
+
+
+def test_one_exception_tree_the_stores_http_errors_are_the_clients():
+    from neptune_sync import exceptions
+    from neptune_sync_store import errors
+
+    assert issubclass(errors.RequestError, exceptions.StoreError)
+    assert issubclass(errors.Unauthorized, exceptions.Unauthorized)
+    assert issubclass(errors.Forbidden, exceptions.Forbidden)
+    assert issubclass(exceptions.CommandError, exceptions.NeptuneUserError)
+    assert issubclass(exceptions.NoCredentialsError, exceptions.StoreError)
