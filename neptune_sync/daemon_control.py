@@ -33,6 +33,8 @@ LOCK_FILE = "daemon.lock"
 LOG_FILE = "daemon.log"
 NO_DAEMON_ENV = "NEPTUNE_SYNC_NO_DAEMON"
 POLL_INTERVAL = 0.02
+CONFIG_ENV = "NEPTUNE_SYNC_DAEMON_CONFIG"
+STORE_URL_ENV = "NEPTUNE_SYNC_STORE_URL"  # the daemon's store address, overriding the token's
 START_WAIT = 5.0  # seconds ensure_daemon waits for a daemon it started to take the lock
 
 
@@ -109,6 +111,17 @@ def wait_synced(run_path: Path, writer_id: str, seq: int, timeout: float | None)
             return False
         time.sleep(POLL_INTERVAL)
     return True
+
+
+def config_path() -> Path | None:
+    """The daemon's config file: ``$NEPTUNE_SYNC_DAEMON_CONFIG``, else
+    ``$XDG_CONFIG_HOME/neptune-sync/daemon.toml`` if it exists (docs/daemon.md); None if neither."""
+    explicit = os.environ.get(CONFIG_ENV)
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    default = Path(xdg) / "neptune-sync" / "daemon.toml"
+    return default if default.exists() else None
 
 
 def pending_ops(run_path: Path, writer_id: str, last_seq: int) -> int:

@@ -128,16 +128,18 @@ class Run(Container):
         custom = "" if with_id else (custom_run_id or os.environ.get("NEPTUNE_CUSTOM_RUN_ID") or "")
         check_run_id("sys/custom_run_id", custom)
         check_run_id("sys/id", with_id or "")
+        ships = (
+            conf.mode in ("async", "sync")
+            and conf.start_daemon
+            and connect.can_ship(layout.data_dir(), conf.api_token)
+        )
         identity, run_path, resumed = _locate(conf, self._kind, with_id, custom)
         sink, blobs, tree, memory = _open_storage(conf, identity, run_path, resumed, writer_factory)
         super().__init__(
             identity=identity, run_path=run_path, sink=sink, blobs=blobs, tree=tree, memory=memory
         )
-        self._daemon_started = (
-            conf.mode in ("async", "sync")
-            and conf.start_daemon
-            and connect.ensure_daemon(layout.data_dir(), conf.api_token)
-        )
+        self._ships = ships
+        self._daemon_started = ships and connect.ensure_daemon(layout.data_dir(), conf.api_token)
         self._write_sys_fields(resumed, name, description, tags)
         self._capture = Capture.start(self, capturing, resumed=resumed) if self._kind == "run" else None
         _live_runs.add(self)
@@ -239,11 +241,20 @@ class Run(Container):
             return
         starting, self._daemon_started = self._daemon_started, False  # only the first wait allows for startup
         synced = connect.wait_synced(
-            self._run_path, writer.writer_id, writer.last_seq, timeout, daemon_starting=starting
+            self._run_path,
+            writer.writer_id,
+            writer.last_seq,
+            timeout,
+            daemon_starting=starting,
+            announce=repr(self),
         )
-        if not synced:
-            logger.info(
-                "%r: not everything is synced yet; the log stays in %s for the daemon", self, self._run_path
+        if not synced and self._ships:
+            logger.warning(
+                "%r: not everything is synced yet%s; the log stays in %s for the daemon "
+                "(or `neptune-sync sync`)",
+                self,
+                connect.sync_problem(self._run_path),
+                self._run_path,
             )
 
     def sync(self, wait: bool = True) -> None:

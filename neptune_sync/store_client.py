@@ -2,7 +2,8 @@
 
 Stdlib (urllib) + msgspec only, so the training import path stays light; the daemon has its own
 asynchronous client for the sync protocol. Every request has a timeout. Errors: 401 / 403 raise
-:class:`AuthError`, a missing field :class:`MissingFieldError`, anything else :class:`StoreError`
+:class:`AuthError`, a missing field :class:`MissingFieldError`, an answer that does not decode
+:class:`ProtocolError`, anything else :class:`StoreError`
 with the store's message.
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from .exceptions import AuthError, MissingFieldError, StoreError
+from .exceptions import AuthError, MissingFieldError, ProtocolError, StoreError
 from .protocol import FieldInfo, FieldValue, RunRecord, RunsTable, SeriesPage
 from .token import parse_token
 
@@ -136,7 +137,7 @@ class StoreClient:
         try:
             return msgspec.json.decode(body, type=type_)
         except msgspec.DecodeError as exc:
-            raise StoreError(f"unexpected response from {route}: {exc}") from None
+            raise ProtocolError(f"unexpected response from {route}: {exc}") from None
 
     def _download(self, route: str, params: Any, dest: Path) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)

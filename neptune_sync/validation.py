@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import math
+import re
 import time
 
 from .exceptions import InvalidPathError, ValueRuleError
@@ -22,6 +23,7 @@ MAX_STRING_LENGTH = 16384  # a string field; longer values are truncated with a 
 MAX_SERIES_STRING_LENGTH = 1000  # one point of a string series; truncated with a warning
 MAX_SET_ITEM_LENGTH = 1000  # one string of a string set (tags); longer raises
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+PROJECT_NAME = re.compile(r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]+")  # the store refuses any other project
 
 logger = logging.getLogger("neptune_sync")
 
@@ -119,6 +121,16 @@ def to_utc(value: _dt.datetime) -> _dt.datetime:
 
 
 MAX_RUN_ID = 1024  # characters of a run id or custom run id (the store refuses longer ones)
+
+
+def project_problem(project: str) -> str | None:
+    """Why ``project`` is not a project name the store accepts (None: it is one)."""
+    if PROJECT_NAME.fullmatch(project):
+        return None
+    return (
+        f"project {project!r} is not of the form 'workspace/project' "
+        "(letters, digits, '.', '_' and '-' on each side of one '/')"
+    )
 
 
 def check_run_id(path: str, value: str) -> str:

@@ -14,8 +14,6 @@ import signal
 import sys
 from pathlib import Path
 
-from neptune_sync.exceptions import StoreError
-
 from .settings import DEFAULT_MAX_BODY, DEFAULT_MAX_INFLIGHT, DEFAULT_PORT, StoreSettings, default_data_dir
 
 URL_ENV = "NEPTUNE_SYNC_STORE_URL"
@@ -107,24 +105,19 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _token_create(args: argparse.Namespace) -> int:
     from .auth import SCOPES, TokenAuth
-    from .storage import make_storage
+    from .server import open_storage
 
     settings = _settings(args)
     url = args.url or os.environ.get(URL_ENV) or f"http://127.0.0.1:{DEFAULT_PORT}"
 
     async def main() -> str:
-        storage = make_storage(settings.db, settings.data_dir, pg_schema=settings.pg_schema)
-        await storage.open()
+        storage = await open_storage(settings)
         try:
             return await TokenAuth(storage).mint(args.project, args.scope or SCOPES, url)
         finally:
             await storage.close()
 
-    try:
-        print(asyncio.run(main()))
-    except StoreError as exc:
-        print(f"neptune-sync server token create: {exc}", file=sys.stderr)
-        return 2
+    print(asyncio.run(main()))
     return 0
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 import ssl
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from aiohttp import web
+
+from neptune_sync.exceptions import StoreError
 
 from .app import build_app
 from .auth import SCOPES
@@ -35,20 +39,51 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
     return ctx
 
 
+def _database_errors() -> tuple[type[BaseException], ...]:
+    errors: tuple[type[BaseException], ...] = (OSError, sqlite3.Error)
+    try:
+        import asyncpg
+    except ModuleNotFoundError:  # the postgres extra is not installed: no DSN can be opened anyway
+        return errors
+    return (*errors, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+async def open_storage(settings: StoreSettings) -> Storage:
+    """The store's storage, opened; a database that cannot be opened is a StoreError naming it."""
+    storage = make_storage(settings.db, settings.data_dir, pg_schema=settings.pg_schema)
+    try:
+        await storage.open()
+    except _database_errors() as exc:
+        where = settings.db or settings.data_dir
+        if "://" in str(where):  # a DSN may carry a password: show only its host and database
+            parts = urlsplit(str(where))
+            where = f"PostgreSQL at {parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
+        raise StoreError(
+            f"cannot open the database ({where}): {type(exc).__name__}: {exc}; check that it is running "
+            "and reachable, and the --db / --data arguments"
+        ) from None
+    return storage
+
+
 @asynccontextmanager
 async def serve(
     settings: StoreSettings, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None
 ) -> AsyncIterator[RunningStore]:
     """Open storage, listen on ``host:port`` (0: any free port), yield, then shut down cleanly."""
-    storage = make_storage(settings.db, settings.data_dir, pg_schema=settings.pg_schema)
-    await storage.open()
+    storage = await open_storage(settings)
     try:
         app = build_app(settings, storage)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await runner.setup()
         try:
             site = web.TCPSite(runner, host, port, ssl_context=tls)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot listen on {host}:{port}: {exc.strerror or exc}; another process may be using "
+                    "the port: choose another with --port (--port 0 picks a free one)"
+                ) from None
             bound = runner.addresses[0][1]
             shown = f"[{host}]" if ":" in host else host
             yield RunningStore(f"{'https' if tls else 'http'}://{shown}:{bound}", storage, app)

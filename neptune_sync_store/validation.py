@@ -30,6 +30,7 @@ from neptune_sync.validation import (
     MAX_STEP,
     MAX_TIMESTAMP,
     file_name_problem,
+    project_problem,
     relpath_problem,
 )
 
@@ -39,7 +40,6 @@ MAX_PATH = 1024
 MAX_SEQ = 2**63 - 1  # both backends keep sequence numbers in a signed 64-bit column
 MAX_SIZE = 2**63 - 1
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_PROJECT = re.compile(r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]+")
 _KEY = re.compile(r"[A-Za-z0-9._:@+=-]{1,255}")
 _SERIES = (ops.LogFloats, ops.LogStrings, ops.LogFiles)
 _step = operator.attrgetter("step")
@@ -52,8 +52,9 @@ def is_sha256(text: str) -> bool:
 
 
 def check_project(project: str) -> None:
-    if not _PROJECT.fullmatch(project):
-        raise RequestError(f"project {project!r} is not of the form 'workspace/project'")
+    problem = project_problem(project)
+    if problem:
+        raise RequestError(problem)
 
 
 def check_batch(req: BatchRequest) -> None:

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -69,10 +70,12 @@ class Delivery:
         *,
         gate: ProjectGate,
         limiter: anyio.CapacityLimiter,
+        give_up_on_auth: bool = False,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
         self.run_path = run_path
+        self.give_up_on_auth = give_up_on_auth
         self.state = run_state
         self.sink = sink
         self.config = config
@@ -110,10 +113,12 @@ class Delivery:
                 await self._sleep(delay)
             except AuthError as exc:
                 failures += 1
+                if self.give_up_on_auth:  # one-shot sync: no one will fix the token while it waits
+                    self.state.last_error = _auth_message(project, exc)
+                    raise AuthError(self.state.last_error) from exc
                 self.gate.pause(project, self.config.auth_pause)
                 self._failed(
-                    f"store refused the credentials for project {project!r}: {exc}; "
-                    f"project paused for {self.config.auth_pause:g} s (check NEPTUNE_API_TOKEN)",
+                    f"{_auth_message(project, exc)}; project paused for {self.config.auth_pause:g} s",
                     failures,
                     logging.ERROR,
                 )
@@ -127,6 +132,8 @@ class Delivery:
         self.state.last_error = message
         if attempt <= 1 or attempt & (attempt - 1) == 0:  # rate-limited: 1st, 2nd, 4th, 8th ...
             log.log(level, "%s: %s (failure %d)", self.run_path.name, message, attempt)
+            with contextlib.suppress(OSError):  # so that `status` and a waiting stop() can say why
+                state.save(self.run_path, self.state)
 
     async def upload_blobs(self, run: RunInfo, entries: list[Entry]) -> None:
         """Make sure the store holds every blob the entries reference, before they are sent.
@@ -279,6 +286,14 @@ class Delivery:
                 self.appended += 1
         finally:
             writer.close()
+
+
+def _auth_message(project: str, exc: AuthError) -> str:
+    return (
+        f"the store refused the API token for project {project!r} ({exc}): use a token of that project "
+        f"(`neptune-sync server token create --project {project}`) in NEPTUNE_API_TOKEN or in the "
+        f'daemon config\'s [projects."{project}"] (docs/daemon.md)'
+    )
 
 
 def _entry_at(entries: list[Entry], seq: int) -> Entry:

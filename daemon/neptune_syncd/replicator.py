@@ -24,7 +24,7 @@ import anyio
 import msgspec
 
 from neptune_sync.daemon_control import WriterState
-from neptune_sync.exceptions import CorruptRecordError, StoreError
+from neptune_sync.exceptions import AuthError, CorruptRecordError, NoCredentialsError, StoreError
 from neptune_sync.oplog.layout import read_identity, segments_dir
 from neptune_sync.protocol import RunInfo
 
@@ -65,6 +65,7 @@ class Replicator:
         gate: ProjectGate,
         limiter: anyio.CapacityLimiter,
         stopping: anyio.Event | None = None,
+        give_up_on_auth: bool = False,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
@@ -73,7 +74,15 @@ class Replicator:
         self.config = config
         self.state = state.load(self.run_path)
         self.delivery = Delivery(
-            self.run_path, self.state, sink, config, gate=gate, limiter=limiter, sleep=sleep, rand=rand
+            self.run_path,
+            self.state,
+            sink,
+            config,
+            gate=gate,
+            limiter=limiter,
+            give_up_on_auth=give_up_on_auth,
+            sleep=sleep,
+            rand=rand,
         )
         self.stopping = stopping or anyio.Event()
         self._acked: dict[str, int] = {}  # confirmed this session; forgotten on error
@@ -104,14 +113,24 @@ class Replicator:
                 with contextlib.suppress(OSError):  # so that `neptune-sync status` shows it
                     self._save()
                 result = PassResult()
-            except StoreError as exc:  # the store refuses this run for good (e.g. a bad project name)
-                self.state.last_error = f"store refuses this run: {exc}"
-                log.error("%s: %s", self.run_path.name, self.state.last_error)
-                self._acked.clear()
+            except StoreError as exc:  # no token for its project, or the store refuses this run for good
+                self.refused(exc)
                 result = PassResult()
             busy = result.live or result.pending or result.sent  # progress: more may be waiting
             with anyio.move_on_after(self.config.poll_interval if busy else self.config.rescan_interval):
                 await self._wake.wait()
+
+    def refused(self, exc: StoreError) -> None:
+        """Record why the run cannot be synced now; logged when the reason changes, not every pass."""
+        why = (
+            str(exc) if isinstance(exc, (NoCredentialsError, AuthError)) else f"store refuses this run: {exc}"
+        )
+        if why != self.state.last_error:
+            log.error("%s: %s", self.run_path.name, why)
+        self.state.last_error = why
+        self._acked.clear()
+        with contextlib.suppress(OSError):  # so that `neptune-sync status` shows it
+            self._save()
 
     async def sync_until_done(self) -> PassResult:
         """One-shot: pass until everything readable is acknowledged or no pass makes progress."""

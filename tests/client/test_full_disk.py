@@ -120,7 +120,7 @@ async def test_a_full_disk_keeps_what_fits_and_counts_every_dropped_call(
     assert f"({dropped} dropped)" in capsys.readouterr().out
     assert cli.main(["show", "full-disk"]) == 0
     assert f"INCOMPLETE: {dropped} operation(s) dropped" in capsys.readouterr().out
-    assert cli.main(["status", "--json"]) == 0
+    assert cli.main(["status", "--json"]) == 1  # dropped writes are lost data
     assert json.loads(capsys.readouterr().out)["dropped"] == dropped
     async with running_store(tmp_path / "store") as store:
         monkeypatch.setenv("NEPTUNE_API_TOKEN", await store.token("team/proj"))

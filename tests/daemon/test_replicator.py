@@ -245,7 +245,7 @@ async def test_auth_error_pauses_the_project_then_retries(runs, config):
         async with anyio.create_task_group() as tg:
             tg.start_soon(rep.sync_until_done)
             await anyio.sleep(0.1)
-            assert gate.paused("team/proj") and "refused the credentials" in rep.state.last_error
+            assert gate.paused("team/proj") and "refused the API token" in rep.state.last_error
             assert store.batches == 0
     assert store.batches == 1 and sink.calls == 2 and rep.state.last_error == ""
 
