@@ -99,8 +99,10 @@ class RoutingSink(Sink):
     async def acked_seq(self, run: RunInfo, writer_id: str) -> int:
         return await (await self.sink_for(run)).acked_seq(run, writer_id)
 
-    async def write_batch(self, run: RunInfo, writer_id: str, entries: list[Entry]) -> BatchResponse:
-        return await (await self.sink_for(run)).write_batch(run, writer_id, entries)
+    async def write_batch(
+        self, run: RunInfo, writer_id: str, entries: list[Entry], after: float | None = None
+    ) -> BatchResponse:
+        return await (await self.sink_for(run)).write_batch(run, writer_id, entries, after)
 
     async def field_types(self, run: RunInfo) -> dict[str, str] | None:
         return await (await self.sink_for(run)).field_types(run)
