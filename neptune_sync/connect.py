@@ -1,7 +1,7 @@
 """The one place the client reaches beyond its own log: the sync daemon and the store.
 
-Both live in modules other engineers build (``neptune_sync.daemon_control``,
-``neptune_sync.store_client``). Until a module exists, the client works without it: async mode
+Both are reached through modules imported on first use (``neptune_sync.daemon_control``,
+``neptune_sync.store_client``), so ``import neptune_sync`` stays light. Without them, async mode
 logs like offline mode, and modes that need the store raise :class:`NeedsStoreError`.
 """
 

@@ -19,11 +19,11 @@ import os
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import msgspec
 
+from .messages import warn_user
 from .oplog.layout import sync_state_dir
 
 STATE_VERSION = 1
@@ -195,9 +195,8 @@ def ensure_daemon(root: Path, api_token: str | None = None) -> None:
                 raise OSError(f"it did not take {lock_path(root)} within {START_WAIT:g} s (see {LOG_FILE})")
             time.sleep(POLL_INTERVAL)
     except (OSError, subprocess.SubprocessError) as exc:
-        warnings.warn(
+        warn_user(
             f"neptune-sync: could not start the sync daemon for {root}: {exc}; "
             "the log stays on disk, run `neptune-sync sync` to upload it",
             RuntimeWarning,
-            stacklevel=2,
         )

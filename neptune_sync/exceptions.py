@@ -47,6 +47,8 @@ from __future__ import annotations
 
 import os
 
+from .messages import a
+
 
 class NeptuneSyncError(Exception):
     """Base of every error neptune-sync raises."""
@@ -93,9 +95,14 @@ class TypeConflictError(MetadataInconsistency, TypeError):
         self.existing = existing
         self.attempted = attempted
         super().__init__(
-            f"{path!r} is a {existing} field; cannot write a {attempted} to it "
+            f"{path!r} is {_field_words(existing)}; cannot write {_field_words(attempted)} there "
             f"(a field's type is fixed by its first write; delete the field or use another path)"
         )
+
+
+def _field_words(type_: str) -> str:
+    """"an int field", "a floatSeries field"; "a namespace" and "a series" as they are."""
+    return a(type_) if type_ in ("namespace", "series") else a(f"{type_} field")
 
 
 class MissingFieldError(NeptuneUserError, AttributeError, KeyError):

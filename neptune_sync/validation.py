@@ -16,6 +16,7 @@ import re
 import time
 
 from .exceptions import InvalidPathError, ValueRuleError
+from .messages import type_words, user_line
 
 MAX_PATH_LENGTH = 1024  # characters of the full path, namespaces included
 MAX_FIELDS = 9000  # fields in one run
@@ -32,10 +33,14 @@ class NeptuneUnsupportedType(UserWarning):
     """A value of a type Neptune cannot store was given; it was not logged (as neptune 1.x)."""
 
 
+class NeptuneWarning(UserWarning):
+    """A value was logged, but not quite as given (e.g. a non-``str`` dict key became its ``str()``)."""
+
+
 def check_path(path: str) -> str:
     """Return ``path`` if it is a valid field path; raise :class:`InvalidPathError` otherwise."""
     if type(path) is not str:
-        raise InvalidPathError(repr(path), "path-type", f"a path must be a str, not {type(path).__name__}")
+        raise InvalidPathError(repr(path), "path-type", f"a path must be a str, not {type_words(path)}")
     if not path:
         raise InvalidPathError(path, "path-empty", "a path must not be empty")
     if len(path) > MAX_PATH_LENGTH:
@@ -87,7 +92,7 @@ def check_step(path: str, step: object) -> float | int:
     """A step must be a finite int or float (bool excluded) with ``|step| <= 2**53``; returns it
     as a plain int or float (an IntEnum or other int subclass becomes an int)."""
     if type(step) is bool or not isinstance(step, (int, float)):
-        raise ValueRuleError(path, "step-type", f"step must be an int or float, not {type(step).__name__}")
+        raise ValueRuleError(path, "step-type", f"step must be an int or float, not {type_words(step)}")
     if isinstance(step, float) and not math.isfinite(step):
         raise ValueRuleError(path, "step-finite", f"step must be finite, not {step!r}")
     if abs(step) > MAX_STEP:
@@ -198,7 +203,7 @@ def truncate(path: str, value: str, limit: int, rule: str) -> str:
 def check_set_item(path: str, value: object) -> str:
     if type(value) is not str:
         raise ValueRuleError(
-            path, "set-item-type", f"string set items must be str, not {type(value).__name__}"
+            path, "set-item-type", f"string set items must be str, not {type_words(value)}"
         )
     if len(value) > MAX_SET_ITEM_LENGTH:
         raise ValueRuleError(
@@ -212,12 +217,14 @@ WARN_INTERVAL = 10.0
 
 
 def warn(path: str, rule: str, detail: str, *, now: float | None = None) -> bool:
-    """Log a rule warning naming field and rule, at most once per ``WARN_INTERVAL`` per pair."""
+    """Log a rule warning naming field, rule and the user's line, at most once per ``WARN_INTERVAL``
+    per (field, rule)."""
     now = time.monotonic() if now is None else now
     key = (path, rule)
     last = _last_warned.get(key)
     if last is not None and now - last < WARN_INTERVAL:
         return False
     _last_warned[key] = now
-    logger.warning("%r: %s [rule: %s]", path, detail, rule)
+    where = user_line()
+    logger.warning("%r: %s [rule: %s]%s", path, detail, rule, f" (at {where})" if where else "")
     return True

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from neptune_sync.messages import a
 from neptune_sync.oplog.ops import FieldType
 from neptune_sync.protocol import FieldValue, RunRecord, RunRow, RunsTable
 
@@ -71,7 +72,7 @@ async def get_series(request: web.Request) -> web.Response:
     if page is None:
         raise NotFound(f"run {run.run_key!r} has no field {path!r}")
     if page.type not in (FieldType.FLOAT_SERIES, FieldType.STRING_SERIES, FieldType.FILE_SERIES):
-        raise Conflict(f"{path!r} is a {page.type} field, not a series")
+        raise Conflict(f"{path!r} is {a(page.type + ' field')}, not a series")
     return json_response(page)
 
 
@@ -109,7 +110,7 @@ async def _file_ref(request: web.Request, run: RunRecord, held: FieldValue) -> d
         if ref is None:
             raise NotFound(f"file set {held.path!r} has no file {member!r}")
     else:
-        raise Conflict(f"{held.path!r} is a {held.type} field, not a file, fileSeries or fileSet")
+        raise Conflict(f"{held.path!r} is {a(held.type + ' field')}, not a file, fileSeries or fileSet")
     assert isinstance(ref, dict)
     return ref
 
