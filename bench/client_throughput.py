@@ -14,7 +14,10 @@ Clients:
   neptune_sync  ``import neptune_sync as neptune``; offline mode; ``run["train/loss"].append(v, step=i)``;
                 automatic capture off (no console copy, hardware thread, git, source files)
   neptune_sync+capture   the same with every capture on (defaults + ``dependencies="infer"``), S1 only:
-                the cost of capture on a training loop, as the ratio to ``neptune_sync`` in the same run
+                the cost of capture on a training loop (``--capture-pairs``, default 6): S1 off and on
+                in adjacent pairs, alternating which goes first; prints the median and the spread of
+                the per-pair ratios (points/s, and points per CPU second of the process) and the
+                capture thread's CPU during the loop
   neptune       neptune 1.x offline mode, the same calls as neptune_sync     (``--peers``)
   wandb         wandb offline mode: ``run.log({"train/loss": v}, step=i)`` (``--peers``); S2 logs a
                 one-key dict per point (like for like with S2), S2d one dict of 100 per step,
@@ -34,6 +37,7 @@ Idle log growth (``--idle-seconds``, default 60; 0 skips): a run with every capt
 nothing, for that long, once with the capture periods shortened 100x (hardware 0.1 s, heartbeat
 0.6 s: the same ops as 100x as long at the defaults) and once with the defaults; each prints the
 segment bytes it added per hour (bytes of the stopped run minus those of a run stopped at once).
+The closing line prints both costs of capture: the S1 ratio and the idle growth at the defaults.
 Run:  .venv/bin/python bench/client_throughput.py [--n1 1000000] [--reps 3] [--peers]
 """
 
@@ -172,12 +176,20 @@ def neptune_api_loop(run, calls: list, rss: list) -> None:
 def timed_api_run(run, calls: list) -> dict:
     """Drive a neptune-style run through the calls, then stop it: loop + stop time, RSS."""
     rss: list[float] = []
-    c0, t0 = time.process_time(), time.perf_counter()
+    ticker = capture_thread_id(run)
+    c0, t0, k0 = time.process_time(), time.perf_counter(), thread_cpu_s(ticker)
     neptune_api_loop(run, calls, rss)
-    t1 = time.perf_counter()
+    t1, k1 = time.perf_counter(), thread_cpu_s(ticker)  # before stop() ends the thread
     run.stop()
     t2, c2 = time.perf_counter(), time.process_time()
-    return {"seconds": t2 - t0, "stop_s": t2 - t1, "rss": rss + [rss_mib()], "cpu_s": c2 - c0}
+    return {
+        "seconds": t2 - t0,
+        "stop_s": t2 - t1,
+        "rss": rss + [rss_mib()],
+        "cpu_s": c2 - c0,
+        # the capture thread's CPU during the loop: while it runs Python it holds the GIL
+        "capture_cpu_s": None if k0 is None or k1 is None else k1 - k0,
+    }
 
 
 CAPTURE_OFF = dict(
@@ -195,6 +207,25 @@ CAPTURE_ON = dict(
     capture_traceback=True,
     dependencies="infer",
 )
+
+
+def thread_cpu_s(native_id: int | None) -> float | None:
+    """CPU seconds (user + system) a thread of this process has used so far (Linux /proc)."""
+    if native_id is None:
+        return None
+    try:
+        with open(f"/proc/self/task/{native_id}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def capture_thread_id(run) -> int | None:
+    """The native id of the run's capture thread (hardware samples, heartbeat), None without one."""
+    capture = getattr(run, "_capture", None)
+    thread = getattr(getattr(capture, "_ticker", None), "_thread", None)
+    return getattr(thread, "native_id", None)
 
 
 def run_neptune_sync(workdir: Path, calls: list, capture: dict = CAPTURE_OFF) -> dict:
@@ -334,6 +365,7 @@ def worker(client: str, scenario: str, n1: int, steps2: int, workdir: Path) -> d
         "stop_s": res["stop_s"],
         "rate": points / res["seconds"],
         "cpu_rate": points / res["cpu_s"] if res.get("cpu_s") else None,  # CPU of every thread of ours
+        "capture_cpu_s": res.get("capture_cpu_s"),
         "bytes_per_point": res["bytes"] / points,
         "rss_mib": [round(r, 1) for r in res["rss"]],
         "child_rss_mib": None if child is None else [round(r or 0.0, 1) for r in child],
@@ -394,16 +426,57 @@ SHORT_PERIODS = {"NEPTUNE_SYNC_MONITORING_PERIOD": "0.1", "NEPTUNE_SYNC_HEARTBEA
 SHORTENED = 100  # the defaults are 10 s and 60 s
 
 
-def idle_growth(seconds: float) -> None:
-    """Print the segment bytes per hour an idle run with every capture on adds (target < 100 KB)."""
+def idle_growth(seconds: float) -> float | None:
+    """Print the segment bytes per hour an idle run with every capture on adds (target < 100 KB);
+    returns the KB per hour measured at the default periods."""
+    measured = None
     for label, env, scale in (("periods / 100", SHORT_PERIODS, SHORTENED), ("defaults", {}, 1)):
         res = spawn("idle", str(seconds), 0, 0, sys.executable, env)
         if res:
-            per_hour = res["growth"] / (res["seconds"] * scale) * 3600
+            per_hour = res["growth"] / (res["seconds"] * scale) * 3600 / 1000
+            measured = per_hour if scale == 1 else measured
             print(
                 f"idle run, every capture on, {label}: {res['growth']:,} B in {res['seconds']:.0f} s "
-                f"-> {per_hour / 1000:6.1f} KB per hour at the default periods (target < 100)"
+                f"-> {per_hour:6.1f} KB per hour at the default periods (target < 100)"
             )
+    return measured
+
+
+def spread(values: list[float]) -> str:
+    return f"median {statistics.median(values):6.3f}x (min {min(values):.3f}, max {max(values):.3f})"
+
+
+def capture_cost(n1: int, pairs: int) -> float | None:
+    """S1 with every capture on against S1 with capture off, in ``pairs`` adjacent pairs whose order
+    alternates, so load that drifts while the bench runs weighs on both sides alike. Prints the
+    median and spread of the per-pair ratios (wall and CPU) and the capture thread's CPU during
+    the loop (it holds the GIL while it runs Python); returns the median wall ratio."""
+    wall: list[float] = []
+    cpu: list[float] = []
+    thread: list[float] = []
+    clients = ("neptune_sync", "neptune_sync+capture")
+    for k in range(pairs):
+        order = clients if k % 2 == 0 else clients[::-1]
+        res = {client: spawn(client, "S1", n1, 0, sys.executable) for client in order}
+        off, on = res["neptune_sync"], res["neptune_sync+capture"]
+        if off is None or on is None:
+            continue
+        wall.append(on["rate"] / off["rate"])
+        cpu.append(on["cpu_rate"] / off["cpu_rate"])
+        if on["capture_cpu_s"] is not None:
+            thread.append(on["capture_cpu_s"] / (on["seconds"] - on["stop_s"]))
+    if not wall:
+        return None
+    print(
+        f"S1   capture on / off, {len(wall)} interleaved pairs of {n1:,} points: points/s {spread(wall)}; "
+        f"points per CPU second of the process {spread(cpu)} (target >= 0.970)"
+    )
+    if thread:
+        print(
+            f"S1   capture thread CPU during the loop: median {statistics.median(thread):.2%} of the loop's "
+            f"wall time (max {max(thread):.2%})"
+        )
+    return statistics.median(wall)
 
 
 def importable(python: str, module: str) -> bool:
@@ -432,6 +505,12 @@ def main() -> None:
     ap.add_argument("--peer-n1", type=int, default=100_000, help="S1 points for peers")
     ap.add_argument("--peer-steps2", type=int, default=1_000, help="S2/S2d steps of 100 series for peers")
     ap.add_argument("--idle-seconds", type=float, default=60.0, help="idle log growth run length (0: skip)")
+    ap.add_argument(
+        "--capture-pairs",
+        type=int,
+        default=6,
+        help="S1 capture off/on pairs for the cost of capture (0: skip)",
+    )
     ap.add_argument("--worker", nargs=2, metavar=("CLIENT", "SCENARIO"), help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -455,11 +534,11 @@ def main() -> None:
         )
     )
     versions: dict[str, str] = {}
-    for scenario in args.scenarios.split(","):
-        scenario_clients = clients + (["neptune_sync+capture"] if scenario == "S1" else [])
-        results: dict[str, list[dict]] = {c: [] for c in scenario_clients}
+    scenarios = args.scenarios.split(",")
+    for scenario in scenarios:
+        results: dict[str, list[dict]] = {c: [] for c in clients}
         for _ in range(args.reps):  # interleave clients across repetitions
-            for client in scenario_clients:
+            for client in clients:
                 peer = client in PEERS
                 res = spawn(
                     client,
@@ -491,19 +570,17 @@ def main() -> None:
                 f"{scenario:4} {client:20} {mid['points']:>9,} pts {rate:12,.0f} points/s  {ratio}  "
                 f"{bpp:6.1f} B/point  stop {stop:6.3f} s  {rss}  {vs}".rstrip()
             )
-        capture = median_rate(results, "neptune_sync+capture")
-        if capture and ours:
-            cpu_on, cpu_off = (
-                statistics.median(r["cpu_rate"] for r in results[c])
-                for c in ("neptune_sync+capture", "neptune_sync")
-            )
-            print(
-                f"{scenario:4} capture on / off: {capture / ours:6.3f}x points/s, {cpu_on / cpu_off:6.3f}x points per "
-                "CPU second of the process (all its threads; load from other processes does not count) "
-                "(target >= 0.970)"
-            )
-    if args.idle_seconds > 0:
-        idle_growth(args.idle_seconds)
+    ratio = (
+        capture_cost(args.n1, args.capture_pairs) if args.capture_pairs > 0 and "S1" in scenarios else None
+    )
+    idle = idle_growth(args.idle_seconds) if args.idle_seconds > 0 else None
+    if ratio is not None or idle is not None:
+        print(
+            "cost of capture: S1 capture on / off "
+            + (f"{ratio:.3f}x (target >= 0.970)" if ratio is not None else "not measured")
+            + ", idle run's log "
+            + (f"{idle:.1f} KB per hour (target < 100)" if idle is not None else "not measured")
+        )
     if len(clients) > 2:
         print("versions: " + ", ".join(f"{c} {v}" for c, v in versions.items() if v))
 
