@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from .container import Container
 
 _NO_STEP = float("-inf")
+_PLAIN_ATOMS = frozenset({int, float, str, bool})
 _SERIES_OP = {
     o.FieldType.STRING_SERIES: (o.LogStrings, o.StringPoint),
     o.FieldType.FILE_SERIES: (o.LogFiles, o.FilePoint),
@@ -215,23 +216,24 @@ class Handler:
         """Set a field (int, float, bool, str, datetime, File, anything ``float()`` takes, a figure);
         a dict or ``argparse.Namespace`` assigns a namespace; another handler (``run["b"] = run["a"]``)
         copies what it holds."""
-        if isinstance(value, Handler):
-            self._copy_from(value)
-            return
-        value = assignable(value)
-        if isinstance(value, Artifact):
-            self._assign_artifact(value)
-            return
-        if isinstance(value, Mapping):
-            for key, item in value.items():
-                self[str(key)].assign(item)
-            return
-        if isinstance(value, File):
-            self.upload(value)
-            return
-        if isinstance(value, (*SERIES_VALUES, StringSet, FileSet)):
-            self._replace(value)
-            return
+        if type(value) not in _PLAIN_ATOMS:  # those need no conversion: straight to their operation
+            if isinstance(value, Handler):
+                self._copy_from(value)
+                return
+            value = assignable(value)
+            if isinstance(value, Artifact):
+                self._assign_artifact(value)
+                return
+            if isinstance(value, Mapping):
+                for key, item in value.items():
+                    self[str(key)].assign(item)
+                return
+            if isinstance(value, File):
+                self.upload(value)
+                return
+            if isinstance(value, (*SERIES_VALUES, StringSet, FileSet)):
+                self._replace(value)
+                return
         field = self._run._tree.get(self._path)
         op = atom_op(self._path, value, field.type if field is not None else None)
         if op is not None:
