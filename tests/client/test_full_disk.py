@@ -33,7 +33,11 @@ CHILD = textwrap.dedent(
     f"""
     import os, sys
     import neptune_sync as neptune
-    run = neptune.init_run(project="team/proj", mode="offline", custom_run_id="full-disk")
+    # no hardware samples: a sample taken while the disk is full is a dropped write too, and
+    # whether one falls inside the loop depends on how long the loop takes
+    run = neptune.init_run(
+        project="team/proj", mode="offline", custom_run_id="full-disk", capture_hardware_metrics=False
+    )
     print("ready", flush=True)
     sys.stdin.readline()
     before = run.dropped_operations
