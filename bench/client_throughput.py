@@ -29,7 +29,9 @@ the stdlib and the client it measures. Peers use smaller sizes (``--peer-n1``, `
 rates are per second); each row prints the number of points it logged.
 
 Printed per (client, scenario): points/s of the logging loop including the closing stop()/finish()
-(the raw baseline's fsync), the ratio to raw-msgspec, for peers neptune_sync's rate divided by the
+(the raw baseline's fsync), the ratio to raw-msgspec (and, for neptune_sync, the median and spread
+of the per-repetition ratios of points per CPU second of the process, which load from other
+processes distorts far less than wall time), for peers neptune_sync's rate divided by the
 peer's, bytes per point of the client's data files, the stop()/finish() seconds, and the worker's
 RSS at 25/50/75/100 % of the loop (flat = no growth with the run; wandb adds its wandb-core
 process, sampled with psutil).
@@ -127,7 +129,7 @@ def run_raw(workdir: Path, calls: list) -> dict:
     pack_into, now, rss = struct.pack_into, time.time, []
     buf = bytearray()
     with open(workdir / "raw.msgpack", "ab", buffering=0) as f:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         for call in calls:
             if call is None:
                 rss.append(rss_mib())
@@ -143,8 +145,14 @@ def run_raw(workdir: Path, calls: list) -> dict:
         t1 = time.perf_counter()
         f.write(buf)
         os.fsync(f.fileno())
-    t2 = time.perf_counter()
-    return {"seconds": t2 - t0, "stop_s": t2 - t1, "rss": rss + [rss_mib()], "bytes": dir_bytes(workdir)}
+    t2, c2 = time.perf_counter(), time.process_time()
+    return {
+        "seconds": t2 - t0,
+        "stop_s": t2 - t1,
+        "rss": rss + [rss_mib()],
+        "bytes": dir_bytes(workdir),
+        "cpu_s": c2 - c0,
+    }
 
 
 def neptune_api_loop(run, calls: list, rss: list) -> None:
@@ -484,6 +492,18 @@ def importable(python: str, module: str) -> bool:
     return subprocess.run([python, "-c", code, module], capture_output=True).returncode == 0
 
 
+def paired_ratio(results: dict[str, list[dict]], client: str, key: str) -> str | None:
+    """``client``'s ``key`` over raw-msgspec's, per repetition (the two ran next to each other):
+    median and spread; None when either lacks it. Per CPU second of the process, load from other
+    processes counts far less than in points/s."""
+    pairs = [
+        (ours[key], raw[key])
+        for ours, raw in zip(results.get(client, []), results.get("raw-msgspec", []), strict=False)
+        if ours.get(key) and raw.get(key)
+    ]
+    return spread([a / b for a, b in pairs]) if pairs else None
+
+
 def median_rate(results: dict[str, list[dict]], client: str) -> float | None:
     runs = results.get(client)
     return statistics.median(r["rate"] for r in runs) if runs else None
@@ -559,6 +579,9 @@ def main() -> None:
             bpp = statistics.median(r["bytes_per_point"] for r in runs)
             stop = statistics.median(r["stop_s"] for r in runs)
             ratio = f"{rate / base:6.3f}x raw" if base else "      n/a"
+            cpu_ratio = paired_ratio(results, client, "cpu_rate") if client not in PEERS else None
+            if cpu_ratio:
+                ratio += f" (per CPU second {cpu_ratio})"
             vs = f"neptune_sync {ours / rate:6.1f}x this" if client in PEERS and ours else ""
             mid = runs[len(runs) // 2]
             rss = f"RSS MiB at 25/50/75/100%: {mid['rss_mib']}"

@@ -53,13 +53,12 @@ from .validation import (
     join_path,
     warn,
 )
-from .values import assignable, atom_op, plain, series_kind
+from .values import PLAIN_ATOMS, assignable, atom_op, plain, series_kind
 
 if TYPE_CHECKING:
     from .container import Container
 
 _NO_STEP = float("-inf")
-_PLAIN_ATOMS = frozenset({int, float, str, bool})
 _SERIES_OP = {
     o.FieldType.STRING_SERIES: (o.LogStrings, o.StringPoint),
     o.FieldType.FILE_SERIES: (o.LogFiles, o.FilePoint),
@@ -216,7 +215,7 @@ class Handler:
         """Set a field (int, float, bool, str, datetime, File, anything ``float()`` takes, a figure);
         a dict or ``argparse.Namespace`` assigns a namespace; another handler (``run["b"] = run["a"]``)
         copies what it holds."""
-        if type(value) not in _PLAIN_ATOMS:  # those need no conversion: straight to their operation
+        if type(value) not in PLAIN_ATOMS:  # those need no conversion: straight to their operation
             if isinstance(value, Handler):
                 self._copy_from(value)
                 return
