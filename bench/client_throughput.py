@@ -579,7 +579,7 @@ def main() -> None:
             bpp = statistics.median(r["bytes_per_point"] for r in runs)
             stop = statistics.median(r["stop_s"] for r in runs)
             ratio = f"{rate / base:6.3f}x raw" if base else "      n/a"
-            cpu_ratio = paired_ratio(results, client, "cpu_rate") if client not in PEERS else None
+            cpu_ratio = paired_ratio(results, client, "cpu_rate") if client == "neptune_sync" else None
             if cpu_ratio:
                 ratio += f" (per CPU second {cpu_ratio})"
             vs = f"neptune_sync {ours / rate:6.1f}x this" if client in PEERS and ours else ""
