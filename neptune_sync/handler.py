@@ -53,7 +53,7 @@ from .validation import (
     join_path,
     warn,
 )
-from .values import assignable, atom_op, dict_key, plain, series_kind
+from .values import PLAIN_ATOMS, assignable, atom_op, dict_key, plain, series_kind
 
 if TYPE_CHECKING:
     from .container import Container
@@ -215,23 +215,24 @@ class Handler:
         """Set a field (int, float, bool, str, datetime, File, anything ``float()`` takes, a figure);
         a dict or ``argparse.Namespace`` assigns a namespace; another handler (``run["b"] = run["a"]``)
         copies what it holds."""
-        if isinstance(value, Handler):
-            self._copy_from(value)
-            return
-        value = assignable(value)
-        if isinstance(value, Artifact):
-            self._assign_artifact(value)
-            return
-        if isinstance(value, Mapping):
-            for key, item in value.items():
-                self[dict_key(self._path, key)].assign(item)
-            return
-        if isinstance(value, File):
-            self.upload(value)
-            return
-        if isinstance(value, (*SERIES_VALUES, StringSet, FileSet)):
-            self._replace(value)
-            return
+        if type(value) not in PLAIN_ATOMS:  # those need no conversion: straight to their operation
+            if isinstance(value, Handler):
+                self._copy_from(value)
+                return
+            value = assignable(value)
+            if isinstance(value, Artifact):
+                self._assign_artifact(value)
+                return
+            if isinstance(value, Mapping):
+                for key, item in value.items():
+                    self[dict_key(self._path, key)].assign(item)
+                return
+            if isinstance(value, File):
+                self.upload(value)
+                return
+            if isinstance(value, (*SERIES_VALUES, StringSet, FileSet)):
+                self._replace(value)
+                return
         field = self._run._tree.get(self._path)
         op = atom_op(self._path, value, field.type if field is not None else None)
         if op is not None:

@@ -226,7 +226,8 @@ class Run(Container):
             if not self._forked_child:  # the parent owns the run's state
                 self["sys/state"] = "Inactive"
                 self["sys/modification_time"] = _dt.datetime.now(_dt.timezone.utc)
-            self.wait(timeout=STOP_SYNC_TIMEOUT if seconds is None else seconds)
+            if self._mode in ("async", "sync"):  # else nothing to wait for: closing the log fsyncs it
+                self.wait(timeout=STOP_SYNC_TIMEOUT if seconds is None else seconds)
         finally:
             self._stopped = True
             self._sink.close()

@@ -33,6 +33,8 @@ from .validation import (
     truncate,
 )
 
+PLAIN_ATOMS = frozenset({int, float, str, bool})  # values that need no conversion before their rules
+
 
 def plain(value: Any) -> Any:
     """numpy scalars (and 0-d arrays) as Python values; anything else unchanged."""
@@ -109,10 +111,12 @@ def atom_op(path: str, value: Any, existing: str | None) -> o.Op | None:
     An int written to an existing float field is stored as a float, as neptune 1.x does. A value
     wrapped by ``stringify_unsupported`` keeps its type when Neptune has one, else is its ``str()``.
     """
-    value = plain(value)
-    stringified = isinstance(value, StringifyValue)
-    if stringified:
-        value = plain(value.value)
+    stringified = False
+    if type(value) not in PLAIN_ATOMS:
+        value = plain(value)
+        stringified = isinstance(value, StringifyValue)
+        if stringified:
+            value = plain(value.value)
     kind = type(value)
     if kind is bool:
         return o.AssignBool(path, value)

@@ -18,7 +18,7 @@ HEAVY = (
     "neptune_syncd",
     "neptune_sync_store",
 )
-CAPTURE_THREAD = ("psutil", "pynvml")  # imported by a run's hardware-metrics thread, not by the import
+CAPTURE_THREAD = ("psutil", "pynvml")  # imported when a run starts its hardware metrics, not by the import
 
 PROBE = f"""
 import json, sys
