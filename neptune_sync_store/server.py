@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from .app import build_app
 from .auth import SCOPES
+from .blobstore import make_blob_backend
 from .context import CONTEXT
 from .settings import StoreSettings
 from .storage import Storage, make_storage
@@ -37,22 +38,31 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
 
 @asynccontextmanager
 async def serve(
-    settings: StoreSettings, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None
+    settings: StoreSettings,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    tls: ssl.SSLContext | None = None,
+    reuse_port: bool = False,
 ) -> AsyncIterator[RunningStore]:
-    """Open storage, listen on ``host:port`` (0: any free port), yield, then shut down cleanly."""
-    storage = make_storage(settings.db, settings.data_dir, pg_schema=settings.pg_schema)
-    await storage.open()
-    try:
-        app = build_app(settings, storage)
+    """Open storage and blobs, listen on ``host:port`` (0: any free port), yield, then shut down.
+
+    ``reuse_port`` sets ``SO_REUSEPORT``: several store processes then listen on one port and the
+    kernel spreads connections among them (``neptune-sync server --workers N``).
+    """
+    async with AsyncExitStack() as stack:
+        storage = make_storage(settings.db, settings.data_dir, pg_schema=settings.pg_schema)
+        await storage.open()
+        stack.push_async_callback(storage.close)
+        blobs = make_blob_backend(settings.blob_location, presign_seconds=settings.presign_seconds)
+        await blobs.open()
+        stack.push_async_callback(blobs.close)
+        app = build_app(settings, storage, blobs)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await runner.setup()
-        try:
-            site = web.TCPSite(runner, host, port, ssl_context=tls)
-            await site.start()
-            bound = runner.addresses[0][1]
-            shown = f"[{host}]" if ":" in host else host
-            yield RunningStore(f"{'https' if tls else 'http'}://{shown}:{bound}", storage, app)
-        finally:
-            await runner.cleanup()
-    finally:
-        await storage.close()
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, host, port, ssl_context=tls, reuse_port=reuse_port or None)
+        await site.start()
+        bound = runner.addresses[0][1]
+        shown = f"[{host}]" if ":" in host else host
+        yield RunningStore(f"{'https' if tls else 'http'}://{shown}:{bound}", storage, app)
