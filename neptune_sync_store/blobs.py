@@ -11,8 +11,8 @@ import logging
 from aiohttp import web
 
 from .auth import READ, WRITE
-from .context import context
 from .blobstore import check_name
+from .context import context
 from .errors import NotFound, RequestError, TooLarge
 from .files import OCTET, SAFE_HEADERS
 

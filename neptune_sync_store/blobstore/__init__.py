@@ -42,9 +42,11 @@ class Partial:
 class BlobBackend(abc.ABC):
     """Content-addressed blob bytes with resumable, verified uploads."""
 
+    @abc.abstractmethod
     async def open(self) -> None:
-        """Connect (and create what is missing, e.g. the local directory)."""
+        """Connect (or check the location can be used)."""
 
+    @abc.abstractmethod
     async def close(self) -> None: ...
 
     @abc.abstractmethod

@@ -30,6 +30,12 @@ class LocalBlobBackend(BlobBackend):
         self.root = Path(root)
         self.partial_dir = self.root / ".partial"
 
+    async def open(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    async def close(self) -> None:
+        pass
+
     def file_path(self, sha256: str) -> Path:
         return self.root / check_name(sha256)[:2] / sha256
 

@@ -3,8 +3,9 @@
 Keys under the location's prefix:
 
 - ``blobs/<aa>/<sha256>``: committed content, hashed to its name before it got this key.
-- ``partials/<sha256>/<size>``: the multipart upload of an upload in progress (its UploadId is
-  found by listing, its bytes held by listing its parts), so any store process can resume it.
+- ``partials/<sha256>/<size>/<nonce>``: the multipart upload of an upload in progress (found by
+  listing, its bytes held by listing its parts), so any store process can resume it; the oldest
+  one of a blob is the one resumed.
 
 Part ``n`` holds bytes ``[(n-1)*P, n*P)`` with ``P = part_size(size)``, which every process derives
 from the announced size; only whole parts are kept, so ``receive`` answers a multiple of ``P``
@@ -20,8 +21,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -101,7 +105,9 @@ class S3BlobBackend(BlobBackend):
         return f"{self.prefix}blobs/{check_name(sha256)[:2]}/{sha256}"
 
     def _staging(self, sha256: str, size: int) -> str:
-        return f"{self.prefix}partials/{sha256}/{size}"
+        """A new upload's key: unique, so that uploads racing through two processes never
+        complete or delete each other's object."""
+        return f"{self.prefix}partials/{sha256}/{size}/{uuid.uuid4().hex}"
 
     # --- committed blobs ---
 
@@ -151,17 +157,19 @@ class S3BlobBackend(BlobBackend):
 
     # --- uploads ---
 
-    async def _uploads(self, sha256: str) -> list[tuple[int, str, Any]]:
-        """(size, UploadId, Initiated) of the multipart uploads of a blob, oldest first."""
-        prefix = f"{self.prefix}partials/{check_name(sha256)}/"
+    async def _uploads(self, prefix: str) -> list[_Upload]:
+        """The multipart uploads under ``prefix``, oldest first."""
         found = []
         paginator = self.client.get_paginator("list_multipart_uploads")
         async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             for up in page.get("Uploads", []):
-                tail = up["Key"][len(prefix) :]
-                if tail.isdigit():
-                    found.append((int(tail), up["UploadId"], up["Initiated"]))
-        return sorted(found, key=lambda u: (u[2], u[1]))
+                sha256, size, _ = up["Key"].rsplit("/", 3)[-3:]
+                if size.isdigit():
+                    found.append(_Upload(up["Key"], sha256, int(size), up["UploadId"], up["Initiated"]))
+        return sorted(found, key=lambda u: (u.initiated, u.upload_id))
+
+    def _uploads_of(self, sha256: str) -> Any:
+        return self._uploads(f"{self.prefix}partials/{check_name(sha256)}/")
 
     async def _parts(self, key: str, upload_id: str) -> list[dict[str, Any]]:
         parts = []
@@ -180,19 +188,19 @@ class S3BlobBackend(BlobBackend):
             have += part["Size"]
         return have
 
-    async def _current(self, sha256: str, size: int) -> tuple[str | None, int]:
-        """The upload of ``sha256`` announced at ``size`` and the bytes it holds ((None, 0): none)."""
-        for up_size, upload_id, _ in await self._uploads(sha256):
-            if up_size == size:
-                return upload_id, self._held(await self._parts(self._staging(sha256, size), upload_id), size)
+    async def _current(self, sha256: str, size: int) -> tuple[_Upload | None, int]:
+        """The oldest upload of ``sha256`` announced at ``size`` and the bytes it holds."""
+        for up in await self._uploads_of(sha256):
+            if up.size == size:
+                return up, self._held(await self._parts(up.key, up.upload_id), size)
         return None, 0
 
     async def received(self, sha256: str) -> int:
-        uploads = await self._uploads(sha256)
+        uploads = await self._uploads_of(sha256)
         if not uploads:
             return 0
-        size, upload_id, _ = uploads[0]
-        return self._held(await self._parts(self._staging(sha256, size), upload_id), size)
+        up = uploads[0]
+        return self._held(await self._parts(up.key, up.upload_id), up.size)
 
     async def receive(self, sha256: str, size: int, offset: int, chunks: AsyncIterator[bytes]) -> int:
         check_name(sha256)
@@ -200,7 +208,7 @@ class S3BlobBackend(BlobBackend):
             raise RequestError(f"upload offset {offset} is beyond the announced size {size}")
         if await self.size(sha256) is not None:
             return size
-        upload_id, have = await self._current(sha256, size)
+        upload, have = await self._current(sha256, size)
         if offset != have:
             raise Conflict(
                 f"upload offset {offset} does not match the {have} bytes received",
@@ -209,7 +217,7 @@ class S3BlobBackend(BlobBackend):
         if have == 0 and size <= part_size(size):
             return await self._put_whole(sha256, size, chunks)
         try:
-            return await self._receive_parts(sha256, size, upload_id, have, chunks)
+            return await self._receive_parts(sha256, size, upload, have, chunks)
         except ClientError as exc:
             if _code(exc) != "NoSuchUpload":
                 raise
@@ -221,10 +229,12 @@ class S3BlobBackend(BlobBackend):
             ) from None
 
     async def _receive_parts(
-        self, sha256: str, size: int, upload_id: str | None, have: int, chunks: AsyncIterator[bytes]
+        self, sha256: str, size: int, upload: _Upload | None, have: int, chunks: AsyncIterator[bytes]
     ) -> int:
-        key = self._staging(sha256, size)
-        if upload_id is None:
+        if upload is not None:
+            key, upload_id = upload.key, upload.upload_id
+        else:
+            key = self._staging(sha256, size)
             # no upload-wide checksum algorithm: each part still carries its sha256, which the
             # server checks, and completing needs no part checksums back (not every server lists them)
             upload_id = (await self.client.create_multipart_upload(Bucket=self.bucket, Key=key))["UploadId"]
@@ -243,7 +253,7 @@ class S3BlobBackend(BlobBackend):
             )
             stream.have += len(part)
         if stream.have == size:
-            await self._commit(sha256, size, upload_id, stream.digest)
+            await self._commit(sha256, size, key, upload_id, stream.digest)
         return stream.have
 
     async def _put_whole(self, sha256: str, size: int, chunks: AsyncIterator[bytes]) -> int:
@@ -266,9 +276,8 @@ class S3BlobBackend(BlobBackend):
         )
         return size
 
-    async def _commit(self, sha256: str, size: int, upload_id: str, digest: Any) -> None:
+    async def _commit(self, sha256: str, size: int, key: str, upload_id: str, digest: Any) -> None:
         """Complete the staged upload, verify its hash, then copy it under its final key."""
-        key = self._staging(sha256, size)
         parts = await self._parts(key, upload_id)
         try:
             await self.client.complete_multipart_upload(
@@ -332,18 +341,26 @@ class S3BlobBackend(BlobBackend):
 
     async def partials(self) -> list[Partial]:
         found = []
-        paginator = self.client.get_paginator("list_multipart_uploads")
-        async for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{self.prefix}partials/"):
-            for up in page.get("Uploads", []):
-                sha256, size = up["Key"].rsplit("/", 2)[-2:]
-                parts = await self._parts(up["Key"], up["UploadId"])
-                last = max([up["Initiated"], *(p["LastModified"] for p in parts)])
-                found.append(Partial(sha256, self._held(parts, int(size)), last.timestamp()))
+        for up in await self._uploads(f"{self.prefix}partials/"):
+            parts = await self._parts(up.key, up.upload_id)
+            last = max([up.initiated, *(p["LastModified"] for p in parts)])
+            found.append(Partial(up.sha256, self._held(parts, up.size), last.timestamp()))
         return sorted(found, key=lambda p: p.sha256)
 
     async def drop_partial(self, sha256: str) -> None:
-        for size, upload_id, _ in await self._uploads(sha256):
-            await self._abort(self._staging(sha256, size), upload_id)
+        for up in await self._uploads_of(sha256):
+            await self._abort(up.key, up.upload_id)
+
+
+@dataclass(frozen=True)
+class _Upload:
+    """A multipart upload of a blob, as listed."""
+
+    key: str
+    sha256: str
+    size: int
+    upload_id: str
+    initiated: datetime
 
 
 class _PartStream:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import datetime as dt
 import hashlib
+import inspect
 import io
 import os
 import random

@@ -226,6 +226,7 @@ async def test_a_presigned_url_serves_the_blob_and_a_tampered_one_is_refused(s3_
     tampered = parts._replace(query=urllib.parse.urlencode(query, doseq=True)).geturl()
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(tampered, timeout=10)
+    caught.value.close()
     assert caught.value.code == 403
 
 
