@@ -223,10 +223,7 @@ class S3BlobBackend(BlobBackend):
                 raise
             if await self.size(sha256) == size:  # another process committed it meanwhile
                 return size
-            raise Conflict(
-                f"the upload of {sha256} was dropped meanwhile; start again",
-                headers={"X-Upload-Offset": "0"},
-            ) from None
+            raise Conflict(f"another upload of {sha256} took over this one; retry") from None
 
     async def _receive_parts(
         self, sha256: str, size: int, upload: _Upload | None, have: int, chunks: AsyncIterator[bytes]

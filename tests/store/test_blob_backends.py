@@ -22,7 +22,6 @@ import pytest_asyncio
 from neptune_sync_store.blobstore import make_blob_backend
 from neptune_sync_store.blobstore.s3 import part_size
 from neptune_sync_store.errors import Conflict, NotFound, RequestError, Unprocessable
-from neptune_sync_store.s3_testing import seaweedfs
 
 pytestmark = pytest.mark.asyncio
 MIB = 1 << 20
@@ -52,12 +51,6 @@ async def chunks(data: bytes, piece: int = 300_000, *, cut_after: int | None = N
 
 async def read_all(backend, digest: str) -> bytes:
     return b"".join([c async for c in backend.read(digest)])
-
-
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory):
-    with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
-        yield server
 
 
 @pytest.fixture(params=["local", "s3"])
