@@ -92,15 +92,17 @@ class PostgresStorage(Storage):
 
     async def open(self) -> None:
         conn = await asyncpg.connect(self.dsn)
-        try:
-            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+        try:  # store processes starting together: one creates the schema, the others wait for it
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('neptune_sync_store schema'))")
+                await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+                await conn.execute(f"SET LOCAL search_path TO {self.schema}")
+                await conn.execute(SCHEMA)
         finally:
             await conn.close()
         self._pool = await asyncpg.create_pool(
             self.dsn, min_size=1, max_size=self._pool_size, server_settings={"search_path": self.schema}
         )
-        async with self._pool.acquire() as conn:
-            await conn.execute(SCHEMA)
 
     async def close(self) -> None:
         if self._pool is not None:
