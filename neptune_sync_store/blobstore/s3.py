@@ -42,6 +42,7 @@ MAX_PARTS = 10_000  # S3's limit on parts of one upload
 COPY_MAX = 5 << 30  # CopyObject's limit; larger blobs are copied part by part
 READ_CHUNK = MIB
 _MISSING = ("404", "NoSuchKey", "NotFound")
+_BAD_DIGEST = ("BadDigest", "XAmzContentChecksumMismatch", "InvalidDigest")
 
 
 def part_size(size: int) -> int:
@@ -262,15 +263,19 @@ class S3BlobBackend(BlobBackend):
                 raise RequestError(f"upload is longer than the announced size {size}")
         if len(data) < size:  # cut short: nothing is kept of a one-part upload
             return 0
-        digest = hashlib.sha256(data)
-        _check_digest(digest, sha256)
-        await self.client.put_object(
-            Bucket=self.bucket,
-            Key=self._final(sha256),
-            Body=bytes(data),
-            ChecksumSHA256=base64.b64encode(digest.digest()).decode(),
-            ContentType="application/octet-stream",
-        )
+        _check_digest(hashlib.sha256(data), sha256)
+        try:  # the name as the checksum: the server refuses content that does not hash to it, too
+            await self.client.put_object(
+                Bucket=self.bucket,
+                Key=self._final(sha256),
+                Body=bytes(data),
+                ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode(),
+                ContentType="application/octet-stream",
+            )
+        except ClientError as exc:
+            if _code(exc) in _BAD_DIGEST:
+                raise Unprocessable(f"content does not hash to {sha256}; upload dropped") from None
+            raise
         return size
 
     async def _commit(self, sha256: str, size: int, key: str, upload_id: str, digest: Any) -> None:
