@@ -10,7 +10,7 @@ from neptune_sync.protocol import PROTOCOL_VERSION, ErrorBody
 
 from . import blobs, browse, ingest, reads, webapp
 from .auth import TokenAuth
-from .blobstore import BlobFiles
+from .blobstore import BlobBackend
 from .context import CONTEXT, StoreContext, json_response
 from .errors import RequestError
 from .outage import is_outage
@@ -69,10 +69,10 @@ async def health(request: web.Request) -> web.Response:
     return json_response({"status": "ok", "protocol": PROTOCOL_VERSION})
 
 
-def build_app(settings: StoreSettings, storage: Storage) -> web.Application:
-    """The application over an opened storage (the caller owns opening and closing it)."""
+def build_app(settings: StoreSettings, storage: Storage, blob_backend: BlobBackend) -> web.Application:
+    """The application over an opened storage and blob backend (the caller opens and closes them)."""
     app = web.Application(client_max_size=settings.max_body, middlewares=[errors_as_json])
-    app[CONTEXT] = StoreContext(settings, storage, TokenAuth(storage), BlobFiles(settings.blobs_dir))
+    app[CONTEXT] = StoreContext(settings, storage, TokenAuth(storage), blob_backend)
     app.router.add_get("/v1/health", health)
     app.router.add_post("/v1/batches", ingest.post_batch)
     app.router.add_get("/v1/acked", ingest.get_acked)

@@ -42,6 +42,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_MAX_INFLIGHT,
         help="ingestion requests at once; more get 429",
     )
+    server.add_argument(
+        "--workers", type=int, default=1, help="store processes sharing the port (SO_REUSEPORT; default 1)"
+    )
+    server.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # set for workers
+    server.add_argument(
+        "--presign-seconds",
+        type=int,
+        default=0,
+        help="with S3 blobs: redirect blob downloads to presigned URLs valid this long (default 0: off)",
+    )
     server.add_argument("--token-project", help="mint a read+write token for this project at start ...")
     server.add_argument(
         "--token-file", help="... and write it to this file (mode 600) before printing the URL"
@@ -68,11 +78,22 @@ def _storage_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--db", default=argparse.SUPPRESS, help="SQLite file path or postgresql:// DSN")
     parser.add_argument("--pg-schema", default=argparse.SUPPRESS, help="PostgreSQL schema (default public)")
+    parser.add_argument(
+        "--blobs",
+        default=argparse.SUPPRESS,
+        help="where blob bytes live: a directory or s3://bucket[/prefix] (default <data>/blobs)",
+    )
 
 
 def _settings(args: argparse.Namespace, **limits: int) -> StoreSettings:
     data = Path(getattr(args, "data", None) or default_data_dir())
-    return StoreSettings(data, getattr(args, "db", None), getattr(args, "pg_schema", "public"), **limits)
+    return StoreSettings(
+        data,
+        getattr(args, "db", None),
+        getattr(args, "pg_schema", "public"),
+        blobs=getattr(args, "blobs", None),
+        **limits,
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -81,7 +102,16 @@ def _serve(args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         print("neptune-sync server: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
-    settings = _settings(args, max_body=args.max_body, max_inflight=args.max_inflight)
+    if args.workers < 1:
+        print("neptune-sync server: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        from .workers import run_workers
+
+        return run_workers(sys.argv[1:], args.host, args.port, args.workers)
+    settings = _settings(
+        args, max_body=args.max_body, max_inflight=args.max_inflight, presign_seconds=args.presign_seconds
+    )
     tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
 
     logging.basicConfig(
@@ -93,7 +123,7 @@ def _serve(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with serve(settings, args.host, args.port, tls=tls) as store:
+        async with serve(settings, args.host, args.port, tls=tls, reuse_port=args.reuse_port) as store:
             if args.token_project and args.token_file:
                 _write_private(Path(args.token_file), await store.token(args.token_project))
             print(store.url, flush=True)

@@ -41,7 +41,7 @@ async def post_batch(request: web.Request) -> web.Response:
         req = _decode(body)
         principal.require(req.run.project, WRITE)
         check_batch(req)
-        _check_blobs(ctx, req)
+        await _check_blobs(ctx, req)
         return msgpack_response(await ctx.storage.apply_batch(without_negative_zero(req, body)))
 
 
@@ -72,11 +72,11 @@ def _decode(body: bytes) -> BatchRequest:
         raise RequestError(f"batch body is not valid msgpack: {exc}") from None
 
 
-def _check_blobs(ctx: StoreContext, req: BatchRequest) -> None:
+async def _check_blobs(ctx: StoreContext, req: BatchRequest) -> None:
     """409 listing the referenced blobs the store lacks; 400 for a reference whose size is not
     the stored blob's (the content is named by its hash, so its size is known)."""
     refs = [(e.seq, ref) for e in req.entries for ref in blob_refs(e.op)]
-    sizes = {ref.sha256: ctx.blobs.size(ref.sha256) for _, ref in refs}
+    sizes = {sha: await ctx.blobs.size(sha) for sha in {ref.sha256 for _, ref in refs}}
     for seq, ref in refs:
         held = sizes[ref.sha256]
         if held is not None and held != ref.size:

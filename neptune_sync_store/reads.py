@@ -17,6 +17,8 @@ from neptune_sync.protocol import FieldValue, RunRecord, RunRow, RunsTable
 
 from . import files, query
 from .auth import READ
+from .blobs import blob_response
+from .blobstore import check_name
 from .context import context, json_response, query_bool, query_float, query_int, query_str
 from .errors import Conflict, NotFound, RequestError
 from .storage.base import DEFAULT_PAGE, MAX_PAGE
@@ -84,11 +86,13 @@ async def get_file(request: web.Request) -> web.StreamResponse:
     if not values:
         raise NotFound(f"run {run.run_key!r} has no field {path!r}")
     ref = await _file_ref(request, run, values[0])
-    blob = context(request).blobs.path_of(ref["sha256"])
-    if not blob.is_file():
-        raise NotFound(f"the content of {path!r} (sha256 {ref['sha256']}) has not been uploaded")
+    sha = check_name(ref["sha256"])
+    if await context(request).blobs.size(sha) is None:
+        raise NotFound(f"the content of {path!r} (sha256 {sha}) has not been uploaded")
     inline = query_bool(request, "inline")
-    return web.FileResponse(blob, headers=files.content_headers(files.file_name(path, ref), inline))
+    name = files.file_name(path, ref)
+    headers = files.content_headers(name, inline)
+    return await blob_response(request, sha, name, headers, download=not inline)
 
 
 async def _file_ref(request: web.Request, run: RunRecord, held: FieldValue) -> dict[str, Any]:

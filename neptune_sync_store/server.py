@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import ssl
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -15,6 +15,7 @@ from neptune_sync.exceptions import StoreError
 
 from .app import build_app
 from .auth import SCOPES
+from .blobstore import make_blob_backend
 from .context import CONTEXT
 from .settings import StoreSettings
 from .storage import Storage, make_storage
@@ -67,27 +68,36 @@ async def open_storage(settings: StoreSettings) -> Storage:
 
 @asynccontextmanager
 async def serve(
-    settings: StoreSettings, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None
+    settings: StoreSettings,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    tls: ssl.SSLContext | None = None,
+    reuse_port: bool = False,
 ) -> AsyncIterator[RunningStore]:
-    """Open storage, listen on ``host:port`` (0: any free port), yield, then shut down cleanly."""
-    storage = await open_storage(settings)
-    try:
-        app = build_app(settings, storage)
+    """Open storage and blobs, listen on ``host:port`` (0: any free port), yield, then shut down.
+
+    ``reuse_port`` sets ``SO_REUSEPORT``: several store processes then listen on one port and the
+    kernel spreads connections among them (``neptune-sync server --workers N``).
+    """
+    async with AsyncExitStack() as stack:
+        storage = await open_storage(settings)
+        stack.push_async_callback(storage.close)
+        blobs = make_blob_backend(settings.blob_location, presign_seconds=settings.presign_seconds)
+        await blobs.open()
+        stack.push_async_callback(blobs.close)
+        app = build_app(settings, storage, blobs)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, host, port, ssl_context=tls, reuse_port=reuse_port or None)
         try:
-            site = web.TCPSite(runner, host, port, ssl_context=tls)
-            try:
-                await site.start()
-            except OSError as exc:
-                raise StoreError(
-                    f"cannot listen on {host}:{port}: {exc.strerror or exc}; another process may be using "
-                    "the port: choose another with --port (--port 0 picks a free one)"
-                ) from None
-            bound = runner.addresses[0][1]
-            shown = f"[{host}]" if ":" in host else host
-            yield RunningStore(f"{'https' if tls else 'http'}://{shown}:{bound}", storage, app)
-        finally:
-            await runner.cleanup()
-    finally:
-        await storage.close()
+            await site.start()
+        except OSError as exc:
+            raise StoreError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}; another process may be using "
+                "the port: choose another with --port (--port 0 picks a free one)"
+            ) from None
+        bound = runner.addresses[0][1]
+        shown = f"[{host}]" if ":" in host else host
+        yield RunningStore(f"{'https' if tls else 'http'}://{shown}:{bound}", storage, app)

@@ -34,6 +34,9 @@ class StoreSettings:
         max_inflight: batches (and, separately, blob uploads) processed at once; more get 429 with
             ``Retry-After``.
         retry_after: seconds suggested in ``Retry-After``.
+        blobs: where blob bytes live: a directory or ``s3://bucket[/prefix]`` (docs/store.md);
+            None means ``<data_dir>/blobs``.
+        presign_seconds: > 0 redirects blob downloads to presigned URLs valid that long (S3 only).
     """
 
     data_dir: Path
@@ -43,7 +46,9 @@ class StoreSettings:
     max_blob: int = 64 << 30
     max_inflight: int = DEFAULT_MAX_INFLIGHT
     retry_after: int = 1
+    blobs: str | None = None
+    presign_seconds: int = 0
 
     @property
-    def blobs_dir(self) -> Path:
-        return self.data_dir / "blobs"
+    def blob_location(self) -> str:
+        return self.blobs or str(self.data_dir / "blobs")

@@ -93,19 +93,17 @@ class PostgresStorage(Storage):
 
     async def open(self) -> None:
         conn = await asyncpg.connect(self.dsn)
-        try:
-            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+        try:  # store processes starting together: one creates the schema, the others wait for it
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('neptune_sync_store schema'))")
+                await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+                await conn.execute(f"SET LOCAL search_path TO {self.schema}")
+                await _migrate(conn)
         finally:
             await conn.close()
         self._pool = await asyncpg.create_pool(
             self.dsn, min_size=1, max_size=self._pool_size, server_settings={"search_path": self.schema}
         )
-        try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                await _migrate(conn)
-        except BaseException:
-            await self.close()
-            raise
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -297,8 +295,7 @@ async def _run_id(conn: asyncpg.Connection, req: BatchRequest) -> int:
 
 async def _migrate(conn: asyncpg.Connection) -> None:
     """Create the schema, or bring an older database up to it (:mod:`.schema`), in the caller's
-    transaction; an advisory lock keeps store processes opening one database at once in turn."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':schema'))")
+    transaction (which holds the lock that keeps store processes opening one database in turn)."""
     has_tables = await conn.fetchval("SELECT to_regclass('runs') IS NOT NULL")
     await conn.execute(schema.VERSION_TABLE)
     found = await conn.fetchval("SELECT version FROM schema_version")

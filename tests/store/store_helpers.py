@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import inspect
 import io
 import os
 import random
@@ -185,8 +186,14 @@ async def require_pg() -> str:
 
 
 async def until(condition, interval: float = 0.01) -> None:
-    """Poll ``condition`` until it holds (callers bound this with ``asyncio.wait_for``)."""
-    while not condition():
+    """Poll ``condition`` (a function, or one returning an awaitable) until it holds (callers
+    bound this with ``asyncio.wait_for``)."""
+    while True:
+        held = condition()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return
         await asyncio.sleep(interval)
 
 
