@@ -10,6 +10,7 @@
     │   │   └── FieldLimitExceededError   more than the allowed number of fields (NeptuneFieldCountLimitExceedException)
     │   ├── MetadataInconsistency (ValueError)
     │   │   └── TypeConflictError (TypeError)  write of another type to an existing field
+    │   ├── NeptuneInvalidQueryException (ValueError)  an NQL query the store refuses (names the column)
     │   ├── MissingFieldError             fetch of a path that holds nothing (MissingFieldException;
     │   │                                 also KeyError and AttributeError, as in neptune 1.x)
     │   ├── InactiveContainerException    a write to a stopped run or project
@@ -90,6 +91,10 @@ class TypeConflictError(MetadataInconsistency, TypeError):
             f"{path!r} is a {existing} field; cannot write a {attempted} to it "
             f"(a field's type is fixed by its first write; delete the field or use another path)"
         )
+
+
+class NeptuneInvalidQueryException(NeptuneUserError, ValueError):
+    """A table query (NQL) the store cannot run; the message names the column."""
 
 
 class MissingFieldError(NeptuneUserError, AttributeError, KeyError):

@@ -121,6 +121,32 @@ class RunsTable(msgspec.Struct, frozen=True):
     rows: list[RunRow]
 
 
+class TableRow(msgspec.Struct, frozen=True):
+    """A row of a table (runs, models, ...): the container and the values of the asked columns."""
+
+    run: RunRecord
+    fields: list[FieldValue] = []
+
+
+class TablePage(msgspec.Struct, frozen=True):
+    """A page of ``GET /v1/table``; ``total`` counts every matching row."""
+
+    rows: list[TableRow]
+    total: int
+
+
+class TrashRequest(msgspec.Struct, frozen=True):
+    """``POST /v1/trash``: containers by run_id (``sys/id``) or run_key."""
+
+    project: str
+    ids: list[str]
+
+
+class TrashResult(msgspec.Struct, frozen=True):
+    trashed: list[str]  # run_ids moved to (or already in) the trash
+    missing: list[str]  # ids the project has no container for
+
+
 class ErrorBody(msgspec.Struct, frozen=True):
     """Every 4xx / 5xx of the store carries this JSON body."""
 
