@@ -136,15 +136,20 @@ class TablePage(msgspec.Struct, frozen=True):
 
 
 class TrashRequest(msgspec.Struct, frozen=True):
-    """``POST /v1/trash``: containers by run_id (``sys/id``) or run_key."""
+    """``POST /v1/trash`` and ``/v1/trash/restore``: containers by run_id (``sys/id``) or run_key;
+    ``/v1/trash/clear``: ``ids`` None clears the whole trash."""
 
     project: str
-    ids: list[str]
+    ids: list[str] | None = None
 
 
 class TrashResult(msgspec.Struct, frozen=True):
-    trashed: list[str]  # run_ids moved to (or already in) the trash
+    found: list[str]  # run_ids of the containers the request named
     missing: list[str]  # ids the project has no container for
+
+
+class ClearResult(msgspec.Struct, frozen=True):
+    deleted: int  # containers deleted for good
 
 
 class ErrorBody(msgspec.Struct, frozen=True):

@@ -23,6 +23,7 @@ import msgspec
 
 from .exceptions import AuthError, MissingFieldError, NeptuneInvalidQueryException, StoreError
 from .protocol import (
+    ClearResult,
     FieldInfo,
     FieldValue,
     RunRecord,
@@ -153,10 +154,15 @@ class StoreClient:
         body = msgspec.json.encode(TrashRequest(project, list(ids)))
         return self._post_json("/v1/trash", body, TrashResult)
 
-    def clear_trash(self, project: str) -> int:
-        """Delete the project's trashed containers for good; returns how many."""
-        body = msgspec.json.encode({"project": project})
-        return self._post_json("/v1/trash/clear", body, dict[str, int])["deleted"]
+    def restore(self, project: str, ids: Iterable[str]) -> TrashResult:
+        """Take containers (by ``sys/id``) out of the trash."""
+        body = msgspec.json.encode(TrashRequest(project, list(ids)))
+        return self._post_json("/v1/trash/restore", body, TrashResult)
+
+    def clear_trash(self, project: str, ids: Iterable[str] | None = None) -> int:
+        """Delete the project's trashed containers (only ``ids``, if given) for good; returns how many."""
+        body = msgspec.json.encode(TrashRequest(project, None if ids is None else list(ids)))
+        return self._post_json("/v1/trash/clear", body, ClearResult).deleted
 
     def download_blob(self, sha256: str, dest: str | os.PathLike[str]) -> Path:
         """Stream a blob into ``dest`` (written under a temporary name, then renamed)."""

@@ -87,6 +87,7 @@ def build_app(settings: StoreSettings, storage: Storage) -> web.Application:
     app.router.add_get("/v1/runs", tables.get_runs_table)
     app.router.add_get("/v1/table", tables.get_table)
     app.router.add_post("/v1/trash", tables.post_trash)
+    app.router.add_post("/v1/trash/restore", tables.post_restore)
     app.router.add_post("/v1/trash/clear", tables.post_clear_trash)
     app.router.add_get("/v1/projects", browse.get_projects)
     app.router.add_get("/v1/project/fields", browse.get_project_fields)

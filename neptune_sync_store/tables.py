@@ -1,5 +1,5 @@
 """Tables and the trash over HTTP: ``GET /v1/table`` (any container kind, NQL), ``GET /v1/runs``
-(the web app's runs table), ``POST /v1/trash`` and ``POST /v1/trash/clear``.
+(the web app's runs table), ``POST /v1/trash``, ``/v1/trash/restore`` and ``/v1/trash/clear``.
 
 Reads need the read scope on the project, the trash the write scope. Bad input is a 400 naming
 the parameter (``bad_query`` for NQL, with the column).
@@ -12,7 +12,15 @@ import time
 import msgspec
 from aiohttp import web
 
-from neptune_sync.protocol import RunRow, RunsTable, TablePage, TrashRequest, TrashResult
+from neptune_sync.protocol import (
+    ClearResult,
+    RunRecord,
+    RunRow,
+    RunsTable,
+    TablePage,
+    TrashRequest,
+    TrashResult,
+)
 
 from . import query
 from .auth import WRITE
@@ -95,29 +103,29 @@ async def get_runs_table(request: web.Request) -> web.Response:
 
 async def post_trash(request: web.Request) -> web.Response:
     """Move containers to the trash: they leave every table (``trashed=false``) but keep their data."""
-    body = await _trash_request(request)
-    found = await context(request).storage.trash(body.project, body.ids, time.time())
-    named = {r.run_id for r in found} | {r.run_key for r in found}
-    return json_response(TrashResult([r.run_id for r in found], [i for i in body.ids if i not in named]))
+    body = await _trash_request(request, ids_required=True)
+    found = await context(request).storage.trash(body.project, body.ids or [], time.time())
+    return json_response(_result(body, found))
+
+
+async def post_restore(request: web.Request) -> web.Response:
+    """Take containers out of the trash."""
+    body = await _trash_request(request, ids_required=True)
+    return json_response(_result(body, await context(request).storage.restore(body.project, body.ids or [])))
 
 
 async def post_clear_trash(request: web.Request) -> web.Response:
-    """Delete the project's trashed containers and all they hold."""
-    principal = await context(request).auth.principal(request)
-    try:
-        project = msgspec.json.decode(await request.read(), type=_ClearRequest).project
-    except msgspec.DecodeError as exc:
-        raise RequestError(f'body must be {{"project": str}}: {exc}') from None
-    check_project(project)
-    principal.require(project, WRITE)
-    return json_response({"deleted": await context(request).storage.clear_trash(project)})
+    """Delete the project's trashed containers (those named in ``ids``, if given) and all they hold."""
+    body = await _trash_request(request, ids_required=False)
+    return json_response(ClearResult(await context(request).storage.clear_trash(body.project, body.ids)))
 
 
-class _ClearRequest(msgspec.Struct, frozen=True):
-    project: str
+def _result(body: TrashRequest, found: list[RunRecord]) -> TrashResult:
+    named = {r.run_id for r in found} | {r.run_key for r in found}
+    return TrashResult([r.run_id for r in found], [i for i in body.ids or () if i not in named])
 
 
-async def _trash_request(request: web.Request) -> TrashRequest:
+async def _trash_request(request: web.Request, *, ids_required: bool) -> TrashRequest:
     principal = await context(request).auth.principal(request)
     try:
         body = msgspec.json.decode(await request.read(), type=TrashRequest)
@@ -125,7 +133,9 @@ async def _trash_request(request: web.Request) -> TrashRequest:
         raise RequestError(f'body must be {{"project": str, "ids": [str]}}: {exc}') from None
     check_project(body.project)
     principal.require(body.project, WRITE)
-    if len(body.ids) > MAX_IDS:
+    if body.ids is None and ids_required:
+        raise RequestError("'ids' is required: the containers to move, by sys/id")
+    if body.ids is not None and len(body.ids) > MAX_IDS:
         raise RequestError(f"'ids' holds at most {MAX_IDS} ids, got {len(body.ids)}")
     return body
 

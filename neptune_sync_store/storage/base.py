@@ -147,10 +147,21 @@ class Storage(abc.ABC):
             await self.write_named(statements)
         return [record for _, record in found]
 
-    async def clear_trash(self, project: str) -> int:
-        """Delete the project's trashed runs and everything they hold; returns how many."""
+    async def restore(self, project: str, idents: list[str]) -> list[RunRecord]:
+        """Take runs out of the trash; returns those found (trashed or not)."""
+        found = await self._runs_named(project, idents)
+        if found:
+            await self.write_named([("DELETE FROM trash WHERE run = :run", {"run": rid}) for rid, _ in found])
+        return [record for _, record in found]
+
+    async def clear_trash(self, project: str, idents: list[str] | None = None) -> int:
+        """Delete the project's trashed runs (those of ``idents`` only, if given) and everything
+        they hold; returns how many."""
         sql = "SELECT t.run FROM trash t JOIN runs r ON r.id = t.run WHERE r.project = :p"
         ids = [r[0] for r in await self.fetch_named(sql, {"p": project})]
+        if idents is not None:
+            named = {rid for rid, _ in await self._runs_named(project, idents)}
+            ids = [rid for rid in ids if rid in named]
         for i in range(0, len(ids), project_sql.KEYS_PER_QUERY):
             chunk = ids[i : i + project_sql.KEYS_PER_QUERY]
             await self.write_named(purge_statements(chunk, self.lock_run_sql))
