@@ -53,7 +53,9 @@ OPS_OF_TYPE = {
     "experimentState": ("=", "!="),
 }
 STATES = {"active": "active", "running": "active", "inactive": "inactive", "idle": "inactive"}
-MAX_LENGTH = 10_000  # characters in one query
+MAX_LENGTH = 4_000  # characters in one query (a GET's request line holds at most 8 KiB)
+MAX_CONDITIONS = 100  # the SQL of a query grows with both (SQLite caps expression depth at 1000)
+MAX_DEPTH = 20  # nested NOT / parentheses
 
 _GRAMMAR = r"""
 start: or_
@@ -150,23 +152,30 @@ def parse(text: str) -> Node | None:
         if exc.token.type == "$END":
             raise NQLError(len(text) + 1, "the query ends too early") from None
         raise NQLError(exc.column, f"unexpected {str(exc.token)!r}") from None
-    return _build(tree.children[0])
+    conditions = list(tree.find_data("compare")) + list(tree.find_data("exists"))
+    conditions += list(tree.find_data("not_contains")) + list(tree.find_data("not_matches"))
+    if len(conditions) > MAX_CONDITIONS:
+        column = sorted(c.meta.column for c in conditions)[MAX_CONDITIONS]
+        raise NQLError(column, f"a query holds at most {MAX_CONDITIONS} conditions, got {len(conditions)}")
+    return _build(tree.children[0], 0)
 
 
-def _build(tree: lark.Tree) -> Node:
+def _build(tree: lark.Tree, depth: int) -> Node:
+    if depth > MAX_DEPTH:
+        raise NQLError(tree.meta.column, f"a query nests at most {MAX_DEPTH} levels deep")
     if tree.data == "or_":
-        return Or(_flat(tree, Or))
+        return Or(_flat(tree, Or, depth))
     if tree.data == "and_":
-        return And(_flat(tree, And))
+        return And(_flat(tree, And, depth))
     if tree.data == "not_":
-        return Not(_build(tree.children[0]))
+        return Not(_build(tree.children[0], depth + 1))
     return _condition(tree)
 
 
-def _flat(tree: lark.Tree, kind: type[And] | type[Or]) -> tuple[Node, ...]:
+def _flat(tree: lark.Tree, kind: type[And] | type[Or], depth: int) -> tuple[Node, ...]:
     items: list[Node] = []
     for child in tree.children:
-        node = _build(child)
+        node = _build(child, depth if child.data == tree.data else depth + 1)  # a chain of ORs is one level
         items.extend(node.items if isinstance(node, kind) else (node,))
     return tuple(items)
 

@@ -173,3 +173,14 @@ def test_the_queries_1x_users_wrote():
         )
     )
     assert nql.parse("  ") is None
+
+
+def test_a_query_is_bounded_in_conditions_and_nesting_but_not_in_chains():
+    assert len(nql.parse(" OR ".join(["(a = 1 AND b = 2)"] * 50)).items) == 50  # 100 conditions, depth 2
+    with pytest.raises(nql.NQLError, match="column 1001: a query holds at most 100 conditions, got 150"):
+        nql.parse(" AND ".join(["a = 1"] * 150))
+    with pytest.raises(nql.NQLError, match="column 85: a query nests at most 20 levels deep"):
+        nql.parse("NOT " * 30 + "a = 1")
+    assert nql.parse("(" * 500 + "a = 1" + ")" * 500) == nql.Compare("a", "float", "=", 1.0)
+    with pytest.raises(nql.NQLError, match="at most 4000 characters"):
+        nql.parse("a = " + "1" * 4_000)
