@@ -86,11 +86,11 @@ async def fill(storage, rows: tuple[list[tuple], list[tuple], list[tuple]]) -> N
         ("fields", ["id", "run", "path", "type", "data", "num", "txt", "last_step", "key"], field_rows),
         ("set_members", ["field", "member"], members),
     )
-    if hasattr(storage, "pool"):  # PostgreSQL: COPY, then the statistics autovacuum would gather
+    if hasattr(storage, "pool"):  # PostgreSQL: COPY, then what autovacuum does to a settled table
         async with storage.pool.acquire() as conn:
             for table, columns, records in tables:
                 await conn.copy_records_to_table(table, records=records, columns=columns)
-            await conn.execute("ANALYZE")
+            await conn.execute("VACUUM ANALYZE")
         return
 
     def insert(c) -> None:

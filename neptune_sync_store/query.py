@@ -57,10 +57,20 @@ class Dialect:
     contains: str  # "{pattern}" is a substring of "{text}"
     collate: str  # after a text expression: compare by code point
     by_path: str  # after "fields f": read fields through the (path, run, type, num) index
+    active: str  # after "fields f": read the partial index of active runs (ACTIVE_RUN)
 
 
-SQLITE = Dialect("{text} REGEXP {pattern}", "instr({text}, {pattern}) > 0", "", " INDEXED BY fields_by_path")
-POSTGRES = Dialect("{text} ~ {pattern}", "strpos({text}, {pattern}) > 0", ' COLLATE "C"', "")
+SQLITE = Dialect(
+    "{text} REGEXP {pattern}",
+    "instr({text}, {pattern}) > 0",
+    "",
+    " INDEXED BY fields_by_path",
+    " INDEXED BY fields_active",
+)
+POSTGRES = Dialect("{text} ~ {pattern}", "strpos({text}, {pattern}) > 0", ' COLLATE "C"', "", "")
+# the condition of the partial index fields_active (both backends), written the same in queries so
+# that the database sees the index applies
+ACTIVE_RUN = "f.path = 'sys/state' AND f.type = 'string' AND lower(f.txt) IN ('active', 'running')"
 
 
 @dataclass(frozen=True)
@@ -124,10 +134,22 @@ def states_filter(states: list[str]) -> Node | None:
 class Selection:
     """SQL of one table query, with its ``:name`` parameters."""
 
-    def __init__(self, query: TableQuery, dialect: Dialect) -> None:
+    def __init__(self, query: TableQuery, dialect: Dialect, *, sort_text: bool = True) -> None:
+        """``sort_text`` False: no row's sort field holds a string (see :meth:`sort_text_sql`), so
+        the sort reads numbers only, from the index."""
         self.query = query
         self.dialect = dialect
+        self.sort_text = sort_text
         self.params: dict[str, object] = {}
+
+    def sort_text_sql(self) -> str:
+        """One row if some container of the project holds a string at the sort path."""
+        q = self.query
+        return (
+            f"SELECT 1 FROM fields f{self.dialect.by_path} JOIN runs r ON r.id = f.run"
+            f" WHERE f.path = {self.param(q.sort_by)} AND f.type IN ({_quoted(STORED_TYPES['string'])})"
+            f" AND r.project = {self.param(q.project)} LIMIT 1"
+        )
 
     def param(self, value: object) -> str:
         name = f"q{len(self.params)}"
@@ -148,9 +170,12 @@ class Selection:
         join = ""
         if q.sort_by:
             join = f" LEFT JOIN fields s{self.dialect.by_path} ON s.run = r.id AND s.path = {self.param(q.sort_by)}"
-            group = "CASE WHEN s.num IS NOT NULL THEN 0 WHEN s.txt IS NOT NULL THEN 1 ELSE 2 END"
-            text = f"CASE WHEN s.num IS NULL THEN s.txt END{c}"  # a number's row needs no table read
-            order = [group, f"s.num {direction}", f"{text} {direction}", *order]
+            if self.sort_text:
+                group = "CASE WHEN s.num IS NOT NULL THEN 0 WHEN s.txt IS NOT NULL THEN 1 ELSE 2 END"
+                text = f"CASE WHEN s.num IS NULL THEN s.txt END{c}"  # a number's row needs no table read
+                order = [group, f"s.num {direction}", f"{text} {direction}", *order]
+            else:
+                order = ["CASE WHEN s.num IS NOT NULL THEN 0 ELSE 2 END", f"s.num {direction}", *order]
         return (
             "SELECT r.id, r.project, r.run_key, r.run_id, r.custom_run_id, r.kind, r.created, COUNT(*) OVER ()"
             f" FROM runs r{join} WHERE {' AND '.join(where)} ORDER BY {', '.join(order)}"
@@ -170,9 +195,11 @@ class Selection:
         if c.path == TRASHED_PATH and c.type in ("bool", None):
             return self._trashed(c)
         if c.type == "experimentState":
-            active = self._field(
-                c.path, ("string",), f"lower(f.txt) IN ('{ACTIVE_STATES[0]}', '{ACTIVE_STATES[1]}')"
-            )
+            if c.path == STATE_PATH:
+                active = f"EXISTS (SELECT 1 FROM fields f{self.dialect.active} WHERE f.run = r.id AND {ACTIVE_RUN})"
+            else:
+                states = ", ".join(f"'{s}'" for s in ACTIVE_STATES)
+                active = self._field(c.path, ("string",), f"lower(f.txt) IN ({states})")
             return active if (c.value == "active") == (c.op == "=") else f"NOT {active}"
         types = STORED_TYPES[c.type] if c.type else None
         if c.op == "EXISTS":
@@ -190,9 +217,11 @@ class Selection:
         return self._field(c.path, types, f"{column} {c.op} {self.param(c.value)}")
 
     def _field(self, path: str, types: tuple[str, ...] | None, test: str | None) -> str:
-        sql = f"SELECT 1 FROM fields f{self.dialect.by_path} WHERE f.run = r.id AND f.path = {self.param(path)}"
+        sql = (
+            f"SELECT 1 FROM fields f{self.dialect.by_path} WHERE f.run = r.id AND f.path = {self.param(path)}"
+        )
         if types:
-            sql += " AND f.type IN (" + ", ".join(f"'{t}'" for t in types) + ")"
+            sql += f" AND f.type IN ({_quoted(types)})"
         if test:
             sql += f" AND {test}"
         return f"EXISTS ({sql})"
@@ -204,6 +233,10 @@ class Selection:
             raise BadQuery(f"{TRASHED_PATH} compares with = or != only")
         wanted = (c.value == 1.0) == (c.op == "=")
         return _IN_TRASH if wanted else f"NOT {_IN_TRASH}"
+
+
+def _quoted(types: tuple[str, ...]) -> str:
+    return ", ".join(f"'{t}'" for t in types)
 
 
 _IN_TRASH = "EXISTS (SELECT 1 FROM trash t WHERE t.run = r.id)"

@@ -115,11 +115,17 @@ class Storage(abc.ABC):
 
     async def table_page(self, query: TableQuery) -> tuple[list[TableRow], int]:
         """One page of a table (filter, sort and page in SQL), and how many rows match in all."""
-        selection = Selection(query, self.dialect)
+        sort_text = False
+        if query.sort_by:
+            probe = Selection(query, self.dialect)
+            sort_text = bool(await self.fetch_named(probe.sort_text_sql(), probe.params))
+        selection = Selection(query, self.dialect, sort_text=sort_text)
         rows = await self.fetch_named(selection.page_sql(), selection.params)
         total = rows[0][-1] if rows else 0
         if not rows and query.offset:
-            selection = Selection(dataclasses.replace(query, limit=1, offset=0), self.dialect)
+            selection = Selection(
+                dataclasses.replace(query, limit=1, offset=0), self.dialect, sort_text=sort_text
+            )
             first = await self.fetch_named(selection.page_sql(), selection.params)
             total = first[0][-1] if first else 0
         ids = [r[0] for r in rows]

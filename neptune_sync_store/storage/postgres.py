@@ -73,6 +73,8 @@ CREATE TABLE IF NOT EXISTS resets(
 CREATE TABLE IF NOT EXISTS tokens(
   hash TEXT PRIMARY KEY, project TEXT NOT NULL, scopes TEXT NOT NULL, created DOUBLE PRECISION NOT NULL);
 CREATE INDEX IF NOT EXISTS fields_by_path ON fields(path, run) INCLUDE (type, num);
+CREATE INDEX IF NOT EXISTS fields_active ON fields(run)
+  WHERE path = 'sys/state' AND type = 'string' AND lower(txt) IN ('active', 'running');
 CREATE TABLE IF NOT EXISTS set_members(
   field BIGINT NOT NULL, member TEXT NOT NULL, PRIMARY KEY(field, member));
 CREATE TABLE IF NOT EXISTS trash(run BIGINT PRIMARY KEY, trashed DOUBLE PRECISION NOT NULL);

@@ -154,7 +154,9 @@ async def test_a_file_of_a_row_downloads(project, tmp_path):
 
 
 async def test_a_bad_query_names_its_column(project):
-    with pytest.raises(NeptuneInvalidQueryException, match="^NQL query, column 18: the query ends too early$"):
+    with pytest.raises(
+        NeptuneInvalidQueryException, match="^NQL query, column 18: the query ends too early$"
+    ):
         await call(project.fetch_runs_table, query="params/lr:float >")
     with pytest.raises(NeptuneInvalidQueryException, match="column 12: > does not apply to bool"):
         await call(project.fetch_runs_table, query="sys/failed > true")
