@@ -32,6 +32,7 @@ COMMAND_MODULES: dict[str, str] = {
     "status": "neptune_syncd.cli",
     "import": "neptune_sync.importers.cli",
     "demo": "neptune_sync.demo",
+    "trash": "neptune_sync.management",
 }
 
 try:

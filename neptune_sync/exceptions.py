@@ -10,6 +10,7 @@
     │   │   └── FieldLimitExceededError   more than the allowed number of fields (NeptuneFieldCountLimitExceedException)
     │   ├── MetadataInconsistency (ValueError)
     │   │   └── TypeConflictError (TypeError)  write of another type to an existing field
+    │   ├── NeptuneInvalidQueryException (ValueError)  an NQL query the store refuses (names the column)
     │   ├── MissingFieldError             fetch of a path that holds nothing (MissingFieldException;
     │   │                                 also KeyError and AttributeError, as in neptune 1.x)
     │   ├── InactiveContainerException    a write to a stopped run or project
@@ -103,6 +104,10 @@ class TypeConflictError(MetadataInconsistency, TypeError):
 def _field_words(type_: str) -> str:
     """"an int field", "a floatSeries field"; "a namespace" and "a series" as they are."""
     return a(type_) if type_ in ("namespace", "series") else a(f"{type_} field")
+
+
+class NeptuneInvalidQueryException(NeptuneUserError, ValueError):
+    """A table query (NQL) the store cannot run; the message names the column."""
 
 
 class MissingFieldError(NeptuneUserError, AttributeError, KeyError):

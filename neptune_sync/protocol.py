@@ -122,6 +122,37 @@ class RunsTable(msgspec.Struct, frozen=True):
     rows: list[RunRow]
 
 
+class TableRow(msgspec.Struct, frozen=True):
+    """A row of a table (runs, models, ...): the container and the values of the asked columns."""
+
+    run: RunRecord
+    fields: list[FieldValue] = []
+
+
+class TablePage(msgspec.Struct, frozen=True):
+    """A page of ``GET /v1/table``; ``total`` counts every matching row."""
+
+    rows: list[TableRow]
+    total: int
+
+
+class TrashRequest(msgspec.Struct, frozen=True):
+    """``POST /v1/trash`` and ``/v1/trash/restore``: containers by run_id (``sys/id``) or run_key;
+    ``/v1/trash/clear``: ``ids`` None clears the whole trash."""
+
+    project: str
+    ids: list[str] | None = None
+
+
+class TrashResult(msgspec.Struct, frozen=True):
+    found: list[str]  # run_ids of the containers the request named
+    missing: list[str]  # ids the project has no container for
+
+
+class ClearResult(msgspec.Struct, frozen=True):
+    deleted: int  # containers deleted for good
+
+
 class ErrorBody(msgspec.Struct, frozen=True):
     """Every 4xx / 5xx of the store carries this JSON body."""
 

@@ -38,10 +38,11 @@ from .memory import MemoryBlobStore, MemoryWriter
 from .oplog import layout
 from .oplog.blobs import BlobStore
 from .oplog.writer import OpLogWriter
-from .remote import ReadOnlyRun
+from .remote import ReadOnlyProject, ReadOnlyRun, project_run_id
 from .replay import LogFollower, replay
 from .sink import LogSink, open_drop_counter
 from .state import FieldTree
+from .tables import ProjectTables
 from .validation import MAX_FIELDS, check_run_id
 
 logger = logging.getLogger("neptune_sync")
@@ -123,6 +124,7 @@ class Run(Container):
             **ignored,
         )
         self._mode = conf.mode
+        self._api_token = conf.api_token  # tables and reads of a project go to the store
         self._stopped = False
         self._forked_child = False
         custom = "" if with_id else (custom_run_id or os.environ.get("NEPTUNE_CUSTOM_RUN_ID") or "")
@@ -270,13 +272,16 @@ class Run(Container):
                 handler._refresh()
 
 
-class Project(Run):
+class Project(ProjectTables, Run):
     """Project-level fields (``init_project``): the same handler API, with the project's ``sys/*``
     fields (``sys/id`` is the project key, as in run ids; ``sys/name`` the project name)."""
 
     _kind = "project"
     container_type = ContainerType.PROJECT
     _inactive_error = InactiveProjectException
+
+    def _tables_source(self) -> tuple[Any, str]:
+        return connect.open_store("async", self._api_token), self._identity.project
 
     def _write_sys_fields(self, resumed: bool, name: Any, description: Any, tags: Any) -> None:
         now = _dt.datetime.now(_dt.timezone.utc)
@@ -331,8 +336,18 @@ def _read_only(
     return ReadOnlyRun(connect.open_store("read-only", conf.api_token), conf.project, run)
 
 
-def init_project(project: str | None = None, **kwargs: Any) -> Project:
-    """Open the project-level fields of ``project`` (neptune 1.x ``neptune.init_project``)."""
+def init_project(project: str | None = None, **kwargs: Any) -> Project | ReadOnlyProject:
+    """Open the project-level fields of ``project`` (neptune 1.x ``neptune.init_project``);
+    ``mode="read-only"`` reads them, and the project's tables, from the store."""
+    if (kwargs.get("mode") or os.environ.get("NEPTUNE_MODE")) == "read-only":
+        conf = cfg.resolve(
+            project=project,
+            api_token=kwargs.get("api_token"),
+            mode="read-only",
+            flush_period=None,
+            strict=None,
+        )
+        return ReadOnlyProject(connect.open_store("read-only", conf.api_token), conf.project)
     return Project(project=project, **kwargs)
 
 
@@ -366,7 +381,7 @@ def _locate(
     """(identity, run directory or None in debug mode, whether the run already existed)."""
     project = conf.project
     if kind == "project":
-        run_id, custom = f"project:{project}", ""
+        run_id, custom = project_run_id(project), ""
     else:
         run_id = with_id or _new_run_id(project)
     fresh = layout.RunIdentity(

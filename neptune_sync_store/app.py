@@ -8,7 +8,7 @@ from aiohttp import web
 
 from neptune_sync.protocol import PROTOCOL_VERSION, ErrorBody
 
-from . import blobs, browse, ingest, reads, webapp
+from . import blobs, browse, ingest, reads, tables, webapp
 from .auth import TokenAuth
 from .blobstore import BlobBackend
 from .context import CONTEXT, StoreContext, json_response
@@ -84,7 +84,11 @@ def build_app(settings: StoreSettings, storage: Storage, blob_backend: BlobBacke
     app.router.add_get("/v1/run/values", reads.get_values)
     app.router.add_get("/v1/run/series", reads.get_series)
     app.router.add_get("/v1/run/file", reads.get_file)
-    app.router.add_get("/v1/runs", reads.get_runs_table)
+    app.router.add_get("/v1/runs", tables.get_runs_table)
+    app.router.add_get("/v1/table", tables.get_table)
+    app.router.add_post("/v1/trash", tables.post_trash)
+    app.router.add_post("/v1/trash/restore", tables.post_restore)
+    app.router.add_post("/v1/trash/clear", tables.post_clear_trash)
     app.router.add_get("/v1/projects", browse.get_projects)
     app.router.add_get("/v1/project/fields", browse.get_project_fields)
     app.router.add_get("/v1/series/buckets", browse.get_buckets)

@@ -55,3 +55,9 @@ class Unprocessable(RequestError):
 class Overloaded(RequestError):
     status = 429
     code = "overloaded"
+
+
+class BadQuery(RequestError):
+    """A table query (NQL) the store cannot run; the message names the column."""
+
+    code = "bad_query"

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from neptune_sync.merge import NO_TIME, start
-from neptune_sync.oplog.ops import decode_op, encode_op
+from neptune_sync.oplog.ops import FieldType, decode_op, encode_op
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
 from ..plan import (
@@ -29,6 +29,7 @@ from ..plan import (
     plan_batch,
     stored_row,
 )
+from ..query import POSTGRES
 from ..series import SeriesWork
 from . import schema
 from .aggregate import PG_BUCKET, numbered
@@ -41,6 +42,7 @@ from .base import (
     lower_bound,
     point_column,
     series_page,
+    set_members,
     state_from_row,
 )
 
@@ -71,6 +73,12 @@ CREATE TABLE IF NOT EXISTS resets(
   run BIGINT NOT NULL, path TEXT NOT NULL, cleared BYTEA, deleted BYTEA, PRIMARY KEY(run, path));
 CREATE TABLE IF NOT EXISTS tokens(
   hash TEXT PRIMARY KEY, project TEXT NOT NULL, scopes TEXT NOT NULL, created DOUBLE PRECISION NOT NULL);
+CREATE INDEX IF NOT EXISTS fields_by_path ON fields(path, run) INCLUDE (type, num);
+CREATE INDEX IF NOT EXISTS fields_active ON fields(run)
+  WHERE path = 'sys/state' AND type = 'string' AND lower(txt) IN ('active', 'running');
+CREATE TABLE IF NOT EXISTS set_members(
+  field BIGINT NOT NULL, member TEXT NOT NULL, PRIMARY KEY(field, member));
+CREATE TABLE IF NOT EXISTS trash(run BIGINT PRIMARY KEY, trashed DOUBLE PRECISION NOT NULL);
 """
 
 _RUN_COLUMNS = "project, run_key, run_id, custom_run_id, kind, created"
@@ -221,26 +229,6 @@ class PostgresStorage(Storage):
             )
         return series_page(path, found[1], [tuple(r) for r in rows], limit)
 
-    async def runs_with_fields(
-        self, project: str, paths: list[str]
-    ) -> list[tuple[RunRecord, dict[str, Any]]]:
-        async with self.pool.acquire() as conn, conn.transaction(readonly=True):
-            runs = await conn.fetch(
-                f"SELECT id, {_RUN_COLUMNS} FROM runs WHERE project=$1 ORDER BY id", project
-            )
-            sql = "SELECT f.run, f.path, f.type, f.data, f.last_step FROM fields f JOIN runs r ON f.run = r.id WHERE r.project=$1"
-            rows = await (
-                conn.fetch(sql + " AND f.path = ANY($2)", project, paths)
-                if paths
-                else conn.fetch(sql, project)
-            )
-        values: dict[int, dict[str, Any]] = {}
-        for run, path, *rest in rows:
-            values.setdefault(run, {})[path] = field_value(path, *rest)
-        return [(RunRecord(*tuple(r)[1:]), values.get(r[0], {})) for r in runs]
-
-    # --- tokens and dump ---
-
     async def add_token(self, token_hash: str, project: str, scopes: str, created: float) -> None:
         await self.pool.execute(
             "INSERT INTO tokens(hash, project, scopes, created) VALUES ($1,$2,$3,$4)",
@@ -268,10 +256,22 @@ class PostgresStorage(Storage):
     # --- reads for the web app ---
 
     bucket_sql = PG_BUCKET
+    dialect = POSTGRES
+    lock_run_sql = "SELECT pg_advisory_xact_lock(:run)"  # as apply_batch takes it
 
     async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         query, args = numbered(sql, values)
         return [tuple(r) for r in await self.pool.fetch(query, *args)]
+
+    async def write_named(self, statements: list[tuple[str, dict[str, Any]]]) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            for sql, values in statements:
+                await conn.execute(*_numbered_args(sql, values))
+
+
+def _numbered_args(sql: str, values: dict[str, Any]) -> list[Any]:
+    query, args = numbered(sql, values)
+    return [query, *args]
 
 
 async def _run_id(conn: asyncpg.Connection, req: BatchRequest) -> int:
@@ -364,6 +364,7 @@ async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
         await conn.execute("DELETE FROM dropped WHERE field = ANY($1)", gone)
     if plan.deleted_ids:
         await conn.execute("DELETE FROM field_ops WHERE field = ANY($1)", plan.deleted_ids)
+        await conn.execute("DELETE FROM set_members WHERE field = ANY($1)", plan.deleted_ids)
         await conn.execute("DELETE FROM fields WHERE id = ANY($1)", plan.deleted_ids)
     updates = []
     points: dict[str, list[tuple[Any, ...]]] = {"num": [], "raw": []}
@@ -381,6 +382,12 @@ async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
         else:
             updates.append((*columns, state.id))
         await _write_content(conn, state, plan.nums)
+        if state.type == FieldType.STRING_SET:
+            await conn.execute("DELETE FROM set_members WHERE field=$1", state.id)
+            await conn.executemany(
+                "INSERT INTO set_members(field, member) VALUES ($1,$2)",
+                [(state.id, m) for m in set_members(state)],
+            )
         fid, me = state.id, plan.nums[plan.writer_id]
         records = points[point_column(state.type)]
         records.extend((fid, *row) for row in state.points)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
+import re
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from neptune_sync.merge import NO_TIME, start
-from neptune_sync.oplog.ops import decode_op, encode_op
+from neptune_sync.oplog.ops import FieldType, decode_op, encode_op
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
 from ..plan import (
@@ -35,6 +36,7 @@ from ..plan import (
     plan_batch,
     stored_row,
 )
+from ..query import SQLITE
 from ..series import SeriesWork
 from . import schema
 from .aggregate import SQLITE_BUCKET, per_bucket_rows
@@ -47,6 +49,7 @@ from .base import (
     lower_bound,
     point_column,
     series_page,
+    set_members,
     state_from_row,
 )
 
@@ -78,6 +81,12 @@ CREATE TABLE IF NOT EXISTS resets(
   PRIMARY KEY(run, path)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tokens(
   hash TEXT PRIMARY KEY, project TEXT NOT NULL, scopes TEXT NOT NULL, created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS fields_by_path ON fields(path, run, type, num);
+CREATE INDEX IF NOT EXISTS fields_active ON fields(run)
+  WHERE path = 'sys/state' AND type = 'string' AND lower(txt) IN ('active', 'running');
+CREATE TABLE IF NOT EXISTS set_members(
+  field INTEGER NOT NULL, member TEXT NOT NULL, PRIMARY KEY(field, member)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS trash(run INTEGER PRIMARY KEY, trashed REAL NOT NULL);
 """
 
 _RUN_COLUMNS = "project, run_key, run_id, custom_run_id, kind, created"
@@ -125,6 +134,7 @@ class SQLiteStorage(Storage):
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
+            conn.create_function("regexp", 2, _regexp, deterministic=True)  # NQL MATCHES
             conn.execute(
                 "PRAGMA synchronous=FULL"
             )  # an acked batch survives power loss: the daemon may then drop it
@@ -210,24 +220,6 @@ class SQLiteStorage(Storage):
         ftype, rows = await self._read(read)
         return None if ftype is None else series_page(path, ftype, rows, limit)
 
-    async def runs_with_fields(
-        self, project: str, paths: list[str]
-    ) -> list[tuple[RunRecord, dict[str, Any]]]:
-        def read(c: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
-            runs = c.execute(
-                f"SELECT id, {_RUN_COLUMNS} FROM runs WHERE project=? ORDER BY id", (project,)
-            ).fetchall()
-            sql = "SELECT f.run, f.path, f.type, f.data, f.last_step FROM fields f JOIN runs r ON f.run = r.id WHERE r.project=?"
-            if paths:
-                sql += f" AND f.path IN ({','.join('?' * len(paths))})"
-            return runs, c.execute(sql, (project, *paths)).fetchall()
-
-        runs, rows = await self._read(read)
-        values: dict[int, dict[str, Any]] = {}
-        for run, path, *rest in rows:
-            values.setdefault(run, {})[path] = field_value(path, *rest)
-        return [(RunRecord(*r[1:]), values.get(r[0], {})) for r in runs]
-
     # --- tokens and dump ---
 
     async def add_token(self, token_hash: str, project: str, scopes: str, created: float) -> None:
@@ -245,14 +237,32 @@ class SQLiteStorage(Storage):
     # --- reads for the web app ---
 
     bucket_sql = SQLITE_BUCKET
+    dialect = SQLITE
 
     async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         return await self._read(lambda c: c.execute(sql, values).fetchall())
+
+    async def write_named(self, statements: list[tuple[str, dict[str, Any]]]) -> None:
+        def write(c: sqlite3.Connection) -> None:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, values in statements:
+                    c.execute(sql, values)
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+
+        await self._write(write)
 
     async def bucket_rows(self, fid: int, x: str, lo: float, hi: float, n: int) -> list[Any]:
         if x != "step":  # timestamps are not indexed: one scan, grouped
             return await super().bucket_rows(fid, x, lo, hi, n)
         return await self._read(lambda c: per_bucket_rows(c, fid, lo, hi, n))
+
+
+def _regexp(pattern: str, text: str | None) -> bool:
+    return text is not None and re.search(pattern, text) is not None
 
 
 def dump_database(c: sqlite3.Connection) -> bytes:
@@ -386,7 +396,7 @@ def _load_need(conn: sqlite3.Connection, state: FieldState, need: Need, names: d
 
 def _write_plan(conn: sqlite3.Connection, run: int, plan: Plan) -> None:
     for ids, tables in (
-        (plan.deleted_ids, ("points", "dropped", "field_ops", "fields")),
+        (plan.deleted_ids, ("points", "dropped", "field_ops", "set_members", "fields")),
         (plan.cleared_ids, ("points", "dropped")),
     ):
         for table in tables:
@@ -405,6 +415,12 @@ def _write_plan(conn: sqlite3.Connection, run: int, plan: Plan) -> None:
                 "UPDATE fields SET data=?, num=?, txt=?, last_step=?, key=? WHERE id=?", (*columns, state.id)
             )
         _write_content(conn, state, plan)
+        if state.type == FieldType.STRING_SET:
+            conn.execute("DELETE FROM set_members WHERE field=?", (state.id,))
+            conn.executemany(
+                "INSERT INTO set_members(field, member) VALUES (?,?)",
+                [(state.id, m) for m in set_members(state)],
+            )
     conn.executemany(
         "INSERT INTO resets(run, path, cleared, deleted) VALUES (?,?,?,?) ON CONFLICT(run, path) "
         "DO UPDATE SET cleared=excluded.cleared, deleted=excluded.deleted",

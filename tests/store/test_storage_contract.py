@@ -11,6 +11,7 @@ from store_helpers import PROJECT, RUN, floats, request, sample_entries, split_o
 from neptune_sync.oplog import ops
 from neptune_sync.oplog.framing import Entry
 from neptune_sync.protocol import OpConflict, RunInfo
+from neptune_sync_store.query import TableQuery
 
 pytestmark = pytest.mark.asyncio
 
@@ -157,7 +158,7 @@ async def test_a_failing_batch_changes_nothing(storage):
     assert await storage.find_run(PROJECT, "fresh") is None
 
 
-async def test_runs_with_fields_returns_every_run_of_the_project(storage):
+async def test_table_page_holds_every_run_of_the_project_with_the_asked_columns(storage):
     await storage.apply_batch(request(sample_entries()))
     await storage.apply_batch(
         request([Entry(1, 5.0, ops.AssignFloat("params/lr", 0.1))], run=RunInfo(PROJECT, "k2", "R2"))
@@ -165,10 +166,15 @@ async def test_runs_with_fields_returns_every_run_of_the_project(storage):
     await storage.apply_batch(
         request([Entry(1, 5.0, ops.AssignFloat("params/lr", 9.0))], run=RunInfo("ws/other", "k3", "R3"))
     )
-    rows = await storage.runs_with_fields(PROJECT, ["params/lr"])
-    assert sorted((r.run_key, v["params/lr"].value) for r, v in rows) == [("k2", 0.1), ("run-key-1", 0.01)]
-    everything = await storage.runs_with_fields(PROJECT, [])
-    assert len(next(v for r, v in everything if r.run_key == "run-key-1")) > 10
+    rows, total = await storage.table_page(TableQuery(PROJECT, columns=["params/lr"]))
+    assert total == 2
+    assert sorted((r.run.run_key, [(v.path, v.value) for v in r.fields]) for r in rows) == [
+        ("k2", [("params/lr", 0.1)]),
+        ("run-key-1", [("params/lr", 0.01)]),
+    ]
+    everything, _ = await storage.table_page(TableQuery(PROJECT))
+    mine = next(r for r in everything if r.run.run_key == RUN.run_key)
+    assert mine.fields == await storage.field_values(PROJECT, RUN.run_key, [])
 
 
 async def test_tokens_are_found_by_hash(storage):
