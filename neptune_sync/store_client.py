@@ -94,9 +94,13 @@ class StoreClient:
         sort_by: str | None = None,
         ascending: bool = False,
         limit: int | None = None,
+        kind: str = "run",
     ) -> RunsTable:
-        """Runs of a project; ``where`` items are ``"<path><op><value>"`` (op: == != > >= < <=)."""
+        """Runs (or models, model versions: ``kind``) of a project; ``where`` items are
+        ``"<path><op><value>"`` (op: == != > >= < <=)."""
         params: list[tuple[str, Any]] = [("project", project), ("ascending", str(ascending).lower())]
+        if kind != "run":
+            params.append(("kind", kind))
         if columns:
             params.append(("columns", ",".join(columns)))
         params += [("where", w) for w in where] + [("tag", t) for t in tags]

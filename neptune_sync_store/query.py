@@ -22,6 +22,7 @@ from .errors import RequestError
 TAGS_PATH = "sys/tags"
 STATE_PATH = "sys/state"
 STATES = ("active", "inactive")
+TABLE_KINDS = ("run", "model", "model_version")  # what a table lists (a project's own fields never)
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
@@ -61,6 +62,7 @@ class RunsQuery:
     ascending: bool = False
     limit: int = 10_000
     offset: int = 0  # rows to skip after sorting (pages of a long table)
+    kind: str = "run"  # one of TABLE_KINDS
 
     def filter_paths(self) -> list[str]:
         """Field paths the selection reads for every run: filters, tags, state and the sort key."""
@@ -107,10 +109,10 @@ def select(
 ) -> tuple[list[RunRecord], int]:
     """Filter, sort and page runs (given with the values of :meth:`RunsQuery.filter_paths`).
 
-    Returns the page and how many runs matched in all. The project's own fields
-    (``init_project``: a run of kind "project") are never a row.
+    Returns the page and how many runs matched in all. Only containers of ``query.kind`` are rows
+    (the project's own fields, ``init_project``'s container of kind "project", never are).
     """
-    kept = [(run, values) for run, values in runs if run.kind == "run" and _keep(values, query)]
+    kept = [(run, values) for run, values in runs if run.kind == query.kind and _keep(values, query)]
     if query.sort_by:
         present = [r for r in kept if comparable(_value(r[1], query.sort_by)) is not None]
         absent = [r for r in kept if comparable(_value(r[1], query.sort_by)) is None]

@@ -120,7 +120,11 @@ async def get_runs_table(request: web.Request) -> web.Response:
     state = q.get("state") or None
     if state is not None and state not in query.STATES:
         raise RequestError(f"state must be one of {query.STATES}, got {state!r}")
+    kind = q.get("kind") or "run"
+    if kind not in query.TABLE_KINDS:
+        raise RequestError(f"kind must be one of {query.TABLE_KINDS}, got {kind!r}")
     spec = query.RunsQuery(
+        kind=kind,
         columns=[c for raw in q.getall("columns", []) for c in raw.split(",") if c],
         where=[query.parse_where(w) for w in q.getall("where", [])],
         tags=q.getall("tag", []),

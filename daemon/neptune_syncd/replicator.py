@@ -128,7 +128,12 @@ class Replicator:
         """
         identity = read_identity(self.run_path)
         run = RunInfo(
-            identity.project, identity.run_key, identity.run_id, identity.custom_run_id, identity.kind
+            identity.project,
+            identity.run_key,
+            identity.run_id,
+            identity.custom_run_id,
+            identity.kind,
+            identity.model_id,
         )
         result = PassResult(stopped=bool(self._stopped))
         self.state.pending_bytes = 0
@@ -264,6 +269,7 @@ class Replicator:
         ws.quarantined_to = max(ws.quarantined_to, sent.quarantined_to)
         ws.acked_seq = max(ws.store_acked, ws.quarantined_to)
         ws.segment, ws.offset = chunk.position
+        self.state.store_id = sent.run_id or self.state.store_id
         result.sent += 1
         if ws.acked_seq < batch.last_seq:
             log.warning(

@@ -36,6 +36,7 @@ from ..plan import (
     stored_row,
 )
 from ..series import SeriesWork
+from . import versions
 from .aggregate import SQLITE_BUCKET, per_bucket_rows
 from .base import (
     Storage,
@@ -104,7 +105,7 @@ class SQLiteStorage(Storage):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-sqlite-write")
         self._readers = ThreadPoolExecutor(2, thread_name_prefix="store-sqlite-read")
-        await self._write(lambda c: c.executescript(SCHEMA))
+        await self._write(lambda c: c.executescript(f"{SCHEMA}{versions.SCHEMA};"))
 
     async def close(self) -> None:
         for pool in (self._writer, self._readers):
@@ -270,7 +271,7 @@ def apply_batch(conn: sqlite3.Connection, req: BatchRequest) -> BatchResponse:
     """Apply one validated batch in one transaction (called on the storage's writer thread)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        run = _run_id(conn, req)
+        run, run_id = _run_id(conn, req)
         writers = {r[0]: r[1:] for r in conn.execute(_WRITERS_SQL, (run,))}
         num, applied, order_time = writers.get(req.writer_id) or (len(writers) + 1, 0, NO_TIME)
         batch = key_batch(req.entries, applied, req.writer_id, order_time, num)
@@ -294,25 +295,33 @@ def apply_batch(conn: sqlite3.Connection, req: BatchRequest) -> BatchResponse:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return BatchResponse(plan.applied_seq, plan.conflicts, plan.rejected)
+    return BatchResponse(plan.applied_seq, plan.conflicts, plan.rejected, run_id)
 
 
 _WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=?"
 
 
-def _run_id(conn: sqlite3.Connection, req: BatchRequest) -> int:
+def _run_id(conn: sqlite3.Connection, req: BatchRequest) -> tuple[int, str]:
+    """(row id, run_id) of the batch's run, created on first sight (a model version numbered)."""
     info = req.run
     row = conn.execute(
-        "SELECT id FROM runs WHERE project=? AND run_key=?", (info.project, info.run_key)
+        "SELECT id, run_id FROM runs WHERE project=? AND run_key=?", (info.project, info.run_key)
     ).fetchone()
     if row:
-        return row[0]
+        return row[0], row[1]
     created = req.entries[0].ts if req.entries else 0.0
     cur = conn.execute(
         f"INSERT INTO runs({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?)",
         (info.project, info.run_key, info.run_id, info.custom_run_id, info.kind, created),
     )
-    return cur.lastrowid  # type: ignore[return-value]
+    run: int = cur.lastrowid  # type: ignore[assignment]
+    if info.kind != "model_version":
+        return run, info.run_id
+    (number,) = conn.execute(versions.NEXT_NUMBER, {"p": info.project, "m": info.model_id}).fetchone()
+    run_id = versions.version_id(info.model_id, number)
+    conn.execute(versions.SET_RUN_ID, {"i": run_id, "r": run})
+    conn.execute(versions.ID_FIELD, versions.id_field_values(run, run_id))
+    return run, run_id
 
 
 def _in_chunks(conn: sqlite3.Connection, sql: str, run: int, paths: list[str]) -> list[Any]:
