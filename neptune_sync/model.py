@@ -223,6 +223,11 @@ class ModelVersion(_Registered):
                 return state.store_id
         return self._identity.run_id
 
+    def _store_ident(self) -> str:
+        """The store's number once synced; before, the run key (the store knows no local id)."""
+        numbered = self.id
+        return self._identity.run_key if numbered == self._identity.run_id else numbered
+
     def _claim(
         self, conf: cfg.RunConfig, with_id: str | None, custom_run_id: str | None
     ) -> tuple[layout.RunIdentity, Path | None, bool]:

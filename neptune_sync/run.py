@@ -181,7 +181,11 @@ class Run(Container):
             address = parse_token(os.environ.get("NEPTUNE_API_TOKEN", "")).address
         except AuthError:  # no token, or a bare secret without an address
             return self._run_path.resolve().as_uri()
-        return run_url(address, self._identity.project, self._identity.run_id)
+        return run_url(address, self._identity.project, self._store_ident())
+
+    def _store_ident(self) -> str:
+        """How the store finds this container."""
+        return self._identity.run_id
 
     def get_run_url(self) -> str:
         return self.get_url()

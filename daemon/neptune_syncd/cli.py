@@ -84,7 +84,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             print_quarantined(path)
         if not bad:
             identity = read_identity(path)
-            print(f"  {run_url(store_address(config)[0], identity.project, identity.run_id)}")
+            # a model version's local id is not known to the store: its number is
+            print(f"  {run_url(store_address(config)[0], identity.project, state.store_id or identity.run_id)}")
     print(f"{len(results) - failed}/{len(results)} runs fully synced")
     return 1 if failed else 0
 
