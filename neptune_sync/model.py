@@ -11,7 +11,6 @@ sync state, where :attr:`ModelVersion.id` reads it (docs/models.md).
 from __future__ import annotations
 
 import datetime as _dt
-import enum
 import logging
 import os
 import uuid
@@ -41,6 +40,7 @@ from .oplog.ops import AssignString, Op
 from .remote import ReadOnlyRun
 from .run import NEPTUNE_OPTIONS, Run, _user, claim_dir, fresh_identity, project_key
 from .state import FieldTree
+from .types.model_version_stage import ModelVersionStage
 from .validation import MODEL_ID, check_model_key
 
 logger = logging.getLogger("neptune_sync")
@@ -49,15 +49,6 @@ LOCAL_MARK = "-local-"  # a model version's id before the store numbers it: PROJ
 LOOKUP_TIMEOUT = 5.0  # seconds init_model / init_model_version wait for the store to say what exists
 DEFAULT_NAME = "Untitled"
 _OPTIONS = NEPTUNE_OPTIONS | {"fail_on_logging_error"}
-
-
-class ModelVersionStage(str, enum.Enum):
-    """The stages of a model version (neptune 1.x ``neptune.types.model_version_stage``)."""
-
-    NONE = "none"
-    STAGING = "staging"
-    PRODUCTION = "production"
-    ARCHIVED = "archived"
 
 
 def check_stage(stage: object) -> str:
@@ -85,10 +76,18 @@ class _Registered(Run):
     ) -> None:
         unknown = set(options) - _OPTIONS
         if unknown:
-            raise TypeError(f"init_{self._kind}() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+            raise TypeError(
+                f"init_{self._kind}() got unexpected keyword arguments: {', '.join(sorted(unknown))}"
+            )
         self._api_token = api_token
         super().__init__(
-            with_id, project=project, api_token=api_token, mode=mode, name=name, flush_period=flush_period, **options
+            with_id,
+            project=project,
+            api_token=api_token,
+            mode=mode,
+            name=name,
+            flush_period=flush_period,
+            **options,
         )
 
     def _write_sys_fields(self, resumed: bool, name: str | None, description: Any, tags: Any) -> None:
@@ -176,7 +175,14 @@ class Model(_Registered):
     ) -> Any:
         """The model's versions from the store, as a table (neptune 1.x; ``query`` in NQL)."""
         return versions_table(
-            self._store(), self._identity.project, self._identity.run_id, query, columns, limit, sort_by, ascending
+            self._store(),
+            self._identity.project,
+            self._identity.run_id,
+            query,
+            columns,
+            limit,
+            sort_by,
+            ascending,
         )
 
 
@@ -378,7 +384,9 @@ def _read_only(kwargs: dict[str, Any]) -> bool:
     return (kwargs.get("mode") or os.environ.get("NEPTUNE_MODE")) == "read-only"
 
 
-def _open_read_only(cls: type[ReadOnlyRun], with_id: str | None, missing: type, kwargs: dict[str, Any]) -> Any:
+def _open_read_only(
+    cls: type[ReadOnlyRun], with_id: str | None, missing: type, kwargs: dict[str, Any]
+) -> Any:
     conf = cfg.resolve(
         project=kwargs.get("project"),
         api_token=kwargs.get("api_token"),
@@ -475,9 +483,13 @@ def _check_model_exists(conf: cfg.RunConfig, model_id: str) -> None:
     if answered and record is None:
         raise ModelNotFound(_not_found_message("model", model_id, conf.project, True))
     if not answered:
-        logger.info("neptune-sync: model %s is not in the data directory and the store was not asked", model_id)
+        logger.info(
+            "neptune-sync: model %s is not in the data directory and the store was not asked", model_id
+        )
 
 
 def _not_found_message(noun: str, ident: str, project: str, asked_store: bool) -> str:
-    where = "the data directory or the store" if asked_store else "the data directory (the store was not asked)"
+    where = (
+        "the data directory or the store" if asked_store else "the data directory (the store was not asked)"
+    )
     return f"no {noun} {ident!r} of project {project!r} in {where}"

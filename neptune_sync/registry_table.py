@@ -64,11 +64,13 @@ def parse_query(query: str) -> list[str]:
         m = _TERM.match(query, pos)
         if m is None:
             raise NeptuneUserError(
-                f"query {query!r}: cannot read a comparison at position {pos} ({query[pos:pos + 20]!r}); "
+                f"query {query!r}: cannot read a comparison at position {pos} ({query[pos : pos + 20]!r}); "
                 "supported: (path:type op value) joined by AND"
             )
         if m["type"] is not None and m["type"] not in _TYPES:
-            raise NeptuneUserError(f"query {query!r}: type {m['type']!r} at position {m.start('type')} is not supported")
+            raise NeptuneUserError(
+                f"query {query!r}: type {m['type']!r} at position {m.start('type')} is not supported"
+            )
         where.append(_where(m["path"], m["type"], m["op"], m["value"]))
         pos = m.end()
         rest = query[pos:]

@@ -27,9 +27,9 @@ from neptune_sync.validation import (
     INT_MAX,
     INT_MIN,
     MAX_RUN_ID,
-    MODEL_ID,
     MAX_STEP,
     MAX_TIMESTAMP,
+    MODEL_ID,
     file_name_problem,
     relpath_problem,
 )

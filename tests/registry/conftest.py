@@ -42,7 +42,7 @@ class StoreThread:
             self.call(self._drop_schema())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
-
+        self.loop.close()
 
     async def _drop_schema(self) -> None:
         storage = make_storage(self.dsn, self.data_dir, pg_schema=self.schema)

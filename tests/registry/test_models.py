@@ -148,3 +148,39 @@ def test_version_resumed_from_the_store_on_another_machine(sqlite_store, tmp_pat
     read = neptune.init_model_version(with_id=f"{MODEL}-1", mode="read-only")
     assert read["sys/stage"].fetch() == "staging" and read["acc"].fetch() == 0.5
     assert read["sys/id"].fetch() == f"{MODEL}-1" and read["sys/model_id"].fetch() == MODEL
+
+
+def test_two_processes_creating_one_key_one_gets_the_error(monkeypatch):
+    """The key check and the claim of the directory are two steps: a process that loses the
+    claim to another (run.json written between them) raises as if the key had been taken."""
+    from neptune_sync import model as model_module
+    from neptune_sync.oplog import layout
+
+    claim = model_module.claim_dir
+
+    def other_process_first(conf, fresh, path):  # noqa: ANN001, ANN202
+        layout.claim_identity(path, layout.RunIdentity(**{**_fields(fresh), "created": 1.0}))
+        return claim(conf, fresh, path)
+
+    monkeypatch.setattr(model_module, "claim_dir", other_process_first)
+    with pytest.raises(NeptuneModelKeyAlreadyExistsError):
+        neptune.init_model(key="MOD", project=PROJECT, mode="offline")
+
+
+def _fields(identity) -> dict:  # noqa: ANN001
+    import msgspec
+
+    return msgspec.structs.asdict(identity)
+
+
+def test_unreachable_store_is_not_waited_for(tmp_path, caplog):
+    from conftest import StoreThread
+
+    gone = StoreThread(tmp_path / "store", None)
+    token = gone.token
+    gone.close()
+    with neptune.init_model(key="MOD", project=PROJECT, api_token=token) as model:
+        assert model["sys/id"].fetch() == MODEL
+    with neptune.init_model_version(model="REGIST-ELSE", project=PROJECT, api_token=token) as version:
+        assert version["sys/model_id"].fetch() == "REGIST-ELSE"
+    assert "could not ask the store" in caplog.text

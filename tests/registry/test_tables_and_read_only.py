@@ -30,7 +30,7 @@ def registry(store, tmp_path):
     with neptune.init_model(key="MOD", name="classifier", mode="offline") as model:
         model["data/version"] = "2026-01"
     locals_ = []
-    for acc, stage in zip(ACCS, STAGES):
+    for acc, stage in zip(ACCS, STAGES, strict=True):
         with neptune.init_model_version(model=MODEL, name=f"acc {acc}", mode="offline") as version:
             version["acc"] = acc
             version["tags"].add(["a", stage])
@@ -42,7 +42,7 @@ def registry(store, tmp_path):
     with neptune.init_run(mode="offline", custom_run_id="a-run") as run:
         run["acc"] = 0.5
     sync()
-    return {f"{MODEL}-{i + 1}": (acc, stage) for i, (acc, stage) in enumerate(zip(ACCS, STAGES))}
+    return {f"{MODEL}-{i + 1}": (acc, stage) for i, (acc, stage) in enumerate(zip(ACCS, STAGES, strict=True))}
 
 
 def ids(table) -> list[str]:
@@ -59,7 +59,7 @@ def test_versions_table_rows_columns_order_limit(registry):
     assert ids(model.fetch_model_versions_table(sort_by="acc", ascending=True)) == by_acc
     df = model.fetch_model_versions_table(columns=["acc"]).to_pandas()
     assert list(df.columns) == ["acc", "sys/id"]
-    assert dict(zip(df["sys/id"], df["acc"])) == {v: acc for v, (acc, _) in registry.items()}
+    assert dict(zip(df["sys/id"], df["acc"], strict=True)) == {v: acc for v, (acc, _) in registry.items()}
     assert str(df["acc"].dtype) == "float64"
     full = model.fetch_model_versions_table().to_pandas()
     assert {"sys/id", "sys/stage", "sys/model_id", "sys/name", "acc"} <= set(full.columns)
@@ -77,7 +77,10 @@ def test_versions_table_rows_columns_order_limit(registry):
         ('sys/stage:string = "production"', lambda acc, stage: stage == "production"),
         ("(acc:float > 0.5)", lambda acc, stage: acc > 0.5),
         ("(acc:float >= 0.3) AND (acc:float < 0.9)", lambda acc, stage: 0.3 <= acc < 0.9),
-        ('(sys/stage:string != "none") and (acc:float <= 0.6)', lambda acc, stage: stage != "none" and acc <= 0.6),
+        (
+            '(sys/stage:string != "none") and (acc:float <= 0.6)',
+            lambda acc, stage: stage != "none" and acc <= 0.6,
+        ),
         ("sys/stage:string = staging", lambda acc, stage: stage == "staging"),
         ('sys/stage:string = "nothing"', lambda acc, stage: False),
     ],
@@ -92,7 +95,7 @@ def test_empty_table_and_unsupported_query(registry):
     empty = model.fetch_model_versions_table(query='sys/stage:string = "nothing"')
     assert empty.to_rows() == [] and len(empty.to_pandas()) == 0
     with pytest.raises(NeptuneUserError, match="expected AND at position 18"):
-        model.fetch_model_versions_table(query='(acc:float > 0.5) OR (acc:float < 0.2)')
+        model.fetch_model_versions_table(query="(acc:float > 0.5) OR (acc:float < 0.2)")
     with pytest.raises(NeptuneUserError, match="position 0"):
         model.fetch_model_versions_table(query="NOT acc:float > 1")
 
