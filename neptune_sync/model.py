@@ -425,7 +425,7 @@ def _local(conf: cfg.RunConfig, kind: str, ident: str) -> Path | None:
     from .daemon_control import read_state
 
     direct = layout.run_dir(layout.run_key_for(conf.project, run_id=ident))
-    if (direct / "run.json").is_file():
+    if (direct / "run.json").is_file() and layout.read_identity(direct).kind == kind:
         return direct
     for path in layout.iter_run_dirs():
         identity = layout.read_identity(path)

@@ -55,7 +55,7 @@ def _postgres() -> str | None:
     return asyncio.run(reachable_postgres())[0]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request, tmp_path, monkeypatch) -> Iterator[StoreThread]:
     dsn = None
     if request.param == "postgres":
