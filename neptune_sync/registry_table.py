@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .exceptions import MissingFieldError, NeptuneUserError
+from .exceptions import NeptuneUserError
 
 _TYPES = {"string", "float", "int", "bool", "datetime", "experimentState"}
 _TERM = re.compile(
@@ -31,8 +31,9 @@ class TableEntry:
         self._values = values
 
     def get_attribute_value(self, path: str) -> Any:
+        """The value of ``path``; a ValueError if the row has none (as 1.x)."""
         if path not in self._values:
-            raise MissingFieldError(path)
+            raise ValueError(f"Could not find {path} attribute")
         return self._values[path]
 
 
@@ -59,8 +60,10 @@ class Table:
 def parse_query(query: str) -> list[str]:
     """NQL ``query`` as the store's ``where`` expressions; raises naming the position it cannot read."""
     where: list[str] = []
+    if not query.strip():
+        return where
     pos = 0
-    while query[pos:].strip():
+    while True:
         m = _TERM.match(query, pos)
         if m is None:
             raise NeptuneUserError(
@@ -72,15 +75,13 @@ def parse_query(query: str) -> list[str]:
                 f"query {query!r}: type {m['type']!r} at position {m.start('type')} is not supported"
             )
         where.append(_where(m["path"], m["type"], m["op"], m["value"]))
-        pos = m.end()
-        rest = query[pos:]
-        if rest.strip():
-            joined = _AND.match(rest.lstrip())
-            if joined is None:
-                at = pos + len(rest) - len(rest.lstrip())
-                raise NeptuneUserError(f"query {query!r}: expected AND at position {at}")
-            pos = pos + len(rest) - len(rest.lstrip()) + joined.end()
-    return where
+        pos = m.end()  # past the comparison and the blanks after it
+        if pos == len(query):
+            return where
+        joined = _AND.match(query, pos)
+        if joined is None:
+            raise NeptuneUserError(f"query {query!r}: expected AND at position {pos}")
+        pos = joined.end()
 
 
 def _where(path: str, type_: str | None, op: str, raw: str) -> str:
