@@ -4,8 +4,8 @@
 ``kind``) and returns a :class:`Table` with ``to_rows()`` / ``to_pandas()``. ``query`` takes the
 part of the Neptune Query Language that the endpoint's filters express: comparisons
 ``path[:type] op value`` (op ``= != > >= < <=``) joined by AND, each optionally in parentheses.
-Anything else raises :class:`NeptuneUserError` naming its position. This module is a stand-in
-for the project tables (``fetch_runs_table``): when those land, ``fetch_table`` is theirs.
+Anything else raises :class:`NeptuneUserError` naming its position. Only the model versions
+table (neptune_sync.model) reads through it.
 """
 
 from __future__ import annotations

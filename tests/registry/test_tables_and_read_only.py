@@ -106,8 +106,6 @@ def test_writable_model_reads_the_table_from_the_store(registry, tmp_path):
 def test_runs_table_lists_runs_only(registry, store):
     client = StoreClient.from_token(store.token)
     assert [row.run.custom_run_id for row in client.runs_table(PROJECT).rows] == ["a-run"]
-    models = client.runs_table(PROJECT, kind="model").rows
-    assert [row.run.run_id for row in models] == [MODEL]
 
 
 def test_read_only_containers(registry, tmp_path):
