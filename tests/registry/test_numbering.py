@@ -15,6 +15,7 @@ import pytest
 from registry_helpers import MODEL, PROJECT, machine, sync
 
 import neptune_sync as neptune
+from neptune_sync.daemon_control import read_state
 from neptune_sync.oplog import layout
 from neptune_sync.oplog.framing import Entry
 from neptune_sync.oplog.ops import AssignFloat
@@ -86,6 +87,11 @@ def test_resync_from_scratch_keeps_numbers(store, tmp_path):
             version["x"] = 1
         locals_.append(version.id)
     sync()
+    numbered = {path: read_state(path).store_id for path in layout.iter_run_dirs(root)}
+    for path in numbered:  # the state is lost after everything was synced: nothing left to send
+        shutil.rmtree(layout.sync_state_dir(path))
+    sync()
+    assert {path: read_state(path).store_id for path in numbered} == numbered  # asked the store
     first = {local: neptune.init_model_version(with_id=local, mode="offline").id for local in locals_}
     assert sorted(first.values()) == [f"{MODEL}-{n}" for n in (1, 2, 3)]
     for path in layout.iter_run_dirs(root):  # the daemon forgets everything: it resends it all
