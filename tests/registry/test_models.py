@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from registry_helpers import MODEL, PROJECT, machine, sync
+from registry_helpers import MODEL, PROJECT, StoreThread, machine, sync
 
 import neptune_sync as neptune
 from neptune_sync.container import ContainerType
@@ -174,8 +174,6 @@ def _fields(identity) -> dict:  # noqa: ANN001
 
 
 def test_unreachable_store_is_not_waited_for(tmp_path, caplog):
-    from conftest import StoreThread
-
     gone = StoreThread(tmp_path / "store", None)
     token = gone.token
     gone.close()
