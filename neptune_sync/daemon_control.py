@@ -75,6 +75,7 @@ class RunSyncState(msgspec.Struct):
     quarantined: int = 0
     damaged: list[str] = []  # corrupt records met, "file @ offset: problem"; missing records, too
     lost_records: int = 0  # records known lost from the log (damaged frames, missing segments)
+    store_id: str = ""  # the run's id in the store (a model version's number is assigned there)
 
 
 _state_decoder = msgspec.json.Decoder(RunSyncState)

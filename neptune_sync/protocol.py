@@ -15,6 +15,7 @@ from .oplog.framing import Entry
 
 PROTOCOL_VERSION = 1
 PROTOCOL_HEADER = "X-Neptune-Sync-Protocol"
+CONTAINER_KINDS = ("run", "project", "model", "model_version")
 
 
 class RunInfo(msgspec.Struct, frozen=True):
@@ -24,7 +25,8 @@ class RunInfo(msgspec.Struct, frozen=True):
     run_key: str
     run_id: str
     custom_run_id: str = ""
-    kind: str = "run"  # "run" or "project"
+    kind: str = "run"  # one of CONTAINER_KINDS
+    model_id: str = ""  # a model version's model ("PROJ-KEY"); the store numbers versions per model
 
 
 class BatchRequest(msgspec.Struct, frozen=True):
@@ -55,6 +57,7 @@ class BatchResponse(msgspec.Struct, frozen=True):
     applied_seq: int  # highest sequence number of this writer the store has applied
     conflicts: list[OpConflict] = []
     rejected: list[OpRejection] = []
+    run_id: str = ""  # the container's id in the store (a model version's is assigned there)
 
 
 class AckResponse(msgspec.Struct, frozen=True):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .container import ContainerType
-from .exceptions import MissingFieldError, NeptuneUserError, RunNotFound
+from .exceptions import MetadataContainerNotFound, MissingFieldError, NeptuneUserError, RunNotFound
 from .oplog.ops import SERIES_TYPES, ArtifactEntry, FieldType, FileRef
 from .protocol import RunRecord
 from .readback import (
@@ -53,11 +53,14 @@ class ReadOnlyRun:
     """A run in the store, opened with ``mode="read-only"``."""
 
     container_type = ContainerType.RUN
+    _not_found: type[MetadataContainerNotFound] = RunNotFound
 
     def __init__(self, client: Any, project: str, run: str) -> None:
         record = client.find_run(project, run)
-        if record is None:
-            raise RunNotFound(f"the store has no run {run!r} in project {project!r}")
+        kind = self.container_type.value
+        if record is None or record.kind != kind:
+            noun = kind.replace("_", " ")
+            raise self._not_found(f"the store has no {noun} {run!r} in project {project!r}")
         self._client, self._project, self._run = client, project, record.run_key
         self._identity = record
         self._stopped = False
@@ -272,5 +275,5 @@ def _artifact_files(value: dict[str, Any]) -> list[ArtifactEntry]:
 
 def _refuse(call: str) -> None:
     raise NeptuneUserError(
-        f"{call}: the run was opened with mode='read-only'; open it in another mode to write"
+        f"{call}: the container was opened with mode='read-only'; open it in another mode to write"
     )

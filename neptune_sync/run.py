@@ -113,7 +113,9 @@ class Run(Container):
                 "and the sync daemon (unset NEPTUNE_SYNC_NO_DAEMON); or use mode='async' / 'offline'"
             )
         if conf.mode == "read-only":
-            raise NeedsStoreError("open a read-only run with neptune.init_run(..., mode='read-only')")
+            raise NeedsStoreError(
+                f"open a read-only {self._kind} with neptune.init_{self._kind}(..., mode='read-only')"
+            )
         unknown = set(ignored) - NEPTUNE_OPTIONS
         if unknown:
             raise TypeError(f"init_run() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
@@ -127,15 +129,12 @@ class Run(Container):
         self._api_token = conf.api_token  # tables and reads of a project go to the store
         self._stopped = False
         self._forked_child = False
-        custom = "" if with_id else (custom_run_id or os.environ.get("NEPTUNE_CUSTOM_RUN_ID") or "")
-        check_run_id("sys/custom_run_id", custom)
-        check_run_id("sys/id", with_id or "")
         ships = (
             conf.mode in ("async", "sync")
             and conf.start_daemon
             and connect.can_ship(layout.data_dir(), conf.api_token)
         )
-        identity, run_path, resumed = _locate(conf, self._kind, with_id, custom)
+        identity, run_path, resumed = self._claim(conf, with_id, custom_run_id)
         sink, blobs, tree, memory = _open_storage(conf, identity, run_path, resumed, writer_factory)
         super().__init__(
             identity=identity, run_path=run_path, sink=sink, blobs=blobs, tree=tree, memory=memory
@@ -145,6 +144,15 @@ class Run(Container):
         self._write_sys_fields(resumed, name, description, tags)
         self._capture = Capture.start(self, capturing, resumed=resumed) if self._kind == "run" else None
         _live_runs.add(self)
+
+    def _claim(
+        self, conf: cfg.RunConfig, with_id: str | None, custom_run_id: str | None
+    ) -> tuple[layout.RunIdentity, Path | None, bool]:
+        """(identity, run directory or None in debug mode, whether the container already existed)."""
+        custom = "" if with_id else (custom_run_id or os.environ.get("NEPTUNE_CUSTOM_RUN_ID") or "")
+        check_run_id("sys/custom_run_id", custom)
+        check_run_id("sys/id", with_id or "")
+        return _locate(conf, self._kind, with_id, custom)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._identity.run_id} mode={self._mode}>"
@@ -177,7 +185,11 @@ class Run(Container):
             address = parse_token(os.environ.get("NEPTUNE_API_TOKEN", "")).address
         except AuthError:  # no token, or a bare secret without an address
             return self._run_path.resolve().as_uri()
-        return run_url(address, self._identity.project, self._identity.run_id)
+        return run_url(address, self._identity.project, self._store_ident())
+
+    def _store_ident(self) -> str:
+        """How the store finds this container."""
+        return self._identity.run_id
 
     def get_run_url(self) -> str:
         return self.get_url()
@@ -287,7 +299,7 @@ class Project(ProjectTables, Run):
         now = _dt.datetime.now(_dt.timezone.utc)
         if not resumed:
             workspace, _, project_name = self._identity.project.rpartition("/")
-            self["sys/id"] = _project_key(self._identity.project)
+            self["sys/id"] = project_key(self._identity.project)
             self["sys/name"] = project_name
             self["sys/owner"] = workspace
             self["sys/visibility"] = "private"
@@ -384,18 +396,33 @@ def _locate(
         run_id, custom = project_run_id(project), ""
     else:
         run_id = with_id or _new_run_id(project)
-    fresh = layout.RunIdentity(
-        project=project,
-        run_key=layout.run_key_for(project, run_id=run_id, custom_run_id=custom),
+    fresh = fresh_identity(conf, kind, run_id, custom)
+    if conf.mode == "debug":
+        return fresh, None, False
+    run_path = _find_run(project, with_id) if with_id else layout.run_dir(fresh.run_key)
+    return claim_dir(conf, fresh, run_path)
+
+
+def fresh_identity(
+    conf: cfg.RunConfig, kind: str, run_id: str, custom: str = "", model_id: str = ""
+) -> layout.RunIdentity:
+    """The identity of a container created now (its run directory is keyed by it)."""
+    return layout.RunIdentity(
+        project=conf.project,
+        run_key=layout.run_key_for(conf.project, run_id=run_id, custom_run_id=custom),
         run_id=run_id,
         custom_run_id=custom,
         created=time.time(),
         mode=conf.mode,
         kind=kind,
+        model_id=model_id,
     )
-    if conf.mode == "debug":
-        return fresh, None, False
-    run_path = _find_run(project, with_id) if with_id else layout.run_dir(fresh.run_key)
+
+
+def claim_dir(
+    conf: cfg.RunConfig, fresh: layout.RunIdentity, run_path: Path
+) -> tuple[layout.RunIdentity, Path, bool]:
+    """Claim ``run_path`` for ``fresh`` (an existing run.json wins): (identity, path, existed)."""
     existed = (run_path / "run.json").is_file()
     try:
         identity = layout.claim_identity(run_path, fresh)
@@ -420,13 +447,13 @@ def _find_run(project: str, run_id: str) -> Path:
     raise RunNotFound(f"no run with id {run_id!r} in project {project!r} under {layout.data_dir()}")
 
 
-def _project_key(project: str) -> str:
+def project_key(project: str) -> str:
     """The project's short key: the start of sys/id of its runs (``team/vision`` -> ``VISION``)."""
     return "".join(c for c in project.rsplit("/", 1)[-1].upper() if c.isalnum())[:6] or "RUN"
 
 
 def _new_run_id(project: str) -> str:
-    return f"{_project_key(project)}-{uuid.uuid4().hex[:12].upper()}"
+    return f"{project_key(project)}-{uuid.uuid4().hex[:12].upper()}"
 
 
 def _opener(

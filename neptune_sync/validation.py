@@ -149,6 +149,17 @@ def check_run_id(path: str, value: str) -> str:
     return value
 
 
+MODEL_KEY = re.compile(r"[A-Z0-9]{1,10}")  # neptune 1.x: upper-case letters and digits
+MODEL_ID = re.compile(r"[A-Z0-9]{1,32}-[A-Z0-9]{1,10}")  # <project key>-<model key>
+
+
+def check_model_key(key: object) -> str:
+    """A model's key (``init_model(key=)``, rule ``model-key``): 1-10 upper-case letters or digits."""
+    if not isinstance(key, str) or not MODEL_KEY.fullmatch(key):
+        raise ValueRuleError("key", "model-key", f"{key!r} must be 1-10 upper-case letters or digits")
+    return key
+
+
 def check_no_nul(path: str, value: str, what: str = "string") -> str:
     """Refuse a string holding NUL (rule ``string-nul``): the store's PostgreSQL backend cannot hold
     one, and a value must never be stored altered. Returns ``value``."""

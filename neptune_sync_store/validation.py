@@ -22,13 +22,14 @@ from collections.abc import Iterator
 
 from neptune_sync.oplog import ops
 from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import BatchRequest
+from neptune_sync.protocol import CONTAINER_KINDS, BatchRequest
 from neptune_sync.validation import (
     INT_MAX,
     INT_MIN,
     MAX_RUN_ID,
     MAX_STEP,
     MAX_TIMESTAMP,
+    MODEL_ID,
     file_name_problem,
     project_problem,
     relpath_problem,
@@ -66,8 +67,12 @@ def check_batch(req: BatchRequest) -> None:
     for name, value in (("run_id", req.run.run_id), ("custom_run_id", req.run.custom_run_id)):
         if len(value) > MAX_RUN_ID or "\0" in value:
             raise RequestError(f"{name} must be at most {MAX_RUN_ID} characters without NUL")
-    if req.run.kind not in ("run", "project"):
-        raise RequestError(f"run kind {req.run.kind!r} is neither 'run' nor 'project'")
+    if req.run.kind not in CONTAINER_KINDS:
+        raise RequestError(f"run kind {req.run.kind!r} is not one of {', '.join(CONTAINER_KINDS)}")
+    if (req.run.kind == "model_version") != bool(req.run.model_id):
+        raise RequestError("model_id is required for a model_version and only for one")
+    if req.run.model_id and not MODEL_ID.fullmatch(req.run.model_id):
+        raise RequestError(f"model_id {req.run.model_id!r} is not of the form 'PROJECTKEY-MODELKEY'")
     if req.after is not None and not 0.0 <= req.after <= MAX_TIMESTAMP:  # also false for NaN
         raise RequestError(f"after {req.after!r} is not seconds since the epoch in [0, 1e11]")
     previous = 0

@@ -107,7 +107,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
             print_quarantined(path)
         if not bad:
             identity = read_identity(path)
-            print(f"  {run_url(route_for(config, identity.project).url, identity.project, identity.run_id)}")
+            # a model version's local id is not known to the store: its number is
+            url = route_for(config, identity.project).url
+            print(f"  {run_url(url, identity.project, state.store_id or identity.run_id)}")
     print(f"{len(results) - failed}/{len(results)} runs fully synced")
     return 1 if failed else 0
 

@@ -56,6 +56,7 @@ class Sent(msgspec.Struct):
 
     applied_seq: int = 0
     quarantined_to: int = 0
+    run_id: str = ""  # the run's id in the store, when the store answered
 
 
 class Delivery:
@@ -190,10 +191,12 @@ class Delivery:
             first, rest = split(entries)
             a = await self.send(run, writer_id, first)
             b = await self.send(run, writer_id, rest)
-            return Sent(max(a.applied_seq, b.applied_seq), max(a.quarantined_to, b.quarantined_to))
+            return Sent(
+                max(a.applied_seq, b.applied_seq), max(a.quarantined_to, b.quarantined_to), a.run_id or b.run_id
+            )
         if ambiguous:
             response = await self.audit(run, entries, response)
-        return Sent(response.applied_seq, self._handle(run, writer_id, entries, response))
+        return Sent(response.applied_seq, self._handle(run, writer_id, entries, response), response.run_id)
 
     async def _write(
         self, run: RunInfo, entries: list[Entry], attempt: Callable[[], Awaitable[BatchResponse]]

@@ -147,13 +147,20 @@ class Replicator:
         """
         identity = read_identity(self.run_path)
         run = RunInfo(
-            identity.project, identity.run_key, identity.run_id, identity.custom_run_id, identity.kind
+            identity.project,
+            identity.run_key,
+            identity.run_id,
+            identity.custom_run_id,
+            identity.kind,
+            identity.model_id,
         )
         result = PassResult(stopped=bool(self._stopped))
         self.state.pending_bytes = 0
         self.state.lag = 0.0
         appended = self.delivery.appended
         await self._sync_writers(run, by_writer(segments_dir(self.run_path)), result, final)
+        if run.kind == "model_version" and not self.state.store_id:
+            await self._learn_store_id(run)
         result.appended = self.delivery.appended - appended
         result.pending += result.appended
         self.state.pending_ops = result.pending
@@ -184,6 +191,13 @@ class Replicator:
                 tg.start_soon(one, writer_id, paths)
         if failures:
             raise failures[0]
+
+    async def _learn_store_id(self, run: RunInfo) -> None:
+        """A model version whose batches were all acknowledged before this state file knew its
+        number (the state was lost): ask the store for the number it assigned."""
+        if any(ws.store_acked for ws in self.state.writers.values()):
+            found = await self.delivery.call(run.project, lambda: self.sink.store_id(run))
+            self.state.store_id = found or ""
 
     async def _acked_of(self, run: RunInfo, writer_id: str) -> int:
         """The writer's acknowledged seq: from the store when not confirmed this session."""
@@ -285,6 +299,7 @@ class Replicator:
         ws.quarantined_to = max(ws.quarantined_to, sent.quarantined_to)
         ws.acked_seq = max(ws.store_acked, ws.quarantined_to)
         ws.segment, ws.offset = chunk.position
+        self.state.store_id = sent.run_id or self.state.store_id
         result.sent += 1
         if ws.acked_seq < batch.last_seq:
             log.warning(

@@ -107,6 +107,9 @@ class RoutingSink(Sink):
     async def field_types(self, run: RunInfo) -> dict[str, str] | None:
         return await (await self.sink_for(run)).field_types(run)
 
+    async def store_id(self, run: RunInfo) -> str | None:
+        return await (await self.sink_for(run)).store_id(run)
+
     async def has_blob(self, run: RunInfo, ref: FileRef) -> bool:
         return await (await self.sink_for(run)).has_blob(run, ref)
 

@@ -31,7 +31,7 @@ from ..plan import (
 )
 from ..query import POSTGRES
 from ..series import SeriesWork
-from . import schema
+from . import schema, versions
 from .aggregate import PG_BUCKET, numbered
 from .base import (
     Storage,
@@ -79,7 +79,7 @@ CREATE INDEX IF NOT EXISTS fields_active ON fields(run)
 CREATE TABLE IF NOT EXISTS set_members(
   field BIGINT NOT NULL, member TEXT NOT NULL, PRIMARY KEY(field, member));
 CREATE TABLE IF NOT EXISTS trash(run BIGINT PRIMARY KEY, trashed DOUBLE PRECISION NOT NULL);
-"""
+""" + versions.SCHEMA + ";\n"
 
 _RUN_COLUMNS = "project, run_key, run_id, custom_run_id, kind, created"
 _FIELD_OF_RUN = (
@@ -131,7 +131,7 @@ class PostgresStorage(Storage):
 
     async def apply_batch(self, req: BatchRequest) -> BatchResponse:
         async with self.pool.acquire() as conn, conn.transaction():
-            run = await _run_id(conn, req)
+            run, run_id = await _run_id(conn, req)
             await conn.execute("SELECT pg_advisory_xact_lock($1)", run)
             writers = {r[0]: tuple(r)[1:] for r in await conn.fetch(_WRITERS_SQL, run)}
             num, applied, order_time = writers.get(req.writer_id) or (len(writers) + 1, 0, NO_TIME)
@@ -171,7 +171,7 @@ class PostgresStorage(Storage):
                 await conn.execute(
                     "UPDATE runs SET created=LEAST(created, $1) WHERE id=$2", batch.first_time, run
                 )
-        return BatchResponse(plan.applied_seq, plan.conflicts, plan.rejected)
+        return BatchResponse(plan.applied_seq, plan.conflicts, plan.rejected, run_id)
 
     async def acked_seq(self, project: str, run_key: str, writer_id: str) -> int:
         value = await self.pool.fetchval(
@@ -274,15 +274,17 @@ def _numbered_args(sql: str, values: dict[str, Any]) -> list[Any]:
     return [query, *args]
 
 
-async def _run_id(conn: asyncpg.Connection, req: BatchRequest) -> int:
+async def _run_id(conn: asyncpg.Connection, req: BatchRequest) -> tuple[int, str]:
+    """(row id, run_id) of the batch's run, created on first sight (a model version numbered)."""
     info = req.run
-    sql = "SELECT id FROM runs WHERE project=$1 AND run_key=$2"
-    run = await conn.fetchval(sql, info.project, info.run_key)
-    if run is not None:
-        return run
+    sql = "SELECT id, run_id FROM runs WHERE project=$1 AND run_key=$2"
+    found = await conn.fetchrow(sql, info.project, info.run_key)
+    if found is not None:
+        return found[0], found[1]
     created = req.entries[0].ts if req.entries else 0.0
-    await conn.execute(
-        f"INSERT INTO runs({_RUN_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (project, run_key) DO NOTHING",
+    run = await conn.fetchval(
+        f"INSERT INTO runs({_RUN_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (project, run_key) "
+        "DO NOTHING RETURNING id",
         info.project,
         info.run_key,
         info.run_id,
@@ -290,7 +292,19 @@ async def _run_id(conn: asyncpg.Connection, req: BatchRequest) -> int:
         info.kind,
         created,
     )
-    return await conn.fetchval(sql, info.project, info.run_key)
+    if run is None:  # another batch of the run created it meanwhile
+        found = await conn.fetchrow(sql, info.project, info.run_key)
+        return found[0], found[1]
+    if info.kind != "model_version":
+        return run, info.run_id
+    sql, args = numbered(versions.NEXT_NUMBER, {"p": info.project, "m": info.model_id})
+    run_id = versions.version_id(info.model_id, await conn.fetchval(sql, *args))
+    for sql, args in (
+        numbered(versions.SET_RUN_ID, {"i": run_id, "r": run}),
+        numbered(versions.ID_FIELD, versions.id_field_values(run, run_id)),
+    ):
+        await conn.execute(sql, *args)
+    return run, run_id
 
 
 async def _migrate(conn: asyncpg.Connection) -> None:

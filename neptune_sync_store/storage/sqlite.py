@@ -38,7 +38,7 @@ from ..plan import (
 )
 from ..query import SQLITE
 from ..series import SeriesWork
-from . import schema
+from . import schema, versions
 from .aggregate import SQLITE_BUCKET, per_bucket_rows
 from .base import (
     Storage,
@@ -87,7 +87,7 @@ CREATE INDEX IF NOT EXISTS fields_active ON fields(run)
 CREATE TABLE IF NOT EXISTS set_members(
   field INTEGER NOT NULL, member TEXT NOT NULL, PRIMARY KEY(field, member)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS trash(run INTEGER PRIMARY KEY, trashed REAL NOT NULL);
-"""
+""" + versions.SCHEMA + ";\n"
 
 _RUN_COLUMNS = "project, run_key, run_id, custom_run_id, kind, created"
 _FIELD_OF_RUN = (
@@ -285,7 +285,7 @@ def apply_batch(conn: sqlite3.Connection, req: BatchRequest) -> BatchResponse:
     """Apply one validated batch in one transaction (called on the storage's writer thread)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        run = _run_id(conn, req)
+        run, run_id = _run_id(conn, req)
         writers = {r[0]: r[1:] for r in conn.execute(_WRITERS_SQL, (run,))}
         num, applied, order_time = writers.get(req.writer_id) or (len(writers) + 1, 0, NO_TIME)
         batch = key_batch(req.entries, applied, req.writer_id, max(order_time, start(req.after)), num)
@@ -309,7 +309,7 @@ def apply_batch(conn: sqlite3.Connection, req: BatchRequest) -> BatchResponse:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return BatchResponse(plan.applied_seq, plan.conflicts, plan.rejected)
+    return BatchResponse(plan.applied_seq, plan.conflicts, plan.rejected, run_id)
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -336,19 +336,27 @@ def _migrate(conn: sqlite3.Connection) -> None:
 _WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=?"
 
 
-def _run_id(conn: sqlite3.Connection, req: BatchRequest) -> int:
+def _run_id(conn: sqlite3.Connection, req: BatchRequest) -> tuple[int, str]:
+    """(row id, run_id) of the batch's run, created on first sight (a model version numbered)."""
     info = req.run
     row = conn.execute(
-        "SELECT id FROM runs WHERE project=? AND run_key=?", (info.project, info.run_key)
+        "SELECT id, run_id FROM runs WHERE project=? AND run_key=?", (info.project, info.run_key)
     ).fetchone()
     if row:
-        return row[0]
+        return row[0], row[1]
     created = req.entries[0].ts if req.entries else 0.0
     cur = conn.execute(
         f"INSERT INTO runs({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?)",
         (info.project, info.run_key, info.run_id, info.custom_run_id, info.kind, created),
     )
-    return cur.lastrowid  # type: ignore[return-value]
+    run: int = cur.lastrowid  # type: ignore[assignment]
+    if info.kind != "model_version":
+        return run, info.run_id
+    (number,) = conn.execute(versions.NEXT_NUMBER, {"p": info.project, "m": info.model_id}).fetchone()
+    run_id = versions.version_id(info.model_id, number)
+    conn.execute(versions.SET_RUN_ID, {"i": run_id, "r": run})
+    conn.execute(versions.ID_FIELD, versions.id_field_values(run, run_id))
+    return run, run_id
 
 
 def _in_chunks(conn: sqlite3.Connection, sql: str, run: int, paths: list[str]) -> list[Any]:

@@ -48,5 +48,9 @@ class Sink(abc.ABC):
     async def put_blob(self, run: RunInfo, ref: FileRef, path: Path) -> None:
         """Upload a blob's content from ``path``; resumes an interrupted upload where the store can."""
 
+    async def store_id(self, run: RunInfo) -> str | None:
+        """The run's id in the store (a model version's number), None if unknown or unreadable."""
+        return None
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

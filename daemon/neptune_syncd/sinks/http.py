@@ -27,6 +27,7 @@ from neptune_sync.protocol import (
     BatchResponse,
     FieldInfo,
     RunInfo,
+    RunRecord,
     batch_request_encoder,
     batch_response_decoder,
 )
@@ -37,6 +38,7 @@ from .base import Sink
 MSGPACK = "application/msgpack"
 _ack_decoder = msgspec.msgpack.Decoder(AckResponse)
 _structure_decoder = msgspec.json.Decoder(list[FieldInfo])
+_record_decoder = msgspec.json.Decoder(RunRecord)
 
 
 class HttpSink(Sink):
@@ -77,6 +79,13 @@ class HttpSink(Sink):
                 return {}
             infos = self._decode(_structure_decoder, await resp.read())
         return {info.path: info.type for info in infos}
+
+    async def store_id(self, run: RunInfo) -> str | None:
+        params = {"project": run.project, "run": run.run_key}
+        async with self._request("GET", "/v1/run", params=params, ok=(403, 404)) as resp:
+            if resp.status in (403, 404):
+                return None
+            return self._decode(_record_decoder, await resp.read()).run_id
 
     async def has_blob(self, run: RunInfo, ref: FileRef) -> bool:
         return await self._upload_offset(ref) is None
