@@ -42,7 +42,8 @@ from .remote import ReadOnlyRun
 from .replay import replay
 from .sink import LogSink, open_drop_counter
 from .state import FieldTree
-from .validation import MAX_FIELDS, check_run_id
+from .rules import MAX_FIELDS
+from .validation import check_run_id
 
 logger = logging.getLogger("neptune_sync")
 
