@@ -40,9 +40,9 @@ from .oplog.blobs import BlobStore
 from .oplog.writer import OpLogWriter
 from .remote import ReadOnlyRun
 from .replay import replay
+from .rules import MAX_FIELDS
 from .sink import LogSink, open_drop_counter
 from .state import FieldTree
-from .rules import MAX_FIELDS
 from .validation import check_run_id
 
 logger = logging.getLogger("neptune_sync")

@@ -39,13 +39,18 @@ def test_a_delete_in_the_batch_frees_the_path_for_the_other_kind():
 def test_the_store_shape_counts_fields_under_and_at_parents():
     shape = Shape(under={"ns": 2}, types={"p": "float"}, count=10)
     plan = plan_batch([assign(1, "ns"), assign(2, "p/q/r"), assign(3, "fresh")], shape=shape)
-    assert plan.conflicts == [OpConflict(1, "ns", "namespace", "int"), OpConflict(2, "p", "float", "namespace")]
+    assert plan.conflicts == [
+        OpConflict(1, "ns", "namespace", "int"),
+        OpConflict(2, "p", "float", "namespace"),
+    ]
     assert sorted(plan.fields) == ["fresh"] and shape.count == 11
 
 
 def test_the_field_limit_is_a_rejection_and_a_delete_makes_room():
     shape = Shape(count=2, limit=3)
-    plan = plan_batch([assign(1, "a"), assign(2, "b"), Entry(3, 100.0, ops.DeleteField("a")), assign(4, "b")], shape=shape)
+    plan = plan_batch(
+        [assign(1, "a"), assign(2, "b"), Entry(3, 100.0, ops.DeleteField("a")), assign(4, "b")], shape=shape
+    )
     [rejection] = plan.rejected
     assert (rejection.seq, rejection.path) == (2, "b") and rejection.reason.endswith("[rule: field-limit]")
     assert "at most 3 fields" in rejection.reason and sorted(plan.fields) == ["b"] and shape.count == 3
@@ -57,8 +62,13 @@ def test_the_field_limit_is_a_rejection_and_a_delete_makes_room():
 @pytest.mark.asyncio
 async def test_a_write_to_a_namespace_is_a_conflict_across_batches_and_writers(storage):
     await storage.apply_batch(request([assign(1, "ns/a/b"), assign(2, "ns/c")], writer="w1"))
-    resp = await storage.apply_batch(request([assign(1, "ns"), assign(2, "ns/a"), assign(3, "ok")], writer="w2"))
-    assert resp.conflicts == [OpConflict(1, "ns", "namespace", "int"), OpConflict(2, "ns/a", "namespace", "int")]
+    resp = await storage.apply_batch(
+        request([assign(1, "ns"), assign(2, "ns/a"), assign(3, "ok")], writer="w2")
+    )
+    assert resp.conflicts == [
+        OpConflict(1, "ns", "namespace", "int"),
+        OpConflict(2, "ns/a", "namespace", "int"),
+    ]
     assert resp.applied_seq == 3
     assert await paths(storage) == {"ns/a/b": "int", "ns/c": "int", "ok": "int"}
 
@@ -79,7 +89,9 @@ async def test_a_write_under_a_field_is_a_conflict_naming_the_field(storage):
 
 @pytest.mark.asyncio
 async def test_paths_that_share_a_prefix_are_not_a_namespace(storage):
-    await storage.apply_batch(request([assign(1, "a-b"), assign(2, "a.b"), assign(3, "a0"), assign(4, "ab/c")]))
+    await storage.apply_batch(
+        request([assign(1, "a-b"), assign(2, "a.b"), assign(3, "a0"), assign(4, "ab/c")])
+    )
     resp = await storage.apply_batch(request([assign(1, "a")], writer="w2"))
     assert resp.conflicts == [] and "a" in await paths(storage)
 
