@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from store_helpers import PROJECT, RUN, floats, request
 
@@ -123,3 +125,44 @@ async def test_a_batch_that_would_pass_the_field_limit_is_refused_op_by_op(stora
     deleted = [Entry(5, 200.0, ops.DeleteField("last")), assign(6, "over", ts=200.0)]
     assert (await storage.apply_batch(request(deleted, writer="w2"))).rejected == []
     assert "over" in await paths(storage)
+
+
+@pytest.mark.asyncio
+async def test_deleting_a_field_in_the_batch_frees_its_path_for_a_namespace(storage):
+    await storage.apply_batch(request([assign(1, "p")], writer="w1"))
+    resp = await storage.apply_batch(
+        request([Entry(1, 101.0, ops.DeleteField("p")), assign(2, "p/x")], writer="w2")
+    )
+    assert resp.conflicts == [] and await paths(storage) == {"p/x": "int"}
+
+
+@pytest.mark.asyncio
+@pytest.mark.postgres
+async def test_a_database_whose_collation_is_not_byte_order_finds_namespaces_exactly(tmp_path):
+    """Under a linguistic collation ``a/`` < ``A/x`` < ``a0`` and ``a/`` < ``a+b`` < ``a0``: the
+    range of the (run, path) index would take them for fields under ``a``."""
+    import asyncpg
+    from store_helpers import require_pg
+
+    from neptune_sync_store.storage import make_storage
+
+    dsn = await require_pg()
+    name = f"nss_test_icu_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(dsn)
+    try:
+        await admin.execute(
+            f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+        )
+    except asyncpg.PostgresError as exc:
+        await admin.close()
+        pytest.skip(f"no ICU collation to test with: {exc}")
+    storage = make_storage(dsn.rsplit("/", 1)[0] + "/" + name, tmp_path)
+    try:
+        await storage.open()
+        await storage.apply_batch(request([assign(1, "A/x"), assign(2, "a+b"), assign(3, "b/c")]))
+        resp = await storage.apply_batch(request([assign(1, "a"), assign(2, "b")], writer="w2"))
+        assert resp.conflicts == [OpConflict(2, "b", "namespace", "int")]
+        await storage.close()
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
