@@ -44,9 +44,7 @@ def check_path(path: str) -> str:
     if "\0" in path:
         raise InvalidPathError(repr(path), "path-nul", "a path must not hold a NUL character")
     if not path.isascii() and not is_utf8(path):
-        raise InvalidPathError(
-            repr(path), "path-utf8", "a path must be valid Unicode (it holds a lone surrogate)"
-        )
+        raise InvalidPathError(repr(path), "path-utf8", "a path must be valid Unicode (it holds a lone surrogate)")
     return path
 
 
@@ -137,9 +135,7 @@ def check_no_nul(path: str, value: str, what: str = "string") -> str:
     if "\0" in value:
         raise ValueRuleError(path, "string-nul", f"{what} {value[:64]!r} holds a NUL character")
     if not value.isascii() and not is_utf8(value):
-        raise ValueRuleError(
-            path, "string-utf8", f"{what} {value[:64]!r} holds a lone surrogate (not valid Unicode)"
-        )
+        raise ValueRuleError(path, "string-utf8", f"{what} {value[:64]!r} holds a lone surrogate (not valid Unicode)")
     return value
 
 
