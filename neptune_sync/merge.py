@@ -92,11 +92,11 @@ def tail(entry: Entry, n: int) -> Entry:
 
 def merge(
     streams: dict[str, Iterator[Entry]], times: dict[str, float], floors: dict[str, float | None]
-) -> Iterator[Entry]:
-    """Entries of several writers in ascending key, series entries split where another writer's
-    record falls between their points. ``times`` holds each writer's order time so far and is
-    advanced as entries are yielded (a follower keeps it between calls); a writer not in it starts
-    at its floor in ``floors``, which may be filled in while a stream yields its first entry."""
+) -> Iterator[tuple[str, Entry]]:
+    """(writer, entry) of several writers in ascending key, series entries split where another
+    writer's record falls between their points. ``times`` holds each writer's order time so far and
+    is advanced as entries are yielded (a follower keeps it between calls); a writer not in it
+    starts at its floor in ``floors``, which may be filled in while a stream yields its first entry."""
     heap: list[tuple[Key, int, Entry, Iterator[Entry]]] = []
     tie = itertools.count()
 
@@ -125,22 +125,24 @@ def merge(
             n = bisect_left([(x, writer, entry.seq + i) for i, x in enumerate(pts)], bound)
             if n < len(points):
                 times[writer] = pts[n - 1]
-                yield head(entry, n)
+                yield writer, head(entry, n)
                 push(writer, tail(entry, n), rest)
                 continue
             times[writer] = pts[-1]
         else:
             times[writer] = last_time(t, entry)
-        yield entry
+        yield writer, entry
         for nxt in rest:
             push(writer, nxt, rest)
             break
 
 
-def _advancing(writer: str, entries: Iterable[Entry], times: dict[str, float], t: float) -> Iterator[Entry]:
+def _advancing(
+    writer: str, entries: Iterable[Entry], times: dict[str, float], t: float
+) -> Iterator[tuple[str, Entry]]:
     try:
         for entry in entries:
             t = last_time(t, entry)
-            yield entry
+            yield writer, entry
     finally:
         times[writer] = t

@@ -37,7 +37,9 @@ class BatchRequest(msgspec.Struct, frozen=True):
 
 
 class OpConflict(msgspec.Struct, frozen=True):
-    """An entry that was not applied because its path holds another type."""
+    """An entry that was not applied because of what its path holds: another type, fields under
+    it (``existing_type`` "namespace"), or a field above it (``path`` names that field,
+    ``attempted_type`` is "namespace")."""
 
     seq: int
     path: str

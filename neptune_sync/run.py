@@ -40,10 +40,11 @@ from .oplog.blobs import BlobStore
 from .oplog.writer import OpLogWriter
 from .remote import ReadOnlyProject, ReadOnlyRun, project_run_id
 from .replay import LogFollower, replay
+from .rules import MAX_FIELDS
 from .sink import LogSink, open_drop_counter
 from .state import FieldTree
 from .tables import ProjectTables
-from .validation import MAX_FIELDS, check_run_id
+from .validation import check_run_id
 
 logger = logging.getLogger("neptune_sync")
 

@@ -19,7 +19,6 @@ from .exceptions import InvalidPathError, ValueRuleError
 from .messages import type_words, user_line
 
 MAX_PATH_LENGTH = 1024  # characters of the full path, namespaces included
-MAX_FIELDS = 9000  # fields in one run
 MAX_STRING_LENGTH = 16384  # a string field; longer values are truncated with a warning
 MAX_SERIES_STRING_LENGTH = 1000  # one point of a string series; truncated with a warning
 MAX_SET_ITEM_LENGTH = 1000  # one string of a string set (tags); longer raises

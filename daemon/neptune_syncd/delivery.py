@@ -7,9 +7,10 @@
 - A batch (or blob upload) the store answers 500 ``isolate_after`` times in a row is treated as
   refused (``retry.suspects_batch``): one op that makes the store fail never blocks the run.
 - Entries refused one by one (``BatchResponse.rejected``) are quarantined the same way.
-- Type conflicts (``BatchResponse.conflicts``) are resolved by :mod:`neptune_syncd.conflicts`;
+- Conflicts (``BatchResponse.conflicts``) are resolved by :mod:`neptune_syncd.conflicts`;
   the replacement ops are appended to the run's log by a writer of the daemon's own, so they are
-  replayed, crash-safe, like any other op.
+  replayed, crash-safe, like any other op. With them goes the list of the records the store
+  refused (conflicts and rejections, ``rules.REFUSED_FIELD``), which the local read-back skips.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ from neptune_sync.exceptions import (
 from neptune_sync.oplog.blobs import BlobStore
 from neptune_sync.oplog.framing import Entry
 from neptune_sync.oplog.layout import blobs_dir, segments_dir
-from neptune_sync.oplog.ops import FileRef, Op, blob_refs
+from neptune_sync.oplog.ops import AddStrings, FileRef, Op, blob_refs
 from neptune_sync.oplog.writer import OpLogWriter, new_writer_id
 from neptune_sync.protocol import BatchResponse, RunInfo
+from neptune_sync.rules import REFUSED_FIELD, RESOLVER_PREFIX, refused_item
 
 from . import conflicts, state
 from .batching import split
@@ -47,7 +49,6 @@ from .sinks.base import Sink
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-RESOLVER_PREFIX = "syncd"
 BLOBS_MISSING = 409  # a batch refused because the store lacks blobs it references
 
 
@@ -240,13 +241,16 @@ class Delivery:
         if not (response.rejected or response.conflicts):
             return 0
         top = 0
+        refused: list[str] = []
         for rejection in response.rejected:
             entry = _entry_at(entries, rejection.seq)
             self._quarantine(writer_id, entry, rejection.reason)
             top = max(top, entry.last_seq)
+            refused += _refused(writer_id, entry)
         replacements: list[Op] = []
         for conflict in response.conflicts:
             entry = _entry_at(entries, conflict.seq)
+            refused += _refused(writer_id, entry)
             resolution = conflicts.resolve(entry.op, conflict, self.config.conflict_policy)
             if resolution.quarantine:
                 self._quarantine(writer_id, entry, f"type conflict: {conflict}")
@@ -262,6 +266,8 @@ class Delivery:
                 )
             )
             log.warning("%s: type conflict on %r: %s", self.run_path.name, conflict.path, resolution.action)
+        if refused:
+            replacements.append(AddStrings(REFUSED_FIELD, tuple(refused)))
         if replacements:
             self._append_resolutions(run, replacements)
         return top
@@ -297,6 +303,13 @@ def _auth_message(project: str, exc: AuthError) -> str:
         f"(`neptune-sync server token create --project {project}`) in NEPTUNE_API_TOKEN or in the "
         f'daemon config\'s [projects."{project}"] (docs/daemon.md)'
     )
+
+
+def _refused(writer_id: str, entry: Entry) -> list[str]:
+    """The record of a refused entry; none for a refused record of refusals (that would loop)."""
+    if entry.op.path == REFUSED_FIELD:
+        return []
+    return [refused_item(writer_id, entry.seq, entry.last_seq)]
 
 
 def _entry_at(entries: list[Entry], seq: int) -> Entry:

@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 
+from neptune_sync import rules
 from neptune_sync.merge import NO_TIME, start
 from neptune_sync.oplog.ops import FieldType, decode_op, encode_op
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
@@ -23,9 +24,11 @@ from ..plan import (
     Need,
     PathResets,
     Plan,
+    Shape,
     decode_key,
     encode_key,
     key_batch,
+    new_paths,
     plan_batch,
     stored_row,
 )
@@ -98,6 +101,7 @@ class PostgresStorage(Storage):
         self.schema = schema
         self._pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
+        self._under_sql = _UNDER_SQL.format(c=' COLLATE "C"')  # set by open() for the database
 
     async def open(self) -> None:
         conn = await asyncpg.connect(self.dsn)
@@ -112,6 +116,8 @@ class PostgresStorage(Storage):
         self._pool = await asyncpg.create_pool(
             self.dsn, min_size=1, max_size=self._pool_size, server_settings={"search_path": self.schema}
         )
+        async with self._pool.acquire() as conn:
+            self._under_sql = await _under_sql(conn)
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -155,6 +161,7 @@ class PostgresStorage(Storage):
                 fields=states,
                 resets={p: PathResets(decode_key(c), decode_key(d)) for p, c, d in resets},
                 nums=invert(names),
+                shape=await _load_shape(conn, run, new_paths(paths, states), self._under_sql),
             )
             await _write_plan(conn, run, plan)
             await conn.execute(
@@ -323,6 +330,36 @@ async def _migrate(conn: asyncpg.Connection) -> None:
 
 _WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=$1"
 _PAGE = 512  # rows per fetch while scanning a late series' window
+
+
+# the fields under each path: a range of the (run, path) index, p/ < path < p0 ('0' is the
+# character after '/'), exact only in byte order: under another collation the comparison is made
+# in "C" (then a scan of the run's fields, not of the range)
+_UNDER_SQL = (
+    "SELECT p, (SELECT count(*) FROM fields WHERE run=$1 AND path{c} > p || '/' AND path{c} < p || '0') "
+    "FROM unnest($2::text[]) AS p"
+)
+_ORDER_PROBE = ["a", "A", "a/b", "a0", "a-b", "a b", "ab", "aB", "a.b", "a_b", "~", "é", "z", "a/"]
+
+
+async def _under_sql(conn: asyncpg.Connection) -> str:
+    """The query of fields under paths, for this database's collation (byte order or not)."""
+    rows = await conn.fetch("SELECT s FROM unnest($1::text[]) AS s ORDER BY s", _ORDER_PROBE)
+    bytewise = [r[0] for r in rows] == sorted(_ORDER_PROBE, key=str.encode)
+    return _UNDER_SQL.format(c="" if bytewise else ' COLLATE "C"')
+
+
+async def _load_shape(conn: asyncpg.Connection, run: int, paths: list[str], under_sql: str) -> Shape | None:
+    """The run's fields around ``paths`` (plan.Shape): fields under each, fields at their
+    parents, and the run's fields that count toward the limit."""
+    if not paths:
+        return None
+    under = {p: n for p, n in await conn.fetch(under_sql, run, paths) if n}
+    parents = sorted({q for p in paths for q in rules.parents(p)})
+    rows = await conn.fetch("SELECT path, type FROM fields WHERE run=$1 AND path = ANY($2)", run, parents)
+    sql = "SELECT count(*) FROM fields WHERE run=$1 AND left(path, length($2)) <> $2"
+    count = await conn.fetchval(sql, run, rules.SYNC_NAMESPACE)
+    return Shape(under, {p: t for p, t in rows}, count)
 
 
 async def _load_need(conn: asyncpg.Connection, state: FieldState, need: Need, names: dict[int, str]) -> None:

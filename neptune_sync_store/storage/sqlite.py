@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from neptune_sync import rules
 from neptune_sync.merge import NO_TIME, start
 from neptune_sync.oplog.ops import FieldType, decode_op, encode_op
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
@@ -30,9 +31,11 @@ from ..plan import (
     Need,
     PathResets,
     Plan,
+    Shape,
     decode_key,
     encode_key,
     key_batch,
+    new_paths,
     plan_batch,
     stored_row,
 )
@@ -295,7 +298,13 @@ def apply_batch(conn: sqlite3.Connection, req: BatchRequest) -> BatchResponse:
         states = _load_states(conn, run, paths)
         for path, need in batch.needs(states).items():
             _load_need(conn, states[path], need, names)
-        plan = plan_batch(batch, fields=states, resets=_load_resets(conn, run, paths), nums=invert(names))
+        plan = plan_batch(
+            batch,
+            fields=states,
+            resets=_load_resets(conn, run, paths),
+            nums=invert(names),
+            shape=_load_shape(conn, run, new_paths(paths, states)),
+        )
         _write_plan(conn, run, plan)
         conn.execute(
             "INSERT INTO writers(run, writer_id, applied_seq, num, order_time) VALUES (?,?,?,?,?) "
@@ -375,6 +384,26 @@ def _load_states(conn: sqlite3.Connection, run: int, paths: list[str]) -> dict[s
 def _load_resets(conn: sqlite3.Connection, run: int, paths: list[str]) -> dict[str, PathResets]:
     sql = "SELECT path, cleared, deleted FROM resets WHERE run=? AND path IN ({marks})"
     return {p: PathResets(decode_key(c), decode_key(d)) for p, c, d in _in_chunks(conn, sql, run, paths)}
+
+
+def _load_shape(conn: sqlite3.Connection, run: int, paths: list[str]) -> Shape | None:
+    """The run's fields around ``paths`` (plan.Shape): fields under each (a range of the (run, path)
+    index: ``p/`` < path < ``p0``, '0' being the character after '/'), fields at their parents,
+    and the run's fields that count toward the limit."""
+    if not paths:
+        return None
+    under = {}
+    for path in paths:
+        sql = "SELECT count(*) FROM fields WHERE run=? AND path>? AND path<?"
+        (n,) = conn.execute(sql, (run, f"{path}/", f"{path}0")).fetchone()
+        if n:
+            under[path] = n
+    parents = sorted({q for p in paths for q in rules.parents(p)})
+    sql = "SELECT path, type FROM fields WHERE run=? AND path IN ({marks})"
+    types = dict(_in_chunks(conn, sql, run, parents))
+    sql = "SELECT count(*) FROM fields WHERE run=?1 AND substr(path, 1, length(?2)) <> ?2"
+    (count,) = conn.execute(sql, (run, rules.SYNC_NAMESPACE)).fetchone()
+    return Shape(under, types, count)
 
 
 def _load_need(conn: sqlite3.Connection, state: FieldState, need: Need, names: dict[int, str]) -> None:

@@ -11,7 +11,7 @@ import pytest
 from client_helpers import rows
 
 import neptune_sync as neptune
-from neptune_sync import validation
+from neptune_sync import rules, validation
 from neptune_sync.exceptions import (
     FieldLimitExceededError,
     InvalidPathError,
@@ -112,7 +112,7 @@ def test_field_limit(monkeypatch):
     run["a"] = 5  # existing fields still take writes
     del run["b"]
     run["c"] = 3  # room again after a delete
-    assert validation.MAX_FIELDS == 9000
+    assert rules.MAX_FIELDS == 9000
 
 
 def test_long_strings_are_truncated_with_a_warning(run, caplog):

@@ -7,7 +7,6 @@ backends); the delivery order is forced by hiding one writer's segments from a s
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,18 +15,12 @@ from pathlib import Path
 
 import anyio
 import pytest
+from readback_helpers import Hidden, read_back, sync
 
-from neptune_sync.cli import main
 from neptune_sync.oplog import layout
-from neptune_sync.oplog import ops as o
-from neptune_sync.replay import replay
 from neptune_sync_store.testing import running_store
 
 PROJECT = "team/proj"
-
-
-def file_dict(ref: o.FileRef) -> dict:
-    return {"sha256": ref.sha256, "size": ref.size, "name": ref.name, "extension": ref.extension}
 
 
 LOGGER = textwrap.dedent(
@@ -70,48 +63,6 @@ def two_writers(how_a: str = "stop", ahead_a: float = 0.0) -> tuple[Path, str, s
     log_process("B", 1000, 2000)
     [b] = writer_ids(run_path) - {a}
     return run_path, a, b
-
-
-def read_back(run_path: Path) -> dict:
-    """The local read-back (what ``neptune-sync show`` and ``fetch*()`` report) in the store's shapes."""
-    out = {}
-    for path, field in replay(layout.segments_dir(run_path), keep_values=True).under(""):
-        value = field.value
-        if field.type in o.SERIES_TYPES:
-            value = [
-                (p.step, file_dict(p.value) if isinstance(p.value, o.FileRef) else p.value, p.ts)
-                for p in value or []
-            ]
-        elif field.type == o.FieldType.STRING_SET:
-            value = sorted(value)
-        elif field.type == o.FieldType.FILE_SET:
-            value = {rel: file_dict(ref) for rel, ref in sorted(value.items())}
-        elif field.type == o.FieldType.FILE:
-            value = file_dict(value)
-        out[path] = (field.type, value)
-    return out
-
-
-class Hidden:
-    """Moves one writer's segments out of the run while a sync runs, then back."""
-
-    def __init__(self, run_path: Path, writer_id: str, tmp: Path) -> None:
-        self.files = sorted(layout.segments_dir(run_path).glob(f"{writer_id}-*.seg"))
-        self.aside = tmp / "aside"
-
-    def __enter__(self) -> None:
-        self.aside.mkdir()
-        for f in self.files:
-            shutil.move(f, self.aside / f.name)
-
-    def __exit__(self, *exc: object) -> None:
-        for f in self.files:
-            shutil.move(self.aside / f.name, f)
-        self.aside.rmdir()
-
-
-async def sync() -> None:
-    assert await anyio.to_thread.run_sync(main, ["sync", "-q"]) == 0
 
 
 @pytest.mark.asyncio
