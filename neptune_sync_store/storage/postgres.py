@@ -26,6 +26,7 @@ from ..plan import (
     Plan,
     Shape,
     decode_key,
+    decode_value,
     encode_key,
     key_batch,
     new_paths,
@@ -320,12 +321,29 @@ async def _migrate(conn: asyncpg.Connection) -> None:
     has_tables = await conn.fetchval("SELECT to_regclass('runs') IS NOT NULL")
     await conn.execute(schema.VERSION_TABLE)
     found = await conn.fetchval("SELECT version FROM schema_version")
-    for n in schema.plan(found, has_tables):
-        await conn.execute(schema.STEPS[n][1])
+    steps = schema.plan(found, has_tables)
+    for n in steps:
+        if schema.STEPS[n][1]:
+            await conn.execute(schema.STEPS[n][1])
     await conn.execute(SCHEMA)
+    for n in steps:
+        if n in FILLS:
+            await FILLS[n](conn)
     if found != schema.VERSION:
         await conn.execute("DELETE FROM schema_version")
         await conn.execute(f"INSERT INTO schema_version VALUES ({schema.VERSION})")
+
+
+async def _fill_set_members(conn: asyncpg.Connection) -> None:
+    rows = await conn.fetch("SELECT id, data FROM fields WHERE type = $1", FieldType.STRING_SET)
+    await conn.execute("DELETE FROM set_members")
+    await conn.executemany(
+        "INSERT INTO set_members(field, member) VALUES ($1,$2)",
+        [(r[0], m) for r in rows for m in sorted(set(decode_value(r[1]) or ()))],
+    )
+
+
+FILLS = {2: _fill_set_members}  # schema version -> what fills its new tables (see .schema)
 
 
 _WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=$1"

@@ -5,22 +5,26 @@ EXISTS``). A database records its version in the one-row table ``schema_version`
 tables without that row is version 1, the first versioned layout. Opening a database:
 
 - empty: ``SCHEMA`` is created and the current version recorded;
-- older: each step from its version on runs in order (``ALTER TABLE``, new indexes, data moves),
-  then ``SCHEMA`` (for new tables), then the new version is recorded, all in one transaction;
+- older: in one transaction, the SQL of each step from its version on (``ALTER TABLE``: what
+  ``SCHEMA`` cannot do), then ``SCHEMA`` (new tables and indexes), then each step's *fill* (a
+  backend function that derives a new table's rows from what the database holds), then the new
+  version is recorded;
 - newer: refused with :class:`SchemaVersionError` (an older store must not write into a layout it
   does not know).
 
-A step is the SQL that turns version ``n - 1`` into ``n``, per backend, in ``STEPS[n]``.
+Version 2 adds the project tables' and the registry's tables and fills ``set_members`` from the
+string sets already stored. ``STEPS[n]`` is the SQL (SQLite, PostgreSQL) that turns version
+``n - 1`` into ``n`` before ``SCHEMA``; the fills are the backends' ``FILLS[n]``.
 """
 
 from __future__ import annotations
 
 from neptune_sync.exceptions import StoreError
 
-VERSION = 1
+VERSION = 2
 
-# version n -> (SQLite SQL, PostgreSQL SQL) turning version n - 1 into n
-STEPS: dict[int, tuple[str, str]] = {}
+# version n -> (SQLite SQL, PostgreSQL SQL) run before SCHEMA when turning version n - 1 into n
+STEPS: dict[int, tuple[str, str]] = {2: ("", "")}
 
 VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"
 

@@ -33,6 +33,7 @@ from ..plan import (
     Plan,
     Shape,
     decode_key,
+    decode_value,
     encode_key,
     key_batch,
     new_paths,
@@ -323,23 +324,50 @@ def apply_batch(conn: sqlite3.Connection, req: BatchRequest) -> BatchResponse:
 
 def _migrate(conn: sqlite3.Connection) -> None:
     """Create the schema, or bring an older database up to it (:mod:`.schema`), in one transaction."""
-    has_tables = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone() is not None
-    conn.execute(schema.VERSION_TABLE)
-    row = conn.execute("SELECT version FROM schema_version").fetchone()
-    steps = schema.plan(row[0] if row else None, has_tables)
-    if row is not None and not steps:
-        conn.executescript(SCHEMA)  # IF NOT EXISTS throughout: indexes a version adds without a step
-        return
-    script = "".join(schema.STEPS[n][0] + ";\n" for n in steps)
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.executescript(
-            f"BEGIN IMMEDIATE;\n{script}{SCHEMA};\nDELETE FROM schema_version;\n"
-            f"INSERT INTO schema_version VALUES ({schema.VERSION});\nCOMMIT;"
-        )
-    except sqlite3.Error:
+        has_tables = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone() is not None
+        conn.execute(schema.VERSION_TABLE)
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+        steps = schema.plan(row[0] if row else None, has_tables)
+        for n in steps:
+            _script(conn, schema.STEPS[n][0])
+        _script(conn, SCHEMA)  # IF NOT EXISTS throughout: creates what a version adds
+        for n in steps:
+            if n in FILLS:
+                FILLS[n](conn)
+        if row is None or steps:
+            conn.execute("DELETE FROM schema_version")
+            conn.execute("INSERT INTO schema_version VALUES (?)", (schema.VERSION,))
+        conn.execute("COMMIT")
+    except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _script(conn: sqlite3.Connection, script: str) -> None:
+    """Run a script's statements in the open transaction (``executescript`` would commit it)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        conn.execute(statement)
+
+
+def _fill_set_members(conn: sqlite3.Connection) -> None:
+    rows = conn.execute("SELECT id, data FROM fields WHERE type = ?", (FieldType.STRING_SET,)).fetchall()
+    conn.execute("DELETE FROM set_members")
+    conn.executemany(
+        "INSERT INTO set_members(field, member) VALUES (?,?)",
+        [(fid, m) for fid, data in rows for m in sorted(set(decode_value(data) or ()))],
+    )
+
+
+FILLS = {2: _fill_set_members}  # schema version -> what fills its new tables (see .schema)
 
 
 _WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=?"

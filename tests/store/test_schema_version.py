@@ -37,7 +37,11 @@ async def open_close(backend, tmp_path, *, write: bool = False):
     await storage.open()
     try:
         if write:
-            await storage.apply_batch(request([Entry(1, 1.0, ops.AssignString("note", "kept"))]))
+            entries = [
+                Entry(1, 1.0, ops.AssignString("note", "kept")),
+                Entry(2, 1.0, ops.AddStrings("sys/tags", ("b", "a"))),
+            ]
+            await storage.apply_batch(request(entries))
     finally:
         await storage.close()
 
@@ -57,25 +61,27 @@ async def test_an_unversioned_database_is_version_1_and_upgrades_through_each_st
     await open_close(backend, tmp_path, write=True)
     await sql(backend, tmp_path, "DROP TABLE schema_version")  # a database from before versioning
     step = "ALTER TABLE runs ADD COLUMN upgraded TEXT NOT NULL DEFAULT 'yes'"
+    nxt = schema.VERSION + 1
     with monkeypatch.context() as patch:
-        patch.setattr(schema, "VERSION", 2)
-        patch.setattr(schema, "STEPS", {2: (step, step)})
+        patch.setattr(schema, "VERSION", nxt)
+        patch.setattr(schema, "STEPS", {**schema.STEPS, nxt: (step, step)})
         await open_close(backend, tmp_path)
-        assert await sql(backend, tmp_path, "SELECT version FROM schema_version") == 2
+        assert await sql(backend, tmp_path, "SELECT version FROM schema_version") == nxt
         assert await sql(backend, tmp_path, "SELECT upgraded FROM runs") == "yes"
         assert await sql(backend, tmp_path, "SELECT txt FROM fields WHERE path = 'note'") == "kept"
-        await open_close(backend, tmp_path)  # at version 2 now: the step does not run again
+        await open_close(backend, tmp_path)  # at the new version: the step does not run again
 
 
 @pytest.mark.asyncio
 async def test_a_failing_step_leaves_the_database_as_it_was(backend, tmp_path, monkeypatch):
     await open_close(backend, tmp_path, write=True)
     bad = "ALTER TABLE no_such_table ADD COLUMN x TEXT"
+    nxt = schema.VERSION + 1
     with monkeypatch.context() as patch, pytest.raises((sqlite3.Error, asyncpg.PostgresError)):
-        patch.setattr(schema, "VERSION", 2)
-        patch.setattr(schema, "STEPS", {2: (bad, bad)})
+        patch.setattr(schema, "VERSION", nxt)
+        patch.setattr(schema, "STEPS", {**schema.STEPS, nxt: (bad, bad)})
         await open_close(backend, tmp_path)
-    assert await sql(backend, tmp_path, "SELECT version FROM schema_version") == 1
+    assert await sql(backend, tmp_path, "SELECT version FROM schema_version") == schema.VERSION
     assert await sql(backend, tmp_path, "SELECT txt FROM fields WHERE path = 'note'") == "kept"
 
 
@@ -86,3 +92,15 @@ async def test_a_database_of_a_newer_store_is_refused(backend, tmp_path):
     with pytest.raises(schema.SchemaVersionError, match="newer than this store"):
         await open_close(backend, tmp_path)
     assert await sql(backend, tmp_path, "SELECT version FROM schema_version") == schema.VERSION + 1
+
+
+@pytest.mark.asyncio
+async def test_a_version_1_database_gets_its_string_sets_members_filled(backend, tmp_path):
+    """Version 1 had no ``set_members`` (CONTAINS filters read it): the upgrade derives it."""
+    await open_close(backend, tmp_path, write=True)
+    await sql(backend, tmp_path, "DROP TABLE schema_version")
+    await sql(backend, tmp_path, "DROP TABLE set_members")
+    await open_close(backend, tmp_path)
+    assert await sql(backend, tmp_path, "SELECT version FROM schema_version") == schema.VERSION
+    assert await sql(backend, tmp_path, "SELECT count(*) FROM set_members") == 2
+    assert await sql(backend, tmp_path, "SELECT min(member) FROM set_members") == "a"
