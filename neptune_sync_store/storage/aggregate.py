@@ -7,12 +7,12 @@ Each non-empty bucket reports its first and last step, min, max, count, and the 
 of its last point (the one with the largest step). When the range holds at most ``n`` points the
 points themselves are returned (``raw``), so zooming in ends at exact data.
 
-One GROUP BY over the ``(field, step)`` primary key computes the buckets (PostgreSQL, and time
-axes on SQLite); for steps SQLite instead scans each bucket's index range, whose exact edges
-:func:`step_edges` derives from the same rule. The last value of a bucket is one primary-key
-lookup. Everything evaluates the rule in IEEE doubles, so all paths agree point for point.
-That scan costs time in proportion to the points in range, so a chart may first ask for a
-*sample* (x = step only): the first point at or after each of ``lo + k * (hi - lo) / n`` for
+Step buckets come from the series' chunk summaries (.chunks): one GROUP BY sums the chunks that
+lie inside one bucket, and the at most one chunk straddling each edge is split in Python at the
+edges :func:`step_edges` derives from the same rule; so a read touches O(buckets + chunks) rows
+whatever the series length. Time buckets are one GROUP BY over the points (timestamps are not
+indexed). Everything evaluates the rule in IEEE doubles, so all paths agree point for point.
+A chart may first ask for a *sample* (x = step only): the first point at or after each of ``lo + k * (hi - lo) / n`` for
 ``k = 0 .. n-1``, deduplicated; n index seeks whatever the series length. A sample can miss spikes:
 it is a preview to draw while the exact buckets load.
 """
@@ -25,6 +25,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
+
+from .chunks import BucketSums
 
 X_AXES = ("step", "time")
 MAX_BUCKETS = 10_000
@@ -169,28 +171,34 @@ def step_edges(lo: float, hi: float, n: int) -> list[float]:
     return edges + [hi]
 
 
-_IN_BUCKET = "SELECT MIN(step), MAX(step), MIN(num), MAX(num), COUNT(*) FROM points WHERE field=? AND step>=? AND step{op}?"
-_POINT_AT = "SELECT num, ts FROM points WHERE field=? AND step=?"
+# Step buckets from chunk summaries (.chunks): chunks inside one bucket are summed in SQL, the few
+# that straddle an edge (at most one per edge) or the range's ends are split in Python.
+_CHUNK_INSIDE = (
+    "WITH c AS (SELECT {b0} AS k, {b1} AS k2, first_step, last_step, n, vmin, vmax FROM series_chunks"
+    " WHERE field=:f AND first_step>=:a AND last_step<=:b),"
+    " g AS (SELECT k, MIN(first_step) AS s0, MAX(first_step) AS f1, MAX(last_step) AS s1,"
+    " MIN(vmin) AS lo, MAX(vmax) AS hi, SUM(n) AS c FROM c WHERE k=k2 GROUP BY k)"
+    " SELECT g.k, g.s0, g.s1, g.lo, g.hi, x.vlast, g.c, x.last_ts FROM g JOIN series_chunks x"
+    " ON x.field=:f AND x.first_step=g.f1"
+)
+_CHUNK_SPLIT = (
+    "SELECT data FROM series_chunks WHERE field=:f AND first_step<=:b AND first_step>=COALESCE("
+    "(SELECT first_step FROM series_chunks WHERE field=:f AND first_step<=:a ORDER BY first_step DESC LIMIT 1), :a)"
+    " AND NOT (first_step>=:a AND last_step<=:b AND {b0}={b1})"
+)
 
 
-def per_bucket_rows(conn: Any, fid: int, lo: float, hi: float, n: int) -> list[Any]:
-    """Step buckets as one index range scan each (a DB-API connection with ``?`` parameters).
-
-    On SQLite this is 2-3x faster than the GROUP BY, which sorts every point by bucket number.
-    """
+async def chunk_bucket_rows(fetch: Fetch, bucket: str, fid: int, lo: float, hi: float, n: int) -> list[Any]:
+    """Step buckets of a float series over [lo, hi] read from its chunks: O(buckets + chunks) rows."""
+    b0, b1 = bucket.format(x="first_step"), bucket.format(x="last_step")
+    values = group_values(fid, lo, hi, n)
+    sums = BucketSums()
+    for k, *summary in await fetch(_CHUNK_INSIDE.format(b0=b0, b1=b1), values):
+        sums.add(k, *summary)
     edges = step_edges(lo, hi, n)
-    rows = []
-    for k in range(n):
-        a, b = edges[k], edges[k + 1]
-        if a > hi:
-            break
-        s0, s1, vmin, vmax, count = conn.execute(
-            _IN_BUCKET.format(op="<=" if k == n - 1 else "<"), (fid, a, b)
-        ).fetchone()
-        if count:
-            last, ts = conn.execute(_POINT_AT, (fid, s1)).fetchone()
-            rows.append((s0, s1, vmin, vmax, last, count, ts))
-    return rows
+    for (data,) in await fetch(_CHUNK_SPLIT.format(b0=b0, b1=b1), values):
+        sums.add_points(data, edges, lo, hi)
+    return sums.rows()
 
 
 async def read_buckets(

@@ -20,7 +20,7 @@ from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldV
 from ..plan import FieldState, Need, decode_key, decode_value, stored_row
 from ..series import Row, SeriesWork
 from . import projects as project_sql
-from .aggregate import SeriesBuckets, group_sql, group_values, read_buckets
+from .aggregate import SeriesBuckets, chunk_bucket_rows, group_sql, group_values, read_buckets
 from .projects import ProjectField, ProjectSummary
 
 DEFAULT_PAGE = 10_000
@@ -139,7 +139,9 @@ class Storage(abc.ABC):
         return await read_buckets(self.fetch_named, self.bucket_rows, key, x, start, stop, buckets, sample)
 
     async def bucket_rows(self, fid: int, x: str, lo: float, hi: float, n: int) -> list[Any]:
-        """Non-empty buckets of a field over [lo, hi] (see .aggregate), by one GROUP BY."""
+        """Non-empty buckets of a field over [lo, hi] (see .aggregate)."""
+        if x == "step":
+            return await chunk_bucket_rows(self.fetch_named, self.bucket_sql, fid, lo, hi, n)
         return await self.fetch_named(group_sql(x, self.bucket_sql), group_values(fid, lo, hi, n))
 
 

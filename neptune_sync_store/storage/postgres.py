@@ -30,6 +30,7 @@ from ..plan import (
     stored_row,
 )
 from ..series import SeriesWork
+from . import chunks
 from .aggregate import PG_BUCKET, numbered
 from .base import (
     Storage,
@@ -59,6 +60,11 @@ CREATE TABLE IF NOT EXISTS points(
   field BIGINT NOT NULL, step DOUBLE PRECISION NOT NULL, ts DOUBLE PRECISION NOT NULL,
   num DOUBLE PRECISION, raw BYTEA, kts DOUBLE PRECISION, w INTEGER NOT NULL, seq BIGINT NOT NULL,
   PRIMARY KEY(field, step));
+CREATE TABLE IF NOT EXISTS series_chunks(
+  field BIGINT NOT NULL, first_step DOUBLE PRECISION NOT NULL, last_step DOUBLE PRECISION NOT NULL,
+  n INTEGER NOT NULL, vmin DOUBLE PRECISION NOT NULL, vmax DOUBLE PRECISION NOT NULL,
+  vlast DOUBLE PRECISION NOT NULL, last_ts DOUBLE PRECISION NOT NULL, data BYTEA NOT NULL,
+  PRIMARY KEY(field, first_step));
 CREATE TABLE IF NOT EXISTS dropped(
   field BIGINT NOT NULL, w INTEGER NOT NULL, seq BIGINT NOT NULL, step DOUBLE PRECISION NOT NULL,
   ts DOUBLE PRECISION NOT NULL, num DOUBLE PRECISION, raw BYTEA, kts DOUBLE PRECISION,
@@ -344,6 +350,7 @@ async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
     gone = plan.deleted_ids + plan.cleared_ids
     if gone:
         await conn.execute("DELETE FROM points WHERE field = ANY($1)", gone)
+        await conn.execute("DELETE FROM series_chunks WHERE field = ANY($1)", gone)
         await conn.execute("DELETE FROM dropped WHERE field = ANY($1)", gone)
     if plan.deleted_ids:
         await conn.execute("DELETE FROM field_ops WHERE field = ANY($1)", plan.deleted_ids)
@@ -392,10 +399,11 @@ async def _write_content(conn: asyncpg.Connection, state: FieldState, nums: dict
     """Everything of a field but its new kept points (they go in with one COPY per batch)."""
     fid = state.id
     if state.rewrite:
-        for table in ("points", "dropped", "field_ops"):
+        for table in ("points", "series_chunks", "dropped", "field_ops"):
             await conn.execute(f"DELETE FROM {table} WHERE field=$1", fid)
     if state.removed_steps:
         await conn.execute("DELETE FROM points WHERE field=$1 AND step = ANY($2)", fid, state.removed_steps)
+    await _write_chunks(conn, state)
     if state.dropped:
         column = point_column(state.type)
         await conn.executemany(
@@ -408,3 +416,28 @@ async def _write_content(conn: asyncpg.Connection, state: FieldState, nums: dict
             "INSERT INTO field_ops(field, kts, w, seq, op) VALUES ($1,$2,$3,$4,$5)",
             [(fid, t, nums[w], seq, encode_op(op)) for (t, w, seq), op in set_ops],
         )
+
+
+async def _write_chunks(conn: asyncpg.Connection, state: FieldState) -> None:
+    """Replace the chunks around what the batch changed in a float series (see .chunks)."""
+    change = chunks.change_of(state)
+    if change is None:
+        return
+    added, removed, lo, hi = change
+    fid = state.id
+    before = await conn.fetchrow(
+        "SELECT first_step, last_step, n FROM series_chunks WHERE field=$1 AND first_step<=$2 "
+        "ORDER BY first_step DESC LIMIT 1",
+        fid,
+        lo,
+    )
+    span = (fid, chunks.start_of(None if before is None else tuple(before), lo), hi)
+    where = "FROM series_chunks WHERE field=$1 AND first_step>=$2 AND first_step<=$3"
+    old = [r[0] for r in await conn.fetch(f"SELECT data {where} ORDER BY first_step", *span)]
+    if old:
+        await conn.execute(f"DELETE {where}", *span)
+    rows = chunks.chunk_rows(*chunks.merged(old, removed, added))
+    await conn.executemany(
+        f"INSERT INTO series_chunks({chunks.COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+        [(fid, *row) for row in rows],
+    )

@@ -36,7 +36,8 @@ from ..plan import (
     stored_row,
 )
 from ..series import SeriesWork
-from .aggregate import SQLITE_BUCKET, per_bucket_rows
+from . import chunks
+from .aggregate import SQLITE_BUCKET
 from .base import (
     Storage,
     WindowScan,
@@ -66,6 +67,10 @@ CREATE TABLE IF NOT EXISTS fields(
 CREATE TABLE IF NOT EXISTS points(
   field INTEGER NOT NULL, step REAL NOT NULL, ts REAL NOT NULL, num REAL, raw BLOB,
   kts REAL, w INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(field, step)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS series_chunks(
+  field INTEGER NOT NULL, first_step REAL NOT NULL, last_step REAL NOT NULL, n INTEGER NOT NULL,
+  vmin REAL NOT NULL, vmax REAL NOT NULL, vlast REAL NOT NULL, last_ts REAL NOT NULL, data BLOB NOT NULL,
+  PRIMARY KEY(field, first_step)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dropped(
   field INTEGER NOT NULL, w INTEGER NOT NULL, seq INTEGER NOT NULL, step REAL NOT NULL,
   ts REAL NOT NULL, num REAL, raw BLOB, kts REAL, PRIMARY KEY(field, w, seq)) WITHOUT ROWID;
@@ -244,11 +249,6 @@ class SQLiteStorage(Storage):
     async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         return await self._read(lambda c: c.execute(sql, values).fetchall())
 
-    async def bucket_rows(self, fid: int, x: str, lo: float, hi: float, n: int) -> list[Any]:
-        if x != "step":  # timestamps are not indexed: one scan, grouped
-            return await super().bucket_rows(fid, x, lo, hi, n)
-        return await self._read(lambda c: per_bucket_rows(c, fid, lo, hi, n))
-
 
 def dump_database(c: sqlite3.Connection) -> bytes:
     """The canonical dump (``Storage.dump``) of a SQLite store, read in one transaction."""
@@ -360,8 +360,8 @@ def _load_need(conn: sqlite3.Connection, state: FieldState, need: Need, names: d
 
 def _write_plan(conn: sqlite3.Connection, run: int, plan: Plan) -> None:
     for ids, tables in (
-        (plan.deleted_ids, ("points", "dropped", "field_ops", "fields")),
-        (plan.cleared_ids, ("points", "dropped")),
+        (plan.deleted_ids, ("points", "series_chunks", "dropped", "field_ops", "fields")),
+        (plan.cleared_ids, ("points", "series_chunks", "dropped")),
     ):
         for table in tables:
             column = "id" if table == "fields" else "field"
@@ -390,7 +390,7 @@ def _write_content(conn: sqlite3.Connection, state: FieldState, plan: Plan) -> N
     fid = state.id
     column = point_column(state.type)
     if state.rewrite:
-        for table in ("points", "dropped", "field_ops"):
+        for table in ("points", "series_chunks", "dropped", "field_ops"):
             conn.execute(f"DELETE FROM {table} WHERE field=?", (fid,))
     if state.removed_steps:
         conn.executemany(
@@ -400,6 +400,7 @@ def _write_content(conn: sqlite3.Connection, state: FieldState, plan: Plan) -> N
         _insert_points(conn, [fid], column, False, state.points)
     if state.plain:
         _insert_points(conn, [fid, plan.nums[plan.writer_id]], column, True, state.plain)
+    _write_chunks(conn, state)
     if state.dropped:
         conn.executemany(
             f"INSERT INTO dropped(field, step, ts, {column}, kts, w, seq) VALUES (?,?,?,?,?,?,?)",
@@ -411,6 +412,28 @@ def _write_content(conn: sqlite3.Connection, state: FieldState, plan: Plan) -> N
             "INSERT INTO field_ops(field, kts, w, seq, op) VALUES (?,?,?,?,?)",
             [(fid, t, plan.nums[w], seq, encode_op(op)) for (t, w, seq), op in set_ops],
         )
+
+
+def _write_chunks(conn: sqlite3.Connection, state: FieldState) -> None:
+    """Replace the chunks around what the batch changed in a float series (see .chunks)."""
+    change = chunks.change_of(state)
+    if change is None:
+        return
+    added, removed, lo, hi = change
+    fid = state.id
+    before = conn.execute(
+        "SELECT first_step, last_step, n FROM series_chunks WHERE field=? AND first_step<=? "
+        "ORDER BY first_step DESC LIMIT 1",
+        (fid, lo),
+    ).fetchone()
+    span = (fid, chunks.start_of(before, lo), hi)
+    where = "FROM series_chunks WHERE field=? AND first_step>=? AND first_step<=?"
+    old = [d for (d,) in conn.execute(f"SELECT data {where} ORDER BY first_step", span)]
+    conn.execute(f"DELETE {where}", span)
+    conn.executemany(
+        f"INSERT INTO series_chunks({chunks.COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+        [(fid, *row) for row in chunks.chunk_rows(*chunks.merged(old, removed, added))],
+    )
 
 
 ROWS_PER_INSERT = 100
