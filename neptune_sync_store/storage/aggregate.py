@@ -26,7 +26,7 @@ from typing import Any
 
 import msgspec
 
-from .chunks import BucketSums
+from .chunks import BucketSums, points_within
 
 X_AXES = ("step", "time")
 MAX_BUCKETS = 10_000
@@ -181,11 +181,35 @@ _CHUNK_INSIDE = (
     " SELECT g.k, g.s0, g.s1, g.lo, g.hi, x.vlast, g.c, x.last_ts FROM g JOIN series_chunks x"
     " ON x.field=:f AND x.first_step=g.f1"
 )
-_CHUNK_SPLIT = (
-    "SELECT data FROM series_chunks WHERE field=:f AND first_step<=:b AND first_step>=COALESCE("
-    "(SELECT first_step FROM series_chunks WHERE field=:f AND first_step<=:a ORDER BY first_step DESC LIMIT 1), :a)"
-    " AND NOT (first_step>=:a AND last_step<=:b AND {b0}={b1})"
+_AFTER_CHUNK_OF_LO = (
+    "first_step>=COALESCE((SELECT first_step FROM series_chunks WHERE field=:f AND first_step<=:a"
+    " ORDER BY first_step DESC LIMIT 1), :a)"
 )
+_CHUNK_HEADS = (
+    "SELECT first_step, last_step, n FROM series_chunks WHERE field=:f AND first_step<=:b AND "
+    + _AFTER_CHUNK_OF_LO
+    + " ORDER BY first_step LIMIT :n"
+)
+_CHUNK_DATA = "SELECT data FROM series_chunks WHERE field=:f AND first_step>=:a AND first_step<=:b ORDER BY first_step"
+_CHUNK_SPLIT = (
+    "SELECT data FROM series_chunks WHERE field=:f AND first_step<=:b AND "
+    + _AFTER_CHUNK_OF_LO
+    + " AND NOT (first_step>=:a AND last_step<=:b AND {b0}={b1})"
+)
+
+
+async def chunk_probe(fetch: Fetch, fid: int, lo: float, hi: float, limit: int) -> list[Any]:
+    """At most ``limit`` points ``(step, value, ts)`` of a float series with ``lo <= step <= hi``
+    from its chunks (every chunk holds a point, so ``limit + 1`` chunks from ``lo`` hold enough),
+    or ``limit`` entries without reading points when the chunks inside the range hold that many."""
+    heads = await fetch(_CHUNK_HEADS, {"f": fid, "a": lo, "b": hi, "n": limit + 1})
+    if sum(n for s0, s1, n in heads if s0 >= lo and s1 <= hi) >= limit:
+        return [None] * limit
+    rows: list[Any] = []
+    span = {"f": fid, "a": heads[0][0], "b": heads[-1][0]} if heads else None
+    for (data,) in await fetch(_CHUNK_DATA, span) if span else []:
+        rows.extend(points_within(data, lo, hi))
+    return rows[:limit]
 
 
 async def chunk_bucket_rows(fetch: Fetch, bucket: str, fid: int, lo: float, hi: float, n: int) -> list[Any]:
@@ -222,7 +246,10 @@ async def read_buckets(
     if lo is None:
         return SeriesBuckets(run, path, x, True, None, None)
     bounds = {"f": fid, "a": lo, "b": hi}
-    rows = await fetch(probe_sql(x), {**bounds, "n": buckets + 1})
+    if x == "step":
+        rows = await chunk_probe(fetch, fid, lo, hi, buckets + 1)
+    else:
+        rows = await fetch(probe_sql(x), {**bounds, "n": buckets + 1})
     if len(rows) <= buckets:
         return raw_buckets(run, path, x, lo, hi, rows)
     if sample:

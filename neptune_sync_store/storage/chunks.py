@@ -123,6 +123,13 @@ def merged(
 # ---------------------------------------------------------------- reads
 
 
+def points_within(data: bytes, lo: float, hi: float) -> list[tuple[float, float, float]]:
+    """``(step, value, ts)`` of a chunk's points with ``lo <= step <= hi``."""
+    steps, values, stamps = unpack(data)
+    i, j = bisect_left(steps, lo), bisect_right(steps, hi)
+    return list(zip(steps[i:j], values[i:j], stamps[i:j], strict=True))
+
+
 class BucketSums:
     """Per-bucket (first_step, last_step, min, max, last, count, ts), combined from pieces."""
 

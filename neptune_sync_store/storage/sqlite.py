@@ -71,6 +71,8 @@ CREATE TABLE IF NOT EXISTS series_chunks(
   field INTEGER NOT NULL, first_step REAL NOT NULL, last_step REAL NOT NULL, n INTEGER NOT NULL,
   vmin REAL NOT NULL, vmax REAL NOT NULL, vlast REAL NOT NULL, last_ts REAL NOT NULL, data BLOB NOT NULL,
   PRIMARY KEY(field, first_step)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS series_chunk_summaries
+  ON series_chunks(field, first_step, last_step, n, vmin, vmax, vlast, last_ts);
 CREATE TABLE IF NOT EXISTS dropped(
   field INTEGER NOT NULL, w INTEGER NOT NULL, seq INTEGER NOT NULL, step REAL NOT NULL,
   ts REAL NOT NULL, num REAL, raw BLOB, kts REAL, PRIMARY KEY(field, w, seq)) WITHOUT ROWID;
