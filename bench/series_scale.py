@@ -44,6 +44,7 @@ SERIES_PER_RUN = 10
 BIG = 1_000_000  # points of the series each level reads
 WINDOW = 200_000  # points ingested per layout at each level for the rate
 BUCKETS = 1_000
+ROUNDS = 4  # alternations of the two layouts in an ingest window
 
 
 def cpu() -> float:
@@ -70,10 +71,13 @@ def batches(run: str, points_per_series: int, series: int = SERIES_PER_RUN):
         yield BatchRequest(run_info(run), "w1", entries)
 
 
-async def ingest(storage, run: str, points_per_series: int, series: int = SERIES_PER_RUN) -> tuple[int, float, float]:
-    """(points, seconds, CPU seconds) of logging one run."""
+async def ingest(
+    storage, run: str, points_per_series: int, series: int = SERIES_PER_RUN
+) -> tuple[int, float, float]:
+    """(points, seconds, CPU seconds) of logging one run (its batches are built before the clock starts)."""
+    reqs = list(batches(run, points_per_series, series))
     n, t0, c0 = 0, time.perf_counter(), cpu()
-    for req in batches(run, points_per_series, series):
+    for req in reqs:
         await storage.apply_batch(req)
         n += sum(len(e.op.points) for e in req.entries)
     return n, time.perf_counter() - t0, cpu() - c0
@@ -92,7 +96,9 @@ async def row_per_point_buckets(storage, fid: int, lo: float, hi: float, n: int)
         )
         ((s0, s1, _lo, _hi, c),) = await storage.fetch_named(sql, {"f": fid, "a": a, "b": b})
         if c:
-            await storage.fetch_named("SELECT num, ts FROM points WHERE field=:f AND step=:s", {"f": fid, "s": s1})
+            await storage.fetch_named(
+                "SELECT num, ts FROM points WHERE field=:f AND step=:s", {"f": fid, "s": s1}
+            )
             got += 1
     return got
 
@@ -128,16 +134,23 @@ async def sizes(storage, backend: str) -> tuple[int, int]:
 
 async def level_figures(storage, tag: str) -> dict:
     # ingest at this size: a window with chunk upkeep (this layout) and one without (row per point)
-    half = WINDOW // SERIES_PER_RUN
-    new = await ingest(storage, f"{tag}-win-chunks", half)
-    with mock.patch.object(chunks, "change_of", lambda state: None):
-        old = await ingest(storage, f"{tag}-win-rows", half)
+    # in ROUNDS alternating parts, so load on the machine hits both alike
+    part = WINDOW // SERIES_PER_RUN // ROUNDS
+    new, old = (0, 0.0, 0.0), (0, 0.0, 0.0)
+    for r in range(ROUNDS):
+        got = await ingest(storage, f"{tag}-win-chunks{r}", part)
+        new = tuple(a + b for a, b in zip(new, got, strict=True))
+        with mock.patch.object(chunks, "change_of", lambda state: None):
+            got = await ingest(storage, f"{tag}-win-rows{r}", part)
+        old = tuple(a + b for a, b in zip(old, got, strict=True))
     # the newest 1M-point series: read from chunks and row per point
     run = f"{tag}-big"
     fid = await field_id(storage, run, "m/s0")
     lo, hi = 0.0, float(BIG - 1)
     read_new = await best_of(
-        lambda: storage.series_buckets("bench/scale", run, "m/s0", x="step", start=-1e18, stop=1e18, buckets=BUCKETS)
+        lambda: storage.series_buckets(
+            "bench/scale", run, "m/s0", x="step", start=-1e18, stop=1e18, buckets=BUCKETS
+        )
     )
     read_old = await best_of(lambda: row_per_point_buckets(storage, fid, lo, hi, BUCKETS), times=1)
     return {"new": new, "old": old, "read_new": read_new, "read_old": read_old}

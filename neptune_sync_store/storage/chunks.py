@@ -8,9 +8,10 @@ run's steps, values and timestamps as three little-endian float64 arrays. Chunks
 overlap in step and together hold exactly its kept points.
 
 Chunks are derived data, rewritten in the batch's transaction from what the batch changed
-(:func:`rechunk`): the chunks around the changed steps are replaced by new ones holding their
-points with the batch's removals and additions applied. Where chunk boundaries fall depends on
-delivery order; what they hold does not, and reads depend only on what they hold.
+(:func:`rewrite`; one read and one write per batch for all its fields): the chunks around the
+changed steps are replaced by new ones holding their points with the batch's removals and additions
+applied. Where chunk boundaries fall depends on delivery order; what they hold does not, and reads
+depend only on what they hold.
 """
 
 from __future__ import annotations
@@ -19,17 +20,33 @@ import sys
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from neptune_sync.oplog import ops
 
 CHUNK_POINTS = 256
 COLUMNS = "field, first_step, last_step, n, vmin, vmax, vlast, last_ts, data"
+# what an upsert of a chunk row replaces when its (field, first_step) exists
+UPDATE = ", ".join(f"{c}=excluded.{c}" for c in COLUMNS.split(", ")[2:])
 _BIG = sys.byteorder == "big"
 
 # (first_step, last_step, n, vmin, vmax, vlast, last_ts, data): a chunk row without its field
 ChunkRow = tuple[float, float, int, float, float, float, float, bytes]
 Points = tuple[array, array, array]  # steps, values, timestamps (ascending steps)
+_STEP, _TS, _VALUE = itemgetter(0), itemgetter(1), itemgetter(2)  # of a plan's point rows
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a batch changes in a float series: points added, kept steps removed, their step span."""
+
+    fid: int
+    added: Points
+    removed: list[float]
+    lo: float
+    hi: float
 
 
 def pack(steps: array, values: array, stamps: array) -> bytes:
@@ -74,44 +91,68 @@ def chunk_rows(steps: array, values: array, stamps: array) -> list[ChunkRow]:
     return rows
 
 
-def change_of(state: Any) -> tuple[list[tuple[float, float, float]], list[float], float, float] | None:
-    """(added ``(step, value, ts)``, removed steps, lowest, highest changed step) of a float series
-    in a batch's plan (plan.FieldState); None when the batch changes none of its kept points."""
+def change_of(state: Any) -> Change | None:
+    """What a batch's plan (plan.FieldState) changes in the kept points of a float series; None when
+    it changes none (or the field is no float series)."""
     if state.type != ops.FieldType.FLOAT_SERIES:
         return None
-    added = [(r[0], r[2], r[1]) for r in state.points] + [(r[0], r[2], r[1]) for r in state.plain]
-    steps = [p[0] for p in added] + state.removed_steps
-    if not steps:
+    rows = state.points + state.plain  # both start (step, ts, value, ...); a step is in one at most
+    removed = state.removed_steps
+    if not rows and not removed:
         return None
-    return added, state.removed_steps, min(steps), max(steps)
+    steps = array("d", map(_STEP, rows))
+    if rows and steps != array("d", sorted(steps)):
+        rows = sorted(rows, key=_STEP)
+        steps = array("d", map(_STEP, rows))
+    added = (steps, array("d", map(_VALUE, rows)), array("d", map(_TS, rows)))
+    ends = [*removed, *steps[:1], *steps[-1:]]
+    return Change(state.id, added, removed, min(ends), max(ends))
 
 
-def start_of(before: tuple[float, float, int] | None, lo: float) -> float:
-    """Where the chunks to replace begin, given ``(first_step, last_step, n)`` of the last chunk
-    starting at or below the lowest changed step ``lo``: that chunk if it holds ``lo`` or has room."""
-    if before is not None and (before[1] >= lo or before[2] < CHUNK_POINTS):
-        return before[0]
-    return lo
+# The chunks a change replaces (given :f field, :lo / :hi lowest / highest changed step, :full
+# CHUNK_POINTS): from the last chunk starting at or below :lo if it holds :lo or has room, else from
+# :lo, up to the one starting at or below :hi. SQLite binds it as it is, PostgreSQL per unnest row.
+REPLACED = (
+    "SELECT first_step, data FROM series_chunks WHERE field=:f AND first_step<=:hi AND first_step>=COALESCE("
+    "(SELECT CASE WHEN b.last_step>=:lo OR b.n<:full THEN b.first_step END FROM series_chunks b"
+    " WHERE b.field=:f AND b.first_step<=:lo ORDER BY b.first_step DESC LIMIT 1), :lo)"
+    " ORDER BY first_step"
+)
 
 
-def merged(
-    old: list[bytes], removed: Iterable[float], added: list[tuple[float, float, float]]
-) -> tuple[array, array, array]:
+def rewrite(
+    changes: list[Change], replaced: dict[int, list[tuple[float, bytes]]]
+) -> tuple[list[tuple[int, float]], list[tuple[Any, ...]]]:
+    """For each change and the ``(first_step, data)`` of the chunks it replaces (``replaced`` by field):
+    the ``(field, first_step)`` keys of replaced chunks to delete, and the chunk rows (with their
+    field first) to upsert. A replacement starting at a replaced chunk's first step takes its key
+    (an append updates the field's last chunk in place)."""
+    gone: list[tuple[int, float]] = []
+    rows: list[tuple[Any, ...]] = []
+    for change in changes:
+        old = replaced.get(change.fid, [])
+        new = chunk_rows(*merged([d for _, d in old], change.removed, change.added))
+        starts = {r[0] for r in new}
+        gone.extend((change.fid, s) for s, _ in old if s not in starts)
+        rows.extend((change.fid, *r) for r in new)
+    return gone, rows
+
+
+def merged(old: list[bytes], removed: Iterable[float], added: Points) -> Points:
     """The points of the replaced chunks ``old`` (in step order) without ``removed``, plus ``added``
-    ``(step, value, ts)`` points (a step in both: the added point)."""
-    olds = [unpack(d) for d in old]
-    steps = array("d", [s for o in olds for s in o[0]])
-    values = array("d", [v for o in olds for v in o[1]])
-    stamps = array("d", [t for o in olds for t in o[2]])
-    added = sorted(added)
+    (a step in both: the added point)."""
+    steps, values, stamps = array("d"), array("d"), array("d")
+    for data in old:
+        s, v, t = unpack(data)
+        steps += s
+        values += v
+        stamps += t
     gone = set(removed)
-    if added and not gone and (not steps or added[0][0] > steps[-1]):  # an append: the usual case
-        steps.extend(p[0] for p in added)
-        values.extend(p[1] for p in added)
-        stamps.extend(p[2] for p in added)
-        return steps, values, stamps
+    a_steps, a_values, a_stamps = added
+    if not gone and (not steps or not a_steps or a_steps[0] > steps[-1]):  # an append: the usual case
+        return steps + a_steps, values + a_values, stamps + a_stamps
     by_step = {s: (v, t) for s, v, t in zip(steps, values, stamps, strict=True) if s not in gone}
-    by_step.update((s, (v, t)) for s, v, t in added)
+    by_step.update(zip(a_steps, zip(a_values, a_stamps, strict=True), strict=True))
     order = sorted(by_step)
     return (
         array("d", order),

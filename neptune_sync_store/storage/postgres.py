@@ -375,6 +375,7 @@ async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
         records = points[point_column(state.type)]
         records.extend((fid, *row) for row in state.points)
         records.extend((fid, step, ts, value, None, me, seq) for step, ts, value, seq in state.plain)
+    await _write_chunks(conn, plan)
     if updates:
         await conn.executemany(
             "UPDATE fields SET data=$1, num=$2, txt=$3, last_step=$4, key=$5 WHERE id=$6", updates
@@ -403,7 +404,6 @@ async def _write_content(conn: asyncpg.Connection, state: FieldState, nums: dict
             await conn.execute(f"DELETE FROM {table} WHERE field=$1", fid)
     if state.removed_steps:
         await conn.execute("DELETE FROM points WHERE field=$1 AND step = ANY($2)", fid, state.removed_steps)
-    await _write_chunks(conn, state)
     if state.dropped:
         column = point_column(state.type)
         await conn.executemany(
@@ -418,26 +418,40 @@ async def _write_content(conn: asyncpg.Connection, state: FieldState, nums: dict
         )
 
 
-async def _write_chunks(conn: asyncpg.Connection, state: FieldState) -> None:
-    """Replace the chunks around what the batch changed in a float series (see .chunks)."""
-    change = chunks.change_of(state)
-    if change is None:
+async def _write_chunks(conn: asyncpg.Connection, plan: Plan) -> None:
+    """Replace the chunks around what the batch changed in its float series (see .chunks): one
+    statement reads the replaced chunks of every field, one deletes and upserts."""
+    changes = [c for _, state in plan.dirty() if (c := chunks.change_of(state)) is not None]
+    if not changes:
         return
-    added, removed, lo, hi = change
-    fid = state.id
-    before = await conn.fetchrow(
-        "SELECT first_step, last_step, n FROM series_chunks WHERE field=$1 AND first_step<=$2 "
-        "ORDER BY first_step DESC LIMIT 1",
-        fid,
-        lo,
-    )
-    span = (fid, chunks.start_of(None if before is None else tuple(before), lo), hi)
-    where = "FROM series_chunks WHERE field=$1 AND first_step>=$2 AND first_step<=$3"
-    old = [r[0] for r in await conn.fetch(f"SELECT data {where} ORDER BY first_step", *span)]
-    if old:
-        await conn.execute(f"DELETE {where}", *span)
-    rows = chunks.chunk_rows(*chunks.merged(old, removed, added))
-    await conn.executemany(
-        f"INSERT INTO series_chunks({chunks.COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
-        [(fid, *row) for row in rows],
-    )
+    replaced: dict[int, list[tuple[float, bytes]]] = {}
+    for fid, first, data in await conn.fetch(
+        _REPLACED,
+        [c.fid for c in changes],
+        [c.lo for c in changes],
+        [c.hi for c in changes],
+        chunks.CHUNK_POINTS,
+    ):
+        replaced.setdefault(fid, []).append((first, data))
+    gone, rows = chunks.rewrite(changes, replaced)
+    await conn.execute(_REWRITE, *_columns(gone, 2), *_columns(rows, 9))
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as ``width`` column lists (the arrays an ``unnest`` takes)."""
+    return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
+_REPLACED = (
+    "SELECT u.f, c.first_step, c.data FROM unnest($1::bigint[], $2::float8[], $3::float8[]) AS u(f, lo, hi)"
+    " CROSS JOIN LATERAL ("
+    + re.sub(r":(f|lo|hi)\b", r"u.\1", chunks.REPLACED).replace(":full", "$4")
+    + ") c ORDER BY u.f, c.first_step"
+)
+_REWRITE = (
+    "WITH gone AS (DELETE FROM series_chunks c USING unnest($1::bigint[], $2::float8[]) AS g(f, s)"
+    " WHERE c.field=g.f AND c.first_step=g.s)"
+    f" INSERT INTO series_chunks({chunks.COLUMNS}) SELECT * FROM unnest($3::bigint[], $4::float8[],"
+    " $5::float8[], $6::int[], $7::float8[], $8::float8[], $9::float8[], $10::float8[], $11::bytea[])"
+    f" ON CONFLICT(field, first_step) DO UPDATE SET {chunks.UPDATE}"
+)

@@ -381,6 +381,7 @@ def _write_plan(conn: sqlite3.Connection, run: int, plan: Plan) -> None:
                 "UPDATE fields SET data=?, num=?, txt=?, last_step=?, key=? WHERE id=?", (*columns, state.id)
             )
         _write_content(conn, state, plan)
+    _write_chunks(conn, plan)
     conn.executemany(
         "INSERT INTO resets(run, path, cleared, deleted) VALUES (?,?,?,?) ON CONFLICT(run, path) "
         "DO UPDATE SET cleared=excluded.cleared, deleted=excluded.deleted",
@@ -402,7 +403,6 @@ def _write_content(conn: sqlite3.Connection, state: FieldState, plan: Plan) -> N
         _insert_points(conn, [fid], column, False, state.points)
     if state.plain:
         _insert_points(conn, [fid, plan.nums[plan.writer_id]], column, True, state.plain)
-    _write_chunks(conn, state)
     if state.dropped:
         conn.executemany(
             f"INSERT INTO dropped(field, step, ts, {column}, kts, w, seq) VALUES (?,?,?,?,?,?,?)",
@@ -416,25 +416,23 @@ def _write_content(conn: sqlite3.Connection, state: FieldState, plan: Plan) -> N
         )
 
 
-def _write_chunks(conn: sqlite3.Connection, state: FieldState) -> None:
-    """Replace the chunks around what the batch changed in a float series (see .chunks)."""
-    change = chunks.change_of(state)
-    if change is None:
+def _write_chunks(conn: sqlite3.Connection, plan: Plan) -> None:
+    """Replace the chunks around what the batch changed in its float series (see .chunks)."""
+    changes = [c for _, state in plan.dirty() if (c := chunks.change_of(state)) is not None]
+    if not changes:
         return
-    added, removed, lo, hi = change
-    fid = state.id
-    before = conn.execute(
-        "SELECT first_step, last_step, n FROM series_chunks WHERE field=? AND first_step<=? "
-        "ORDER BY first_step DESC LIMIT 1",
-        (fid, lo),
-    ).fetchone()
-    span = (fid, chunks.start_of(before, lo), hi)
-    where = "FROM series_chunks WHERE field=? AND first_step>=? AND first_step<=?"
-    old = [d for (d,) in conn.execute(f"SELECT data {where} ORDER BY first_step", span)]
-    conn.execute(f"DELETE {where}", span)
+    replaced = {
+        c.fid: conn.execute(
+            chunks.REPLACED, {"f": c.fid, "lo": c.lo, "hi": c.hi, "full": chunks.CHUNK_POINTS}
+        ).fetchall()
+        for c in changes
+    }
+    gone, rows = chunks.rewrite(changes, replaced)
+    conn.executemany("DELETE FROM series_chunks WHERE field=? AND first_step=?", gone)
     conn.executemany(
-        f"INSERT INTO series_chunks({chunks.COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
-        [(fid, *row) for row in chunks.chunk_rows(*chunks.merged(old, removed, added))],
+        f"INSERT INTO series_chunks({chunks.COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
+        f" ON CONFLICT(field, first_step) DO UPDATE SET {chunks.UPDATE}",
+        rows,
     )
 
 
