@@ -178,7 +178,7 @@ _CHUNK_INSIDE = (
     " WHERE field=:f AND first_step>=:a AND last_step<=:b),"
     " g AS (SELECT k, MIN(first_step) AS s0, MAX(first_step) AS f1, MAX(last_step) AS s1,"
     " MIN(vmin) AS lo, MAX(vmax) AS hi, SUM(n) AS c FROM c WHERE k=k2 GROUP BY k)"
-    " SELECT g.k, g.s0, g.s1, g.lo, g.hi, x.vlast, g.c, x.last_ts FROM g JOIN series_chunks x"
+    " SELECT g.k, g.s0, g.s1, g.lo, g.hi, x.vlast, g.c, x.last_ts FROM g JOIN series_chunks x {summaries}"
     " ON x.field=:f AND x.first_step=g.f1"
 )
 _AFTER_CHUNK_OF_LO = (
@@ -190,11 +190,15 @@ _CHUNK_HEADS = (
     + _AFTER_CHUNK_OF_LO
     + " ORDER BY first_step LIMIT :n"
 )
-_CHUNK_DATA = "SELECT data FROM series_chunks WHERE field=:f AND first_step>=:a AND first_step<=:b ORDER BY first_step"
+_CHUNK_DATA = (
+    "SELECT data FROM series_chunks WHERE field=:f AND first_step>=:a AND first_step<=:b ORDER BY first_step"
+)
+# the straddling chunks are found in the summaries, then their points read by key
 _CHUNK_SPLIT = (
-    "SELECT data FROM series_chunks WHERE field=:f AND first_step<=:b AND "
+    "SELECT data FROM series_chunks WHERE field=:f AND first_step IN (SELECT first_step FROM series_chunks {summaries}"
+    " WHERE field=:f AND first_step<=:b AND "
     + _AFTER_CHUNK_OF_LO
-    + " AND NOT (first_step>=:a AND last_step<=:b AND {b0}={b1})"
+    + " AND NOT (first_step>=:a AND last_step<=:b AND {b0}={b1}))"
 )
 
 
@@ -212,15 +216,18 @@ async def chunk_probe(fetch: Fetch, fid: int, lo: float, hi: float, limit: int) 
     return rows[:limit]
 
 
-async def chunk_bucket_rows(fetch: Fetch, bucket: str, fid: int, lo: float, hi: float, n: int) -> list[Any]:
-    """Step buckets of a float series over [lo, hi] read from its chunks: O(buckets + chunks) rows."""
-    b0, b1 = bucket.format(x="first_step"), bucket.format(x="last_step")
+async def chunk_bucket_rows(
+    fetch: Fetch, bucket: str, summaries: str, fid: int, lo: float, hi: float, n: int
+) -> list[Any]:
+    """Step buckets of a float series over [lo, hi] read from its chunks: O(buckets + chunks) rows.
+    ``summaries`` is the backend's clause that reads chunk summaries without their points."""
+    sql = {"b0": bucket.format(x="first_step"), "b1": bucket.format(x="last_step"), "summaries": summaries}
     values = group_values(fid, lo, hi, n)
     sums = BucketSums()
-    for k, *summary in await fetch(_CHUNK_INSIDE.format(b0=b0, b1=b1), values):
+    for k, *summary in await fetch(_CHUNK_INSIDE.format(**sql), values):
         sums.add(k, *summary)
     edges = step_edges(lo, hi, n)
-    for (data,) in await fetch(_CHUNK_SPLIT.format(b0=b0, b1=b1), values):
+    for (data,) in await fetch(_CHUNK_SPLIT.format(**sql), values):
         sums.add_points(data, edges, lo, hi)
     return sums.rows()
 

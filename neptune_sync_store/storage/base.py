@@ -85,6 +85,7 @@ class Storage(abc.ABC):
     # --- reads for the web app: shared SQL over ``fetch_named`` ---
 
     bucket_sql: str  # the backend's bucket-number expression (see .aggregate)
+    chunk_summaries = ""  # the clause after series_chunks that reads summaries without points (.aggregate)
 
     @abc.abstractmethod
     async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -141,7 +142,9 @@ class Storage(abc.ABC):
     async def bucket_rows(self, fid: int, x: str, lo: float, hi: float, n: int) -> list[Any]:
         """Non-empty buckets of a field over [lo, hi] (see .aggregate)."""
         if x == "step":
-            return await chunk_bucket_rows(self.fetch_named, self.bucket_sql, fid, lo, hi, n)
+            return await chunk_bucket_rows(
+                self.fetch_named, self.bucket_sql, self.chunk_summaries, fid, lo, hi, n
+            )
         return await self.fetch_named(group_sql(x, self.bucket_sql), group_values(fid, lo, hi, n))
 
 

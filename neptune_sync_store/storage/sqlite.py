@@ -247,6 +247,8 @@ class SQLiteStorage(Storage):
     # --- reads for the web app ---
 
     bucket_sql = SQLITE_BUCKET
+    # the covering index: the table's own rows carry the packed points (overflow pages)
+    chunk_summaries = "INDEXED BY series_chunk_summaries"
 
     async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         return await self._read(lambda c: c.execute(sql, values).fetchall())
