@@ -30,7 +30,7 @@ from ..plan import FieldState, Need, decode_key, decode_value, stored_row
 from ..query import Dialect, Selection, TableQuery, columns_sql
 from ..series import Row, SeriesWork
 from . import projects as project_sql
-from .aggregate import SeriesBuckets, group_sql, group_values, read_buckets
+from .aggregate import SeriesBuckets, chunk_bucket_rows, group_sql, group_values, read_buckets
 from .projects import ProjectField, ProjectSummary
 
 DEFAULT_PAGE = 10_000
@@ -89,6 +89,7 @@ class Storage(abc.ABC):
     # --- reads for the web app: shared SQL over ``fetch_named`` ---
 
     bucket_sql: str  # the backend's bucket-number expression (see .aggregate)
+    chunk_summaries = ""  # the clause after series_chunks that reads summaries without points (.aggregate)
 
     @abc.abstractmethod
     async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -207,7 +208,11 @@ class Storage(abc.ABC):
         return await read_buckets(self.fetch_named, self.bucket_rows, key, x, start, stop, buckets, sample)
 
     async def bucket_rows(self, fid: int, x: str, lo: float, hi: float, n: int) -> list[Any]:
-        """Non-empty buckets of a field over [lo, hi] (see .aggregate), by one GROUP BY."""
+        """Non-empty buckets of a field over [lo, hi] (see .aggregate)."""
+        if x == "step":
+            return await chunk_bucket_rows(
+                self.fetch_named, self.bucket_sql, self.chunk_summaries, fid, lo, hi, n
+            )
         return await self.fetch_named(group_sql(x, self.bucket_sql), group_values(fid, lo, hi, n))
 
 

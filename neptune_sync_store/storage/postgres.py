@@ -8,6 +8,7 @@ points go in with COPY, which is what makes ingestion fast.
 from __future__ import annotations
 
 import re
+from array import array
 from typing import Any
 
 import asyncpg
@@ -35,7 +36,7 @@ from ..plan import (
 )
 from ..query import POSTGRES
 from ..series import SeriesWork
-from . import schema, versions
+from . import chunks, schema, versions
 from .aggregate import PG_BUCKET, numbered
 from .base import (
     Storage,
@@ -66,6 +67,11 @@ CREATE TABLE IF NOT EXISTS points(
   field BIGINT NOT NULL, step DOUBLE PRECISION NOT NULL, ts DOUBLE PRECISION NOT NULL,
   num DOUBLE PRECISION, raw BYTEA, kts DOUBLE PRECISION, w INTEGER NOT NULL, seq BIGINT NOT NULL,
   PRIMARY KEY(field, step));
+CREATE TABLE IF NOT EXISTS series_chunks(
+  field BIGINT NOT NULL, first_step DOUBLE PRECISION NOT NULL, last_step DOUBLE PRECISION NOT NULL,
+  n INTEGER NOT NULL, vmin DOUBLE PRECISION NOT NULL, vmax DOUBLE PRECISION NOT NULL,
+  vlast DOUBLE PRECISION NOT NULL, last_ts DOUBLE PRECISION NOT NULL, data BYTEA NOT NULL,
+  PRIMARY KEY(field, first_step));
 CREATE TABLE IF NOT EXISTS dropped(
   field BIGINT NOT NULL, w INTEGER NOT NULL, seq BIGINT NOT NULL, step DOUBLE PRECISION NOT NULL,
   ts DOUBLE PRECISION NOT NULL, num DOUBLE PRECISION, raw BYTEA, kts DOUBLE PRECISION,
@@ -327,8 +333,8 @@ async def _migrate(conn: asyncpg.Connection) -> None:
             await conn.execute(schema.STEPS[n][1])
     await conn.execute(SCHEMA)
     for n in steps:
-        if n in FILLS:
-            await FILLS[n](conn)
+        for fill in FILLS.get(n, ()):
+            await fill(conn)
     if found != schema.VERSION:
         await conn.execute("DELETE FROM schema_version")
         await conn.execute(f"INSERT INTO schema_version VALUES ({schema.VERSION})")
@@ -343,7 +349,19 @@ async def _fill_set_members(conn: asyncpg.Connection) -> None:
     )
 
 
-FILLS = {2: _fill_set_members}  # schema version -> what fills its new tables (see .schema)
+async def _fill_series_chunks(conn: asyncpg.Connection) -> None:
+    await conn.execute("DELETE FROM series_chunks")
+    for fid in [r[0] for r in await conn.fetch("SELECT id FROM fields WHERE type = $1", FieldType.FLOAT_SERIES)]:
+        rows = await conn.fetch("SELECT step, num, ts FROM points WHERE field=$1 ORDER BY step", fid)
+        steps, values, stamps = (array("d", (r[i] for r in rows)) for i in range(3))
+        await conn.executemany(
+            f"INSERT INTO series_chunks({chunks.COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+            [(fid, *row) for row in chunks.chunk_rows(steps, values, stamps)],
+        )
+
+
+# schema version -> what fills its new tables from what the database holds (see .schema)
+FILLS = {2: (_fill_set_members, _fill_series_chunks)}
 
 
 _WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=$1"
@@ -430,6 +448,7 @@ async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
     gone = plan.deleted_ids + plan.cleared_ids
     if gone:
         await conn.execute("DELETE FROM points WHERE field = ANY($1)", gone)
+        await conn.execute("DELETE FROM series_chunks WHERE field = ANY($1)", gone)
         await conn.execute("DELETE FROM dropped WHERE field = ANY($1)", gone)
     if plan.deleted_ids:
         await conn.execute("DELETE FROM field_ops WHERE field = ANY($1)", plan.deleted_ids)
@@ -461,6 +480,7 @@ async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
         records = points[point_column(state.type)]
         records.extend((fid, *row) for row in state.points)
         records.extend((fid, step, ts, value, None, me, seq) for step, ts, value, seq in state.plain)
+    await _write_chunks(conn, plan)
     if updates:
         await conn.executemany(
             "UPDATE fields SET data=$1, num=$2, txt=$3, last_step=$4, key=$5 WHERE id=$6", updates
@@ -485,7 +505,7 @@ async def _write_content(conn: asyncpg.Connection, state: FieldState, nums: dict
     """Everything of a field but its new kept points (they go in with one COPY per batch)."""
     fid = state.id
     if state.rewrite:
-        for table in ("points", "dropped", "field_ops"):
+        for table in ("points", "series_chunks", "dropped", "field_ops"):
             await conn.execute(f"DELETE FROM {table} WHERE field=$1", fid)
     if state.removed_steps:
         await conn.execute("DELETE FROM points WHERE field=$1 AND step = ANY($2)", fid, state.removed_steps)
@@ -501,3 +521,42 @@ async def _write_content(conn: asyncpg.Connection, state: FieldState, nums: dict
             "INSERT INTO field_ops(field, kts, w, seq, op) VALUES ($1,$2,$3,$4,$5)",
             [(fid, t, nums[w], seq, encode_op(op)) for (t, w, seq), op in set_ops],
         )
+
+
+async def _write_chunks(conn: asyncpg.Connection, plan: Plan) -> None:
+    """Replace the chunks around what the batch changed in its float series (see .chunks): one
+    statement reads the replaced chunks of every field, one deletes and upserts."""
+    changes = [c for _, state in plan.dirty() if (c := chunks.change_of(state)) is not None]
+    if not changes:
+        return
+    replaced: dict[int, list[tuple[float, bytes]]] = {}
+    for fid, first, data in await conn.fetch(
+        _REPLACED,
+        [c.fid for c in changes],
+        [c.lo for c in changes],
+        [c.hi for c in changes],
+        chunks.CHUNK_POINTS,
+    ):
+        replaced.setdefault(fid, []).append((first, data))
+    gone, rows = chunks.rewrite(changes, replaced)
+    await conn.execute(_REWRITE, *_columns(gone, 2), *_columns(rows, 9))
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as ``width`` column lists (the arrays an ``unnest`` takes)."""
+    return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
+_REPLACED = (
+    "SELECT u.f, c.first_step, c.data FROM unnest($1::bigint[], $2::float8[], $3::float8[]) AS u(f, lo, hi)"
+    " CROSS JOIN LATERAL ("
+    + re.sub(r":(f|lo|hi)\b", r"u.\1", chunks.REPLACED).replace(":full", "$4")
+    + ") c ORDER BY u.f, c.first_step"
+)
+_REWRITE = (
+    "WITH gone AS (DELETE FROM series_chunks c USING unnest($1::bigint[], $2::float8[]) AS g(f, s)"
+    " WHERE c.field=g.f AND c.first_step=g.s)"
+    f" INSERT INTO series_chunks({chunks.COLUMNS}) SELECT * FROM unnest($3::bigint[], $4::float8[],"
+    " $5::float8[], $6::int[], $7::float8[], $8::float8[], $9::float8[], $10::float8[], $11::bytea[])"
+    f" ON CONFLICT(field, first_step) DO UPDATE SET {chunks.UPDATE}"
+)

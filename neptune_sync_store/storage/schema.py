@@ -12,8 +12,9 @@ tables without that row is version 1, the first versioned layout. Opening a data
 - newer: refused with :class:`SchemaVersionError` (an older store must not write into a layout it
   does not know).
 
-Version 2 adds the project tables' and the registry's tables and fills ``set_members`` from the
-string sets already stored. ``STEPS[n]`` is the SQL (SQLite, PostgreSQL) that turns version
+Version 2 adds the project tables', the registry's and the series chunks' tables, and fills
+``set_members`` from the string sets already stored and ``series_chunks`` from the float series'
+points (a pass over every stored point: an upgrade of a large store takes a while). ``STEPS[n]`` is the SQL (SQLite, PostgreSQL) that turns version
 ``n - 1`` into ``n`` before ``SCHEMA``; the fills are the backends' ``FILLS[n]``.
 """
 

@@ -13,6 +13,7 @@ import itertools
 import re
 import sqlite3
 import threading
+from array import array
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -42,8 +43,8 @@ from ..plan import (
 )
 from ..query import SQLITE
 from ..series import SeriesWork
-from . import schema, versions
-from .aggregate import SQLITE_BUCKET, per_bucket_rows
+from . import chunks, schema, versions
+from .aggregate import SQLITE_BUCKET
 from .base import (
     Storage,
     WindowScan,
@@ -74,6 +75,12 @@ CREATE TABLE IF NOT EXISTS fields(
 CREATE TABLE IF NOT EXISTS points(
   field INTEGER NOT NULL, step REAL NOT NULL, ts REAL NOT NULL, num REAL, raw BLOB,
   kts REAL, w INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(field, step)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS series_chunks(
+  field INTEGER NOT NULL, first_step REAL NOT NULL, last_step REAL NOT NULL, n INTEGER NOT NULL,
+  vmin REAL NOT NULL, vmax REAL NOT NULL, vlast REAL NOT NULL, last_ts REAL NOT NULL, data BLOB NOT NULL,
+  PRIMARY KEY(field, first_step)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS series_chunk_summaries
+  ON series_chunks(field, first_step, last_step, n, vmin, vmax, vlast, last_ts);
 CREATE TABLE IF NOT EXISTS dropped(
   field INTEGER NOT NULL, w INTEGER NOT NULL, seq INTEGER NOT NULL, step REAL NOT NULL,
   ts REAL NOT NULL, num REAL, raw BLOB, kts REAL, PRIMARY KEY(field, w, seq)) WITHOUT ROWID;
@@ -242,6 +249,8 @@ class SQLiteStorage(Storage):
 
     bucket_sql = SQLITE_BUCKET
     dialect = SQLITE
+    # the covering index: the table's own rows carry the packed points (overflow pages)
+    chunk_summaries = "INDEXED BY series_chunk_summaries"
 
     async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         return await self._read(lambda c: c.execute(sql, values).fetchall())
@@ -258,11 +267,6 @@ class SQLiteStorage(Storage):
                 raise
 
         await self._write(write)
-
-    async def bucket_rows(self, fid: int, x: str, lo: float, hi: float, n: int) -> list[Any]:
-        if x != "step":  # timestamps are not indexed: one scan, grouped
-            return await super().bucket_rows(fid, x, lo, hi, n)
-        return await self._read(lambda c: per_bucket_rows(c, fid, lo, hi, n))
 
 
 def _regexp(pattern: str, text: str | None) -> bool:
@@ -334,8 +338,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
             _script(conn, schema.STEPS[n][0])
         _script(conn, SCHEMA)  # IF NOT EXISTS throughout: creates what a version adds
         for n in steps:
-            if n in FILLS:
-                FILLS[n](conn)
+            for fill in FILLS.get(n, ()):
+                fill(conn)
         if row is None or steps:
             conn.execute("DELETE FROM schema_version")
             conn.execute("INSERT INTO schema_version VALUES (?)", (schema.VERSION,))
@@ -367,7 +371,20 @@ def _fill_set_members(conn: sqlite3.Connection) -> None:
     )
 
 
-FILLS = {2: _fill_set_members}  # schema version -> what fills its new tables (see .schema)
+def _fill_series_chunks(conn: sqlite3.Connection) -> None:
+    conn.execute("DELETE FROM series_chunks")
+    for (fid,) in conn.execute("SELECT id FROM fields WHERE type = ?", (FieldType.FLOAT_SERIES,)).fetchall():
+        steps, values, stamps = array("d"), array("d"), array("d")
+        for step, num, ts in conn.execute("SELECT step, num, ts FROM points WHERE field=? ORDER BY step", (fid,)):
+            steps.append(step), values.append(num), stamps.append(ts)
+        conn.executemany(
+            f"INSERT INTO series_chunks({chunks.COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+            [(fid, *row) for row in chunks.chunk_rows(steps, values, stamps)],
+        )
+
+
+# schema version -> what fills its new tables from what the database holds (see .schema)
+FILLS = {2: (_fill_set_members, _fill_series_chunks)}
 
 
 _WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=?"
@@ -461,8 +478,8 @@ def _load_need(conn: sqlite3.Connection, state: FieldState, need: Need, names: d
 
 def _write_plan(conn: sqlite3.Connection, run: int, plan: Plan) -> None:
     for ids, tables in (
-        (plan.deleted_ids, ("points", "dropped", "field_ops", "set_members", "fields")),
-        (plan.cleared_ids, ("points", "dropped")),
+        (plan.deleted_ids, ("points", "series_chunks", "dropped", "field_ops", "set_members", "fields")),
+        (plan.cleared_ids, ("points", "series_chunks", "dropped")),
     ):
         for table in tables:
             column = "id" if table == "fields" else "field"
@@ -486,6 +503,7 @@ def _write_plan(conn: sqlite3.Connection, run: int, plan: Plan) -> None:
                 "INSERT INTO set_members(field, member) VALUES (?,?)",
                 [(state.id, m) for m in set_members(state)],
             )
+    _write_chunks(conn, plan)
     conn.executemany(
         "INSERT INTO resets(run, path, cleared, deleted) VALUES (?,?,?,?) ON CONFLICT(run, path) "
         "DO UPDATE SET cleared=excluded.cleared, deleted=excluded.deleted",
@@ -497,7 +515,7 @@ def _write_content(conn: sqlite3.Connection, state: FieldState, plan: Plan) -> N
     fid = state.id
     column = point_column(state.type)
     if state.rewrite:
-        for table in ("points", "dropped", "field_ops"):
+        for table in ("points", "series_chunks", "dropped", "field_ops"):
             conn.execute(f"DELETE FROM {table} WHERE field=?", (fid,))
     if state.removed_steps:
         conn.executemany(
@@ -518,6 +536,26 @@ def _write_content(conn: sqlite3.Connection, state: FieldState, plan: Plan) -> N
             "INSERT INTO field_ops(field, kts, w, seq, op) VALUES (?,?,?,?,?)",
             [(fid, t, plan.nums[w], seq, encode_op(op)) for (t, w, seq), op in set_ops],
         )
+
+
+def _write_chunks(conn: sqlite3.Connection, plan: Plan) -> None:
+    """Replace the chunks around what the batch changed in its float series (see .chunks)."""
+    changes = [c for _, state in plan.dirty() if (c := chunks.change_of(state)) is not None]
+    if not changes:
+        return
+    replaced = {
+        c.fid: conn.execute(
+            chunks.REPLACED, {"f": c.fid, "lo": c.lo, "hi": c.hi, "full": chunks.CHUNK_POINTS}
+        ).fetchall()
+        for c in changes
+    }
+    gone, rows = chunks.rewrite(changes, replaced)
+    conn.executemany("DELETE FROM series_chunks WHERE field=? AND first_step=?", gone)
+    conn.executemany(
+        f"INSERT INTO series_chunks({chunks.COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
+        f" ON CONFLICT(field, first_step) DO UPDATE SET {chunks.UPDATE}",
+        rows,
+    )
 
 
 ROWS_PER_INSERT = 100

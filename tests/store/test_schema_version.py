@@ -40,6 +40,11 @@ async def open_close(backend, tmp_path, *, write: bool = False):
             entries = [
                 Entry(1, 1.0, ops.AssignString("note", "kept")),
                 Entry(2, 1.0, ops.AddStrings("sys/tags", ("b", "a"))),
+                Entry(
+                    3,
+                    1.0,
+                    ops.LogFloats("loss", tuple(ops.FloatPoint(float(i), i / 2, 1.0) for i in range(600))),
+                ),
             ]
             await storage.apply_batch(request(entries))
     finally:
@@ -95,12 +100,17 @@ async def test_a_database_of_a_newer_store_is_refused(backend, tmp_path):
 
 
 @pytest.mark.asyncio
-async def test_a_version_1_database_gets_its_string_sets_members_filled(backend, tmp_path):
-    """Version 1 had no ``set_members`` (CONTAINS filters read it): the upgrade derives it."""
+async def test_a_version_1_database_gets_its_derived_tables_filled(backend, tmp_path):
+    """Version 1 had no ``set_members`` (CONTAINS filters read it) nor ``series_chunks`` (bucketed
+    reads do): the upgrade derives both from what the database holds."""
     await open_close(backend, tmp_path, write=True)
+    chunked = await sql(backend, tmp_path, "SELECT count(*) FROM series_chunks")
     await sql(backend, tmp_path, "DROP TABLE schema_version")
     await sql(backend, tmp_path, "DROP TABLE set_members")
+    await sql(backend, tmp_path, "DROP TABLE series_chunks")
     await open_close(backend, tmp_path)
     assert await sql(backend, tmp_path, "SELECT version FROM schema_version") == schema.VERSION
     assert await sql(backend, tmp_path, "SELECT count(*) FROM set_members") == 2
     assert await sql(backend, tmp_path, "SELECT min(member) FROM set_members") == "a"
+    assert await sql(backend, tmp_path, "SELECT sum(n) FROM series_chunks") == 600
+    assert await sql(backend, tmp_path, "SELECT count(*) FROM series_chunks") == chunked == 3
