@@ -134,11 +134,12 @@ def test_runs_table_scrolls_virtually_with_keyboard_and_aria(page, site):
         until(page, "!document.querySelector('table.runs tr.loading')")
         seen += [r for r in rows(page) if r not in seen]
     assert len(seen) == total
-    # the focused row scrolled away: focus and the tab stop moved to the first row in view
+    # the focused row left the DOM on the way: focus and the tab stop moved to a row of the window
     at = int(page.evaluate(FOCUSED))
-    assert in_view(page, f"tr[aria-rowindex='{at}']") and at < total + 1
+    assert at < total + 1 and page.evaluate("document.activeElement.closest('table.runs') !== null")
     page.keyboard.press("PageUp")
     assert int(page.evaluate(FOCUSED)) < at
+    assert in_view(page, f"tr[aria-rowindex='{page.evaluate(FOCUSED)}']")
     page.keyboard.press("Home")
     assert page.evaluate(FOCUSED) == "2" and wrap.evaluate("w => w.scrollTop") == 0
     assert page.evaluate("document.activeElement.tabIndex") == 0
@@ -298,9 +299,9 @@ def test_the_url_get_url_prints_opens_the_run_page(page, site):
 
 def test_dark_mode_switches_the_palette(page, site):
     sign_in(page, site, RUNS)
-    until(page, "document.querySelectorAll('table.runs tbody tr[data-run]').length === 50")
+    until(page, "document.querySelectorAll('table.runs tbody tr[data-run]').length > 10")
     page.get_by_role("button", name="toggle dark mode").click()
-    until(page, "document.querySelectorAll('table.runs tbody tr[data-run]').length === 50")
+    until(page, "document.querySelectorAll('table.runs tbody tr[data-run]').length > 10")
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     shot(page, "runs-table-dark")
     page.get_by_role("button", name="toggle dark mode").click()

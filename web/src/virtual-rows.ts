@@ -1,7 +1,9 @@
 // Virtual scrolling for a table body of fixed-height rows: only the rows in the scroller's view
-// (plus an overscan on each side) are in the DOM, between two spacer rows that keep the scroll
-// height of the whole table. Rows that stay in the window are never moved, so focus and hover
-// survive scrolling; rows entering it are built once and kept while they stay near the window.
+// (plus an overscan on each side) are in the DOM. The body is as tall as every row and each row
+// is placed at its own offset (a transform, with layout and paint contained to the row: style.css),
+// so a row entering the window costs the layout and paint of that row only, never of the table.
+// Rows that stay in the window are never touched, so focus and hover survive scrolling; rows
+// entering it are built once and kept while they stay near the window.
 // Keyboard: a roving tab stop moves with the arrows, PageUp/PageDown, Home and End and scrolls its
 // row into view. Screen readers get aria-rowcount on the table and aria-rowindex on every row.
 
@@ -23,8 +25,6 @@ export class VirtualRows {
   focusIndex = 0;
   private built = new Map<number, HTMLTableRowElement>();
   private shown: [number, number] = [0, 0];
-  private readonly top: HTMLTableCellElement;
-  private readonly bottom: HTMLTableCellElement;
   private frame = 0;
 
   constructor(
@@ -33,8 +33,6 @@ export class VirtualRows {
     private readonly body: HTMLTableSectionElement,
     private readonly rows: RowBuilder,
   ) {
-    this.top = spacer();
-    this.bottom = spacer();
     scroller.addEventListener("scroll", () => {
       if (!this.frame) this.frame = requestAnimationFrame(() => { this.frame = 0; this.render(); });
     }, { passive: true });
@@ -47,14 +45,14 @@ export class VirtualRows {
   }
 
   /** New rows (another filter, sort or column set): back to the top with nothing built. */
-  reset(total: number, columns: number): void {
+  reset(total: number): void {
     this.total = total;
     this.focusIndex = 0;
     this.built.clear();
     this.shown = [0, 0];
     this.table.setAttribute("aria-rowcount", String(total + 1));  // + the header row
-    this.top.colSpan = this.bottom.colSpan = columns;
-    this.body.replaceChildren(this.top.parentElement!, this.bottom.parentElement!);
+    this.body.style.height = `${total * ROW_HEIGHT}px`;
+    this.body.replaceChildren();
     this.scroller.scrollTop = 0;
     this.render();
   }
@@ -88,6 +86,7 @@ export class VirtualRows {
     for (let i = was0; i < was1; i++) if (i < first || i >= last) this.built.get(i)?.remove();
     const keep0 = Math.max(first, was0);
     const keep1 = Math.min(last, was1);
+    // the DOM order stays the row order (what assistive technology reads)
     const before = document.createDocumentFragment();
     const after = document.createDocumentFragment();
     if (keep0 >= keep1) {
@@ -95,15 +94,13 @@ export class VirtualRows {
     } else {
       for (let i = first; i < keep0; i++) before.append(this.row(i));
       for (let i = keep1; i < last; i++) after.append(this.row(i));
+      this.body.prepend(before);
     }
-    this.top.parentElement!.after(before);
-    this.bottom.parentElement!.before(after);
-    this.top.style.height = `${first * ROW_HEIGHT}px`;
-    this.bottom.style.height = `${(this.total - last) * ROW_HEIGHT}px`;
+    this.body.append(after);
     this.shown = [first, last];
     if (this.focusIndex < first || this.focusIndex >= last) {
       // the tab stop scrolled away: it moves to the first row in view, and so does focus if it was there
-      const inView = Math.min(this.total - 1, Math.floor(this.scroller.scrollTop / ROW_HEIGHT));
+      const inView = Math.min(this.total - 1, Math.ceil(this.scroller.scrollTop / ROW_HEIGHT));
       if (inView >= 0) {
         this.setTabStop(inView);
         if (hadFocus) this.row(inView).focus({ preventScroll: true });
@@ -120,6 +117,7 @@ export class VirtualRows {
     const row = this.rows.build(i);
     row.dataset.index = String(i);
     row.setAttribute("aria-rowindex", String(i + 2));
+    row.style.transform = `translateY(${i * ROW_HEIGHT}px)`;
     row.tabIndex = i === this.focusIndex ? 0 : -1;
     if (!this.rows.ready(i)) row.dataset.placeholder = "";
     this.built.set(i, row);
@@ -159,15 +157,6 @@ export class VirtualRows {
     e.preventDefault();
     this.focus(moves[e.key]);
   }
-}
-
-function spacer(): HTMLTableCellElement {
-  const row = document.createElement("tr");
-  row.className = "spacer";
-  row.setAttribute("aria-hidden", "true");
-  const cell = document.createElement("td");
-  row.append(cell);
-  return cell;
 }
 
 function indexOf(el: Element): number | null {

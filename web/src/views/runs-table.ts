@@ -11,10 +11,12 @@ import { VirtualRows } from "../virtual-rows";
 const CREATED = "";  // sort key of the creation time (the store's default order)
 const BLOCK = 200;
 const MAX_COMPARE = 20;
+// column widths: style.css gives the fixed columns theirs (table.runs :nth-child) and each picked one 130 px
 const COLUMN_WIDTH = 130;
-const FIXED: { label: string; sort: string | null; width: number }[] = [
-  { label: "", sort: null, width: 36 }, { label: "id", sort: null, width: 100 }, { label: "name", sort: "sys/name", width: 180 },
-  { label: "state", sort: "sys/state", width: 100 }, { label: "tags", sort: null, width: 180 }, { label: "created", sort: CREATED, width: 190 },
+const FIXED_WIDTH = 36 + 100 + 180 + 100 + 180 + 190;
+const FIXED: { label: string; sort: string | null }[] = [
+  { label: "", sort: null }, { label: "id", sort: null }, { label: "name", sort: "sys/name" },
+  { label: "state", sort: "sys/state" }, { label: "tags", sort: null }, { label: "created", sort: CREATED },
 ];
 const OPS = ["==", "!=", ">", ">=", "<", "<="];
 
@@ -44,15 +46,15 @@ export async function runsTableView(root: HTMLElement, project: string, params: 
   // the field list only feeds the column picker and the builder: the rows do not wait for it
   let fields: ProjectField[] = [];
   const fieldsLoaded = api.fields(project);
-  const body = h("tbody");
-  const head = h("thead");
-  const colgroup = h("colgroup");
+  // the rows are positioned blocks (virtual-rows.ts), so the table roles are spelled out
+  const body = h("tbody", { role: "rowgroup" });
+  const head = h("thead", { role: "rowgroup" });
   const summary = h("span.muted", { "aria-live": "polite" });
   const error = h("p.error", { role: "alert" });
   const chosen = h("div.chips", { "aria-label": "columns" });
   const tagChips = h("div.chips", { "aria-label": "tag filters" });
   const compare = h("a.button", { href: "#" }, "Compare");
-  const table = h("table.grid.runs", { "aria-label": "runs" }, colgroup, head, body);
+  const table = h("table.grid.runs", { "aria-label": "runs", role: "table" }, head, body);
   const wrap = h("div.table-wrap.runs-wrap", {}, table);
 
   // rows come in blocks of BLOCK from the store, fetched when the window reaches them; a new
@@ -108,11 +110,11 @@ export async function runsTableView(root: HTMLElement, project: string, params: 
       error.textContent = "";
       renderHead();
       summary.textContent = total ? `${total} run${total === 1 ? "" : "s"}` : "no run matches";
-      virtual.reset(total, FIXED.length + s.cols.length);
+      virtual.reset(total);
     } catch (err) {
       if (g !== generation) return;
       error.textContent = `Filter refused: ${(err as Error).message}`;
-      virtual.reset(0, FIXED.length + s.cols.length);
+      virtual.reset(0);
     }
   };
 
@@ -126,16 +128,14 @@ export async function runsTableView(root: HTMLElement, project: string, params: 
     const th = (label: string, key: string | null) => {
       const sorted = key !== null && s.sort === key;
       const aria = sorted ? (s.asc ? "ascending" : "descending") : "none";
-      return h("th", { "aria-sort": key === null ? undefined : aria, scope: "col", title: label },
+      return h("th", { role: "columnheader", "aria-sort": key === null ? undefined : aria, scope: "col", title: label },
         key === null ? label : h("button.sort", { type: "button", onclick: () => sortBy(key) }, label, sorted ? (s.asc ? " ▲" : " ▼") : ""));
     };
-    const widths = [...FIXED.map((c) => c.width), ...s.cols.map(() => COLUMN_WIDTH)];
-    clear(colgroup, ...widths.map((w) => h("col", { style: `width:${w}px` })));
-    table.style.width = `${widths.reduce((a, b) => a + b, 0)}px`;
-    clear(head, h("tr", { "aria-rowindex": "1" }, ...FIXED.map((c) => th(c.label, c.sort)), ...s.cols.map((c) => th(c, c))));
+    table.style.setProperty("--row-width", `${FIXED_WIDTH + s.cols.length * COLUMN_WIDTH}px`);
+    clear(head, h("tr", { role: "row", "aria-rowindex": "1" }, ...FIXED.map((c) => th(c.label, c.sort)), ...s.cols.map((c) => th(c, c))));
   };
 
-  const placeholder = () => h("tr.loading", {}, h("td", { colSpan: FIXED.length + s.cols.length }, "…"));
+  const placeholder = () => h("tr.loading", { role: "row" }, h("td", { role: "cell" }, "…"));
 
   const renderRow = (row: RunRow) => {
     const key = row.run.run_key;
@@ -151,14 +151,15 @@ export async function runsTableView(root: HTMLElement, project: string, params: 
     const link = h("a", { href: href("run", project, key), tabIndex: -1 }, row.run.run_id);
     const state = String(row.fields["sys/state"] ?? "");
     const tags = (row.fields["sys/tags"] as string[] | undefined) ?? [];
-    return h("tr", { "data-run": key },
-      h("td", {}, box), h("td", {}, link), h("td", {}, formatValue(row.fields["sys/name"])),
-      h("td", {}, state ? h(`span.chip.state-${state.toLowerCase()}`, {}, state) : ""),
-      h("td", {}, ...tags.map((t) => h("button.chip.tag", { type: "button", tabIndex: -1, title: `only runs tagged ${t}`, onclick: () => addTag(t) }, t))),
-      h("td", {}, formatTime(row.run.created)),
+    const cell = { role: "cell" };
+    return h("tr", { "data-run": key, role: "row" },
+      h("td", cell, box), h("td", cell, link), h("td", cell, formatValue(row.fields["sys/name"])),
+      h("td", cell, state ? h(`span.chip.state-${state.toLowerCase()}`, {}, state) : ""),
+      h("td", cell, ...tags.map((t) => h("button.chip.tag", { type: "button", tabIndex: -1, title: `only runs tagged ${t}`, onclick: () => addTag(t) }, t))),
+      h("td", cell, formatTime(row.run.created)),
       ...s.cols.map((c) => {
         const text = formatValue(row.fields[c]);
-        return h("td", { class: typeof row.fields[c] === "number" ? "num" : "", title: text }, text);
+        return h("td", { role: "cell", class: typeof row.fields[c] === "number" ? "num" : "", title: text }, text);
       }),
     );
   };
