@@ -167,7 +167,6 @@ class Run(Container):
         the run directory as a file:// URL (offline there is no web app), "" in debug mode."""
         from .exceptions import AuthError
         from .token import parse_token
-        from .urls import run_url
 
         if self._run_path is None:
             return ""
@@ -175,6 +174,11 @@ class Run(Container):
             address = parse_token(os.environ.get("NEPTUNE_API_TOKEN", "")).address
         except AuthError:  # no token, or a bare secret without an address
             return self._run_path.resolve().as_uri()
+        return self._app_url(address)
+
+    def _app_url(self, address: str) -> str:
+        from .urls import run_url
+
         return run_url(address, self._identity.project, self._identity.run_id)
 
     def get_run_url(self) -> str:
@@ -276,6 +280,12 @@ class Project(Run):
     _kind = "project"
     container_type = ContainerType.PROJECT
     _inactive_error = InactiveProjectException
+
+    def _app_url(self, address: str) -> str:
+        """The project's page is its runs table (as in neptune 1.x, where it is the project's URL)."""
+        from .urls import project_url
+
+        return project_url(address, self._identity.project)
 
     def _write_sys_fields(self, resumed: bool, name: Any, description: Any, tags: Any) -> None:
         now = _dt.datetime.now(_dt.timezone.utc)

@@ -12,7 +12,7 @@ from webapp_helpers import LIVE, LOSS_POINTS, MAIN, PROJECT, TABLE_RUNS, floats,
 
 from neptune_sync.oplog import ops
 from neptune_sync.oplog.framing import Entry
-from neptune_sync.urls import run_url
+from neptune_sync.urls import project_url, run_url
 
 pytestmark = pytest.mark.browser
 RUNS = "#/p/ws%2Fproj/runs"
@@ -295,6 +295,14 @@ def test_the_url_get_url_prints_opens_the_run_page(page, site):
     page.get_by_label("API token").fill(site.token)
     page.get_by_role("button", name="Open").click()
     page.get_by_role("heading", name=re.compile("^MAIN-1")).wait_for()
+
+
+def test_a_projects_url_opens_its_runs_table(page, site):
+    page.goto(project_url(site.url, PROJECT))
+    page.get_by_label("API token").fill(site.token)
+    page.get_by_role("button", name="Open").click()
+    page.get_by_role("heading", name="Runs").wait_for()
+    page.locator(".muted", has_text=f"{TABLE_RUNS + 2} runs").wait_for()
 
 
 def test_dark_mode_switches_the_palette(page, site):
