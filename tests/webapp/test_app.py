@@ -219,6 +219,15 @@ def test_run_page_shows_every_field_type(page, site):
     where = f"parseFloat(({other}).style.transform.match(/translate\\(([-\\d.]+)px/)?.[1] ?? 'NaN')"
     width = page.locator("figure.chart[data-path='eval/loss'] .u-over").bounding_box()["width"]
     until(page, f"Math.abs({where} - {width * 0.3}) < {width * 0.02}")
+    # the legends read out each chart's value under the cursor, at the same step
+    legend = page.locator("figure.chart[data-path='eval/loss'] .legend")
+    until(page, "document.querySelector('figure.chart[data-path=\"eval/loss\"] .legend-x').innerText !== ''")
+    step = float(legend.locator(".legend-x").inner_text().removeprefix("step "))
+    value = float(legend.locator(".legend-value").inner_text())
+    assert 0.2 * LOSS_POINTS < step < 0.4 * LOSS_POINTS
+    assert value == pytest.approx(2.2 / (1 + step / 450), rel=1e-5)  # eval/loss as seeded
+    acc = page.locator("figure.chart[data-path='train/acc'] .legend")
+    assert acc.locator(".legend-x").inner_text() == f"step {step:g}"
     page.evaluate("window.scrollTo(0, 0)")
     shot(page, "run-page")
 
@@ -247,6 +256,7 @@ def test_chart_zoom_refetches_down_to_raw_points_and_shows_the_spike(page, site)
     assert chart.get_attribute("data-raw") == "false"
     page.get_by_label("x axis").select_option("relative")
     page.get_by_label("smoothing").fill("0.9")
+    assert page.locator("label.smoothing output").inner_text() == "0.90"
     page.get_by_text("log y").click()
     assert "x=relative" in page.url and "log=1" in page.url and "smooth=0.9" in page.url
     shot(page, "chart-zoom")

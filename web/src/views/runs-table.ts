@@ -10,10 +10,11 @@ import { VirtualRows } from "../virtual-rows";
 
 const CREATED = "";  // sort key of the creation time (the store's default order)
 const BLOCK = 200;
+const REST_MS = 60;
 const MAX_COMPARE = 20;
 // column widths: style.css gives the fixed columns theirs (table.runs :nth-child) and each picked one 130 px
 const COLUMN_WIDTH = 130;
-const FIXED_WIDTH = 36 + 100 + 180 + 100 + 180 + 190;
+const FIXED_WIDTH = 36 + 100 + 180 + 100 + 180 + 215;
 const FIXED: { label: string; sort: string | null }[] = [
   { label: "", sort: null }, { label: "id", sort: null }, { label: "name", sort: "sys/name" },
   { label: "state", sort: "sys/state" }, { label: "tags", sort: null }, { label: "created", sort: CREATED },
@@ -67,24 +68,31 @@ export async function runsTableView(root: HTMLElement, project: string, params: 
     state: s.state, sortBy: s.sort, ascending: s.asc, limit: BLOCK, offset,
   });
   const rowAt = (i: number): RunRow | undefined => blocks.get(Math.floor(i / BLOCK))?.[i % BLOCK];
+  const fetchBlocks = (first: number, last: number) => {
+    for (let b = Math.floor(first / BLOCK); b * BLOCK < last; b++) {
+      if (asked.has(b)) continue;
+      asked.add(b);
+      const g = generation;
+      fetchRows(b * BLOCK).then(({ rows }) => {
+        if (g !== generation) return;
+        blocks.set(b, rows);
+        virtual.refresh();
+      }, (err: Error) => {
+        if (g !== generation) return;
+        asked.delete(b);
+        error.textContent = err.message;
+      });
+    }
+  };
+  let needTimer: number | undefined;
   const virtual = new VirtualRows(wrap, table, body, {
     build: (i) => { const row = rowAt(i); return row ? renderRow(row) : placeholder(); },
     ready: (i) => rowAt(i) !== undefined,
     need: (first, last) => {
-      for (let b = Math.floor(first / BLOCK); b * BLOCK < last; b++) {
-        if (asked.has(b)) continue;
-        asked.add(b);
-        const g = generation;
-        fetchRows(b * BLOCK).then(({ rows }) => {
-          if (g !== generation) return;
-          blocks.set(b, rows);
-          virtual.refresh();
-        }, (err: Error) => {
-          if (g !== generation) return;
-          asked.delete(b);
-          error.textContent = err.message;
-        });
-      }
+      // blocks are asked for once the window rests a moment: a fast scroll does not ask for
+      // every block it flies past (each answer costs the store a query over the project)
+      window.clearTimeout(needTimer);
+      needTimer = window.setTimeout(() => fetchBlocks(first, last), REST_MS);
     },
   });
 
