@@ -324,3 +324,59 @@ def test_dark_mode_switches_the_palette(page, site):
     shot(page, "runs-table-dark")
     page.get_by_role("button", name="toggle dark mode").click()
     assert background != page.evaluate("getComputedStyle(document.body).backgroundColor")
+
+
+# WCAG 2 contrast of every visible text node against the first opaque background behind it:
+# 4.5:1 for body text, 3:1 for large text; disabled controls are exempt (as WCAG says).
+CONTRAST_JS = """() => {
+  const parse = (c) => {
+    const m = c.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+    return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+  };
+  const lum = ({ r, g, b }) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const behind = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = parse(getComputedStyle(el).backgroundColor);
+      if (c && c.a > 0.5) return c;
+    }
+    return { r: 255, g: 255, b: 255, a: 1 };
+  };
+  const bad = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n; (n = walker.nextNode()); ) {
+    const el = n.parentElement;
+    if (!n.textContent.trim() || el.closest("[disabled], .disabled, option")) continue;
+    const style = getComputedStyle(el);
+    if (!el.getClientRects().length || style.visibility === "hidden") continue;
+    const fg = parse(style.color);
+    const bg = behind(el);
+    const mix = (k) => fg[k] * fg.a + bg[k] * (1 - fg.a);
+    const [a, b] = [lum({ r: mix("r"), g: mix("g"), b: mix("b") }), lum(bg)];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) bad.push(`${el.tagName}.${el.className} '${n.textContent.trim().slice(0, 30)}' ${ratio.toFixed(2)}`);
+  }
+  return bad;
+}"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_text_contrast_is_readable_in_both_themes(page, site, theme):
+    sign_in(page, site, RUNS)
+    until(page, "document.querySelectorAll('table.runs tbody tr[data-run]').length > 10")
+    if theme == "dark":
+        page.get_by_role("button", name="toggle dark mode").click()
+        until(page, "document.querySelectorAll('table.runs tbody tr[data-run]').length > 10")
+    assert page.evaluate("document.documentElement.dataset.theme ?? 'light'") == theme
+    assert page.evaluate(CONTRAST_JS) == []
+    page.goto(f"{site.url}/#/p/ws%2Fproj/run/{MAIN.custom_run_id}")
+    until(page, "[...document.querySelectorAll('figure.chart')].every(c => c.dataset.fetches === '1')")
+    page.get_by_role("tree").locator("[data-path='files/metrics']").get_by_role("button", name="preview").click()
+    until(page, "document.querySelectorAll('[data-path=\"logs/stdout\"] .log-line').length === 300")
+    assert page.evaluate(CONTRAST_JS) == []
