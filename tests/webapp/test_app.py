@@ -89,6 +89,25 @@ def test_runs_table_filter_builder_tag_chips_and_a_bad_filter(page, site):
     page.console_errors[:] = [e for e in page.console_errors if "400" not in e]
 
 
+def test_the_selection_for_compare_stops_at_20_runs_and_says_so(page, site):
+    twenty = [f"t{n:03d}" for n in range(20)]
+    sign_in(page, site, f"{RUNS}?sel={','.join(twenty)}")
+    page.get_by_role("link", name="Compare (20)").wait_for()
+    box = page.locator("table.runs tr[data-run='t059'] input[type=checkbox]")
+    box.click()
+    assert not box.is_checked()
+    assert "up to 20 runs" in page.get_by_role("status").inner_text()
+    assert "t059" not in page.url
+    page.locator("table.runs tr[data-run='t019'] input[type=checkbox]").click()  # one out, one in
+    page.locator(".runs-wrap").evaluate("w => w.scrollTop = 0")  # t059's row is back in the window
+    box.click()
+    assert box.is_checked() and page.get_by_role("status").inner_text() == ""
+    page.get_by_role("link", name="Compare (20)").click()
+    page.locator("figure.chart").first.wait_for()
+    assert page.locator(".legend a.legend-item").count() == 20
+    assert "t059" in page.url and "t019" not in page.url
+
+
 FOCUSED = "document.activeElement.getAttribute('aria-rowindex')"
 
 

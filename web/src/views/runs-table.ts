@@ -27,7 +27,7 @@ function readState(params: URLSearchParams): State {
   return {
     cols: list(params, "cols"), sort: params.get("sort") ?? CREATED, asc: params.get("asc") === "1",
     q: params.get("q") ?? "", tags: list(params, "tags"), state: params.get("state") ?? "",
-    sel: list(params, "sel"),
+    sel: list(params, "sel").slice(0, MAX_COMPARE),
   };
 }
 
@@ -55,6 +55,7 @@ export async function runsTableView(root: HTMLElement, project: string, params: 
   const chosen = h("div.chips", { "aria-label": "columns" });
   const tagChips = h("div.chips", { "aria-label": "tag filters" });
   const compare = h("a.button", { href: "#" }, "Compare");
+  const selectionNote = h("span.note", { role: "status" });
   const table = h("table.grid.runs", { "aria-label": "runs", role: "table" }, head, body);
   const wrap = h("div.table-wrap.runs-wrap", {}, table);
 
@@ -150,8 +151,14 @@ export async function runsTableView(root: HTMLElement, project: string, params: 
     const box = h("input", {
       type: "checkbox", checked: s.sel.includes(key), "aria-label": `select ${row.run.run_id}`, tabIndex: -1,
       onchange: (e: Event) => {
-        const on = (e.target as HTMLInputElement).checked;
-        s.sel = on ? [...s.sel, key].slice(-MAX_COMPARE) : s.sel.filter((k) => k !== key);
+        const input = e.target as HTMLInputElement;
+        if (input.checked && s.sel.length >= MAX_COMPARE) {
+          input.checked = false;
+          selectionNote.textContent = `Compare takes up to ${MAX_COMPARE} runs: unselect one first.`;
+          return;
+        }
+        selectionNote.textContent = "";
+        s.sel = input.checked ? [...s.sel, key] : s.sel.filter((k) => k !== key);
         writeState(s);
         renderCompare();
       },
@@ -219,7 +226,7 @@ export async function runsTableView(root: HTMLElement, project: string, params: 
   });
   root.replaceChildren(
     h("nav.crumbs", {}, h("a", { href: href("projects") }, "Projects"), " / ", project),
-    h("div.toolbar", {}, h("h1", {}, "Runs"), summary, compare),
+    h("div.toolbar", {}, h("h1", {}, "Runs"), summary, compare, selectionNote),
     h("div.toolbar", {}, text, stateSelect),
     h("div.toolbar.builder", {}, path, op, value, h("button", { type: "button", onclick: addCondition }, "add condition")),
     tagChips,
