@@ -64,6 +64,13 @@ SCROLL_JS = """async ([selector, frames, px]) => {
   return { deltas, longTasks, end: scroller.scrollTop };
 }"""
 
+# When the first run rows are in the document and the next frame has started (they are painted).
+FIRST_ROWS_JS = """new MutationObserver((_, observer) => {
+  if (!document.querySelector("table.runs tbody tr[data-run]")) return;
+  observer.disconnect();
+  requestAnimationFrame(() => { window.firstRowsAt = performance.now(); });
+}).observe(document, { childList: true, subtree: true });"""
+
 # The baseline: every matching run as a row of one plain table (what a table without virtual
 # scrolling holds), from the same endpoint and the same CSS classes as the app's table.
 PLAIN_TABLE_JS = """async ([project, columns]) => {
@@ -183,9 +190,11 @@ def table_figures(page, base: str, runs: int) -> None:
     """The runs table: first rows after navigation; scrolling the virtual table, then a plain one."""
     columns = [f"params/p{k:02d}" for k in range(50)]
     cols = ",".join(c.replace("/", "%252F") for c in columns)
+    page.add_init_script(FIRST_ROWS_JS)
     page.goto(base + f"#/p/bench%2Fweb/runs?cols={cols}")
     page.wait_for_selector("table.runs tbody tr[data-run]")
-    ms = page.evaluate("performance.now()")
+    while (ms := page.evaluate("window.firstRowsAt")) is None:
+        time.sleep(0.01)
     ask = page.evaluate(
         "performance.getEntriesByType('resource').filter(e => e.name.includes('/v1/runs?'))"
         ".map(e => [e.startTime, e.duration, e.encodedBodySize])[0]"

@@ -7,7 +7,7 @@
 // Keyboard: a roving tab stop moves with the arrows, PageUp/PageDown, Home and End and scrolls its
 // row into view. Screen readers get aria-rowcount on the table and aria-rowindex on every row.
 
-export const ROW_HEIGHT = 32;
+const ROW_HEIGHT = 32;  // px, as table.runs tbody tr in style.css
 const OVERSCAN = 12;
 const KEEP = 200;  // built rows kept this far outside the window (scrolling back costs nothing)
 
@@ -21,8 +21,8 @@ export interface RowBuilder {
 }
 
 export class VirtualRows {
-  total = 0;
-  focusIndex = 0;
+  private total = 0;
+  private focusIndex = 0;
   private built = new Map<number, HTMLTableRowElement>();
   private shown: [number, number] = [0, 0];
   private frame = 0;
@@ -133,7 +133,7 @@ export class VirtualRows {
   }
 
   /** Focus row i (clamped), scrolling it just into view. */
-  focus(i: number): void {
+  private focus(i: number): void {
     if (!this.total) return;
     const index = Math.max(0, Math.min(this.total - 1, i));
     const header = this.table.tHead?.offsetHeight ?? 0;
