@@ -4,10 +4,14 @@
    sampled preview request vs reading the same series raw through /v1/run/series, all over HTTP in
    this run, with payload sizes; then the run page: preview and exact chart drawn after navigation.
 2. Compare R runs x 4 series of M points: all charts drawn (preview, exact) after navigation.
-3. Runs table of T runs x 50 columns: first rows shown after navigation.
+3. Runs table of T runs x 50 columns: first rows shown after navigation, then frame intervals
+   (requestAnimationFrame deltas) and long tasks (PerformanceObserver) while the table scrolls a
+   fixed distance per frame, beside the same rows in a plain table that holds every row in the
+   DOM (built in the page from the same /v1/runs answer, same CSS), measured in the same run.
 
     .venv/bin/python bench/webapp.py                      # the target sizes (a long time)
     .venv/bin/python bench/webapp.py --points 1e6 --compare-points 1e5 --table-runs 2000
+    .venv/bin/python bench/webapp.py --only-table         # the runs table figures alone
 """
 
 from __future__ import annotations
@@ -34,6 +38,66 @@ from neptune_sync.urls import run_url  # noqa: E402
 PROJECT = "bench/web"
 CHUNK = 200_000
 SERIES = "/v1/series/buckets?project=bench%2Fweb&run=big&path=train%2Floss&buckets=1000"
+SCROLL_FRAMES = 300
+SCROLL_PX = 96  # per frame: three rows, a fast wheel
+
+# Scroll the element `selector` by `px` each animation frame for `frames` frames; collect the
+# frame intervals and the long tasks (> 50 ms of main-thread work) observed meanwhile.
+SCROLL_JS = """async ([selector, frames, px]) => {
+  const scroller = document.querySelector(selector);
+  const longTasks = [];
+  const observer = new PerformanceObserver((list) => longTasks.push(...list.getEntries().map((e) => e.duration)));
+  observer.observe({ type: "longtask" });
+  const deltas = [];
+  await new Promise((done) => {
+    let last = null;
+    const tick = (t) => {
+      if (last !== null) deltas.push(t - last);
+      last = t;
+      scroller.scrollTop += px;
+      if (deltas.length < frames) requestAnimationFrame(tick); else done();
+    };
+    requestAnimationFrame(tick);
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  observer.disconnect();
+  return { deltas, longTasks, end: scroller.scrollTop };
+}"""
+
+# When the first run rows are in the document and the next frame has started (they are painted).
+FIRST_ROWS_JS = """new MutationObserver((_, observer) => {
+  if (!document.querySelector("table.runs tbody tr[data-run]")) return;
+  observer.disconnect();
+  requestAnimationFrame(() => { window.firstRowsAt = performance.now(); });
+}).observe(document, { childList: true, subtree: true });"""
+
+# The baseline: every matching run as a row of one plain table (what a table without virtual
+# scrolling holds), from the same endpoint and the same CSS classes as the app's table.
+PLAIN_TABLE_JS = """async ([project, columns]) => {
+  const t0 = performance.now();
+  const params = new URLSearchParams({ project, limit: "100000", columns: ["sys/name", "sys/state", "sys/tags", ...columns].join(",") });
+  const answer = await fetch(`/v1/runs?${params}`, { headers: { Authorization: `Bearer ${sessionStorage.getItem("neptune-sync-token")}` } });
+  const { rows } = await answer.json();
+  const cell = (text) => { const td = document.createElement("td"); td.textContent = text; return td; };
+  const body = document.createElement("tbody");
+  for (const row of rows) {
+    const tr = document.createElement("tr");
+    const box = document.createElement("td"); box.append(Object.assign(document.createElement("input"), { type: "checkbox" }));
+    const link = document.createElement("td"); link.append(Object.assign(document.createElement("a"), { href: "#", textContent: row.run.run_id }));
+    const tags = document.createElement("td");
+    for (const t of row.fields["sys/tags"] ?? []) tags.append(Object.assign(document.createElement("button"), { className: "chip tag", textContent: t }));
+    tr.append(box, link, cell(row.fields["sys/name"] ?? ""), cell(row.fields["sys/state"] ?? ""), tags, cell(String(row.run.created)),
+      ...columns.map((c) => cell(String(row.fields[c] ?? ""))));
+    body.append(tr);
+  }
+  const wrap = document.querySelector(".runs-wrap");
+  const table = document.createElement("table");
+  table.className = "grid runs-plain";
+  table.append(document.querySelector("table.runs thead").cloneNode(true), body);
+  wrap.replaceChildren(table);
+  await new Promise((r) => requestAnimationFrame(() => setTimeout(r)));
+  return { rows: rows.length, ms: performance.now() - t0 };
+}"""
 
 
 def call(url: str, token: str, path: str, body: bytes | None = None, method: str = "GET") -> bytes:
@@ -111,6 +175,48 @@ def series_figures(url: str, token: str, n: int, with_raw: bool) -> None:
     )
 
 
+def frames(result: dict) -> str:
+    deltas = sorted(result["deltas"])
+    pick = lambda q: deltas[min(len(deltas) - 1, int(q * len(deltas)))]  # noqa: E731
+    late = sum(1 for d in deltas if d > 1000 / 60 * 1.5)
+    tasks = result["longTasks"]
+    return (
+        f"frame p50 {pick(0.5):.1f} ms, p95 {pick(0.95):.1f} ms, max {deltas[-1]:.1f} ms,"
+        f" {late}/{len(deltas)} frames late (> 25 ms), {len(tasks)} long tasks ({sum(tasks):.0f} ms)"
+    )
+
+
+def table_figures(page, base: str, runs: int) -> None:
+    """The runs table: first rows after navigation; scrolling the virtual table, then a plain one."""
+    columns = [f"params/p{k:02d}" for k in range(50)]
+    cols = ",".join(c.replace("/", "%252F") for c in columns)
+    page.add_init_script(FIRST_ROWS_JS)
+    page.goto(base + f"#/p/bench%2Fweb/runs?cols={cols}")
+    page.wait_for_selector("table.runs tbody tr[data-run]")
+    while (ms := page.evaluate("window.firstRowsAt")) is None:
+        time.sleep(0.01)
+    ask = page.evaluate(
+        "performance.getEntriesByType('resource').filter(e => e.name.includes('/v1/runs?'))"
+        ".map(e => [e.startTime, e.duration, e.encodedBodySize])[0]"
+    )
+    print(
+        f"runs table of {runs:,} runs x 50 columns: first rows shown {ms:.0f} ms after navigation"
+        f" (their /v1/runs request: sent at {ask[0]:.0f} ms, answered in {ask[1]:.0f} ms, {ask[2] / 1024:.0f} KB)"
+    )
+    in_dom = page.evaluate("document.querySelectorAll('table.runs tbody tr').length")
+    virtual = page.evaluate(SCROLL_JS, [".runs-wrap", SCROLL_FRAMES, SCROLL_PX])
+    print(
+        f"  virtual table ({in_dom} rows in the DOM), scrolling {SCROLL_PX} px a frame for {SCROLL_FRAMES}"
+        f" frames: {frames(virtual)}"
+    )
+    plain = page.evaluate(PLAIN_TABLE_JS, [PROJECT, columns])
+    scroll = page.evaluate(SCROLL_JS, [".runs-wrap", SCROLL_FRAMES, SCROLL_PX])
+    print(
+        f"  plain table ({plain['rows']:,} rows in the DOM, built in {plain['ms']:.0f} ms), the same scroll:"
+        f" {frames(scroll)}"
+    )
+
+
 def browser_figures(url: str, token: str, args: argparse.Namespace, compare: list[str]) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -122,26 +228,35 @@ def browser_figures(url: str, token: str, args: argparse.Namespace, compare: lis
         page.get_by_role("button", name="Open").click()
         page.wait_for_selector("table.grid")
         base = url + "/?nav={}"  # a query string makes each goto a new document
-        for visit in ("first", "second"):
+        for visit in () if args.only_table else ("first", "second"):
             first, exact = drawn_after_navigation(page, run_url(base.format(visit), PROJECT, "BIG-1"), 1)
             print(
                 f"run page ({visit} visit), {int(args.points):,}-point chart: preview drawn {first:.0f} ms,"
                 f" exact buckets drawn {exact:.0f} ms after navigation"
             )
-        hash_ = f"#/p/bench%2Fweb/compare?runs={','.join(compare)}"
-        first, exact = drawn_after_navigation(page, base.format("compare") + hash_, 4)
-        print(
-            f"compare {len(compare)} runs x 4 series x {int(args.compare_points):,} points: all previews drawn"
-            f" {first:.0f} ms, all exact {exact:.0f} ms after navigation"
-        )
-        cols = ",".join(f"params%252Fp{k:02d}" for k in range(50))
-        page.goto(base.format("table") + f"#/p/bench%2Fweb/runs?cols={cols}")
-        page.wait_for_selector("table.runs tbody tr")
-        ms = page.evaluate("performance.now()")
-        print(
-            f"runs table of {args.table_runs:,}+ runs x 50 columns: first rows shown {ms:.0f} ms after navigation"
-        )
+        if compare:
+            hash_ = f"#/p/bench%2Fweb/compare?runs={','.join(compare)}"
+            first, exact = drawn_after_navigation(page, base.format("compare") + hash_, 4)
+            print(
+                f"compare {len(compare)} runs x 4 series x {int(args.compare_points):,} points: all previews"
+                f" drawn {first:.0f} ms, all exact {exact:.0f} ms after navigation"
+            )
+        table_figures(page, base.format("table"), args.table_runs)
         browser.close()
+
+
+def series_and_compare(url: str, token: str, args: argparse.Namespace) -> list[str]:
+    """Ingest the big series (and print its request figures) and the compare runs: their run keys."""
+    _, t = timed(
+        lambda: log_series(url, token, RunInfo(PROJECT, "big", "BIG-1"), ["train/loss"], int(args.points))
+    )
+    print(f"ingested {int(args.points):,} points in {t:.1f} s")
+    series_figures(url, token, int(args.points), not args.no_raw)
+    compare = [RunInfo(PROJECT, f"c{i}", f"C-{i}") for i in range(args.compare_runs)]
+    paths = [f"m/s{k}" for k in range(4)]
+    _, t = timed(lambda: [log_series(url, token, r, paths, int(args.compare_points)) for r in compare])
+    print(f"ingested {len(compare)} runs x 4 series x {int(args.compare_points):,} points in {t:.1f} s")
+    return [r.run_key for r in compare]
 
 
 def main() -> None:
@@ -151,30 +266,17 @@ def main() -> None:
     ap.add_argument("--compare-points", type=float, default=1e6)
     ap.add_argument("--table-runs", type=int, default=10_000)
     ap.add_argument("--no-raw", action="store_true", help="skip reading the whole series raw")
+    ap.add_argument("--only-table", action="store_true", help="only the runs table figures")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         extra = ("--token-project", PROJECT, "--token-file", f"{tmp}/token", "--max-body", str(64 << 20))
         proc, url = start_server(Path(tmp), *extra)
         try:
             token = Path(f"{tmp}/token").read_text().strip()
-            _, t = timed(
-                lambda: log_series(
-                    url, token, RunInfo(PROJECT, "big", "BIG-1"), ["train/loss"], int(args.points)
-                )
-            )
-            print(f"ingested {int(args.points):,} points in {t:.1f} s")
-            series_figures(url, token, int(args.points), not args.no_raw)
-            compare = [RunInfo(PROJECT, f"c{i}", f"C-{i}") for i in range(args.compare_runs)]
-            paths = [f"m/s{k}" for k in range(4)]
-            _, t = timed(
-                lambda: [log_series(url, token, r, paths, int(args.compare_points)) for r in compare]
-            )
-            print(
-                f"ingested {len(compare)} runs x 4 series x {int(args.compare_points):,} points in {t:.1f} s"
-            )
+            compare = [] if args.only_table else series_and_compare(url, token, args)
             _, t = timed(lambda: log_table(url, token, args.table_runs))
             print(f"ingested {args.table_runs:,} runs x 50 fields in {t:.1f} s")
-            browser_figures(url, token, args, [r.run_key for r in compare])
+            browser_figures(url, token, args, compare)
         finally:
             stop(proc)
 

@@ -178,7 +178,6 @@ class Run(Container):
         the run directory as a file:// URL (offline there is no web app), "" in debug mode."""
         from .exceptions import AuthError
         from .token import parse_token
-        from .urls import run_url
 
         if self._run_path is None:
             return ""
@@ -186,6 +185,11 @@ class Run(Container):
             address = parse_token(os.environ.get("NEPTUNE_API_TOKEN", "")).address
         except AuthError:  # no token, or a bare secret without an address
             return self._run_path.resolve().as_uri()
+        return self._app_url(address)
+
+    def _app_url(self, address: str) -> str:
+        from .urls import run_url
+
         return run_url(address, self._identity.project, self._store_ident())
 
     def _store_ident(self) -> str:
@@ -295,6 +299,12 @@ class Project(ProjectTables, Run):
 
     def _tables_source(self) -> tuple[Any, str]:
         return connect.open_store("async", self._api_token), self._identity.project
+
+    def _app_url(self, address: str) -> str:
+        """The project's page is its runs table (as in neptune 1.x, where it is the project's URL)."""
+        from .urls import project_url
+
+        return project_url(address, self._identity.project)
 
     def _write_sys_fields(self, resumed: bool, name: Any, description: Any, tags: Any) -> None:
         now = _dt.datetime.now(_dt.timezone.utc)

@@ -358,3 +358,14 @@ def test_get_url_is_the_web_app_page_when_the_token_names_a_store(monkeypatch):
     monkeypatch.setenv("NEPTUNE_API_TOKEN", "bare-secret-without-address")
     with neptune.init_run(project="w/p", mode="offline") as run:
         assert run.get_url() == run.run_path.resolve().as_uri()
+
+
+def test_a_projects_url_is_its_runs_table_in_the_web_app(monkeypatch):
+    from neptune_sync.token import ApiToken
+
+    monkeypatch.setenv("NEPTUNE_API_TOKEN", ApiToken("http://store.example:8470", "s3cret").format())
+    project = neptune.init_project(project="team.a/p-q", mode="offline")
+    try:
+        assert project.get_url() == "http://store.example:8470/#/p/team.a%2Fp-q/runs"
+    finally:
+        project.stop()

@@ -8,9 +8,10 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { Buckets } from "./api";
-import { h } from "./dom";
+import { formatTime, formatValue, h } from "./dom";
 
 export type XMode = "step" | "time" | "relative";
+export const X_LABEL: Record<XMode, string> = { step: "step", relative: "relative time (s)", time: "wall time" };
 
 export interface ChartLine { run: string; label: string; color: string; created: number }
 export interface ChartSettings { x: XMode; logY: boolean; smooth: number }
@@ -50,6 +51,8 @@ export class SeriesChart {
   private sampled = false;
   private readonly plotArea: HTMLElement;
   private readonly status: HTMLElement;
+  private readonly cursorX: HTMLElement;
+  private readonly readouts: HTMLElement[];
 
   constructor(
     readonly path: string,
@@ -61,10 +64,14 @@ export class SeriesChart {
     this.plotArea = h("div.plot");
     this.status = h("span.chart-status", { "aria-live": "polite" });
     const reset = h("button.small", { type: "button", title: "Reset zoom", onclick: () => this.fetch(null) }, "reset");
+    // the legend names each run and, under the cursor, gives its value there (and the x value)
+    this.cursorX = h("span.legend-x");
+    this.readouts = lines.map(() => h("span.legend-value"));
     const legend = h(
       "div.legend",
       {},
-      ...lines.map((l) => h("span.legend-item", {}, h("span.swatch", { style: `background:${l.color}` }), l.label)),
+      this.cursorX,
+      ...lines.map((l, i) => h("span.legend-item", {}, h("span.swatch", { style: `background:${l.color}` }), l.label, this.readouts[i])),
     );
     this.element = h("figure.chart", { "data-path": path }, h("figcaption", {}, h("span.chart-title", {}, path), this.status, reset), this.plotArea, legend);
   }
@@ -173,9 +180,20 @@ export class SeriesChart {
       cursor: { sync: { key: this.syncKey }, drag: { x: true, y: false, setScale: false }, bind: { dblclick: () => () => { this.fetch(null); return null; } } },
       hooks: {
         setSelect: [(u) => this.zoom(u)],
+        setCursor: [(u) => this.readout(u)],
         draw: [() => { element.dataset[this.sampled ? "previewAt" : "drawnAt"] = String(performance.now()); }],
       },
     };
+  }
+
+  private readout(u: uPlot): void {
+    const i = u.cursor.idx;
+    const x = i === null || i === undefined ? null : u.data[0][i];
+    this.cursorX.textContent = x === null ? "" : `${X_LABEL[this.settings.x]} ${this.settings.x === "time" ? formatTime(x) : formatValue(x)}`;
+    this.readouts.forEach((el, k) => {
+      const v = x === null ? null : u.data[1 + 3 * k][i!];
+      el.textContent = v === null || v === undefined ? "" : ` ${formatValue(v)}`;
+    });
   }
 
   private zoom(u: uPlot): void {

@@ -3,7 +3,7 @@
 // Settings live in the URL (x, log, smooth, filter) like every other view state.
 
 import { api } from "./api";
-import { SeriesChart, type ChartLine, type ChartSettings, type XMode } from "./chart";
+import { SeriesChart, X_LABEL, type ChartLine, type ChartSettings, type XMode } from "./chart";
 import { h } from "./dom";
 import { updateParams } from "./url-state";
 
@@ -79,12 +79,14 @@ export class ChartsPanel {
       "select",
       { "aria-label": "x axis", onchange: (e: Event) => this.set({ x: (e.target as HTMLSelectElement).value as XMode }) },
       ...(["step", "relative", "time"] as XMode[]).map((m) =>
-        h("option", { value: m, selected: m === this.settings.x }, m === "relative" ? "relative time" : m === "time" ? "wall time" : "step"),
+        h("option", { value: m, selected: m === this.settings.x }, X_LABEL[m]),
       ),
     );
     const log = h("input", { type: "checkbox", checked: this.settings.logY, onchange: (e: Event) => this.set({ logY: (e.target as HTMLInputElement).checked }) });
+    const smoothValue = h("output", { "aria-hidden": "true" }, this.settings.smooth.toFixed(2));
     const smooth = h("input", {
       type: "range", min: "0", max: "0.99", step: "0.01", value: String(this.settings.smooth), "aria-label": "smoothing",
+      oninput: (e: Event) => { smoothValue.textContent = Number((e.target as HTMLInputElement).value).toFixed(2); },
       onchange: (e: Event) => this.set({ smooth: Number((e.target as HTMLInputElement).value) }),
     });
     const filter = h("input.chart-filter", {
@@ -101,7 +103,7 @@ export class ChartsPanel {
       {},
       h("label", {}, "x axis ", x),
       h("label", {}, log, " log y"),
-      h("label", {}, "smoothing ", smooth),
+      h("label.smoothing", {}, "smoothing ", smooth, smoothValue),
       filter,
       this.filterError,
     );
