@@ -105,9 +105,11 @@ class StoreClient:
         ]
         return self._get_json("/v1/runs", params, RunsTable)
 
-    def download_blob(self, sha256: str, dest: str | os.PathLike[str]) -> Path:
-        """Stream a blob into ``dest`` (written under a temporary name, then renamed)."""
-        return self._download(f"/v1/blobs/{sha256}", [], Path(dest))
+    def download_blob(self, sha256: str, dest: str | os.PathLike[str], project: str | None = None) -> Path:
+        """Stream a blob of ``project`` into ``dest`` (written under a temporary name, then renamed);
+        ``project`` may be left out when the token grants exactly one."""
+        params = [("project", project)] if project else []
+        return self._download(f"/v1/blobs/{sha256}", params, Path(dest))
 
     def download_file(self, project: str, run: str, path: str, dest: str | os.PathLike[str]) -> Path:
         """Stream the content of a File field into ``dest``."""

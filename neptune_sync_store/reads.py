@@ -83,8 +83,9 @@ async def get_file(request: web.Request) -> web.StreamResponse:
     if not values:
         raise NotFound(f"run {run.run_key!r} has no field {path!r}")
     ref = await _file_ref(request, run, values[0])
-    blob = context(request).blobs.path_of(ref["sha256"])
-    if not blob.is_file():
+    ctx = context(request)
+    blob = ctx.blobs.path_of(ref["sha256"])
+    if not await ctx.storage.owns_blob(run.project, ref["sha256"]) or not blob.is_file():
         raise NotFound(f"the content of {path!r} (sha256 {ref['sha256']}) has not been uploaded")
     inline = query_bool(request, "inline")
     return web.FileResponse(blob, headers=files.content_headers(files.file_name(path, ref), inline))

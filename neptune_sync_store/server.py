@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import ssl
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aiohttp import web
+
+from neptune_sync.exceptions import NeptuneUserError
 
 from .app import build_app
 from .auth import SCOPES
@@ -29,6 +33,31 @@ class RunningStore:
         return await self.app[CONTEXT].auth.mint(project, scopes, self.url)
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def check_exposure(host: str, *, tls: bool, insecure: bool) -> None:
+    """Refuse plain HTTP beyond loopback unless ``insecure``: tokens would cross the network in clear."""
+    if not tls and not insecure and not is_loopback(host):
+        raise NeptuneUserError(
+            f"refusing to serve plain HTTP on {host!r}: API tokens would cross the network in clear."
+            " Give --tls-cert and --tls-key, or pass --insecure if a TLS proxy in front terminates it"
+        )
+
+
+def private_data_dir(settings: StoreSettings) -> None:
+    """Create the data directory readable by its owner only (the database and blobs live in it)."""
+    if not settings.data_dir.exists():
+        settings.data_dir.mkdir(mode=0o700, parents=True)
+        os.chmod(settings.data_dir, 0o700)  # mkdir's mode is masked by the umask
+
+
 def tls_context(cert: str, key: str) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
@@ -40,10 +69,11 @@ async def serve(
     settings: StoreSettings, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None
 ) -> AsyncIterator[RunningStore]:
     """Open storage, listen on ``host:port`` (0: any free port), yield, then shut down cleanly."""
+    private_data_dir(settings)
     storage = make_storage(settings.db, settings.data_dir, pg_schema=settings.pg_schema)
     await storage.open()
     try:
-        app = build_app(settings, storage)
+        app = build_app(settings, storage, tls=tls is not None)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await runner.setup()
         try:

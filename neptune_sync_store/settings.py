@@ -34,6 +34,9 @@ class StoreSettings:
         max_inflight: batches (and, separately, blob uploads) processed at once; more get 429 with
             ``Retry-After``.
         retry_after: seconds suggested in ``Retry-After``.
+        max_partial: bytes of unfinished uploads one project may hold (at least ``max_blob``, so
+            that the largest blob can upload).
+        partial_ttl: seconds after its last byte that an unfinished upload is abandoned.
     """
 
     data_dir: Path
@@ -43,6 +46,8 @@ class StoreSettings:
     max_blob: int = 64 << 30
     max_inflight: int = DEFAULT_MAX_INFLIGHT
     retry_after: int = 1
+    max_partial: int = 64 << 30
+    partial_ttl: float = 86_400.0
 
     @property
     def blobs_dir(self) -> Path:

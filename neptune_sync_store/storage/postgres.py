@@ -69,7 +69,12 @@ CREATE TABLE IF NOT EXISTS field_ops(
 CREATE TABLE IF NOT EXISTS resets(
   run BIGINT NOT NULL, path TEXT NOT NULL, cleared BYTEA, deleted BYTEA, PRIMARY KEY(run, path));
 CREATE TABLE IF NOT EXISTS tokens(
-  hash TEXT PRIMARY KEY, project TEXT NOT NULL, scopes TEXT NOT NULL, created DOUBLE PRECISION NOT NULL);
+  hash TEXT PRIMARY KEY, project TEXT NOT NULL, scopes TEXT NOT NULL, created DOUBLE PRECISION NOT NULL,
+  name TEXT NOT NULL DEFAULT '', expires DOUBLE PRECISION, last_used DOUBLE PRECISION);
+CREATE TABLE IF NOT EXISTS blob_owners(
+  project TEXT NOT NULL, sha256 TEXT NOT NULL, touched DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY(project, sha256));
+CREATE INDEX IF NOT EXISTS blob_owners_by_sha ON blob_owners(sha256);
 """
 
 _RUN_COLUMNS = "project, run_key, run_id, custom_run_id, kind, created"
@@ -238,19 +243,6 @@ class PostgresStorage(Storage):
 
     # --- tokens and dump ---
 
-    async def add_token(self, token_hash: str, project: str, scopes: str, created: float) -> None:
-        await self.pool.execute(
-            "INSERT INTO tokens(hash, project, scopes, created) VALUES ($1,$2,$3,$4)",
-            token_hash,
-            project,
-            scopes,
-            created,
-        )
-
-    async def token(self, token_hash: str) -> tuple[str, str] | None:
-        row = await self.pool.fetchrow("SELECT project, scopes FROM tokens WHERE hash=$1", token_hash)
-        return (row[0], row[1]) if row else None
-
     async def dump(self) -> bytes:
         queries = (
             f'SELECT id, {_RUN_COLUMNS} FROM runs ORDER BY project COLLATE "C", run_key COLLATE "C"',
@@ -269,6 +261,11 @@ class PostgresStorage(Storage):
     async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         query, args = numbered(sql, values)
         return [tuple(r) for r in await self.pool.fetch(query, *args)]
+
+    async def execute_named(self, sql: str, values: dict[str, Any]) -> int:
+        query, args = numbered(sql, values)
+        status = await self.pool.execute(query, *args)  # e.g. "DELETE 2"
+        return int(status.rsplit(" ", 1)[-1])
 
 
 async def _run_id(conn: asyncpg.Connection, req: BatchRequest) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -76,7 +77,12 @@ CREATE TABLE IF NOT EXISTS resets(
   run INTEGER NOT NULL, path TEXT NOT NULL, cleared BLOB, deleted BLOB,
   PRIMARY KEY(run, path)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tokens(
-  hash TEXT PRIMARY KEY, project TEXT NOT NULL, scopes TEXT NOT NULL, created REAL NOT NULL);
+  hash TEXT PRIMARY KEY, project TEXT NOT NULL, scopes TEXT NOT NULL, created REAL NOT NULL,
+  name TEXT NOT NULL DEFAULT '', expires REAL, last_used REAL);
+CREATE TABLE IF NOT EXISTS blob_owners(
+  project TEXT NOT NULL, sha256 TEXT NOT NULL, touched REAL NOT NULL,
+  PRIMARY KEY(project, sha256)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blob_owners_by_sha ON blob_owners(sha256);
 """
 
 _RUN_COLUMNS = "project, run_key, run_id, custom_run_id, kind, created"
@@ -102,6 +108,8 @@ class SQLiteStorage(Storage):
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():  # readable by its owner only (SQLite gives -wal / -shm the same mode)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-sqlite-write")
         self._readers = ThreadPoolExecutor(2, thread_name_prefix="store-sqlite-read")
         await self._write(lambda c: c.executescript(SCHEMA))
@@ -225,15 +233,6 @@ class SQLiteStorage(Storage):
 
     # --- tokens and dump ---
 
-    async def add_token(self, token_hash: str, project: str, scopes: str, created: float) -> None:
-        sql = "INSERT INTO tokens(hash, project, scopes, created) VALUES (?,?,?,?)"
-        await self._write(lambda c: c.execute(sql, (token_hash, project, scopes, created)))
-
-    async def token(self, token_hash: str) -> tuple[str, str] | None:
-        sql = "SELECT project, scopes FROM tokens WHERE hash=?"
-        row = await self._read(lambda c: c.execute(sql, (token_hash,)).fetchone())
-        return (row[0], row[1]) if row else None
-
     async def dump(self) -> bytes:
         return await self._read(dump_database)
 
@@ -243,6 +242,9 @@ class SQLiteStorage(Storage):
 
     async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         return await self._read(lambda c: c.execute(sql, values).fetchall())
+
+    async def execute_named(self, sql: str, values: dict[str, Any]) -> int:
+        return await self._write(lambda c: c.execute(sql, values).rowcount)
 
     async def bucket_rows(self, fid: int, x: str, lo: float, hi: float, n: int) -> list[Any]:
         if x != "step":  # timestamps are not indexed: one scan, grouped

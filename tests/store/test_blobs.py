@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from store_helpers import PROJECT, TIMEOUT, auth, put_blob, sha, until
 
+from neptune_sync_store.blobs import partial_owner
 from neptune_sync_store.context import CONTEXT
 from neptune_sync_store.testing import running_store
 
@@ -124,7 +125,7 @@ async def test_an_upload_cut_after_its_last_byte_is_committed_by_an_empty_put(st
     data = os.urandom(200_000)
     async with aiohttp.ClientSession() as s:
         await cut_after_last_byte(s, store.url, token, sha(data), data)
-        await asyncio.wait_for(until(lambda: store.app[CONTEXT].blobs.received(sha(data)) == len(data)), 10)
+        await asyncio.wait_for(until(lambda: store.app[CONTEXT].blobs.received(sha(data), partial_owner(PROJECT)) == len(data)), 10)
         status, headers = await head(s, store.url, token, sha(data))
         assert status == 404 and headers["X-Upload-Offset"] == str(len(data))  # every byte, not committed
         status, headers = await put_part(s, store.url, token, sha(data), b"", len(data), len(data))
@@ -139,7 +140,7 @@ async def test_a_full_partial_with_the_wrong_content_is_refused_and_dropped_on_c
     right, wrong = b"right content", b"wrong content"
     async with aiohttp.ClientSession() as s:
         await cut_after_last_byte(s, store.url, token, sha(right), wrong)
-        await asyncio.wait_for(until(lambda: store.app[CONTEXT].blobs.received(sha(right)) == len(wrong)), 10)
+        await asyncio.wait_for(until(lambda: store.app[CONTEXT].blobs.received(sha(right), partial_owner(PROJECT)) == len(wrong)), 10)
         status, _ = await put_part(s, store.url, token, sha(right), b"", len(right), len(right))
         assert status == 422
         status, headers = await head(s, store.url, token, sha(right))
