@@ -67,14 +67,18 @@ def token_table(rows: list[TokenRow], now: float) -> str:
             (r.id, r.name or "-", r.projects, r.scopes, _when(r.created), expires, _when(r.last_used))
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
 
 
 async def revoke(storage: Storage, name_or_id: str, *, every: bool) -> int:
     """Delete the token named so (or with this id); refuses an ambiguous name unless ``every``."""
     matching = await storage.tokens_named(name_or_id)
     if matching == 0:
-        raise NeptuneUserError(f"no token has the name or id {name_or_id!r} (see `neptune-sync server token list`)")
+        raise NeptuneUserError(
+            f"no token has the name or id {name_or_id!r} (see `neptune-sync server token list`)"
+        )
     if matching > 1 and not every:
         raise NeptuneUserError(f"{matching} tokens have the name {name_or_id!r}: revoke by id, or pass --all")
     return await storage.revoke_tokens(name_or_id)
@@ -123,7 +127,7 @@ def backup(settings: StoreSettings, dest: Path) -> str:
     lines = []
     if settings.db and settings.db.startswith(("postgres://", "postgresql://")):
         lines.append(
-            "the database is PostgreSQL: back it up with pg_dump first (docs/store.md, \"Backups\");"
+            'the database is PostgreSQL: back it up with pg_dump first (docs/store.md, "Backups");'
             " copying the blobs"
         )
     else:
@@ -160,4 +164,3 @@ def restore(settings: StoreSettings, src: Path, *, replace: bool) -> str:
     lines.append(f"blobs: {copied} copied <- {src / 'blobs'}")
     lines.append("daemons re-send what the backup lacks at their next sync")
     return "\n".join(lines)
-

@@ -120,7 +120,9 @@ class TokenAuth:
         grants, scopes, expires, _ = row
         now = time.time()
         if expires is not None and now >= expires:
-            raise Unauthorized("this API token has expired; create a new one with `neptune-sync server token create`")
+            raise Unauthorized(
+                "this API token has expired; create a new one with `neptune-sync server token create`"
+            )
         if now - self._used.get(digest, 0.0) >= USED_EVERY:
             self._used[digest] = now
             await self._storage.token_used(digest, now)

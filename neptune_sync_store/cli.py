@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from neptune_sync.exceptions import NeptuneUserError, StoreError
+from neptune_syncd.notify import Notifier
 
 from .blobgc import DEFAULT_GRACE
 from .settings import DEFAULT_MAX_BODY, DEFAULT_MAX_INFLIGHT, DEFAULT_PORT, StoreSettings, default_data_dir
@@ -98,11 +99,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     revoking.add_argument("--all", action="store_true", help="revoke every token with this name")
     revoking.set_defaults(func=_token_revoke)
     gc = commands.add_parser(
-        "gc", help="delete blobs no run references and abandoned partial uploads (safe beside a running store)"
+        "gc",
+        help="delete blobs no run references and abandoned partial uploads (safe beside a running store)",
     )
     _storage_args(gc)
     gc.add_argument(
-        "--grace", type=float, default=DEFAULT_GRACE, help="spare blobs touched this many seconds ago or later"
+        "--grace",
+        type=float,
+        default=DEFAULT_GRACE,
+        help="spare blobs touched this many seconds ago or later",
     )
     gc.add_argument(
         "--partial-ttl",
@@ -161,6 +166,8 @@ def _serve(args: argparse.Namespace) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
 
+    notifier = Notifier()
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -170,10 +177,23 @@ def _serve(args: argparse.Namespace) -> int:
             if args.token_project and args.token_file:
                 _write_private(Path(args.token_file), await store.token(args.token_project))
             print(store.url, flush=True)
+            notifier.notify("READY=1", f"STATUS=serving {store.url}")
+            watchdog = asyncio.create_task(_watchdog(notifier))
             await stop.wait()
+            notifier.notify("STOPPING=1")
+            watchdog.cancel()
 
     asyncio.run(main())
     return 0
+
+
+async def _watchdog(notifier: Notifier) -> None:
+    """WATCHDOG=1 at the interval systemd asked for, from the event loop: a hung loop stops it."""
+    if notifier.watchdog_interval <= 0:
+        return
+    while True:
+        notifier.notify("WATCHDOG=1")
+        await asyncio.sleep(notifier.watchdog_interval)
 
 
 def _admin(what: str, work: Callable[[], str]) -> int:

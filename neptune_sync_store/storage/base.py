@@ -21,8 +21,8 @@ from ..plan import FieldState, Need, decode_key, decode_value, stored_row
 from ..series import Row, SeriesWork
 from . import access
 from . import projects as project_sql
-from .aggregate import SeriesBuckets, group_sql, group_values, read_buckets
 from .access import TOKEN_ID_CHARS, TokenRow
+from .aggregate import SeriesBuckets, group_sql, group_values, read_buckets
 from .projects import ProjectField, ProjectSummary
 
 DEFAULT_PAGE = 10_000

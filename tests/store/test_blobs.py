@@ -125,7 +125,10 @@ async def test_an_upload_cut_after_its_last_byte_is_committed_by_an_empty_put(st
     data = os.urandom(200_000)
     async with aiohttp.ClientSession() as s:
         await cut_after_last_byte(s, store.url, token, sha(data), data)
-        await asyncio.wait_for(until(lambda: store.app[CONTEXT].blobs.received(sha(data), partial_owner(PROJECT)) == len(data)), 10)
+        await asyncio.wait_for(
+            until(lambda: store.app[CONTEXT].blobs.received(sha(data), partial_owner(PROJECT)) == len(data)),
+            10,
+        )
         status, headers = await head(s, store.url, token, sha(data))
         assert status == 404 and headers["X-Upload-Offset"] == str(len(data))  # every byte, not committed
         status, headers = await put_part(s, store.url, token, sha(data), b"", len(data), len(data))
@@ -140,7 +143,12 @@ async def test_a_full_partial_with_the_wrong_content_is_refused_and_dropped_on_c
     right, wrong = b"right content", b"wrong content"
     async with aiohttp.ClientSession() as s:
         await cut_after_last_byte(s, store.url, token, sha(right), wrong)
-        await asyncio.wait_for(until(lambda: store.app[CONTEXT].blobs.received(sha(right), partial_owner(PROJECT)) == len(wrong)), 10)
+        await asyncio.wait_for(
+            until(
+                lambda: store.app[CONTEXT].blobs.received(sha(right), partial_owner(PROJECT)) == len(wrong)
+            ),
+            10,
+        )
         status, _ = await put_part(s, store.url, token, sha(right), b"", len(right), len(right))
         assert status == 422
         status, headers = await head(s, store.url, token, sha(right))
