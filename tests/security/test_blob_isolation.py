@@ -101,21 +101,24 @@ async def test_upload_progress_is_not_shared_between_projects(store):
 
 
 async def test_a_run_cannot_reference_its_way_to_another_projects_blob(store):
-    """A batch of B naming A's content (a forged reference) does not make it readable to B."""
+    """A batch of B naming A's content (a forged reference) is refused exactly as one naming content
+    that exists nowhere: as not uploaded (no oracle), and B gets no way to read it."""
     a, b = await store.token(A), await store.token(B)
-    secret = os.urandom(3000)
-    ref = ops.FileRef(sha(secret), len(secret), "stolen.bin", "bin")
+    secret, absent = os.urandom(3000), os.urandom(3000)
     run = RunInfo(B, "thief", "THIEF-1")
     async with aiohttp.ClientSession() as s:
         assert await upload(s, store.url, a, secret) == 201
-        body = encode(request([Entry(1, 1.0, ops.AssignFile("files/x", ref))], run))
-        headers = {**auth(b), "Content-Type": "application/msgpack"}
-        async with s.post(f"{store.url}/v1/batches", data=body, headers=headers, timeout=TIMEOUT) as resp:
-            assert resp.status == 200
-        params = {"project": B, "run": "thief", "path": "files/x"}
-        async with s.get(f"{store.url}/v1/run/file", params=params, headers=auth(b), timeout=TIMEOUT) as resp:
-            assert resp.status == 404 and "has not been uploaded" in (await resp.json())["message"]
+        answers = []
+        for content in (secret, absent):
+            ref = ops.FileRef(sha(content), len(content) + 1, "stolen.bin", "bin")  # a wrong size, too
+            body = encode(request([Entry(1, 1.0, ops.AssignFile("files/x", ref))], run))
+            headers = {**auth(b), "Content-Type": "application/msgpack"}
+            async with s.post(f"{store.url}/v1/batches", data=body, headers=headers, timeout=TIMEOUT) as resp:
+                message = (await resp.json())["message"].replace(sha(content), "<sha>")
+                answers.append((resp.status, message))
+        assert answers[0] == answers[1] and answers[0][0] == 409, answers
         assert (await call(s, "GET", store.url, b, sha(secret)))[0] == 404
+    assert await store.storage.find_run(B, "thief") is None  # nothing stored
 
 
 async def test_a_token_granting_several_projects_names_the_project(store):
