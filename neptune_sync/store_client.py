@@ -23,6 +23,7 @@ import msgspec
 
 from .exceptions import AuthError, MissingFieldError, StoreError
 from .protocol import FieldInfo, FieldValue, RunRecord, RunsTable, SeriesPage
+from .tls import client_context
 from .token import parse_token
 
 DEFAULT_TIMEOUT = 30.0
@@ -36,6 +37,7 @@ class StoreClient:
         self.address = address.rstrip("/")
         self._auth = {"Authorization": f"Bearer {token}"}
         self.timeout = timeout
+        self._tls = client_context(token) if self.address.startswith("https:") else None
 
     @classmethod
     def from_token(cls, token: str, *, timeout: float = DEFAULT_TIMEOUT) -> StoreClient:
@@ -126,7 +128,7 @@ class StoreClient:
         query = urllib.parse.urlencode(params, doseq=False)
         request = urllib.request.Request(f"{self.address}{route}?{query}", headers=self._auth)
         try:
-            return urllib.request.urlopen(request, timeout=self.timeout)
+            return urllib.request.urlopen(request, timeout=self.timeout, context=self._tls)
         except urllib.error.HTTPError as exc:
             raise _error(exc) from None
         except (urllib.error.URLError, OSError) as exc:

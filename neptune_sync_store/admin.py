@@ -8,6 +8,7 @@ import datetime as dt
 import re
 import shutil
 import sqlite3
+import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -40,6 +41,16 @@ def parse_expiry(text: str, now: float) -> float:
     if when.timestamp() <= now:
         raise NeptuneUserError(f"--expires {text!r} is in the past")
     return when.timestamp()
+
+
+def read_ca(path: str) -> str:
+    """The PEM text of a CA certificate file, checked to load as one."""
+    try:
+        pem = Path(path).read_text()
+        ssl.create_default_context(cadata=pem)
+    except (OSError, UnicodeDecodeError, ssl.SSLError) as exc:
+        raise NeptuneUserError(f"--ca-file {path!r} is not a readable PEM CA certificate: {exc}") from None
+    return pem
 
 
 async def with_storage(settings: StoreSettings, work: Callable[[Storage], Awaitable[T]]) -> T:

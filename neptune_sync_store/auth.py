@@ -90,8 +90,10 @@ class TokenAuth:
         *,
         name: str = "",
         expires: float | None = None,
+        ca: str | None = None,
     ) -> str:
-        """Create a token granting ``projects`` (a name, or several), carrying ``address``."""
+        """Create a token granting ``projects`` (a name, or several), carrying ``address`` (and the
+        PEM of the CA that signed the store's certificate, for a private CA)."""
         grants = check_grants([projects] if isinstance(projects, str) else projects)
         wanted = sorted(set(scopes))
         if not wanted or any(s not in SCOPES for s in wanted):
@@ -102,7 +104,7 @@ class TokenAuth:
         await self._storage.add_token(
             hash_secret(secret), " ".join(grants), ",".join(wanted), time.time(), name=name, expires=expires
         )
-        return ApiToken(address, secret).format()
+        return ApiToken(address, secret, ca).format()
 
     async def principal(self, request: web.Request) -> Principal:
         """The principal of a request; 401 if it carries no valid token."""

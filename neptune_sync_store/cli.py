@@ -86,6 +86,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--name", default="", help="a name to list and revoke the token by")
     create.add_argument("--expires", help="a duration (90m, 12h, 30d, 2w) or an ISO date; default: never")
     create.add_argument(
+        "--ca-file",
+        help="PEM of a private CA that signed the store's certificate: clients then verify with it",
+    )
+    create.add_argument(
         "--url",
         help=f"store address put into the token (default ${URL_ENV} or http://127.0.0.1:{DEFAULT_PORT})",
     )
@@ -207,18 +211,21 @@ def _admin(what: str, work: Callable[[], str]) -> int:
 
 
 def _token_create(args: argparse.Namespace) -> int:
-    from .admin import parse_expiry, with_storage
+    from .admin import parse_expiry, read_ca, with_storage
     from .auth import SCOPES, TokenAuth
 
     url = args.url or os.environ.get(URL_ENV) or f"http://127.0.0.1:{DEFAULT_PORT}"
 
     def work() -> str:
         expires = parse_expiry(args.expires, time.time()) if args.expires else None
+        ca = read_ca(args.ca_file) if args.ca_file else None
         scopes = args.scope or SCOPES
         return asyncio.run(
             with_storage(
                 _settings(args),
-                lambda s: TokenAuth(s).mint(args.project, scopes, url, name=args.name, expires=expires),
+                lambda s: TokenAuth(s).mint(
+                    args.project, scopes, url, name=args.name, expires=expires, ca=ca
+                ),
             )
         )
 

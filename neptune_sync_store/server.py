@@ -28,9 +28,11 @@ class RunningStore:
     storage: Storage
     app: web.Application
 
-    async def token(self, project: str, scopes: Iterable[str] = SCOPES) -> str:
-        """A new API token for ``project`` that carries this store's URL."""
-        return await self.app[CONTEXT].auth.mint(project, scopes, self.url)
+    async def token(
+        self, project: str | Iterable[str], scopes: Iterable[str] = SCOPES, *, ca: str | None = None
+    ) -> str:
+        """A new API token for ``project`` (or several) that carries this store's URL (and ``ca``)."""
+        return await self.app[CONTEXT].auth.mint(project, scopes, self.url, ca=ca)
 
 
 def is_loopback(host: str) -> bool:

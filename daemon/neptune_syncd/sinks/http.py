@@ -30,6 +30,7 @@ from neptune_sync.protocol import (
     batch_request_encoder,
     batch_response_decoder,
 )
+from neptune_sync.tls import client_context
 
 from ..retry import classify_status, parse_retry_after
 from .base import Sink
@@ -46,10 +47,14 @@ class HttpSink(Sink):
         self.url = url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}", PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._tls = client_context(token) if self.url.startswith("https:") else None
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
-        self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+        connector = aiohttp.TCPConnector(ssl=self._tls) if self._tls else None
+        self._session = aiohttp.ClientSession(
+            headers=self._headers, timeout=self._timeout, connector=connector
+        )
 
     async def close(self) -> None:
         if self._session is not None:
