@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from neptune_sync.exceptions import NeptuneUserError
 
-from .settings import StoreSettings
+from .settings import StoreSettings, private_data_dir
 from .storage import Storage, make_storage
 from .storage.access import TokenRow
 
@@ -54,6 +54,7 @@ def read_ca(path: str) -> str:
 
 
 async def with_storage(settings: StoreSettings, work: Callable[[Storage], Awaitable[T]]) -> T:
+    private_data_dir(settings)
     storage = make_storage(settings.db, settings.data_dir, pg_schema=settings.pg_schema)
     await storage.open()
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import ssl
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -16,7 +15,7 @@ from neptune_sync.exceptions import NeptuneUserError
 from .app import build_app
 from .auth import SCOPES
 from .context import CONTEXT
-from .settings import StoreSettings
+from .settings import StoreSettings, private_data_dir
 from .storage import Storage, make_storage
 
 
@@ -51,13 +50,6 @@ def check_exposure(host: str, *, tls: bool, insecure: bool) -> None:
             f"refusing to serve plain HTTP on {host!r}: API tokens would cross the network in clear."
             " Give --tls-cert and --tls-key, or pass --insecure if a TLS proxy in front terminates it"
         )
-
-
-def private_data_dir(settings: StoreSettings) -> None:
-    """Create the data directory readable by its owner only (the database and blobs live in it)."""
-    if not settings.data_dir.exists():
-        settings.data_dir.mkdir(mode=0o700, parents=True)
-        os.chmod(settings.data_dir, 0o700)  # mkdir's mode is masked by the umask
 
 
 def tls_context(cert: str, key: str) -> ssl.SSLContext:

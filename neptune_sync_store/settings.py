@@ -52,3 +52,10 @@ class StoreSettings:
     @property
     def blobs_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+
+def private_data_dir(settings: StoreSettings) -> None:
+    """Create the data directory readable by its owner only (the database and blobs live in it)."""
+    if not settings.data_dir.exists():
+        settings.data_dir.mkdir(mode=0o700, parents=True)
+        os.chmod(settings.data_dir, 0o700)  # mkdir's mode is masked by the umask

@@ -190,3 +190,16 @@ async def test_the_data_directory_and_database_are_private(store):
             assert stat.S_IMODE((path / "store.sqlite3").stat().st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+def test_a_token_command_on_a_fresh_data_dir_creates_it_private(tmp_path):
+    from neptune_sync.cli import main
+
+    data = tmp_path / "fresh"
+    old = os.umask(0)
+    try:
+        assert main(["server", "token", "create", "--data", str(data), "--project", "ws/a"]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "store.sqlite3").stat().st_mode) == 0o600
