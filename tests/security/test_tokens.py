@@ -148,3 +148,24 @@ async def test_last_used_is_written_at_most_once_a_minute(store, monkeypatch):
             assert await status_of(s, store.url, token, "team/proj") == 200
     assert len(writes) == 1
     assert USED_EVERY == 60.0
+
+
+async def test_the_projects_listing_follows_the_grants(store):
+    from store_helpers import encode, floats, request
+
+    from neptune_sync.protocol import RunInfo
+
+    writer = await store.token(["ws/a", "ws/b", "other/c"], ["write"])
+    async with aiohttp.ClientSession() as s:
+        for project in ("ws/a", "ws/b", "other/c"):
+            body = encode(request([floats("m", 1, range(1, 2))], RunInfo(project, "r", "R-1")))
+            async with s.post(f"{store.url}/v1/batches", data=body, headers=auth(writer)) as resp:
+                assert resp.status == 200
+        for grants, want in (
+            (["ws/*"], ["ws/a", "ws/b"]),
+            (["ws/b", "other/c"], ["other/c", "ws/b"]),
+            (["ws/*", "nobody/x"], ["nobody/x", "ws/a", "ws/b"]),  # a named project, even if empty
+        ):
+            reader = await store.token(grants, ["read"])
+            async with s.get(f"{store.url}/v1/projects", headers=auth(reader), timeout=TIMEOUT) as resp:
+                assert [p["project"] for p in await resp.json()] == want, grants
