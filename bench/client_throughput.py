@@ -14,7 +14,10 @@ Clients:
   neptune_sync  ``import neptune_sync as neptune``; offline mode; ``run["train/loss"].append(v, step=i)``;
                 automatic capture off (no console copy, hardware thread, git, source files)
   neptune_sync+capture   the same with every capture on (defaults + ``dependencies="infer"``), S1 only:
-                the cost of capture on a training loop, as the ratio to ``neptune_sync`` in the same run
+                the cost of capture on a training loop (``--capture-pairs``, default 6): S1 off and on
+                in adjacent pairs, alternating which goes first; prints the median and the spread of
+                the per-pair ratios (points/s, and points per CPU second of the process) and the
+                capture thread's CPU during the loop
   neptune       neptune 1.x offline mode, the same calls as neptune_sync     (``--peers``)
   wandb         wandb offline mode: ``run.log({"train/loss": v}, step=i)`` (``--peers``); S2 logs a
                 one-key dict per point (like for like with S2), S2d one dict of 100 per step,
@@ -26,7 +29,9 @@ the stdlib and the client it measures. Peers use smaller sizes (``--peer-n1``, `
 rates are per second); each row prints the number of points it logged.
 
 Printed per (client, scenario): points/s of the logging loop including the closing stop()/finish()
-(the raw baseline's fsync), the ratio to raw-msgspec, for peers neptune_sync's rate divided by the
+(the raw baseline's fsync), the ratio to raw-msgspec (and, for neptune_sync, the median and spread
+of the per-repetition ratios of points per CPU second of the process, which load from other
+processes distorts far less than wall time), for peers neptune_sync's rate divided by the
 peer's, bytes per point of the client's data files, the stop()/finish() seconds, and the worker's
 RSS at 25/50/75/100 % of the loop (flat = no growth with the run; wandb adds its wandb-core
 process, sampled with psutil).
@@ -34,6 +39,7 @@ Idle log growth (``--idle-seconds``, default 60; 0 skips): a run with every capt
 nothing, for that long, once with the capture periods shortened 100x (hardware 0.1 s, heartbeat
 0.6 s: the same ops as 100x as long at the defaults) and once with the defaults; each prints the
 segment bytes it added per hour (bytes of the stopped run minus those of a run stopped at once).
+The closing line prints both costs of capture: the S1 ratio and the idle growth at the defaults.
 Run:  .venv/bin/python bench/client_throughput.py [--n1 1000000] [--reps 3] [--peers]
 """
 
@@ -123,7 +129,7 @@ def run_raw(workdir: Path, calls: list) -> dict:
     pack_into, now, rss = struct.pack_into, time.time, []
     buf = bytearray()
     with open(workdir / "raw.msgpack", "ab", buffering=0) as f:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         for call in calls:
             if call is None:
                 rss.append(rss_mib())
@@ -139,8 +145,14 @@ def run_raw(workdir: Path, calls: list) -> dict:
         t1 = time.perf_counter()
         f.write(buf)
         os.fsync(f.fileno())
-    t2 = time.perf_counter()
-    return {"seconds": t2 - t0, "stop_s": t2 - t1, "rss": rss + [rss_mib()], "bytes": dir_bytes(workdir)}
+    t2, c2 = time.perf_counter(), time.process_time()
+    return {
+        "seconds": t2 - t0,
+        "stop_s": t2 - t1,
+        "rss": rss + [rss_mib()],
+        "bytes": dir_bytes(workdir),
+        "cpu_s": c2 - c0,
+    }
 
 
 def neptune_api_loop(run, calls: list, rss: list) -> None:
@@ -172,12 +184,20 @@ def neptune_api_loop(run, calls: list, rss: list) -> None:
 def timed_api_run(run, calls: list) -> dict:
     """Drive a neptune-style run through the calls, then stop it: loop + stop time, RSS."""
     rss: list[float] = []
-    c0, t0 = time.process_time(), time.perf_counter()
+    ticker = capture_thread_id(run)
+    c0, t0, k0 = time.process_time(), time.perf_counter(), thread_cpu_s(ticker)
     neptune_api_loop(run, calls, rss)
-    t1 = time.perf_counter()
+    t1, k1 = time.perf_counter(), thread_cpu_s(ticker)  # before stop() ends the thread
     run.stop()
     t2, c2 = time.perf_counter(), time.process_time()
-    return {"seconds": t2 - t0, "stop_s": t2 - t1, "rss": rss + [rss_mib()], "cpu_s": c2 - c0}
+    return {
+        "seconds": t2 - t0,
+        "stop_s": t2 - t1,
+        "rss": rss + [rss_mib()],
+        "cpu_s": c2 - c0,
+        # the capture thread's CPU during the loop: while it runs Python it holds the GIL
+        "capture_cpu_s": None if k0 is None or k1 is None else k1 - k0,
+    }
 
 
 CAPTURE_OFF = dict(
@@ -195,6 +215,25 @@ CAPTURE_ON = dict(
     capture_traceback=True,
     dependencies="infer",
 )
+
+
+def thread_cpu_s(native_id: int | None) -> float | None:
+    """CPU seconds (user + system) a thread of this process has used so far (Linux /proc)."""
+    if native_id is None:
+        return None
+    try:
+        with open(f"/proc/self/task/{native_id}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def capture_thread_id(run) -> int | None:
+    """The native id of the run's capture thread (hardware samples, heartbeat), None without one."""
+    capture = getattr(run, "_capture", None)
+    thread = getattr(getattr(capture, "_ticker", None), "_thread", None)
+    return getattr(thread, "native_id", None)
 
 
 def run_neptune_sync(workdir: Path, calls: list, capture: dict = CAPTURE_OFF) -> dict:
@@ -334,6 +373,7 @@ def worker(client: str, scenario: str, n1: int, steps2: int, workdir: Path) -> d
         "stop_s": res["stop_s"],
         "rate": points / res["seconds"],
         "cpu_rate": points / res["cpu_s"] if res.get("cpu_s") else None,  # CPU of every thread of ours
+        "capture_cpu_s": res.get("capture_cpu_s"),
         "bytes_per_point": res["bytes"] / points,
         "rss_mib": [round(r, 1) for r in res["rss"]],
         "child_rss_mib": None if child is None else [round(r or 0.0, 1) for r in child],
@@ -394,21 +434,74 @@ SHORT_PERIODS = {"NEPTUNE_SYNC_MONITORING_PERIOD": "0.1", "NEPTUNE_SYNC_HEARTBEA
 SHORTENED = 100  # the defaults are 10 s and 60 s
 
 
-def idle_growth(seconds: float) -> None:
-    """Print the segment bytes per hour an idle run with every capture on adds (target < 100 KB)."""
+def idle_growth(seconds: float) -> float | None:
+    """Print the segment bytes per hour an idle run with every capture on adds (target < 100 KB);
+    returns the KB per hour measured at the default periods."""
+    measured = None
     for label, env, scale in (("periods / 100", SHORT_PERIODS, SHORTENED), ("defaults", {}, 1)):
         res = spawn("idle", str(seconds), 0, 0, sys.executable, env)
         if res:
-            per_hour = res["growth"] / (res["seconds"] * scale) * 3600
+            per_hour = res["growth"] / (res["seconds"] * scale) * 3600 / 1000
+            measured = per_hour if scale == 1 else measured
             print(
                 f"idle run, every capture on, {label}: {res['growth']:,} B in {res['seconds']:.0f} s "
-                f"-> {per_hour / 1000:6.1f} KB per hour at the default periods (target < 100)"
+                f"-> {per_hour:6.1f} KB per hour at the default periods (target < 100)"
             )
+    return measured
+
+
+def spread(values: list[float]) -> str:
+    return f"median {statistics.median(values):6.3f}x (min {min(values):.3f}, max {max(values):.3f})"
+
+
+def capture_cost(n1: int, pairs: int) -> float | None:
+    """S1 with every capture on against S1 with capture off, in ``pairs`` adjacent pairs whose order
+    alternates, so load that drifts while the bench runs weighs on both sides alike. Prints the
+    median and spread of the per-pair ratios (wall and CPU) and the capture thread's CPU during
+    the loop (it holds the GIL while it runs Python); returns the median wall ratio."""
+    wall: list[float] = []
+    cpu: list[float] = []
+    thread: list[float] = []
+    clients = ("neptune_sync", "neptune_sync+capture")
+    for k in range(pairs):
+        order = clients if k % 2 == 0 else clients[::-1]
+        res = {client: spawn(client, "S1", n1, 0, sys.executable) for client in order}
+        off, on = res["neptune_sync"], res["neptune_sync+capture"]
+        if off is None or on is None:
+            continue
+        wall.append(on["rate"] / off["rate"])
+        cpu.append(on["cpu_rate"] / off["cpu_rate"])
+        if on["capture_cpu_s"] is not None:
+            thread.append(on["capture_cpu_s"] / (on["seconds"] - on["stop_s"]))
+    if not wall:
+        return None
+    print(
+        f"S1   capture on / off, {len(wall)} interleaved pairs of {n1:,} points: points/s {spread(wall)}; "
+        f"points per CPU second of the process {spread(cpu)} (target >= 0.970)"
+    )
+    if thread:
+        print(
+            f"S1   capture thread CPU during the loop: median {statistics.median(thread):.2%} of the loop's "
+            f"wall time (max {max(thread):.2%})"
+        )
+    return statistics.median(wall)
 
 
 def importable(python: str, module: str) -> bool:
     code = "import importlib.util, sys; sys.exit(importlib.util.find_spec(sys.argv[1]) is None)"
     return subprocess.run([python, "-c", code, module], capture_output=True).returncode == 0
+
+
+def paired_ratio(results: dict[str, list[dict]], client: str, key: str) -> str | None:
+    """``client``'s ``key`` over raw-msgspec's, per repetition (the two ran next to each other):
+    median and spread; None when either lacks it. Per CPU second of the process, load from other
+    processes counts far less than in points/s."""
+    pairs = [
+        (ours[key], raw[key])
+        for ours, raw in zip(results.get(client, []), results.get("raw-msgspec", []), strict=False)
+        if ours.get(key) and raw.get(key)
+    ]
+    return spread([a / b for a, b in pairs]) if pairs else None
 
 
 def median_rate(results: dict[str, list[dict]], client: str) -> float | None:
@@ -432,6 +525,12 @@ def main() -> None:
     ap.add_argument("--peer-n1", type=int, default=100_000, help="S1 points for peers")
     ap.add_argument("--peer-steps2", type=int, default=1_000, help="S2/S2d steps of 100 series for peers")
     ap.add_argument("--idle-seconds", type=float, default=60.0, help="idle log growth run length (0: skip)")
+    ap.add_argument(
+        "--capture-pairs",
+        type=int,
+        default=6,
+        help="S1 capture off/on pairs for the cost of capture (0: skip)",
+    )
     ap.add_argument("--worker", nargs=2, metavar=("CLIENT", "SCENARIO"), help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -455,11 +554,11 @@ def main() -> None:
         )
     )
     versions: dict[str, str] = {}
-    for scenario in args.scenarios.split(","):
-        scenario_clients = clients + (["neptune_sync+capture"] if scenario == "S1" else [])
-        results: dict[str, list[dict]] = {c: [] for c in scenario_clients}
+    scenarios = args.scenarios.split(",")
+    for scenario in scenarios:
+        results: dict[str, list[dict]] = {c: [] for c in clients}
         for _ in range(args.reps):  # interleave clients across repetitions
-            for client in scenario_clients:
+            for client in clients:
                 peer = client in PEERS
                 res = spawn(
                     client,
@@ -480,6 +579,9 @@ def main() -> None:
             bpp = statistics.median(r["bytes_per_point"] for r in runs)
             stop = statistics.median(r["stop_s"] for r in runs)
             ratio = f"{rate / base:6.3f}x raw" if base else "      n/a"
+            cpu_ratio = paired_ratio(results, client, "cpu_rate") if client == "neptune_sync" else None
+            if cpu_ratio:
+                ratio += f" (per CPU second {cpu_ratio})"
             vs = f"neptune_sync {ours / rate:6.1f}x this" if client in PEERS and ours else ""
             mid = runs[len(runs) // 2]
             rss = f"RSS MiB at 25/50/75/100%: {mid['rss_mib']}"
@@ -491,19 +593,17 @@ def main() -> None:
                 f"{scenario:4} {client:20} {mid['points']:>9,} pts {rate:12,.0f} points/s  {ratio}  "
                 f"{bpp:6.1f} B/point  stop {stop:6.3f} s  {rss}  {vs}".rstrip()
             )
-        capture = median_rate(results, "neptune_sync+capture")
-        if capture and ours:
-            cpu_on, cpu_off = (
-                statistics.median(r["cpu_rate"] for r in results[c])
-                for c in ("neptune_sync+capture", "neptune_sync")
-            )
-            print(
-                f"{scenario:4} capture on / off: {capture / ours:6.3f}x points/s, {cpu_on / cpu_off:6.3f}x points per "
-                "CPU second of the process (all its threads; load from other processes does not count) "
-                "(target >= 0.970)"
-            )
-    if args.idle_seconds > 0:
-        idle_growth(args.idle_seconds)
+    ratio = (
+        capture_cost(args.n1, args.capture_pairs) if args.capture_pairs > 0 and "S1" in scenarios else None
+    )
+    idle = idle_growth(args.idle_seconds) if args.idle_seconds > 0 else None
+    if ratio is not None or idle is not None:
+        print(
+            "cost of capture: S1 capture on / off "
+            + (f"{ratio:.3f}x (target >= 0.970)" if ratio is not None else "not measured")
+            + ", idle run's log "
+            + (f"{idle:.1f} KB per hour (target < 100)" if idle is not None else "not measured")
+        )
     if len(clients) > 2:
         print("versions: " + ", ".join(f"{c} {v}" for c, v in versions.items() if v))
 

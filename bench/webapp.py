@@ -6,7 +6,7 @@
 2. Compare R runs x 4 series of M points: all charts drawn (preview, exact) after navigation.
 3. Runs table of T runs x 50 columns: first rows shown after navigation.
 
-    .venv/bin/python bench/webapp.py                      # the issue's sizes (a long time)
+    .venv/bin/python bench/webapp.py                      # the target sizes (a long time)
     .venv/bin/python bench/webapp.py --points 1e6 --compare-points 1e5 --table-runs 2000
 """
 

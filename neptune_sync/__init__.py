@@ -8,6 +8,7 @@ from . import exceptions, types, utils
 from .config import ANONYMOUS_API_TOKEN
 from .exceptions import NeptuneSyncError
 from .handler import Handler
+from .model import Model, ModelVersion, init_model, init_model_version
 from .run import Project, Run, init_project, init_run
 from .types import File, stringify_unsupported
 from .validation import NeptuneUnsupportedType
@@ -25,11 +26,15 @@ __all__ = [
     "ANONYMOUS_API_TOKEN",
     "File",
     "Handler",
+    "Model",
+    "ModelVersion",
     "NeptuneSyncError",
     "NeptuneUnsupportedType",
     "Project",
     "Run",
     "exceptions",
+    "init_model",
+    "init_model_version",
     "init_project",
     "init_run",
     "stringify_unsupported",

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .daemon_control import read_state
-from .exceptions import CorruptRecordError, NeptuneUserError, OpLogError, SegmentHeaderError
+from .exceptions import CommandError, CorruptRecordError, OpLogError, SegmentHeaderError
 from .oplog import layout
 from .oplog.drops import read_drops
 from .oplog.ops import SERIES_TYPES, AssignString, FieldType, op_point_count
@@ -20,35 +20,74 @@ from .state import Field
 def register(subparsers: Any) -> None:
     """Add the ``ls``, ``show`` and ``verify`` commands (neptune_sync.cli)."""
     ls = subparsers.add_parser("ls", help="list the runs in the data directory: ops, bytes, state")
+    add_data_dir(ls)
     ls.set_defaults(func=cmd_ls)
     show = subparsers.add_parser("show", help="print a run's fields and values")
     show.add_argument("run", help="run key, run id or custom run id")
+    add_data_dir(show)
     show.set_defaults(func=cmd_show)
     verify = subparsers.add_parser("verify", help="check every segment of a run (or all runs); report damage")
     verify.add_argument("run", nargs="?", help="run key, run id or custom run id (default: every run)")
+    add_data_dir(verify)
     verify.set_defaults(func=cmd_verify)
 
 
+def add_data_dir(parser: argparse.ArgumentParser) -> None:
+    """The ``--data-dir`` option every command reading the data directory takes."""
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help=f"data directory (default: ${layout.DATA_DIR_ENV} or ~/.local/share/neptune-sync)",
+    )
+
+
+def data_root(args: argparse.Namespace) -> Path:
+    """The data directory a command reads: ``--data-dir``, else the default."""
+    root = args.data_dir.expanduser() if args.data_dir else layout.data_dir()
+    if args.data_dir and not root.is_dir():
+        raise CommandError(f"--data-dir {root} is not a directory")
+    return root
+
+
+def table(
+    header: tuple[str, ...], rows: list[tuple[Any, ...]], right: frozenset[int] = frozenset()
+) -> list[str]:
+    """Lines of a table whose columns are as wide as their widest cell (the last one is not padded)."""
+    cells = [tuple(map(str, row)) for row in [header, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = []
+    for row in cells:
+        parts = [
+            cell if i == len(row) - 1 else (cell.rjust(w) if i in right else cell.ljust(w))
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(parts).rstrip())
+    return lines
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
-    runs = layout.iter_run_dirs()
+    root = data_root(args)
+    runs = layout.iter_run_dirs(root)
     if not runs:
-        print(f"no runs in {layout.data_dir()}")
+        print(f"no runs in {root}")
         return 0
-    print(f"{'RUN ID':<24} {'PROJECT':<24} {'OPS':>10} {'BYTES':>12} {'STATE':<9} RUN KEY")
+    rows = []
     for path in runs:
         identity = layout.read_identity(path)
         ops, state, damaged = _summary(path)
         state = state + (f" ({damaged} damaged)" if damaged else "")
         dropped = sum(r.dropped for r in read_drops(path))
         state = state + (f" ({dropped} dropped)" if dropped else "")
-        print(
-            f"{identity.run_id:<24} {identity.project:<24} {ops:>10} {_disk_bytes(path):>12} {state:<9} {identity.run_key}",
-        )
+        rows.append((identity.run_id, identity.project, ops, _disk_bytes(path), state, identity.run_key))
+    for line in table(
+        ("RUN ID", "PROJECT", "OPS", "BYTES", "STATE", "RUN KEY"), rows, right=frozenset({2, 3})
+    ):
+        print(line)
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    path = find_run(args.run)
+    path = find_run(args.run, data_root(args))
     identity = layout.read_identity(path)
     print(f"run {identity.run_id} ({identity.kind}) of {identity.project} in {path}")
     for problem in _incomplete(path):
@@ -60,18 +99,21 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    runs = [find_run(args.run)] if args.run else layout.iter_run_dirs()
+    root = data_root(args)
+    runs = [find_run(args.run, root)] if args.run else layout.iter_run_dirs(root)
     damaged = missing = dropped = 0
     for run_path in runs:
         floors = synced_floors(run_path)
+        run_ops = 0
         for writer_id, segments in segments_by_writer(layout.segments_dir(run_path)).items():
             gaps: list[CorruptRecordError] = []
             check = SequenceCheck(gaps.append, floors.get(writer_id, 0))
             for segment in segments:
-                records, problems = verify_segment(segment, check)
+                records, ops, problems = verify_segment(segment, check)
+                run_ops += ops
                 damaged += len(problems)
                 status = "ok" if not problems else f"{len(problems)} damaged"
-                print(f"{segment.relative_to(layout.runs_dir())}: {records} records, {status}")
+                print(f"{segment.relative_to(layout.runs_dir(root))}: {records} records, {ops} ops, {status}")
                 for problem in problems:
                     print(f"  {problem}")
             check.finish()
@@ -84,6 +126,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 f"DROPPED {run_path.name}: {record.dropped} operation(s) not written by process "
                 f"{record.pid} ({record.reason})"
             )
+        print(f"{run_path.name}: {run_ops} ops (as `neptune-sync ls` counts them)")
     print(
         f"{len(runs)} run(s) checked, {damaged} damaged record(s), {missing} missing range(s), "
         f"{dropped} dropped operation(s)"
@@ -91,10 +134,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if damaged or missing or dropped else 0
 
 
-def verify_segment(segment: Path, check: SequenceCheck | None = None) -> tuple[int, list[str]]:
-    """(records read, one line per problem) for one segment file; ``check`` follows its writer."""
+def verify_segment(segment: Path, check: SequenceCheck | None = None) -> tuple[int, int, list[str]]:
+    """(records read, ops and points they hold, one line per problem) for one segment file;
+    ``check`` follows its writer."""
     problems: list[str] = []
-    records = 0
+    records = ops = 0
 
     def damage(err: CorruptRecordError) -> None:
         lost = (
@@ -106,8 +150,9 @@ def verify_segment(segment: Path, check: SequenceCheck | None = None) -> tuple[i
         with SegmentReader(segment) as reader:
             if check is not None:
                 check.begin(segment, reader.header)
-            for _ in reader.entries(on_damage=damage):
+            for _, entry in reader.entries(on_damage=damage):
                 records += 1
+                ops += op_point_count(entry.op)
             if check is not None:
                 check.end(reader)
     except SegmentHeaderError as exc:
@@ -116,7 +161,7 @@ def verify_segment(segment: Path, check: SequenceCheck | None = None) -> tuple[i
             check.unreadable(segment)
     except OpLogError as exc:
         problems.append(str(exc))
-    return records, problems
+    return records, ops, problems
 
 
 def synced_floors(run_path: Path) -> dict[str, int]:
@@ -138,16 +183,18 @@ def _incomplete(run_path: Path) -> list[str]:
     return problems
 
 
-def find_run(name: str) -> Path:
-    """The run directory named by its run key, run id or custom run id."""
-    direct = layout.run_dir(name)
-    if (direct / "run.json").is_file():
+def find_run(name: str, root: Path | None = None) -> Path:
+    """The run directory named by its run key, run id or custom run id (in ``root``, default the
+    data directory); raises CommandError naming where it looked."""
+    root = root or layout.data_dir()
+    direct = layout.run_dir(name, root) if name and "/" not in name and name not in (".", "..") else None
+    if direct is not None and (direct / "run.json").is_file():
         return direct
-    for path in layout.iter_run_dirs():
+    for path in layout.iter_run_dirs(root):
         identity = layout.read_identity(path)
         if name in (identity.run_id, identity.custom_run_id):
             return path
-    raise NeptuneUserError(f"no run {name!r} in {layout.data_dir()} (see `neptune-sync ls`)")
+    raise CommandError(f"no run {name!r} in {root} (`neptune-sync ls --data-dir {root}` lists them)")
 
 
 def describe(field: Field) -> str:

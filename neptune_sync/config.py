@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .exceptions import NeptuneMissingProjectNameException, NeptuneUserError
+from .validation import project_problem
 
 ANONYMOUS_API_TOKEN = "ANONYMOUS"  # neptune 1.x's public-project token; here it means "no token given"
 MODES = ("async", "offline", "debug", "sync", "read-only")
@@ -64,6 +65,11 @@ def resolve(
                 f"mode={mode!r} needs a project: pass init_run(project='workspace/name') or set NEPTUNE_PROJECT"
             )
         project = OFFLINE_PROJECT
+    problem = project_problem(project)
+    if problem:
+        raise NeptuneUserError(
+            f"{problem}: pass init_run(project='workspace/project') or set NEPTUNE_PROJECT"
+        )
     period = DEFAULT_FLUSH_PERIOD if flush_period is None else float(flush_period)
     if not period > 0:
         raise NeptuneUserError(f"flush_period must be > 0 seconds; got {flush_period!r}")

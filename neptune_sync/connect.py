@@ -1,7 +1,7 @@
 """The one place the client reaches beyond its own log: the sync daemon and the store.
 
-Both live in modules other engineers build (``neptune_sync.daemon_control``,
-``neptune_sync.store_client``). Until a module exists, the client works without it: async mode
+Both are reached through modules imported on first use (``neptune_sync.daemon_control``,
+``neptune_sync.store_client``), so ``import neptune_sync`` stays light. Without them, async mode
 logs like offline mode, and modes that need the store raise :class:`NeedsStoreError`.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import time
 from pathlib import Path
 from types import ModuleType
@@ -46,14 +47,53 @@ def ensure_daemon(root: Path, api_token: str | None = None) -> bool:
     return True
 
 
+def can_ship(root: Path, api_token: str | None) -> bool:
+    """Whether a daemon started for ``root`` could ship runs: True with a readable token, or when
+    a running daemon or the daemon's config file brings its own; False without any (a warning names
+    the fix and the run is logged locally). A token that cannot be read raises AuthError at once."""
+    from .exceptions import AuthError
+    from .token import parse_token
+
+    control = _optional("daemon_control")
+    if api_token:
+        if control is None or not os.environ.get(
+            control.STORE_URL_ENV
+        ):  # else the token need not carry the address
+            try:
+                parse_token(api_token)
+            except AuthError as exc:
+                raise AuthError(
+                    f"NEPTUNE_API_TOKEN / api_token=: {exc}; async mode ships the run with it "
+                    "(mode='offline' logs locally only)"
+                ) from None
+        return True
+    if control is None or control.config_path() is not None or control.daemon_running(root):
+        return True
+    logger.warning(
+        "neptune-sync: no API token (NEPTUNE_API_TOKEN or api_token=), so nothing is sent to a store: "
+        "the run is logged locally in %s; set NEPTUNE_API_TOKEN to ship it in the background, or run "
+        "`neptune-sync sync` later",
+        root,
+    )
+    return False
+
+
 def wait_synced(
-    run_path: Path, writer_id: str, seq: int, timeout: float | None, *, daemon_starting: bool = False
+    run_path: Path,
+    writer_id: str,
+    seq: int,
+    timeout: float | None,
+    *,
+    daemon_starting: bool = False,
+    announce: str = "",
 ) -> bool:
     """Wait until the store has what this writer logged up to ``seq``; False if not (yet).
 
     Waits only while a daemon runs for the data dir, re-checking every ``POLL`` seconds, so a
     daemon that dies cannot hang ``stop()``. ``daemon_starting``: this process just started one,
-    so give it up to ``DAEMON_STARTUP`` seconds to come up first.
+    so give it up to ``DAEMON_STARTUP`` seconds to come up first. ``announce`` (who waits): a wait
+    longer than one ``POLL`` is announced once, with what the daemon reports (a store that is
+    down, a token it refuses), so a waiting ``stop()`` is never silent.
     """
     control = _optional("daemon_control")
     if control is None:
@@ -62,13 +102,31 @@ def wait_synced(
     now = time.monotonic()
     deadline = None if timeout is None else now + timeout
     startup_until = now + DAEMON_STARTUP if daemon_starting else now
+    announced = not announce
     while control.daemon_running(root) or time.monotonic() < startup_until:
         left = POLL if deadline is None else min(POLL, max(0.0, deadline - time.monotonic()))
         if control.wait_synced(run_path, writer_id, seq, left):
             return True
         if deadline is not None and time.monotonic() >= deadline:
             return False
+        if not announced:
+            announced = True
+            limit = "until it is done" if deadline is None else f"up to {timeout:g} s"
+            logger.warning(
+                "%s: waiting %s for the sync daemon to upload %d operation(s)%s",
+                announce,
+                limit,
+                control.pending_ops(run_path, writer_id, seq),
+                sync_problem(run_path),
+            )
     return False
+
+
+def sync_problem(run_path: Path) -> str:
+    """What the daemon last reported failing for this run, as "; the daemon reports: ..." ("" if nothing)."""
+    control = _optional("daemon_control")
+    state = control.read_state(run_path) if control is not None else None
+    return f"; the daemon reports: {state.last_error}" if state is not None and state.last_error else ""
 
 
 def open_store(mode: str, api_token: str | None) -> Any:
@@ -98,6 +156,7 @@ class WaitingWriter:
         self._run_path = run_path
         self._timeout = timeout
         self._starting = True  # the first wait allows for the daemon's startup
+        self._behind = False  # a wait timed out and the store has not caught up since
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._writer, name)
@@ -111,10 +170,17 @@ class WaitingWriter:
     def _wait(self, seq: int) -> int:
         self._writer.flush()
         starting, self._starting = self._starting, False
-        if not wait_synced(
-            self._run_path, self._writer.writer_id, seq, self._timeout, daemon_starting=starting
-        ):
+        # behind: an earlier call timed out (the store is down or slow); calls then only check, so
+        # training goes on at log speed until the store has caught up with this writer again
+        timeout = 0.0 if self._behind else self._timeout
+        synced = wait_synced(self._run_path, self._writer.writer_id, seq, timeout, daemon_starting=starting)
+        if not synced and not self._behind:
             logger.warning(
-                "mode='sync': the store has not acknowledged seq %d within %.0f s", seq, self._timeout
+                "mode='sync': the store has not acknowledged seq %d within %.0f s%s; further calls do not "
+                "wait until it catches up (the log keeps every call)",
+                seq,
+                self._timeout,
+                sync_problem(self._run_path),
             )
+        self._behind = not synced
         return seq

@@ -21,6 +21,7 @@ from .replay import LogFollower
 from .sink import LogSink
 from .state import FieldTree
 from .validation import check_path
+from .values import dict_key
 
 
 class ContainerType(str, enum.Enum):
@@ -74,7 +75,7 @@ class Container:
     def assign(self, value: dict[str, Any], wait: bool = False) -> None:
         """Assign a dict of values at the root (each key becomes a field or namespace)."""
         for key, item in value.items():
-            self[str(key)].assign(item)
+            self[dict_key("", key)].assign(item)
 
     def define(self, path: str, value: Any, wait: bool = False) -> Handler:
         """Create the field (or namespace, for a dict) at ``path`` with ``value``; raises

@@ -19,11 +19,11 @@ import os
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import msgspec
 
+from .messages import warn_user
 from .oplog.layout import sync_state_dir
 
 STATE_VERSION = 1
@@ -33,6 +33,8 @@ LOCK_FILE = "daemon.lock"
 LOG_FILE = "daemon.log"
 NO_DAEMON_ENV = "NEPTUNE_SYNC_NO_DAEMON"
 POLL_INTERVAL = 0.02
+CONFIG_ENV = "NEPTUNE_SYNC_DAEMON_CONFIG"
+STORE_URL_ENV = "NEPTUNE_SYNC_STORE_URL"  # the daemon's store address, overriding the token's
 START_WAIT = 5.0  # seconds ensure_daemon waits for a daemon it started to take the lock
 
 
@@ -73,6 +75,7 @@ class RunSyncState(msgspec.Struct):
     quarantined: int = 0
     damaged: list[str] = []  # corrupt records met, "file @ offset: problem"; missing records, too
     lost_records: int = 0  # records known lost from the log (damaged frames, missing segments)
+    store_id: str = ""  # the run's id in the store (a model version's number is assigned there)
 
 
 _state_decoder = msgspec.json.Decoder(RunSyncState)
@@ -109,6 +112,17 @@ def wait_synced(run_path: Path, writer_id: str, seq: int, timeout: float | None)
             return False
         time.sleep(POLL_INTERVAL)
     return True
+
+
+def config_path() -> Path | None:
+    """The daemon's config file: ``$NEPTUNE_SYNC_DAEMON_CONFIG``, else
+    ``$XDG_CONFIG_HOME/neptune-sync/daemon.toml`` if it exists (docs/daemon.md); None if neither."""
+    explicit = os.environ.get(CONFIG_ENV)
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    default = Path(xdg) / "neptune-sync" / "daemon.toml"
+    return default if default.exists() else None
 
 
 def pending_ops(run_path: Path, writer_id: str, last_seq: int) -> int:
@@ -182,9 +196,8 @@ def ensure_daemon(root: Path, api_token: str | None = None) -> None:
                 raise OSError(f"it did not take {lock_path(root)} within {START_WAIT:g} s (see {LOG_FILE})")
             time.sleep(POLL_INTERVAL)
     except (OSError, subprocess.SubprocessError) as exc:
-        warnings.warn(
+        warn_user(
             f"neptune-sync: could not start the sync daemon for {root}: {exc}; "
             "the log stays on disk, run `neptune-sync sync` to upload it",
             RuntimeWarning,
-            stacklevel=2,
         )

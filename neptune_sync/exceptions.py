@@ -10,6 +10,7 @@
     │   │   └── FieldLimitExceededError   more than the allowed number of fields (NeptuneFieldCountLimitExceedException)
     │   ├── MetadataInconsistency (ValueError)
     │   │   └── TypeConflictError (TypeError)  write of another type to an existing field
+    │   ├── NeptuneInvalidQueryException (ValueError)  an NQL query the store refuses (names the column)
     │   ├── MissingFieldError             fetch of a path that holds nothing (MissingFieldException;
     │   │                                 also KeyError and AttributeError, as in neptune 1.x)
     │   ├── InactiveContainerException    a write to a stopped run or project
@@ -17,19 +18,25 @@
     │   ├── MetadataContainerNotFound     ``with_id`` names no run (RunNotFound, ProjectNotFound, ...)
     │   ├── NeptuneMissingProjectNameException  no ``project=`` and no NEPTUNE_PROJECT
     │   ├── IntegrationArgumentError (TypeError)  an integration given an argument of the wrong type
-    │   └── NeedsStoreError               the mode or call needs a configured store
-    │       └── NeptuneMissingApiTokenException  ... and no API token was given
+    │   ├── NeedsStoreError               the mode or call needs a configured store
+    │   │   └── NeptuneMissingApiTokenException  ... and no API token was given
+    │   └── CommandError                  a ``neptune-sync`` command that cannot go on (carries its exit code)
     ├── OpLogError                        the on-disk operation log
     │   ├── SegmentHeaderError            not a segment, unknown format version, damaged header
     │   ├── CorruptRecordError            a damaged frame (carries file + offset); reader reports, skips
     │   │   └── MissingRecordsError       a writer's records no segment holds (deleted or cut segment)
     │   ├── UnknownOperationError         a frame holds an op tag this version does not know
     │   └── UnreadableFileError           a file of a run this process may not read (also PermissionError)
-    ├── StoreError                        talking to or running the store (NeptuneApiException)
-    │   ├── AuthError                     401 / 403 (also Unauthorized)
+    ├── StoreError                        talking to or running the store (NeptuneApiException);
+    │   │                                 the store's HTTP errors (neptune_sync_store.errors) too
+    │   ├── ClientHttpError
+    │   │   ├── Unauthorized              (the store's 401 errors are these)
+    │   │   │   └── AuthError             the store refused the token (401 / 403), or it cannot be read
+    │   │   └── Forbidden                 (the store's 403 errors are these)
     │   ├── StoreUnavailableError         transient: connect error, timeout, 408 / 429 / 5xx; retry
     │   ├── BatchRejectedError            the store refuses a batch for good (4xx); split, quarantine
-    │   └── ProtocolError                 unexpected response / version mismatch
+    │   ├── NoCredentialsError            no API token covers a run's project (the daemon's config)
+    │   └── ProtocolError                 the store's answer is not what the protocol says
     └── LoggingDisabledError              the log could not be written (disk full, I/O); data kept where possible
 
 Every exception name neptune 1.x exports from ``neptune.exceptions`` is importable from here, with
@@ -40,6 +47,8 @@ even for names neptune-sync never raises.
 from __future__ import annotations
 
 import os
+
+from .messages import a
 
 
 class NeptuneSyncError(Exception):
@@ -87,9 +96,18 @@ class TypeConflictError(MetadataInconsistency, TypeError):
         self.existing = existing
         self.attempted = attempted
         super().__init__(
-            f"{path!r} is a {existing} field; cannot write a {attempted} to it "
+            f"{path!r} is {_field_words(existing)}; cannot write {_field_words(attempted)} there "
             f"(a field's type is fixed by its first write; delete the field or use another path)"
         )
+
+
+def _field_words(type_: str) -> str:
+    """"an int field", "a floatSeries field"; "a namespace" and "a series" as they are."""
+    return a(type_) if type_ in ("namespace", "series") else a(f"{type_} field")
+
+
+class NeptuneInvalidQueryException(NeptuneUserError, ValueError):
+    """A table query (NQL) the store cannot run; the message names the column."""
 
 
 class MissingFieldError(NeptuneUserError, AttributeError, KeyError):
@@ -163,6 +181,18 @@ class NeedsStoreError(NeptuneUserError):
 
 class NeptuneMissingApiTokenException(NeedsStoreError):
     """The call needs the store, and neither ``api_token=`` nor ``NEPTUNE_API_TOKEN`` names one."""
+
+
+class CommandError(NeptuneUserError):
+    """A ``neptune-sync`` command that cannot be carried out; the message names the fix.
+
+    The CLI's error boundary (``neptune_sync.cli.main``) prints it as one line and exits with
+    ``exit_code`` (2: bad usage or configuration; 1: the command ran but could not finish).
+    """
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        self.exit_code = exit_code
+        super().__init__(message)
 
 
 class OpLogError(NeptuneSyncError):
@@ -273,7 +303,8 @@ class AuthError(Unauthorized, NeptuneInvalidApiTokenException):
 
 
 class ProtocolError(StoreError):
-    pass
+    """The store's answer is not what the protocol says (a body that does not decode as the
+    documented type): a proxy in the way, or a store of another version."""
 
 
 class StoreUnavailableError(StoreError):
@@ -294,6 +325,10 @@ class BatchRejectedError(StoreError):
     def __init__(self, detail: str, status: int = 0) -> None:
         self.status = status
         super().__init__(detail)
+
+
+class NoCredentialsError(StoreError):
+    """No API token covers a run's project: its runs wait, the message names the fix."""
 
 
 class LoggingDisabledError(NeptuneSyncError):

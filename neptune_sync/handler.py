@@ -53,7 +53,7 @@ from .validation import (
     join_path,
     warn,
 )
-from .values import assignable, atom_op, plain, series_kind
+from .values import PLAIN_ATOMS, assignable, atom_op, dict_key, plain, series_kind
 
 if TYPE_CHECKING:
     from .container import Container
@@ -142,7 +142,7 @@ class Handler:
         """Append many points; ``steps`` / ``timestamps`` pair up with ``values``. A dict extends per key."""
         if isinstance(values, Mapping):
             for key, items in values.items():
-                self[str(key)].extend(items, steps, timestamps)
+                self[dict_key(self._path, key)].extend(items, steps, timestamps)
             return
         values = list(values)
         steps_ = list(steps) if steps is not None else [None] * len(values)
@@ -175,7 +175,7 @@ class Handler:
         path, run = self._path, self._run
         if isinstance(value, Mapping):
             for key, item in value.items():
-                self[str(key)].append(item, step=step, timestamp=timestamp)
+                self[dict_key(path, key)].append(item, step=step, timestamp=timestamp)
             return
         run._check_active()
         type_, value = series_kind(path, value)
@@ -215,23 +215,24 @@ class Handler:
         """Set a field (int, float, bool, str, datetime, File, anything ``float()`` takes, a figure);
         a dict or ``argparse.Namespace`` assigns a namespace; another handler (``run["b"] = run["a"]``)
         copies what it holds."""
-        if isinstance(value, Handler):
-            self._copy_from(value)
-            return
-        value = assignable(value)
-        if isinstance(value, Artifact):
-            self._assign_artifact(value)
-            return
-        if isinstance(value, Mapping):
-            for key, item in value.items():
-                self[str(key)].assign(item)
-            return
-        if isinstance(value, File):
-            self.upload(value)
-            return
-        if isinstance(value, (*SERIES_VALUES, StringSet, FileSet)):
-            self._replace(value)
-            return
+        if type(value) not in PLAIN_ATOMS:  # those need no conversion: straight to their operation
+            if isinstance(value, Handler):
+                self._copy_from(value)
+                return
+            value = assignable(value)
+            if isinstance(value, Artifact):
+                self._assign_artifact(value)
+                return
+            if isinstance(value, Mapping):
+                for key, item in value.items():
+                    self[dict_key(self._path, key)].assign(item)
+                return
+            if isinstance(value, File):
+                self.upload(value)
+                return
+            if isinstance(value, (*SERIES_VALUES, StringSet, FileSet)):
+                self._replace(value)
+                return
         field = self._run._tree.get(self._path)
         op = atom_op(self._path, value, field.type if field is not None else None)
         if op is not None:

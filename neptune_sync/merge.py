@@ -7,7 +7,9 @@ record -- an operation, or one point of a series operation -- has the key ``(t, 
 - ``t`` is its *order time*: the largest timestamp among the writer's records up to and including
   it, in sequence order (an op's timestamp is its entry's, a point's is its own). A writer's keys
   therefore increase along its log even where timestamps step back (a user-given timestamp, a clock
-  set back, microsecond rounding of points), so merging never reorders one writer's records.
+  set back, microsecond rounding of points), so merging never reorders one writer's records. A
+  resumed writer's order time starts at its *floor* (its segment header's ``after``): above every
+  record of the log it resumed from, whatever its clock says.
 
 The content of a run is *defined* as every record of every writer applied in ascending key. The
 local read-back (:mod:`neptune_sync.replay`) merges its writers' logs with :func:`merge`; the store
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -26,6 +29,16 @@ from .oplog.framing import Entry
 
 Key = tuple[float, str, int]  # (order time, writer id, seq)
 NO_TIME = float("-inf")  # the order time before a writer's first record
+
+
+def start(floor: float | None) -> float:
+    """The order time before a writer's first record: its floor, if it has one."""
+    return NO_TIME if floor is None else floor
+
+
+def floor_above(t: float) -> float | None:
+    """The floor of a writer that follows records up to order time ``t``: the next float above it."""
+    return None if t == NO_TIME else math.nextafter(t, math.inf)
 
 
 def later(t: float, ts: float) -> float:
@@ -77,15 +90,22 @@ def tail(entry: Entry, n: int) -> Entry:
     return Entry(entry.seq + n, points[0].ts, type(op)(op.path, points))
 
 
-def merge(streams: dict[str, Iterator[Entry]], times: dict[str, float]) -> Iterator[Entry]:
-    """Entries of several writers in ascending key, series entries split where another writer's
-    record falls between their points. ``times`` holds each writer's order time so far and is
-    advanced as entries are yielded (a follower keeps it between calls)."""
+def merge(
+    streams: dict[str, Iterator[Entry]], times: dict[str, float], floors: dict[str, float | None]
+) -> Iterator[tuple[str, Entry]]:
+    """(writer, entry) of several writers in ascending key, series entries split where another
+    writer's record falls between their points. ``times`` holds each writer's order time so far and
+    is advanced as entries are yielded (a follower keeps it between calls); a writer not in it
+    starts at its floor in ``floors``, which may be filled in while a stream yields its first entry."""
     heap: list[tuple[Key, int, Entry, Iterator[Entry]]] = []
     tie = itertools.count()
 
+    def time_of(writer: str) -> float:
+        t = times.get(writer)
+        return start(floors.get(writer)) if t is None else t
+
     def push(writer: str, entry: Entry, rest: Iterator[Entry]) -> None:
-        key = (first_time(times.get(writer, NO_TIME), entry), writer, entry.seq)
+        key = (first_time(time_of(writer), entry), writer, entry.seq)
         heapq.heappush(heap, (key, next(tie), entry, rest))
 
     for writer, stream in streams.items():
@@ -95,9 +115,9 @@ def merge(streams: dict[str, Iterator[Entry]], times: dict[str, float]) -> Itera
     while heap:
         (_, writer, _), _, entry, rest = heapq.heappop(heap)
         if not heap:  # the last writer left: the rest of its log in order, unsplit
-            yield from _advancing(writer, itertools.chain((entry,), rest), times)
+            yield from _advancing(writer, itertools.chain((entry,), rest), times, time_of(writer))
             return
-        t = times.get(writer, NO_TIME)
+        t = time_of(writer)
         points = getattr(entry.op, "points", None)
         if points and len(points) > 1:
             pts = point_times(t, points)
@@ -105,23 +125,24 @@ def merge(streams: dict[str, Iterator[Entry]], times: dict[str, float]) -> Itera
             n = bisect_left([(x, writer, entry.seq + i) for i, x in enumerate(pts)], bound)
             if n < len(points):
                 times[writer] = pts[n - 1]
-                yield head(entry, n)
+                yield writer, head(entry, n)
                 push(writer, tail(entry, n), rest)
                 continue
             times[writer] = pts[-1]
         else:
             times[writer] = last_time(t, entry)
-        yield entry
+        yield writer, entry
         for nxt in rest:
             push(writer, nxt, rest)
             break
 
 
-def _advancing(writer: str, entries: Iterable[Entry], times: dict[str, float]) -> Iterator[Entry]:
-    t = times.get(writer, NO_TIME)
+def _advancing(
+    writer: str, entries: Iterable[Entry], times: dict[str, float], t: float
+) -> Iterator[tuple[str, Entry]]:
     try:
         for entry in entries:
             t = last_time(t, entry)
-            yield entry
+            yield writer, entry
     finally:
         times[writer] = t

@@ -15,6 +15,7 @@ from .oplog.framing import Entry
 
 PROTOCOL_VERSION = 1
 PROTOCOL_HEADER = "X-Neptune-Sync-Protocol"
+CONTAINER_KINDS = ("run", "project", "model", "model_version")
 
 
 class RunInfo(msgspec.Struct, frozen=True):
@@ -24,17 +25,21 @@ class RunInfo(msgspec.Struct, frozen=True):
     run_key: str
     run_id: str
     custom_run_id: str = ""
-    kind: str = "run"  # "run" or "project"
+    kind: str = "run"  # one of CONTAINER_KINDS
+    model_id: str = ""  # a model version's model ("PROJ-KEY"); the store numbers versions per model
 
 
 class BatchRequest(msgspec.Struct, frozen=True):
     run: RunInfo
     writer_id: str
     entries: list[Entry]
+    after: float | None = None  # the writer's causal floor (its segment headers' ``after``)
 
 
 class OpConflict(msgspec.Struct, frozen=True):
-    """An entry that was not applied because its path holds another type."""
+    """An entry that was not applied because of what its path holds: another type, fields under
+    it (``existing_type`` "namespace"), or a field above it (``path`` names that field,
+    ``attempted_type`` is "namespace")."""
 
     seq: int
     path: str
@@ -54,6 +59,7 @@ class BatchResponse(msgspec.Struct, frozen=True):
     applied_seq: int  # highest sequence number of this writer the store has applied
     conflicts: list[OpConflict] = []
     rejected: list[OpRejection] = []
+    run_id: str = ""  # the container's id in the store (a model version's is assigned there)
 
 
 class AckResponse(msgspec.Struct, frozen=True):
@@ -119,6 +125,37 @@ class RunRow(msgspec.Struct, frozen=True):
 
 class RunsTable(msgspec.Struct, frozen=True):
     rows: list[RunRow]
+
+
+class TableRow(msgspec.Struct, frozen=True):
+    """A row of a table (runs, models, ...): the container and the values of the asked columns."""
+
+    run: RunRecord
+    fields: list[FieldValue] = []
+
+
+class TablePage(msgspec.Struct, frozen=True):
+    """A page of ``GET /v1/table``; ``total`` counts every matching row."""
+
+    rows: list[TableRow]
+    total: int
+
+
+class TrashRequest(msgspec.Struct, frozen=True):
+    """``POST /v1/trash`` and ``/v1/trash/restore``: containers by run_id (``sys/id``) or run_key;
+    ``/v1/trash/clear``: ``ids`` None clears the whole trash."""
+
+    project: str
+    ids: list[str] | None = None
+
+
+class TrashResult(msgspec.Struct, frozen=True):
+    found: list[str]  # run_ids of the containers the request named
+    missing: list[str]  # ids the project has no container for
+
+
+class ClearResult(msgspec.Struct, frozen=True):
+    deleted: int  # containers deleted for good
 
 
 class ErrorBody(msgspec.Struct, frozen=True):

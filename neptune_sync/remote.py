@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from .container import ContainerType
-from .exceptions import MissingFieldError, NeptuneUserError, RunNotFound
+from .exceptions import MetadataContainerNotFound, MissingFieldError, NeptuneUserError, RunNotFound
 from .oplog.ops import SERIES_TYPES, ArtifactEntry, FieldType, FileRef
+from .protocol import RunRecord
 from .readback import (
     download_target,
     points_frame,
@@ -25,6 +26,7 @@ from .readback import (
     write_zip,
     zip_target,
 )
+from .tables import ProjectTables
 from .types.atoms import Artifact
 from .types.fileset import FileEntry, list_entries
 from .validation import check_path, join_path
@@ -51,11 +53,14 @@ class ReadOnlyRun:
     """A run in the store, opened with ``mode="read-only"``."""
 
     container_type = ContainerType.RUN
+    _not_found: type[MetadataContainerNotFound] = RunNotFound
 
     def __init__(self, client: Any, project: str, run: str) -> None:
         record = client.find_run(project, run)
-        if record is None:
-            raise RunNotFound(f"the store has no run {run!r} in project {project!r}")
+        kind = self.container_type.value
+        if record is None or record.kind != kind:
+            noun = kind.replace("_", " ")
+            raise self._not_found(f"the store has no {noun} {run!r} in project {project!r}")
         self._client, self._project, self._run = client, project, record.run_key
         self._identity = record
         self._stopped = False
@@ -113,6 +118,37 @@ class ReadOnlyRun:
 
     def fetch(self) -> dict[str, Any]:
         return self["_"]._namespace("")
+
+
+class ReadOnlyProject(ProjectTables, ReadOnlyRun):
+    """A project opened with ``init_project(mode="read-only")``: its fields and its tables.
+
+    Project fields live in the store as a container of kind "project"; a project that never logged
+    any reads as one without fields.
+    """
+
+    container_type = ContainerType.PROJECT
+
+    def __init__(self, client: Any, project: str) -> None:
+        record = client.find_run(project, project_run_id(project))
+        self._client, self._project = client, project
+        self._identity = record or RunRecord(project, "", project_run_id(project), kind="project")
+        self._run = self._identity.run_key
+        self._stopped = False
+
+    def __repr__(self) -> str:
+        return f"<ReadOnlyProject {self._project}>"
+
+    def _tables_source(self) -> tuple[Any, str]:
+        return self._client, self._project
+
+    def _types(self) -> dict[str, str]:
+        return super()._types() if self._run else {}
+
+
+def project_run_id(project: str) -> str:
+    """The run_id of a project's own fields (the container ``init_project`` writes)."""
+    return f"project:{project}"
 
 
 class RemoteHandler:
@@ -241,5 +277,5 @@ def _artifact_files(value: dict[str, Any]) -> list[ArtifactEntry]:
 
 def _refuse(call: str) -> None:
     raise NeptuneUserError(
-        f"{call}: the run was opened with mode='read-only'; open it in another mode to write"
+        f"{call}: the container was opened with mode='read-only'; open it in another mode to write"
     )

@@ -38,11 +38,13 @@ from .memory import MemoryBlobStore, MemoryWriter
 from .oplog import layout
 from .oplog.blobs import BlobStore
 from .oplog.writer import OpLogWriter
-from .remote import ReadOnlyRun
-from .replay import replay
+from .remote import ReadOnlyProject, ReadOnlyRun, project_run_id
+from .replay import LogFollower, replay
+from .rules import MAX_FIELDS
 from .sink import LogSink, open_drop_counter
 from .state import FieldTree
-from .validation import MAX_FIELDS, check_run_id
+from .tables import ProjectTables
+from .validation import check_run_id
 
 logger = logging.getLogger("neptune_sync")
 
@@ -67,7 +69,7 @@ STOP_SYNC_TIMEOUT = 10.0
 SYNC_CALL_TIMEOUT = (
     60.0  # seconds a mode="sync" call waits for the store  # seconds stop() waits for the daemon by default
 )
-WriterFactory = Callable[..., Any]  # (segments_dir, *, project, run_key, run_id, custom_run_id, durability)
+WriterFactory = Callable[..., Any]  # (segments_dir, *, project, run_key, run_id, custom_run_id, durability, after)
 
 
 class Run(Container):
@@ -112,7 +114,9 @@ class Run(Container):
                 "and the sync daemon (unset NEPTUNE_SYNC_NO_DAEMON); or use mode='async' / 'offline'"
             )
         if conf.mode == "read-only":
-            raise NeedsStoreError("open a read-only run with neptune.init_run(..., mode='read-only')")
+            raise NeedsStoreError(
+                f"open a read-only {self._kind} with neptune.init_{self._kind}(..., mode='read-only')"
+            )
         unknown = set(ignored) - NEPTUNE_OPTIONS
         if unknown:
             raise TypeError(f"init_run() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
@@ -123,24 +127,33 @@ class Run(Container):
             **ignored,
         )
         self._mode = conf.mode
+        self._api_token = conf.api_token  # tables and reads of a project go to the store
         self._stopped = False
         self._forked_child = False
-        custom = "" if with_id else (custom_run_id or os.environ.get("NEPTUNE_CUSTOM_RUN_ID") or "")
-        check_run_id("sys/custom_run_id", custom)
-        check_run_id("sys/id", with_id or "")
-        identity, run_path, resumed = _locate(conf, self._kind, with_id, custom)
+        ships = (
+            conf.mode in ("async", "sync")
+            and conf.start_daemon
+            and connect.can_ship(layout.data_dir(), conf.api_token)
+        )
+        identity, run_path, resumed = self._claim(conf, with_id, custom_run_id)
         sink, blobs, tree, memory = _open_storage(conf, identity, run_path, resumed, writer_factory)
         super().__init__(
             identity=identity, run_path=run_path, sink=sink, blobs=blobs, tree=tree, memory=memory
         )
-        self._daemon_started = (
-            conf.mode in ("async", "sync")
-            and conf.start_daemon
-            and connect.ensure_daemon(layout.data_dir(), conf.api_token)
-        )
+        self._ships = ships
+        self._daemon_started = ships and connect.ensure_daemon(layout.data_dir(), conf.api_token)
         self._write_sys_fields(resumed, name, description, tags)
         self._capture = Capture.start(self, capturing, resumed=resumed) if self._kind == "run" else None
         _live_runs.add(self)
+
+    def _claim(
+        self, conf: cfg.RunConfig, with_id: str | None, custom_run_id: str | None
+    ) -> tuple[layout.RunIdentity, Path | None, bool]:
+        """(identity, run directory or None in debug mode, whether the container already existed)."""
+        custom = "" if with_id else (custom_run_id or os.environ.get("NEPTUNE_CUSTOM_RUN_ID") or "")
+        check_run_id("sys/custom_run_id", custom)
+        check_run_id("sys/id", with_id or "")
+        return _locate(conf, self._kind, with_id, custom)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._identity.run_id} mode={self._mode}>"
@@ -173,7 +186,11 @@ class Run(Container):
             address = parse_token(os.environ.get("NEPTUNE_API_TOKEN", "")).address
         except AuthError:  # no token, or a bare secret without an address
             return self._run_path.resolve().as_uri()
-        return run_url(address, self._identity.project, self._identity.run_id)
+        return run_url(address, self._identity.project, self._store_ident())
+
+    def _store_ident(self) -> str:
+        """How the store finds this container."""
+        return self._identity.run_id
 
     def get_run_url(self) -> str:
         return self.get_url()
@@ -224,7 +241,8 @@ class Run(Container):
             if not self._forked_child:  # the parent owns the run's state
                 self["sys/state"] = "Inactive"
                 self["sys/modification_time"] = _dt.datetime.now(_dt.timezone.utc)
-            self.wait(timeout=STOP_SYNC_TIMEOUT if seconds is None else seconds)
+            if self._mode in ("async", "sync"):  # else nothing to wait for: closing the log fsyncs it
+                self.wait(timeout=STOP_SYNC_TIMEOUT if seconds is None else seconds)
         finally:
             self._stopped = True
             self._sink.close()
@@ -239,11 +257,20 @@ class Run(Container):
             return
         starting, self._daemon_started = self._daemon_started, False  # only the first wait allows for startup
         synced = connect.wait_synced(
-            self._run_path, writer.writer_id, writer.last_seq, timeout, daemon_starting=starting
+            self._run_path,
+            writer.writer_id,
+            writer.last_seq,
+            timeout,
+            daemon_starting=starting,
+            announce=repr(self),
         )
-        if not synced:
-            logger.info(
-                "%r: not everything is synced yet; the log stays in %s for the daemon", self, self._run_path
+        if not synced and self._ships:
+            logger.warning(
+                "%r: not everything is synced yet%s; the log stays in %s for the daemon "
+                "(or `neptune-sync sync`)",
+                self,
+                connect.sync_problem(self._run_path),
+                self._run_path,
             )
 
     def sync(self, wait: bool = True) -> None:
@@ -258,7 +285,7 @@ class Run(Container):
                 handler._refresh()
 
 
-class Project(Run):
+class Project(ProjectTables, Run):
     """Project-level fields (``init_project``): the same handler API, with the project's ``sys/*``
     fields (``sys/id`` is the project key, as in run ids; ``sys/name`` the project name)."""
 
@@ -266,11 +293,14 @@ class Project(Run):
     container_type = ContainerType.PROJECT
     _inactive_error = InactiveProjectException
 
+    def _tables_source(self) -> tuple[Any, str]:
+        return connect.open_store("async", self._api_token), self._identity.project
+
     def _write_sys_fields(self, resumed: bool, name: Any, description: Any, tags: Any) -> None:
         now = _dt.datetime.now(_dt.timezone.utc)
         if not resumed:
             workspace, _, project_name = self._identity.project.rpartition("/")
-            self["sys/id"] = _project_key(self._identity.project)
+            self["sys/id"] = project_key(self._identity.project)
             self["sys/name"] = project_name
             self["sys/owner"] = workspace
             self["sys/visibility"] = "private"
@@ -319,8 +349,18 @@ def _read_only(
     return ReadOnlyRun(connect.open_store("read-only", conf.api_token), conf.project, run)
 
 
-def init_project(project: str | None = None, **kwargs: Any) -> Project:
-    """Open the project-level fields of ``project`` (neptune 1.x ``neptune.init_project``)."""
+def init_project(project: str | None = None, **kwargs: Any) -> Project | ReadOnlyProject:
+    """Open the project-level fields of ``project`` (neptune 1.x ``neptune.init_project``);
+    ``mode="read-only"`` reads them, and the project's tables, from the store."""
+    if (kwargs.get("mode") or os.environ.get("NEPTUNE_MODE")) == "read-only":
+        conf = cfg.resolve(
+            project=project,
+            api_token=kwargs.get("api_token"),
+            mode="read-only",
+            flush_period=None,
+            strict=None,
+        )
+        return ReadOnlyProject(connect.open_store("read-only", conf.api_token), conf.project)
     return Project(project=project, **kwargs)
 
 
@@ -336,14 +376,15 @@ def _open_storage(
         memory = MemoryWriter()
         sink = LogSink(lambda: memory, strict=conf.strict, flush_period=None)
         return sink, MemoryBlobStore(), FieldTree(keep_values=False), memory.tree
-    opener = _opener(writer_factory, run_path, identity, waiting=conf.mode == "sync")
-
+    tree, after = FieldTree(keep_values=False), None
+    if resumed:  # this writer's records follow everything it resumed from, whatever the clocks say
+        follower = LogFollower(layout.segments_dir(run_path), keep_values=False)
+        tree, after = follower.update(), follower.floor()
+    tree.max_fields = MAX_FIELDS
+    opener = _opener(writer_factory, run_path, identity, after, waiting=conf.mode == "sync")
     sink = LogSink(
         opener, strict=conf.strict, flush_period=conf.flush_period, drops=open_drop_counter(run_path)
     )
-    segments = layout.segments_dir(run_path)
-    tree = replay(segments, keep_values=False) if resumed else FieldTree(keep_values=False)
-    tree.max_fields = MAX_FIELDS
     return sink, BlobStore(layout.blobs_dir(run_path)), tree, None
 
 
@@ -353,21 +394,36 @@ def _locate(
     """(identity, run directory or None in debug mode, whether the run already existed)."""
     project = conf.project
     if kind == "project":
-        run_id, custom = f"project:{project}", ""
+        run_id, custom = project_run_id(project), ""
     else:
         run_id = with_id or _new_run_id(project)
-    fresh = layout.RunIdentity(
-        project=project,
-        run_key=layout.run_key_for(project, run_id=run_id, custom_run_id=custom),
+    fresh = fresh_identity(conf, kind, run_id, custom)
+    if conf.mode == "debug":
+        return fresh, None, False
+    run_path = _find_run(project, with_id) if with_id else layout.run_dir(fresh.run_key)
+    return claim_dir(conf, fresh, run_path)
+
+
+def fresh_identity(
+    conf: cfg.RunConfig, kind: str, run_id: str, custom: str = "", model_id: str = ""
+) -> layout.RunIdentity:
+    """The identity of a container created now (its run directory is keyed by it)."""
+    return layout.RunIdentity(
+        project=conf.project,
+        run_key=layout.run_key_for(conf.project, run_id=run_id, custom_run_id=custom),
         run_id=run_id,
         custom_run_id=custom,
         created=time.time(),
         mode=conf.mode,
         kind=kind,
+        model_id=model_id,
     )
-    if conf.mode == "debug":
-        return fresh, None, False
-    run_path = _find_run(project, with_id) if with_id else layout.run_dir(fresh.run_key)
+
+
+def claim_dir(
+    conf: cfg.RunConfig, fresh: layout.RunIdentity, run_path: Path
+) -> tuple[layout.RunIdentity, Path, bool]:
+    """Claim ``run_path`` for ``fresh`` (an existing run.json wins): (identity, path, existed)."""
     existed = (run_path / "run.json").is_file()
     try:
         identity = layout.claim_identity(run_path, fresh)
@@ -392,19 +448,20 @@ def _find_run(project: str, run_id: str) -> Path:
     raise RunNotFound(f"no run with id {run_id!r} in project {project!r} under {layout.data_dir()}")
 
 
-def _project_key(project: str) -> str:
+def project_key(project: str) -> str:
     """The project's short key: the start of sys/id of its runs (``team/vision`` -> ``VISION``)."""
     return "".join(c for c in project.rsplit("/", 1)[-1].upper() if c.isalnum())[:6] or "RUN"
 
 
 def _new_run_id(project: str) -> str:
-    return f"{_project_key(project)}-{uuid.uuid4().hex[:12].upper()}"
+    return f"{project_key(project)}-{uuid.uuid4().hex[:12].upper()}"
 
 
 def _opener(
-    factory: WriterFactory, run_path: Path, identity: layout.RunIdentity, *, waiting: bool
+    factory: WriterFactory, run_path: Path, identity: layout.RunIdentity, after: float | None, *, waiting: bool
 ) -> Callable[[], Any]:
-    """Opens the run's writer; ``waiting`` (sync mode) wraps it to wait for the store on each call."""
+    """Opens the run's writer with causal floor ``after``; ``waiting`` (sync mode) wraps it to wait
+    for the store on each call."""
 
     def open_writer() -> Any:
         writer = factory(
@@ -414,6 +471,7 @@ def _opener(
             run_id=identity.run_id,
             custom_run_id=identity.custom_run_id,
             durability=cfg.durability_for(run_path),
+            after=after,
         )
         return connect.WaitingWriter(writer, run_path, timeout=SYNC_CALL_TIMEOUT) if waiting else writer
 

@@ -2,7 +2,7 @@
 
 Pure: no I/O. The client keeps one (without values) to check types, steps and the field limit
 before it logs; read-back replays the log into one with values; the store may apply the same
-rules. Rules:
+rules. Rules (the shape rules are :mod:`neptune_sync.rules`, shared with the store):
 
 - A field's type is fixed by its first write; an op of another type raises
   :class:`TypeConflictError` and changes nothing. Delete and clear ops fit every (series) type.
@@ -18,11 +18,11 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from . import rules
 from .exceptions import FieldLimitExceededError, TypeConflictError
 from .oplog import ops as o
-from .validation import MAX_FIELDS
+from .rules import MAX_FIELDS
 
-NAMESPACE = "namespace"
 _NO_STEP = float("-inf")
 
 
@@ -51,6 +51,7 @@ class FieldTree:
         self.max_fields = max_fields
         self.fields: dict[str, Field] = {}
         self._namespaces: dict[str, int] = {}  # namespace path -> number of fields under it
+        self._uncounted = 0  # fields that do not count toward the field limit (rules.counted)
 
     # ------------------------------------------------------------------ queries
     def get(self, path: str) -> Field | None:
@@ -81,26 +82,23 @@ class FieldTree:
     def require(self, path: str, type_: str) -> Field:
         """The field at ``path`` of type ``type_``, created if absent; raises on a conflict."""
         field = self.fields.get(path)
-        if field is not None:
-            if field.type != type_:
-                raise TypeConflictError(path, field.type, type_)
+        if field is not None and field.type == type_:
             return field
-        if path in self._namespaces:
-            raise TypeConflictError(path, NAMESPACE, type_)
-        parts = path.split("/")
-        for i in range(1, len(parts)):
-            parent = "/".join(parts[:i])
-            if parent in self.fields:
-                raise TypeConflictError(parent, self.fields[parent].type, NAMESPACE)
-        if len(self.fields) >= self.max_fields:
-            raise FieldLimitExceededError(
-                path, "field-limit", f"a run holds at most {self.max_fields} fields; delete some first"
-            )
-        for i in range(1, len(parts)):
-            parent = "/".join(parts[:i])
+        clash = rules.conflict(path, type_, self._type_at, self.is_namespace)
+        if clash is not None:
+            raise TypeConflictError(*clash)
+        if not rules.counted(path):
+            self._uncounted += 1
+        elif rules.over_field_limit(len(self.fields) - self._uncounted, self.max_fields):
+            raise FieldLimitExceededError(path, rules.FIELD_LIMIT, rules.field_limit_message(self.max_fields))
+        for parent in rules.parents(path):
             self._namespaces[parent] = self._namespaces.get(parent, 0) + 1
         field = self.fields[path] = Field(type_)
         return field
+
+    def _type_at(self, path: str) -> str | None:
+        field = self.fields.get(path)
+        return None if field is None else field.type
 
     def delete(self, path: str) -> None:
         """Remove a field, or every field of a namespace. Missing paths are ignored."""
@@ -110,9 +108,9 @@ class FieldTree:
             return
         if self.fields.pop(path, None) is None:
             return
-        parts = path.split("/")
-        for i in range(1, len(parts)):
-            parent = "/".join(parts[:i])
+        if not rules.counted(path):
+            self._uncounted -= 1
+        for parent in rules.parents(path):
             left = self._namespaces[parent] - 1
             if left:
                 self._namespaces[parent] = left

@@ -2,7 +2,8 @@
 
 Stdlib (urllib) + msgspec only, so the training import path stays light; the daemon has its own
 asynchronous client for the sync protocol. Every request has a timeout. Errors: 401 / 403 raise
-:class:`AuthError`, a missing field :class:`MissingFieldError`, anything else :class:`StoreError`
+:class:`AuthError`, a missing field :class:`MissingFieldError`, an answer that does not decode
+:class:`ProtocolError`, anything else :class:`StoreError`
 with the store's message.
 """
 
@@ -21,8 +22,18 @@ from typing import Any
 
 import msgspec
 
-from .exceptions import AuthError, MissingFieldError, StoreError
-from .protocol import FieldInfo, FieldValue, RunRecord, RunsTable, SeriesPage
+from .exceptions import AuthError, MissingFieldError, NeptuneInvalidQueryException, ProtocolError, StoreError
+from .protocol import (
+    ClearResult,
+    FieldInfo,
+    FieldValue,
+    RunRecord,
+    RunsTable,
+    SeriesPage,
+    TablePage,
+    TrashRequest,
+    TrashResult,
+)
 from .tls import client_context
 from .token import parse_token
 
@@ -107,6 +118,55 @@ class StoreClient:
         ]
         return self._get_json("/v1/runs", params, RunsTable)
 
+    def table(
+        self,
+        project: str,
+        *,
+        kind: str = "run",
+        query: str = "",
+        ids: Iterable[str] = (),
+        states: Iterable[str] = (),
+        owners: Iterable[str] = (),
+        tags: Iterable[str] = (),
+        columns: Iterable[str] | None = None,
+        trashed: bool | None = False,
+        sort_by: str | None = None,
+        ascending: bool = False,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> TablePage:
+        """One page of containers of ``kind`` (``GET /v1/table``); datetimes are parsed.
+
+        ``columns`` None: every field; ``trashed`` None: trashed and not. A query the store cannot
+        run raises :class:`NeptuneInvalidQueryException` naming the column.
+        """
+        params: list[tuple[str, Any]] = [("project", project), ("kind", kind), ("query", query)]
+        params += [("id", i) for i in ids] + [("state", s) for s in states]
+        params += [("owner", o) for o in owners] + [("tag", t) for t in tags]
+        params += [("column", c) for c in columns or ()]
+        params += [("trashed", "any" if trashed is None else str(trashed).lower())]
+        params += [("ascending", str(ascending).lower()), ("limit", limit), ("offset", offset)]
+        if sort_by:
+            params.append(("sort_by", sort_by))
+        page = self._get_json("/v1/table", params, TablePage)
+        rows = [msgspec.structs.replace(r, fields=[_typed(v) for v in r.fields]) for r in page.rows]
+        return TablePage(rows, page.total)
+
+    def trash(self, project: str, ids: Iterable[str]) -> TrashResult:
+        """Move containers (by ``sys/id``) to the trash."""
+        body = msgspec.json.encode(TrashRequest(project, list(ids)))
+        return self._post_json("/v1/trash", body, TrashResult)
+
+    def restore(self, project: str, ids: Iterable[str]) -> TrashResult:
+        """Take containers (by ``sys/id``) out of the trash."""
+        body = msgspec.json.encode(TrashRequest(project, list(ids)))
+        return self._post_json("/v1/trash/restore", body, TrashResult)
+
+    def clear_trash(self, project: str, ids: Iterable[str] | None = None) -> int:
+        """Delete the project's trashed containers (only ``ids``, if given) for good; returns how many."""
+        body = msgspec.json.encode(TrashRequest(project, None if ids is None else list(ids)))
+        return self._post_json("/v1/trash/clear", body, ClearResult).deleted
+
     def download_blob(self, sha256: str, dest: str | os.PathLike[str], project: str | None = None) -> Path:
         """Stream a blob of ``project`` into ``dest`` (written under a temporary name, then renamed);
         ``project`` may be left out when the token grants exactly one."""
@@ -124,9 +184,10 @@ class StoreClient:
 
     # --- plumbing ---
 
-    def _open(self, route: str, params: Any) -> Any:
+    def _open(self, route: str, params: Any, body: bytes | None = None) -> Any:
         query = urllib.parse.urlencode(params, doseq=False)
-        request = urllib.request.Request(f"{self.address}{route}?{query}", headers=self._auth)
+        headers = self._auth | ({"Content-Type": "application/json"} if body is not None else {})
+        request = urllib.request.Request(f"{self.address}{route}?{query}", data=body, headers=headers)
         try:
             return urllib.request.urlopen(request, timeout=self.timeout, context=self._tls)
         except urllib.error.HTTPError as exc:
@@ -136,11 +197,18 @@ class StoreClient:
 
     def _get_json(self, route: str, params: Any, type_: Any) -> Any:
         with self._open(route, params) as response:
-            body = response.read()
+            return self._decode(route, response.read(), type_)
+
+    def _post_json(self, route: str, body: bytes, type_: Any) -> Any:
+        with self._open(route, [], body) as response:
+            return self._decode(route, response.read(), type_)
+
+    @staticmethod
+    def _decode(route: str, body: bytes, type_: Any) -> Any:
         try:
             return msgspec.json.decode(body, type=type_)
         except msgspec.DecodeError as exc:
-            raise StoreError(f"unexpected response from {route}: {exc}") from None
+            raise ProtocolError(f"unexpected response from {route}: {exc}") from None
 
     def _download(self, route: str, params: Any, dest: Path) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -155,11 +223,15 @@ class _NotFound(StoreError):
     pass
 
 
-def _error(exc: urllib.error.HTTPError) -> StoreError:
+def _error(exc: urllib.error.HTTPError) -> StoreError | NeptuneInvalidQueryException:
+    code = ""
     try:
-        message = json.loads(exc.read()).get("message", exc.reason)
+        answer = json.loads(exc.read())
+        message, code = answer.get("message", exc.reason), answer.get("error", "")
     except (ValueError, AttributeError):
         message = exc.reason
+    if code == "bad_query":
+        return NeptuneInvalidQueryException(message)
     if exc.code in (401, 403):
         return AuthError(f"store refused the API token ({exc.code}): {message}")
     if exc.code == 404:

@@ -12,16 +12,18 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import math
+import re
 import time
 
 from .exceptions import InvalidPathError, ValueRuleError
+from .messages import type_words, user_line
 
 MAX_PATH_LENGTH = 1024  # characters of the full path, namespaces included
-MAX_FIELDS = 9000  # fields in one run
 MAX_STRING_LENGTH = 16384  # a string field; longer values are truncated with a warning
 MAX_SERIES_STRING_LENGTH = 1000  # one point of a string series; truncated with a warning
 MAX_SET_ITEM_LENGTH = 1000  # one string of a string set (tags); longer raises
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+PROJECT_NAME = re.compile(r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]+")  # the store refuses any other project
 
 logger = logging.getLogger("neptune_sync")
 
@@ -30,10 +32,14 @@ class NeptuneUnsupportedType(UserWarning):
     """A value of a type Neptune cannot store was given; it was not logged (as neptune 1.x)."""
 
 
+class NeptuneWarning(UserWarning):
+    """A value was logged, but not quite as given (e.g. a non-``str`` dict key became its ``str()``)."""
+
+
 def check_path(path: str) -> str:
     """Return ``path`` if it is a valid field path; raise :class:`InvalidPathError` otherwise."""
     if type(path) is not str:
-        raise InvalidPathError(repr(path), "path-type", f"a path must be a str, not {type(path).__name__}")
+        raise InvalidPathError(repr(path), "path-type", f"a path must be a str, not {type_words(path)}")
     if not path:
         raise InvalidPathError(path, "path-empty", "a path must not be empty")
     if len(path) > MAX_PATH_LENGTH:
@@ -45,7 +51,9 @@ def check_path(path: str) -> str:
     if "\0" in path:
         raise InvalidPathError(repr(path), "path-nul", "a path must not hold a NUL character")
     if not path.isascii() and not is_utf8(path):
-        raise InvalidPathError(repr(path), "path-utf8", "a path must be valid Unicode (it holds a lone surrogate)")
+        raise InvalidPathError(
+            repr(path), "path-utf8", "a path must be valid Unicode (it holds a lone surrogate)"
+        )
     return path
 
 
@@ -85,7 +93,7 @@ def check_step(path: str, step: object) -> float | int:
     """A step must be a finite int or float (bool excluded) with ``|step| <= 2**53``; returns it
     as a plain int or float (an IntEnum or other int subclass becomes an int)."""
     if type(step) is bool or not isinstance(step, (int, float)):
-        raise ValueRuleError(path, "step-type", f"step must be an int or float, not {type(step).__name__}")
+        raise ValueRuleError(path, "step-type", f"step must be an int or float, not {type_words(step)}")
     if isinstance(step, float) and not math.isfinite(step):
         raise ValueRuleError(path, "step-finite", f"step must be finite, not {step!r}")
     if abs(step) > MAX_STEP:
@@ -121,6 +129,16 @@ def to_utc(value: _dt.datetime) -> _dt.datetime:
 MAX_RUN_ID = 1024  # characters of a run id or custom run id (the store refuses longer ones)
 
 
+def project_problem(project: str) -> str | None:
+    """Why ``project`` is not a project name the store accepts (None: it is one)."""
+    if PROJECT_NAME.fullmatch(project):
+        return None
+    return (
+        f"project {project!r} is not of the form 'workspace/project' "
+        "(letters, digits, '.', '_' and '-' on each side of one '/')"
+    )
+
+
 def check_run_id(path: str, value: str) -> str:
     """A run id / custom run id: at most 1024 characters without NUL (rule ``run-id``)."""
     if len(value) > MAX_RUN_ID or "\0" in value:
@@ -130,13 +148,26 @@ def check_run_id(path: str, value: str) -> str:
     return value
 
 
+MODEL_KEY = re.compile(r"[A-Z0-9]{1,10}")  # neptune 1.x: upper-case letters and digits
+MODEL_ID = re.compile(r"[A-Z0-9]{1,32}-[A-Z0-9]{1,10}")  # <project key>-<model key>
+
+
+def check_model_key(key: object) -> str:
+    """A model's key (``init_model(key=)``, rule ``model-key``): 1-10 upper-case letters or digits."""
+    if not isinstance(key, str) or not MODEL_KEY.fullmatch(key):
+        raise ValueRuleError("key", "model-key", f"{key!r} must be 1-10 upper-case letters or digits")
+    return key
+
+
 def check_no_nul(path: str, value: str, what: str = "string") -> str:
     """Refuse a string holding NUL (rule ``string-nul``): the store's PostgreSQL backend cannot hold
     one, and a value must never be stored altered. Returns ``value``."""
     if "\0" in value:
         raise ValueRuleError(path, "string-nul", f"{what} {value[:64]!r} holds a NUL character")
     if not value.isascii() and not is_utf8(value):
-        raise ValueRuleError(path, "string-utf8", f"{what} {value[:64]!r} holds a lone surrogate (not valid Unicode)")
+        raise ValueRuleError(
+            path, "string-utf8", f"{what} {value[:64]!r} holds a lone surrogate (not valid Unicode)"
+        )
     return value
 
 
@@ -186,7 +217,7 @@ def truncate(path: str, value: str, limit: int, rule: str) -> str:
 def check_set_item(path: str, value: object) -> str:
     if type(value) is not str:
         raise ValueRuleError(
-            path, "set-item-type", f"string set items must be str, not {type(value).__name__}"
+            path, "set-item-type", f"string set items must be str, not {type_words(value)}"
         )
     if len(value) > MAX_SET_ITEM_LENGTH:
         raise ValueRuleError(
@@ -200,12 +231,14 @@ WARN_INTERVAL = 10.0
 
 
 def warn(path: str, rule: str, detail: str, *, now: float | None = None) -> bool:
-    """Log a rule warning naming field and rule, at most once per ``WARN_INTERVAL`` per pair."""
+    """Log a rule warning naming field, rule and the user's line, at most once per ``WARN_INTERVAL``
+    per (field, rule)."""
     now = time.monotonic() if now is None else now
     key = (path, rule)
     last = _last_warned.get(key)
     if last is not None and now - last < WARN_INTERVAL:
         return False
     _last_warned[key] = now
-    logger.warning("%r: %s [rule: %s]", path, detail, rule)
+    where = user_line()
+    logger.warning("%r: %s [rule: %s]%s", path, detail, rule, f" (at {where})" if where else "")
     return True

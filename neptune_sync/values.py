@@ -13,21 +13,27 @@ import sys
 import warnings
 from typing import Any
 
+from .exceptions import ValueRuleError
+from .messages import type_words, warn_user
 from .oplog import ops as o
 from .types.atoms import Atom
-from .types.figures import appends_as_image, converts_to_html, converts_to_image
+from .types.figures import appends_as_image, converts_to_html, converts_to_image, is_numpy_array, is_tensor
 from .types.file import File
 from .types.stringify import StringifyValue
 from .validation import (
     MAX_SERIES_STRING_LENGTH,
     MAX_STRING_LENGTH,
     NeptuneUnsupportedType,
+    NeptuneWarning,
     check_int,
     check_no_nul,
     finite_or_warn,
+    join_path,
     to_utc,
     truncate,
 )
+
+PLAIN_ATOMS = frozenset({int, float, str, bool})  # values that need no conversion before their rules
 
 
 def plain(value: Any) -> Any:
@@ -62,11 +68,40 @@ def assignable(value: Any) -> Any:
 
 
 def unsupported(path: str, value: Any) -> None:
-    warnings.warn(
-        f"{path!r}: a {type(value).__name__} is not a type Neptune stores; it was not logged. "
+    warn_user(
+        f"{path!r}: {type_words(value)} is not a type Neptune stores; it was not logged. "
         "Convert it (e.g. to str or float) or wrap it with stringify_unsupported().",
         NeptuneUnsupportedType,
-        stacklevel=4,
+    )
+
+
+def dict_key(path: str, key: object) -> str:
+    """A dict key as a path segment under ``path``. A ``str`` is used as is; any other key becomes
+    its ``str()``, as neptune 1.x formatted keys into paths, with a :class:`NeptuneWarning`: ``1``
+    and ``"1"`` name the same field, and the key is not a ``str`` when read back."""
+    if type(key) is str:
+        return key
+    segment = str(key)
+    warn_user(
+        f"dict key {key!r} ({type_words(key)}) is logged at {join_path(path, segment)!r}: a path is "
+        "made of str keys (1 and '1' name the same field); use str keys to name fields",
+        NeptuneWarning,
+    )
+    return segment
+
+
+def check_appendable_array(path: str, value: Any) -> None:
+    """An array or tensor appended as one point must be an image (2-D, or 3-D with 1, 3 or 4
+    channels; rule ``append-array``): a 1-D or other array is more likely many values."""
+    shape = tuple(getattr(value, "shape", ()))
+    if len(shape) == 2 or (len(shape) == 3 and shape[2] in (1, 3, 4)):
+        return
+    raise ValueRuleError(
+        path,
+        "append-array",
+        f"{type_words(value)} of shape {shape} is not one point: use extend() to log its values as "
+        "points of a float series, append a scalar (e.g. float(x.mean())), or append an image "
+        "(HxW, HxWx1, HxWx3 or HxWx4)",
     )
 
 
@@ -76,10 +111,12 @@ def atom_op(path: str, value: Any, existing: str | None) -> o.Op | None:
     An int written to an existing float field is stored as a float, as neptune 1.x does. A value
     wrapped by ``stringify_unsupported`` keeps its type when Neptune has one, else is its ``str()``.
     """
-    value = plain(value)
-    stringified = isinstance(value, StringifyValue)
-    if stringified:
-        value = plain(value.value)
+    stringified = False
+    if type(value) not in PLAIN_ATOMS:
+        value = plain(value)
+        stringified = isinstance(value, StringifyValue)
+        if stringified:
+            value = plain(value.value)
     kind = type(value)
     if kind is bool:
         return o.AssignBool(path, value)
@@ -118,6 +155,8 @@ def series_kind(path: str, value: Any) -> tuple[str | None, Any]:
     if getattr(value, "ndim", None) == 0 and (number := float_like(value)) is not None:  # a torch scalar
         return o.FieldType.FLOAT_SERIES, number
     if appends_as_image(value):
+        if is_numpy_array(value) or is_tensor(value):
+            check_appendable_array(path, value)
         return o.FieldType.FILE_SERIES, File.as_image(value)
     number = float_like(value)
     if number is not None:

@@ -6,6 +6,7 @@
     context     what handlers share (settings, storage, auth, blobs, in-flight slots) and response helpers
     ingest      POST /v1/batches and GET /v1/acked (the sync protocol, docs/sync-protocol.md)
     blobs       blob endpoints over blobstore: content-addressed, resumable, sha256-verified uploads
+    blobstore/  where blob bytes live: one interface, two backends: local (default) and s3 (aiobotocore)
     reads       the read API (run, structure, values, series pages, file, runs table)
     auth        per-project tokens with read / write scopes, stored hashed
     validation  pure checks of incoming batches (paths, file names, hashes)
@@ -14,7 +15,8 @@
     storage/    one interface, two backends: sqlite (default) and postgres (asyncpg)
     errors      the HTTP-facing errors (StoreError subclasses carrying status and code)
     settings    StoreSettings; server: run one as a context manager; testing: running_store()
-    cli         ``neptune-sync server`` and ``neptune-sync server token create``
+    cli         ``neptune-sync server`` and ``neptune-sync server token create``; workers: ``--workers N``
+    s3_testing  SeaweedFS's ``weed mini`` on loopback, for tests and benchmarks
 
-Nothing here is imported by the training library (``neptune_sync``); aiohttp and asyncpg stay here.
+Nothing here is imported by the training library (``neptune_sync``); aiohttp, asyncpg and aiobotocore stay here.
 """

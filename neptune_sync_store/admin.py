@@ -16,7 +16,7 @@ from typing import TypeVar
 from neptune_sync.exceptions import NeptuneUserError
 
 from .settings import StoreSettings, private_data_dir
-from .storage import Storage, make_storage
+from .storage import Storage
 from .storage.access import TokenRow
 
 T = TypeVar("T")
@@ -54,9 +54,10 @@ def read_ca(path: str) -> str:
 
 
 async def with_storage(settings: StoreSettings, work: Callable[[Storage], Awaitable[T]]) -> T:
+    from .server import open_storage
+
     private_data_dir(settings)
-    storage = make_storage(settings.db, settings.data_dir, pg_schema=settings.pg_schema)
-    await storage.open()
+    storage = await open_storage(settings)
     try:
         return await work(storage)
     finally:
@@ -148,9 +149,22 @@ def backup(settings: StoreSettings, dest: Path) -> str:
             raise NeptuneUserError(f"no store database at {db}")
         backup_sqlite(db, dest / DB_NAME)
         lines.append(f"database -> {dest / DB_NAME}")
-    copied = copy_blobs(settings.blobs_dir, dest / "blobs")
-    lines.append(f"blobs: {copied} copied -> {dest / 'blobs'}")
+    blobs = _local_blobs(settings)
+    if blobs is None:
+        lines.append(S3_BLOBS)
+    else:
+        copied = copy_blobs(blobs, dest / "blobs")
+        lines.append(f"blobs: {copied} copied -> {dest / 'blobs'}")
     return "\n".join(lines)
+
+
+S3_BLOBS = "the blobs are in S3: back the bucket up (or version it) with the object store's own tools"
+
+
+def _local_blobs(settings: StoreSettings) -> Path | None:
+    """The blob directory, or None when the blobs live in S3."""
+    location = settings.blob_location
+    return None if location.startswith("s3://") else Path(location)
 
 
 def restore(settings: StoreSettings, src: Path, *, replace: bool) -> str:
@@ -171,8 +185,12 @@ def restore(settings: StoreSettings, src: Path, *, replace: bool) -> str:
         lines.append(f"database <- {src / DB_NAME}")
     else:
         lines.append("the database is PostgreSQL: restore it with pg_restore / psql (docs/store.md)")
-    _private_dir(settings.blobs_dir)
-    copied = copy_blobs(src / "blobs", settings.blobs_dir)
-    lines.append(f"blobs: {copied} copied <- {src / 'blobs'}")
+    blobs = _local_blobs(settings)
+    if blobs is None:
+        lines.append(S3_BLOBS)
+    else:
+        _private_dir(blobs)
+        copied = copy_blobs(src / "blobs", blobs)
+        lines.append(f"blobs: {copied} copied <- {src / 'blobs'}")
     lines.append("daemons re-send what the backup lacks at their next sync")
     return "\n".join(lines)

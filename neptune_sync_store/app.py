@@ -8,9 +8,9 @@ from aiohttp import web
 
 from neptune_sync.protocol import PROTOCOL_VERSION, ErrorBody
 
-from . import blobs, browse, ingest, reads, webapp
+from . import blobs, browse, ingest, reads, tables, webapp
 from .auth import TokenAuth
-from .blobstore import BlobFiles
+from .blobstore import BlobBackend
 from .context import CONTEXT, StoreContext, json_response
 from .errors import RequestError
 from .outage import is_outage
@@ -92,11 +92,13 @@ async def health(request: web.Request) -> web.Response:
     return json_response({"status": "ok", "protocol": PROTOCOL_VERSION})
 
 
-def build_app(settings: StoreSettings, storage: Storage, *, tls: bool = False) -> web.Application:
-    """The application over an opened storage (the caller owns opening and closing it)."""
+def build_app(
+    settings: StoreSettings, storage: Storage, blob_backend: BlobBackend, *, tls: bool = False
+) -> web.Application:
+    """The application over an opened storage and blob backend (the caller opens and closes them)."""
     app = web.Application(client_max_size=settings.max_body, middlewares=[errors_as_json])
     app.on_response_prepare.append(security_headers(tls))
-    app[CONTEXT] = StoreContext(settings, storage, TokenAuth(storage), BlobFiles(settings.blobs_dir))
+    app[CONTEXT] = StoreContext(settings, storage, TokenAuth(storage), blob_backend)
     app.router.add_get("/v1/health", health)
     app.router.add_post("/v1/batches", ingest.post_batch)
     app.router.add_get("/v1/acked", ingest.get_acked)
@@ -108,7 +110,11 @@ def build_app(settings: StoreSettings, storage: Storage, *, tls: bool = False) -
     app.router.add_get("/v1/run/values", reads.get_values)
     app.router.add_get("/v1/run/series", reads.get_series)
     app.router.add_get("/v1/run/file", reads.get_file)
-    app.router.add_get("/v1/runs", reads.get_runs_table)
+    app.router.add_get("/v1/runs", tables.get_runs_table)
+    app.router.add_get("/v1/table", tables.get_table)
+    app.router.add_post("/v1/trash", tables.post_trash)
+    app.router.add_post("/v1/trash/restore", tables.post_restore)
+    app.router.add_post("/v1/trash/clear", tables.post_clear_trash)
     app.router.add_get("/v1/projects", browse.get_projects)
     app.router.add_get("/v1/project/fields", browse.get_project_fields)
     app.router.add_get("/v1/series/buckets", browse.get_buckets)

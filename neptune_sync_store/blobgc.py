@@ -9,6 +9,10 @@ Uploads in flight are safe: partials still being written are recent, and a commi
 holds :class:`BlobLock` shared from the moment its last bytes land until its project owns the
 blob, while collection holds it exclusive from the check that no project owns a blob to its
 deletion. A blob is therefore never deleted between an upload's commit and its owner row.
+
+The lock is an ``flock`` on ``<data_dir>/.gc.lock``: it orders the store processes and the
+collector of one host. Store processes on several hosts sharing an S3 bucket and a PostgreSQL
+database are not ordered by it: run collection there only while uploads are stopped (docs/store.md).
 """
 
 from __future__ import annotations
@@ -22,18 +26,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .blobstore import BlobFiles
+from .blobstore import BlobBackend
 from .storage import Storage
 
 DEFAULT_GRACE = 86_400.0
-LOCK_NAME = ".gc.lock"
 
 
 class BlobLock:
-    """An advisory file lock beside the blobs (held by every store process sharing the directory)."""
+    """An advisory file lock in the data directory (held by every store process of this host)."""
 
-    def __init__(self, root: Path) -> None:
-        self.path = Path(root) / LOCK_NAME
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
 
     @asynccontextmanager
     async def _held(self, mode: int, enabled: bool = True) -> AsyncIterator[None]:
@@ -75,8 +78,9 @@ class GcReport:
 
 async def collect(
     storage: Storage,
-    blobs: BlobFiles,
+    blobs: BlobBackend,
     *,
+    lock: BlobLock,
     grace: float = DEFAULT_GRACE,
     partial_ttl: float,
     dry_run: bool = False,
@@ -90,29 +94,29 @@ async def collect(
     touched: dict[str, float] = {}
     for sha, _, when in await storage.blob_owners():
         touched[sha] = max(when, touched.get(sha, when))
-    for sha in sorted(set(blobs.shas()) | set(touched)):
+    for sha in sorted(set(await blobs.shas()) | set(touched)):
         if sha in referenced:
             report.kept_referenced += 1
             continue
         if touched.get(sha, -1.0) >= cutoff:
             report.kept_recent += 1
             continue
-        size = blobs.size(sha) or 0
+        size = await blobs.size(sha) or 0
         if dry_run:
             report.blobs.append(sha)
             report.blob_bytes += size
             continue
-        async with BlobLock(blobs.root).exclusive():
+        async with lock.exclusive():
             if await storage.disown_stale_blob(sha, cutoff):
-                blobs.delete(sha)
+                await blobs.delete(sha)
                 report.blobs.append(sha)
                 report.blob_bytes += size
             else:
                 report.kept_recent += 1
-    for owner, sha, size, written in blobs.partials():
-        if now - written > partial_ttl:
+    for partial in await blobs.partials():
+        if now - partial.last_write > partial_ttl:
             if not dry_run:
-                blobs.delete_partial(sha, owner)
+                await blobs.drop_partial(partial.sha256, partial.owner)
             report.partials += 1
-            report.partial_bytes += size
+            report.partial_bytes += partial.received
     return report

@@ -18,15 +18,17 @@ from aiohttp import web
 
 from .auth import READ, WRITE
 from .blobgc import BlobLock
+from .blobstore import check_name
 from .context import StoreContext, context
 from .errors import NotFound, RequestError, TooLarge
+from .files import OCTET, SAFE_HEADERS
 from .validation import check_project
 
 log = logging.getLogger(__name__)
 
 
 def partial_owner(project: str) -> str:
-    """The directory name of a project's partial uploads."""
+    """The owner name of a project's partial uploads (a directory or key prefix of the backend)."""
     return hashlib.sha256(project.encode()).hexdigest()[:16]
 
 
@@ -41,22 +43,20 @@ async def _project(request: web.Request, scope: str | None) -> tuple[StoreContex
         )
     check_project(project)
     principal.require(project, scope)
-    sha = request.match_info["sha256"]
-    ctx.blobs.path_of(sha)  # 400 for a name that is not a sha256
-    return ctx, project, sha
+    return ctx, project, check_name(request.match_info["sha256"])
 
 
 async def _held(ctx: StoreContext, project: str, sha: str) -> int | None:
     """The blob's size if ``project`` holds it, else None."""
     if not await ctx.storage.owns_blob(project, sha):
         return None
-    return ctx.blobs.size(sha)
+    return await ctx.blobs.size(sha)
 
 
 async def _claim(ctx: StoreContext, project: str, sha: str) -> int | None:
     """The blob's size if ``project`` holds it, touched so that collection spares it for the batch
     that may follow; else None. Under the lock collection deletes under: no deletion in between."""
-    async with BlobLock(ctx.blobs.root).shared():
+    async with BlobLock(ctx.settings.gc_lock).shared():
         size = await _held(ctx, project, sha)
         if size is not None:
             await ctx.storage.own_blob(project, sha, time.time())
@@ -68,7 +68,7 @@ async def head_blob(request: web.Request) -> web.Response:
     size = await _claim(ctx, project, sha)
     if size is not None:
         return web.Response(status=200, headers={"Content-Length": str(size), "X-Blob-Size": str(size)})
-    received = ctx.blobs.received(sha, partial_owner(project))
+    received = await ctx.blobs.received(sha, partial_owner(project))
     return web.Response(status=404, headers={"X-Upload-Offset": str(received)})
 
 
@@ -81,18 +81,18 @@ async def put_blob(request: web.Request) -> web.Response:
     if await _claim(ctx, project, sha) is not None:
         return web.Response(status=200, headers={"X-Upload-Offset": str(size)})
     owner = partial_owner(project)
-    _check_partial_quota(ctx, project, owner, sha, size)
+    await _check_partial_quota(ctx, project, owner, sha, size)
     # a request that may complete the upload commits under the lock garbage collection deletes under
     length = request.content_length
     completes = length is None or offset + length >= size
     with ctx.upload_slots.take():
-        async with BlobLock(ctx.blobs.root).shared(enabled=completes):
+        async with BlobLock(ctx.settings.gc_lock).shared(enabled=completes):
             try:
                 received = await ctx.blobs.receive(
                     sha, size, offset, request.content.iter_chunked(1 << 20), owner
                 )
             except ConnectionResetError:  # the uploader went away: the next upload resumes the partial
-                log.info("upload of %s cut off at %d bytes", sha, ctx.blobs.received(sha, owner))
+                log.info("upload of %s cut off", sha)
                 raise RequestError("upload cut off; resume from the offset HEAD reports") from None
             if received == size:
                 await ctx.storage.own_blob(project, sha, time.time())
@@ -100,15 +100,15 @@ async def put_blob(request: web.Request) -> web.Response:
     return web.Response(status=status, headers={"X-Upload-Offset": str(received)})
 
 
-def _check_partial_quota(ctx: StoreContext, project: str, owner: str, sha: str, size: int) -> None:
+async def _check_partial_quota(ctx: StoreContext, project: str, owner: str, sha: str, size: int) -> None:
     """Expire the project's abandoned partials, then refuse an upload its partial bytes cannot hold."""
     now = time.time()
     held = 0
-    for _, other, nbytes, written in ctx.blobs.partials(owner):
-        if now - written > ctx.settings.partial_ttl:
-            ctx.blobs.delete_partial(other, owner)
-        elif other != sha:
-            held += nbytes
+    for partial in await ctx.blobs.partials(owner):
+        if now - partial.last_write > ctx.settings.partial_ttl:
+            await ctx.blobs.drop_partial(partial.sha256, owner)
+        elif partial.sha256 != sha:
+            held += partial.received
     limit = ctx.settings.max_partial
     if held + size > limit:
         raise TooLarge(
@@ -120,9 +120,36 @@ def _check_partial_quota(ctx: StoreContext, project: str, owner: str, sha: str, 
 
 async def get_blob(request: web.Request) -> web.StreamResponse:
     ctx, project, sha = await _project(request, READ)
-    if await _held(ctx, project, sha) is None:
+    if not await ctx.storage.owns_blob(project, sha):
         raise NotFound(f"project {project!r} holds no blob {sha}")
-    return web.FileResponse(ctx.blobs.path_of(sha), headers={"Content-Type": "application/octet-stream"})
+    return await blob_response(request, sha, sha, {"Content-Type": OCTET, **SAFE_HEADERS}, download=True)
+
+
+async def blob_response(
+    request: web.Request, sha: str, filename: str, headers: dict[str, str], *, download: bool
+) -> web.StreamResponse:
+    """Serve a committed blob: a redirect to a presigned URL for a download when the backend gives
+    one, a file response for a local blob, else the bytes streamed from the backend."""
+    blobs = context(request).blobs
+    if download:
+        url = await blobs.download_url(sha, filename)
+        if url is not None:
+            raise web.HTTPFound(url, headers={"Cache-Control": "no-store"})
+    path = blobs.file_path(sha)
+    if path is not None:
+        if not path.is_file():
+            raise NotFound(f"no blob {sha}")
+        return web.FileResponse(path, headers=headers)
+    size = await blobs.size(sha)
+    if size is None:
+        raise NotFound(f"no blob {sha}")
+    response = web.StreamResponse(headers=headers)
+    response.content_length = size
+    await response.prepare(request)
+    async for chunk in blobs.read(sha):
+        await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 def _header_int(request: web.Request, name: str, default: int | None) -> int:

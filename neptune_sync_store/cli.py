@@ -16,12 +16,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from neptune_sync.exceptions import NeptuneUserError, StoreError
 from neptune_syncd.notify import Notifier
 
 from .blobgc import DEFAULT_GRACE
 from .settings import DEFAULT_MAX_BODY, DEFAULT_MAX_INFLIGHT, DEFAULT_PORT, StoreSettings, default_data_dir
+
+if TYPE_CHECKING:
+    from .storage import Storage
 
 URL_ENV = "NEPTUNE_SYNC_STORE_URL"
 
@@ -65,6 +68,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=DEFAULT_MAX_INFLIGHT,
         help="ingestion requests at once; more get 429",
+    )
+    server.add_argument(
+        "--workers", type=int, default=1, help="store processes sharing the port (SO_REUSEPORT; default 1)"
+    )
+    server.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # set for workers
+    server.add_argument(
+        "--presign-seconds",
+        type=int,
+        default=0,
+        help="with S3 blobs: redirect blob downloads to presigned URLs valid this long (default 0: off)",
     )
     server.add_argument("--token-project", help="mint a read+write token for this project at start ...")
     server.add_argument(
@@ -139,11 +152,22 @@ def _storage_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--db", default=argparse.SUPPRESS, help="SQLite file path or postgresql:// DSN")
     parser.add_argument("--pg-schema", default=argparse.SUPPRESS, help="PostgreSQL schema (default public)")
+    parser.add_argument(
+        "--blobs",
+        default=argparse.SUPPRESS,
+        help="where blob bytes live: a directory or s3://bucket[/prefix] (default <data>/blobs)",
+    )
 
 
 def _settings(args: argparse.Namespace, **limits: float) -> StoreSettings:
     data = Path(getattr(args, "data", None) or default_data_dir())
-    return StoreSettings(data, getattr(args, "db", None), getattr(args, "pg_schema", "public"), **limits)
+    return StoreSettings(
+        data,
+        getattr(args, "db", None),
+        getattr(args, "pg_schema", "public"),
+        blobs=getattr(args, "blobs", None),
+        **limits,
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -152,17 +176,21 @@ def _serve(args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         print("neptune-sync server: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
-    try:
-        check_exposure(args.host, tls=bool(args.tls_cert), insecure=args.insecure)
-    except NeptuneUserError as exc:
-        print(f"neptune-sync server: {exc}", file=sys.stderr)
+    check_exposure(args.host, tls=bool(args.tls_cert), insecure=args.insecure)
+    if args.workers < 1:
+        print("neptune-sync server: --workers must be at least 1", file=sys.stderr)
         return 2
+    if args.workers > 1:
+        from .workers import run_workers
+
+        return run_workers(sys.argv[1:], args.host, args.port, args.workers)
     settings = _settings(
         args,
         max_body=args.max_body,
         max_inflight=args.max_inflight,
         max_partial=args.max_partial_bytes,
         partial_ttl=args.partial_ttl,
+        presign_seconds=args.presign_seconds,
     )
     tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
 
@@ -177,7 +205,7 @@ def _serve(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with serve(settings, args.host, args.port, tls=tls) as store:
+        async with serve(settings, args.host, args.port, tls=tls, reuse_port=args.reuse_port) as store:
             if args.token_project and args.token_file:
                 _write_private(Path(args.token_file), await store.token(args.token_project))
             print(store.url, flush=True)
@@ -200,13 +228,9 @@ async def _watchdog(notifier: Notifier) -> None:
         await asyncio.sleep(notifier.watchdog_interval)
 
 
-def _admin(what: str, work: Callable[[], str]) -> int:
-    """Run an administration command: its output on stdout, a user mistake as one line, status 2."""
-    try:
-        print(work())
-    except (StoreError, NeptuneUserError) as exc:
-        print(f"neptune-sync server {what}: {exc}", file=sys.stderr)
-        return 2
+def _admin(work: Callable[[], str]) -> int:
+    """Run an administration command, its output on stdout (errors reach the CLI's boundary)."""
+    print(work())
     return 0
 
 
@@ -229,7 +253,7 @@ def _token_create(args: argparse.Namespace) -> int:
             )
         )
 
-    return _admin("token create", work)
+    return _admin(work)
 
 
 def _token_list(args: argparse.Namespace) -> int:
@@ -239,7 +263,7 @@ def _token_list(args: argparse.Namespace) -> int:
         rows = asyncio.run(with_storage(_settings(args), lambda s: s.tokens()))
         return token_table(rows, time.time())
 
-    return _admin("token list", work)
+    return _admin(work)
 
 
 def _token_revoke(args: argparse.Namespace) -> int:
@@ -249,44 +273,48 @@ def _token_revoke(args: argparse.Namespace) -> int:
         count = asyncio.run(with_storage(_settings(args), lambda s: revoke(s, args.token, every=args.all)))
         return f"revoked {count} token{'s' if count != 1 else ''}"
 
-    return _admin("token revoke", work)
+    return _admin(work)
 
 
 def _gc(args: argparse.Namespace) -> int:
     from .admin import with_storage
-    from .blobgc import collect
-    from .blobstore import BlobFiles
+    from .blobgc import BlobLock, collect
+    from .blobstore import make_blob_backend
 
     settings = _settings(args)
 
-    def work() -> str:
-        report = asyncio.run(
-            with_storage(
-                settings,
-                lambda s: collect(
-                    s,
-                    BlobFiles(settings.blobs_dir),
-                    grace=args.grace,
-                    partial_ttl=args.partial_ttl,
-                    dry_run=args.dry_run,
-                ),
+    async def run(storage: Storage) -> str:
+        blobs = make_blob_backend(settings.blob_location)
+        await blobs.open()
+        try:
+            report = await collect(
+                storage,
+                blobs,
+                lock=BlobLock(settings.gc_lock),
+                grace=args.grace,
+                partial_ttl=args.partial_ttl,
+                dry_run=args.dry_run,
             )
-        )
+        finally:
+            await blobs.close()
         return report.summary(args.dry_run)
 
-    return _admin("gc", work)
+    def work() -> str:
+        return asyncio.run(with_storage(settings, run))
+
+    return _admin(work)
 
 
 def _backup(args: argparse.Namespace) -> int:
     from .admin import backup
 
-    return _admin("backup", lambda: backup(_settings(args), Path(args.dest)))
+    return _admin(lambda: backup(_settings(args), Path(args.dest)))
 
 
 def _restore(args: argparse.Namespace) -> int:
     from .admin import restore
 
-    return _admin("restore", lambda: restore(_settings(args), Path(args.src), replace=args.replace))
+    return _admin(lambda: restore(_settings(args), Path(args.src), replace=args.replace))
 
 
 def _write_private(path: Path, text: str) -> None:

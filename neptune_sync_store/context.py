@@ -13,7 +13,7 @@ from aiohttp import web
 from neptune_sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 
 from .auth import TokenAuth
-from .blobstore import BlobFiles
+from .blobstore import BlobBackend
 from .errors import Overloaded, RequestError
 from .settings import StoreSettings
 from .storage import Storage
@@ -51,7 +51,7 @@ class StoreContext:
     settings: StoreSettings
     storage: Storage
     auth: TokenAuth
-    blobs: BlobFiles
+    blobs: BlobBackend
     ingest_slots: Slots = field(init=False)
     upload_slots: Slots = field(init=False)
 

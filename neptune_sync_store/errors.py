@@ -1,11 +1,13 @@
 """HTTP-facing errors of the store: each carries its status and a stable code for the JSON body.
 
-They extend :class:`neptune_sync.exceptions.StoreError`, so the whole project keeps one hierarchy.
+They extend :class:`neptune_sync.exceptions.StoreError` (401 / 403 also the client's
+``Unauthorized`` / ``Forbidden``), so the whole project keeps one hierarchy.
 Handlers raise them; the error middleware (``app``) turns them into ``ErrorBody`` responses.
 """
 
 from __future__ import annotations
 
+from neptune_sync import exceptions as client
 from neptune_sync.exceptions import StoreError
 
 
@@ -20,12 +22,12 @@ class RequestError(StoreError):
         super().__init__(message)
 
 
-class Unauthorized(RequestError):
+class Unauthorized(RequestError, client.Unauthorized):
     status = 401
     code = "unauthorized"
 
 
-class Forbidden(RequestError):
+class Forbidden(RequestError, client.Forbidden):
     status = 403
     code = "forbidden"
 
@@ -53,3 +55,9 @@ class Unprocessable(RequestError):
 class Overloaded(RequestError):
     status = 429
     code = "overloaded"
+
+
+class BadQuery(RequestError):
+    """A table query (NQL) the store cannot run; the message names the column."""
+
+    code = "bad_query"

@@ -86,10 +86,10 @@ async def _check_blobs(ctx: StoreContext, req: BatchRequest) -> None:
         return
     project = req.run.project
     sizes: dict[str, int | None] = {}
-    async with BlobLock(ctx.blobs.root).shared():
+    async with BlobLock(ctx.settings.gc_lock).shared():
         for sha in {ref.sha256 for _, ref in refs}:
             owned = await ctx.storage.owns_blob(project, sha)
-            sizes[sha] = ctx.blobs.size(sha) if owned else None
+            sizes[sha] = await ctx.blobs.size(sha) if owned else None
             if sizes[sha] is not None:
                 await ctx.storage.own_blob(project, sha, time.time())
     for seq, ref in refs:

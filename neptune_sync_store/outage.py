@@ -27,6 +27,8 @@ def is_outage(exc: BaseException) -> bool:
         return True
     if isinstance(exc, sqlite3.OperationalError):
         return getattr(exc, "sqlite_errorcode", 0) & 0xFF in _SQLITE_OUTAGE
+    if _is_object_storage_outage(exc):
+        return True
     asyncpg = sys.modules.get("asyncpg")  # imported only when the store runs on PostgreSQL
     if asyncpg is None:
         return False
@@ -34,3 +36,16 @@ def is_outage(exc: BaseException) -> bool:
         return True
     state = getattr(exc, "sqlstate", None) if isinstance(exc, asyncpg.PostgresError) else None
     return isinstance(state, str) and state[:2] in _PG_OUTAGE_CLASSES
+
+
+def _is_object_storage_outage(exc: BaseException) -> bool:
+    """botocore's failures to reach the bucket, and the bucket's own 5xx answers (SlowDown,
+    InternalError, ServiceUnavailable): the S3 blob backend cannot work now."""
+    botocore = sys.modules.get("botocore.exceptions")  # imported only with the S3 blob backend
+    if botocore is None:
+        return False
+    if isinstance(exc, (botocore.ConnectionError, botocore.HTTPClientError)):
+        return True
+    if isinstance(exc, botocore.ClientError):
+        return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) >= 500
+    return False

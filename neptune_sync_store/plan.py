@@ -17,6 +17,10 @@ Rules (docs/sync-protocol.md, "Batches" and "Merge of writers"):
 - A field's type is fixed by its first write (``ops.field_type_of``); a write of another type is a
   conflict reported per op, and still advances the applied seq. Only this depends on arrival order.
 - Delete removes the field and its points; the path may then take another type.
+- A path is a field or a namespace, never both, and a run holds at most ``rules.MAX_FIELDS``
+  fields (neptune_sync.rules): a write that breaks the first is a conflict reported per op, one
+  that breaks the second a rejection (rule ``field-limit``). Both depend on arrival order.
+  Backends load the :class:`Shape` around the paths a batch may create (:func:`new_paths`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 
 import msgspec
 
+from neptune_sync import rules
 from neptune_sync.merge import NO_TIME, Key
 from neptune_sync.oplog import ops
 from neptune_sync.oplog.framing import Entry
@@ -222,6 +227,25 @@ def key_batch(
 
 
 @dataclass
+class Shape:
+    """The run's fields around the paths a batch creates, as far as the batch's own states do not
+    tell: ``under`` counts the fields under a path, ``types`` holds the fields at their parents,
+    ``count`` the run's fields that count toward the limit (None: not loaded, the batch creates
+    no path the store lacks).
+    The plan keeps them up to date as the batch creates and deletes fields."""
+
+    under: dict[str, int] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+    count: int | None = None
+    limit: int = rules.MAX_FIELDS
+
+
+def new_paths(paths: Iterable[str], fields: dict[str, FieldState]) -> list[str]:
+    """The batch's paths the store holds no field at: the ones a :class:`Shape` is loaded for."""
+    return [p for p in paths if p not in fields]
+
+
+@dataclass
 class Plan:
     """What one batch changes, for a backend to write."""
 
@@ -234,6 +258,7 @@ class Plan:
     cleared_ids: list[int] = field(default_factory=list)
     conflicts: list[OpConflict] = field(default_factory=list)
     rejected: list[OpRejection] = field(default_factory=list)
+    shape: Shape = field(default_factory=Shape)
 
     def dirty(self) -> Iterable[tuple[str, FieldState]]:
         return ((p, s) for p, s in self.fields.items() if s.dirty)
@@ -255,7 +280,9 @@ class Plan:
             return  # written before the path's last delete
         attempted = ops.field_type_of(op)
         if state is None:
-            state = self.fields[op.path] = FieldState(attempted)
+            state = self._create(entry.seq, op.path, attempted)
+            if state is None:
+                return
         elif state.type != attempted:
             self.conflicts.append(OpConflict(entry.seq, op.path, state.type, attempted))
             return
@@ -267,6 +294,28 @@ class Plan:
         elif state.key is None or key > state.key:
             state.key = key
             _APPLY[type(op)](state, op)
+
+    def _create(self, seq: int, path: str, type_: str) -> FieldState | None:
+        """A new field, or None after reporting why the path cannot take one."""
+        shape = self.shape
+        clash = rules.conflict(path, type_, self._type_at, lambda p: shape.under.get(p, 0) > 0)
+        if clash is not None:
+            self.conflicts.append(OpConflict(seq, *clash))
+            return None
+        if shape.count is not None and rules.counted(path):
+            if rules.over_field_limit(shape.count, shape.limit):
+                reason = f"{rules.field_limit_message(shape.limit)} [rule: {rules.FIELD_LIMIT}]"
+                self.rejected.append(OpRejection(seq, path, reason))
+                return None
+            shape.count += 1
+        for parent in rules.parents(path):
+            shape.under[parent] = shape.under.get(parent, 0) + 1
+        state = self.fields[path] = FieldState(type_)
+        return state
+
+    def _type_at(self, path: str) -> str | None:
+        state = self.fields.get(path)
+        return state.type if state is not None else self.shape.types.get(path)
 
     def _reset(self, seq: int, op: ops.Op, key: Key, state: FieldState | None, resets: PathResets) -> None:
         clear = isinstance(op, ops.ClearSeries)
@@ -293,6 +342,13 @@ class Plan:
         if state.id is not None:
             self.deleted_ids.append(state.id)
         del self.fields[path]
+        shape = self.shape
+        shape.types.pop(path, None)
+        if shape.count is not None and rules.counted(path):
+            shape.count -= 1
+        for parent in rules.parents(path):
+            if parent in shape.under:
+                shape.under[parent] -= 1
 
     def _clear(self, state: FieldState) -> None:
         if state.id is not None:
@@ -309,9 +365,11 @@ def plan_batch(
     fields: dict[str, FieldState] | None = None,
     resets: dict[str, PathResets] | None = None,
     nums: dict[str, int] | None = None,
+    shape: Shape | None = None,
 ) -> Plan:
     """Apply a keyed batch to ``fields`` (the current state of the touched paths, late ones with
-    what :meth:`KeyedBatch.needs` asked loaded) and ``resets`` (the paths' clears and deletes).
+    what :meth:`KeyedBatch.needs` asked loaded), ``resets`` (the paths' clears and deletes) and
+    ``shape`` (the run's fields around the paths the batch creates).
 
     Given plain entries, keys them as the first batch of writer ``"w"`` above ``applied_seq``.
     """
@@ -319,6 +377,8 @@ def plan_batch(
         batch = key_batch(batch, applied_seq, "w", NO_TIME)
     nums = {batch.writer_id: batch.writer_num, **(nums or {})}
     plan = Plan(batch.applied_seq, fields if fields is not None else {}, resets or {}, batch.writer_id, nums)
+    if shape is not None:
+        plan.shape = shape
     for item in batch.items:
         plan.apply(item)
     for state in plan.fields.values():

@@ -1,4 +1,4 @@
-"""The read API (JSON): find a run, its structure, field values, series pages, file content, runs table.
+"""The read API (JSON): find a run, its structure, field values, series pages, file content.
 
 Every endpoint takes ``project`` and needs a token with the read scope on it. ``run`` may be the
 run_key, the run_id or the custom_run_id.
@@ -11,17 +11,18 @@ from typing import Any
 
 from aiohttp import web
 
+from neptune_sync.messages import a
 from neptune_sync.oplog.ops import FieldType
-from neptune_sync.protocol import FieldValue, RunRecord, RunRow, RunsTable
+from neptune_sync.protocol import FieldValue, RunRecord
 
-from . import files, query
+from . import files
 from .auth import READ
+from .blobs import blob_response
+from .blobstore import check_name
 from .context import context, json_response, query_bool, query_float, query_int, query_str
 from .errors import Conflict, NotFound, RequestError
 from .storage.base import DEFAULT_PAGE, MAX_PAGE
 from .validation import check_project
-
-MAX_TABLE = 100_000
 
 
 async def project_of(request: web.Request) -> str:
@@ -71,7 +72,7 @@ async def get_series(request: web.Request) -> web.Response:
     if page is None:
         raise NotFound(f"run {run.run_key!r} has no field {path!r}")
     if page.type not in (FieldType.FLOAT_SERIES, FieldType.STRING_SERIES, FieldType.FILE_SERIES):
-        raise Conflict(f"{path!r} is a {page.type} field, not a series")
+        raise Conflict(f"{path!r} is {a(page.type + ' field')}, not a series")
     return json_response(page)
 
 
@@ -84,11 +85,13 @@ async def get_file(request: web.Request) -> web.StreamResponse:
         raise NotFound(f"run {run.run_key!r} has no field {path!r}")
     ref = await _file_ref(request, run, values[0])
     ctx = context(request)
-    blob = ctx.blobs.path_of(ref["sha256"])
-    if not await ctx.storage.owns_blob(run.project, ref["sha256"]) or not blob.is_file():
-        raise NotFound(f"the content of {path!r} (sha256 {ref['sha256']}) has not been uploaded")
+    sha = check_name(ref["sha256"])
+    if not await ctx.storage.owns_blob(run.project, sha) or await ctx.blobs.size(sha) is None:
+        raise NotFound(f"the content of {path!r} (sha256 {sha}) has not been uploaded")
     inline = query_bool(request, "inline")
-    return web.FileResponse(blob, headers=files.content_headers(files.file_name(path, ref), inline))
+    name = files.file_name(path, ref)
+    headers = files.content_headers(name, inline)
+    return await blob_response(request, sha, name, headers, download=not inline)
 
 
 async def _file_ref(request: web.Request, run: RunRecord, held: FieldValue) -> dict[str, Any]:
@@ -110,32 +113,6 @@ async def _file_ref(request: web.Request, run: RunRecord, held: FieldValue) -> d
         if ref is None:
             raise NotFound(f"file set {held.path!r} has no file {member!r}")
     else:
-        raise Conflict(f"{held.path!r} is a {held.type} field, not a file, fileSeries or fileSet")
+        raise Conflict(f"{held.path!r} is {a(held.type + ' field')}, not a file, fileSeries or fileSet")
     assert isinstance(ref, dict)
     return ref
-
-
-async def get_runs_table(request: web.Request) -> web.Response:
-    project = await project_of(request)
-    q = request.query
-    state = q.get("state") or None
-    if state is not None and state not in query.STATES:
-        raise RequestError(f"state must be one of {query.STATES}, got {state!r}")
-    spec = query.RunsQuery(
-        columns=[c for raw in q.getall("columns", []) for c in raw.split(",") if c],
-        where=[query.parse_where(w) for w in q.getall("where", [])],
-        tags=q.getall("tag", []),
-        state=state,
-        sort_by=q.get("sort_by") or None,
-        ascending=query_bool(request, "ascending"),
-        limit=query_int(request, "limit", 10_000, low=1, high=MAX_TABLE),
-        offset=query_int(request, "offset", 0, low=0, high=2**31),
-    )
-    storage = context(request).storage
-    # select on the few paths filters and sorting read, then load the columns of one page only
-    page, total = query.select(await storage.runs_with_fields(project, spec.filter_paths()), spec)
-    values = await storage.fields_of_runs(project, [run.run_key for run in page], spec.columns)
-    rows = [RunRow(run, {p: v.value for p, v in values.get(run.run_key, {}).items()}) for run in page]
-    response = json_response(RunsTable(rows))
-    response.headers["X-Total-Count"] = str(total)
-    return response

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
+import sqlite3
 import ssl
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from neptune_sync.exceptions import NeptuneUserError
+from neptune_sync.exceptions import NeptuneUserError, StoreError
 
 from .app import build_app
 from .auth import SCOPES
+from .blobstore import make_blob_backend
 from .context import CONTEXT
 from .settings import StoreSettings, private_data_dir
 from .storage import Storage, make_storage
@@ -58,25 +61,65 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
     return ctx
 
 
+def _database_errors() -> tuple[type[BaseException], ...]:
+    errors: tuple[type[BaseException], ...] = (OSError, sqlite3.Error)
+    try:
+        import asyncpg
+    except ModuleNotFoundError:  # the postgres extra is not installed: no DSN can be opened anyway
+        return errors
+    return (*errors, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+async def open_storage(settings: StoreSettings) -> Storage:
+    """The store's storage, opened; a database that cannot be opened is a StoreError naming it."""
+    storage = make_storage(settings.db, settings.data_dir, pg_schema=settings.pg_schema)
+    try:
+        await storage.open()
+    except _database_errors() as exc:
+        where = settings.db or settings.data_dir
+        if "://" in str(where):  # a DSN may carry a password: show only its host and database
+            parts = urlsplit(str(where))
+            where = f"PostgreSQL at {parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
+        raise StoreError(
+            f"cannot open the database ({where}): {type(exc).__name__}: {exc}; check that it is running "
+            "and reachable, and the --db / --data arguments"
+        ) from None
+    return storage
+
+
 @asynccontextmanager
 async def serve(
-    settings: StoreSettings, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None
+    settings: StoreSettings,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    tls: ssl.SSLContext | None = None,
+    reuse_port: bool = False,
 ) -> AsyncIterator[RunningStore]:
-    """Open storage, listen on ``host:port`` (0: any free port), yield, then shut down cleanly."""
+    """Open storage and blobs, listen on ``host:port`` (0: any free port), yield, then shut down.
+
+    ``reuse_port`` sets ``SO_REUSEPORT``: several store processes then listen on one port and the
+    kernel spreads connections among them (``neptune-sync server --workers N``).
+    """
     private_data_dir(settings)
-    storage = make_storage(settings.db, settings.data_dir, pg_schema=settings.pg_schema)
-    await storage.open()
-    try:
-        app = build_app(settings, storage, tls=tls is not None)
+    async with AsyncExitStack() as stack:
+        storage = await open_storage(settings)
+        stack.push_async_callback(storage.close)
+        blobs = make_blob_backend(settings.blob_location, presign_seconds=settings.presign_seconds)
+        await blobs.open()
+        stack.push_async_callback(blobs.close)
+        app = build_app(settings, storage, blobs, tls=tls is not None)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, host, port, ssl_context=tls, reuse_port=reuse_port or None)
         try:
-            site = web.TCPSite(runner, host, port, ssl_context=tls)
             await site.start()
-            bound = runner.addresses[0][1]
-            shown = f"[{host}]" if ":" in host else host
-            yield RunningStore(f"{'https' if tls else 'http'}://{shown}:{bound}", storage, app)
-        finally:
-            await runner.cleanup()
-    finally:
-        await storage.close()
+        except OSError as exc:
+            raise StoreError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}; another process may be using "
+                "the port: choose another with --port (--port 0 picks a free one)"
+            ) from None
+        bound = runner.addresses[0][1]
+        shown = f"[{host}]" if ":" in host else host
+        yield RunningStore(f"{'https' if tls else 'http'}://{shown}:{bound}", storage, app)

@@ -37,6 +37,9 @@ class StoreSettings:
         max_partial: bytes of unfinished uploads one project may hold (at least ``max_blob``, so
             that the largest blob can upload).
         partial_ttl: seconds after its last byte that an unfinished upload is abandoned.
+        blobs: where blob bytes live: a directory or ``s3://bucket[/prefix]`` (docs/store.md);
+            None means ``<data_dir>/blobs``.
+        presign_seconds: > 0 redirects blob downloads to presigned URLs valid that long (S3 only).
     """
 
     data_dir: Path
@@ -48,10 +51,17 @@ class StoreSettings:
     retry_after: int = 1
     max_partial: int = 64 << 30
     partial_ttl: float = 86_400.0
+    blobs: str | None = None
+    presign_seconds: int = 0
 
     @property
-    def blobs_dir(self) -> Path:
-        return self.data_dir / "blobs"
+    def blob_location(self) -> str:
+        return self.blobs or str(self.data_dir / "blobs")
+
+    @property
+    def gc_lock(self) -> Path:
+        """The file lock blob collection and committing uploads share (blobgc.BlobLock)."""
+        return self.data_dir / ".gc.lock"
 
 
 def private_data_dir(settings: StoreSettings) -> None:

@@ -22,14 +22,16 @@ from collections.abc import Iterator
 
 from neptune_sync.oplog import ops
 from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import BatchRequest
+from neptune_sync.protocol import CONTAINER_KINDS, BatchRequest
 from neptune_sync.validation import (
     INT_MAX,
     INT_MIN,
     MAX_RUN_ID,
     MAX_STEP,
     MAX_TIMESTAMP,
+    MODEL_ID,
     file_name_problem,
+    project_problem,
     relpath_problem,
 )
 
@@ -39,7 +41,6 @@ MAX_PATH = 1024
 MAX_SEQ = 2**63 - 1  # both backends keep sequence numbers in a signed 64-bit column
 MAX_SIZE = 2**63 - 1
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_PROJECT = re.compile(r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]+")
 _KEY = re.compile(r"[A-Za-z0-9._:@+=-]{1,255}")
 _SERIES = (ops.LogFloats, ops.LogStrings, ops.LogFiles)
 _step = operator.attrgetter("step")
@@ -52,8 +53,9 @@ def is_sha256(text: str) -> bool:
 
 
 def check_project(project: str) -> None:
-    if not _PROJECT.fullmatch(project):
-        raise RequestError(f"project {project!r} is not of the form 'workspace/project'")
+    problem = project_problem(project)
+    if problem:
+        raise RequestError(problem)
 
 
 def check_batch(req: BatchRequest) -> None:
@@ -65,8 +67,14 @@ def check_batch(req: BatchRequest) -> None:
     for name, value in (("run_id", req.run.run_id), ("custom_run_id", req.run.custom_run_id)):
         if len(value) > MAX_RUN_ID or "\0" in value:
             raise RequestError(f"{name} must be at most {MAX_RUN_ID} characters without NUL")
-    if req.run.kind not in ("run", "project"):
-        raise RequestError(f"run kind {req.run.kind!r} is neither 'run' nor 'project'")
+    if req.run.kind not in CONTAINER_KINDS:
+        raise RequestError(f"run kind {req.run.kind!r} is not one of {', '.join(CONTAINER_KINDS)}")
+    if (req.run.kind == "model_version") != bool(req.run.model_id):
+        raise RequestError("model_id is required for a model_version and only for one")
+    if req.run.model_id and not MODEL_ID.fullmatch(req.run.model_id):
+        raise RequestError(f"model_id {req.run.model_id!r} is not of the form 'PROJECTKEY-MODELKEY'")
+    if req.after is not None and not 0.0 <= req.after <= MAX_TIMESTAMP:  # also false for NaN
+        raise RequestError(f"after {req.after!r} is not seconds since the epoch in [0, 1e11]")
     previous = 0
     for entry in req.entries:
         if entry.seq <= previous:

@@ -26,3 +26,13 @@ def isolated_data_dir(tmp_path, monkeypatch):
     ):
         monkeypatch.delenv(var, raising=False)
     return data
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3 API server (SeaweedFS ``weed mini``) on loopback for the session; each test takes
+    its own prefix of its bucket."""
+    from neptune_sync_store.s3_testing import seaweedfs
+
+    with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
+        yield server

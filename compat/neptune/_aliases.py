@@ -1,6 +1,7 @@
 """``neptune.<module>`` names that are neptune_sync modules (the same module objects, not copies).
 
-- ``neptune.types``, ``neptune.exceptions``, ``neptune.utils``, ``neptune.handler`` (and their
+- ``neptune.types``, ``neptune.exceptions``, ``neptune.utils``, ``neptune.handler``,
+  ``neptune.management`` (and their
   submodules) are ``neptune_sync.<same>``;
 - ``neptune.integrations.<name>`` is ``neptune_sync.integrations.<name>`` for any name
   (``neptune.integrations.utils`` included);
@@ -21,7 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-SAME_NAMES = ("types", "exceptions", "utils", "handler")
+SAME_NAMES = ("types", "exceptions", "utils", "handler", "management")
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 

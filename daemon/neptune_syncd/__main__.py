@@ -1,7 +1,7 @@
 """``neptune-syncd``: run the sync daemon for one data dir (docs/daemon.md).
 
 Exit codes: 0 after a clean shutdown or when another daemon already holds the data dir's lock,
-2 for a configuration error (no store configured, bad config file).
+2 for a configuration error (no token configured, a token that cannot be read, bad config file).
 
 The lock is taken before the heavy imports (anyio, aiohttp, watchfiles), so a training process
 that just started this daemon sees it running within a fraction of a second.
@@ -19,37 +19,22 @@ from pathlib import Path
 import msgspec
 
 from neptune_sync.daemon_control import try_lock
-from neptune_sync.exceptions import AuthError
-from neptune_sync.token import parse_token
+from neptune_sync.exceptions import NeptuneSyncError
 
 from .config import DaemonConfig, load_config
+from .routing import RoutingSink, check_routes
 from .sinks.base import Sink
 
 log = logging.getLogger("neptune_syncd")
 
 
-class ConfigError(Exception):
-    """The daemon cannot start with this configuration."""
-
-
-def store_address(config: DaemonConfig) -> tuple[str, str]:
-    """(store URL, token): ``store_url``, else the API token's own address. Raises ConfigError."""
-    if not config.api_token:
-        raise ConfigError("no API token: set NEPTUNE_API_TOKEN or api_token in the config file")
-    if config.store_url:
-        return config.store_url, config.api_token
-    try:
-        return parse_token(config.api_token).address, config.api_token
-    except AuthError as exc:
-        raise ConfigError(str(exc)) from None
-
-
 def make_sink(config: DaemonConfig) -> Sink:
-    """The HTTP sink for the configured store. Raises ConfigError."""
+    """The daemon's sink: each run's requests go to its project's store with its project's token
+    (neptune_syncd.routing). Raises NoCredentialsError / AuthError for a config that cannot work."""
     from .sinks.http import HttpSink
 
-    url, token = store_address(config)
-    return HttpSink(url, token, timeout=config.request_timeout)
+    check_routes(config)
+    return RoutingSink(config, lambda route: HttpSink(route.url, route.token, timeout=config.request_timeout))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -88,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("watchfiles").setLevel(logging.WARNING)  # one line per file event otherwise
     try:
         config = load_config(args.config, data_dir=args.data_dir, store_url=args.store_url)
-        store_address(config)
-    except (ConfigError, OSError, ValueError, msgspec.ValidationError) as exc:
+        check_routes(config)
+    except (NeptuneSyncError, OSError, ValueError, msgspec.DecodeError, msgspec.ValidationError) as exc:
         log.error("configuration error: %s", exc)
         return 2
     lock = take_lock(config.root)

@@ -11,14 +11,20 @@ from pathlib import Path
 
 import msgspec
 
+from neptune_sync.daemon_control import STORE_URL_ENV, config_path
 from neptune_sync.oplog.layout import data_dir
 
 from .batching import BatchPolicy
 from .conflicts import POLICIES
 
-CONFIG_ENV = "NEPTUNE_SYNC_DAEMON_CONFIG"
-STORE_URL_ENV = "NEPTUNE_SYNC_STORE_URL"
 TOKEN_ENV = "NEPTUNE_API_TOKEN"
+
+
+class ProjectRoute(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A ``[projects."ws/proj"]`` (or ``"ws/*"``) entry: the token and store of those runs."""
+
+    api_token: str = ""  # default: the top-level api_token
+    store_url: str = ""  # default: the top-level store_url, else the token's own address
 
 
 class DaemonConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -27,6 +33,7 @@ class DaemonConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     data_dir: str = ""  # default: the data dir of neptune_sync (NEPTUNE_SYNC_DIR)
     store_url: str = ""  # default: from NEPTUNE_SYNC_STORE_URL or the API token
     api_token: str = ""  # default: NEPTUNE_API_TOKEN
+    projects: dict[str, ProjectRoute] = {}  # project or "ws/*" -> its token / store (neptune_syncd.routing)
     batch: BatchPolicy = BatchPolicy()
     poll_interval: float = 0.05  # re-read runs whose writer is alive this often
     rescan_interval: float = 5.0  # look for new runs / appended data even without file events
@@ -48,15 +55,14 @@ class DaemonConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise ValueError("isolate_after must be at least 1")
         if self.retention not in ("keep", "delete"):
             raise ValueError("retention must be 'keep' or 'delete'")
+        for pattern in self.projects:
+            workspace, _, name = pattern.partition("/")
+            if not workspace or not name or "/" in name or ("*" in name and name != "*") or "*" in workspace:
+                raise ValueError(f"projects: {pattern!r} is neither 'workspace/project' nor 'workspace/*'")
 
     @property
     def root(self) -> Path:
         return Path(self.data_dir).expanduser() if self.data_dir else data_dir()
-
-
-def default_config_path() -> Path:
-    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(xdg) / "neptune-sync" / "daemon.toml"
 
 
 def load_config(path: Path | None = None, **overrides: object) -> DaemonConfig:
@@ -64,10 +70,9 @@ def load_config(path: Path | None = None, **overrides: object) -> DaemonConfig:
 
     Raises ``msgspec.ValidationError`` naming the bad key, or ``OSError`` for an unreadable file.
     """
-    explicit = path or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
-    candidate = explicit or default_config_path()
+    candidate = path or config_path()
     raw: dict[str, object] = {}
-    if explicit or candidate.exists():
+    if candidate is not None:
         raw = msgspec.toml.decode(candidate.read_bytes())
     raw.setdefault("store_url", os.environ.get(STORE_URL_ENV, ""))
     raw.setdefault("api_token", os.environ.get(TOKEN_ENV, ""))

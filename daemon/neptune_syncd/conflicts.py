@@ -1,15 +1,19 @@
-"""Type-conflict policy: what to do with an op the store refused because its path holds another type.
+"""Conflict policy: what to do with an op the store refused because of what its path holds.
 
-Pure: no I/O. Nothing is ever dropped silently. Policies (``conflict_policy`` in the config):
+Pure: no I/O. Nothing is ever dropped silently. A conflict (neptune_sync.rules) is a write of
+another type to a field, a write to a namespace (``existing_type`` "namespace"), or a write under
+a field (``attempted_type`` "namespace", ``path`` the field's). Policies (``conflict_policy``):
 
 - ``coerce`` (default): convert losslessly where the value survives exactly (an int into a float
   field, an integral float into an int field); otherwise ``rename``.
-- ``rename``: write the op to the sibling field ``<path>__conflict_<attempted type>``.
+- ``rename``: write the op to the sibling ``<path>__conflict_<attempted type>``: for a write
+  under a field ``a`` (``a/b/c``), to ``a__conflict_namespace/b/c``.
 - ``quarantine``: write nothing; the op goes to the run's quarantine file.
 
-Every resolution is recorded on the run in the string set :data:`CONFLICTS_FIELD`, and in the
-run's sync state (``neptune-sync status``). When the store's answer to a batch was lost,
-:func:`audit` finds the conflicts it must have reported from the field types it holds now.
+A renamed op that conflicts again is quarantined, so resolution never loops. Every resolution is
+recorded on the run in the string set :data:`CONFLICTS_FIELD`, and in the run's sync state
+(``neptune-sync status``). When the store's answer to a batch was lost, :func:`audit` finds the
+conflicts it must have reported from the field types it holds now.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from neptune_sync.oplog.ops import (
     field_type_of,
 )
 from neptune_sync.protocol import OpConflict
+from neptune_sync.rules import NAMESPACE, parents
 
 POLICIES = ("coerce", "rename", "quarantine")
 CONFLICTS_FIELD = "sys/sync/conflicts"
@@ -64,7 +69,7 @@ def resolve(op: Op, conflict: OpConflict, policy: str = "coerce") -> Resolution:
     """Decide what replaces ``op`` after ``conflict``. Raises ValueError for an unknown policy."""
     if policy not in POLICIES:
         raise ValueError(f"conflict_policy must be one of {POLICIES}, not {policy!r}")
-    note = f"{conflict.path}: {conflict.attempted_type} written to a {conflict.existing_type} field"
+    note = _note(op, conflict)
     if policy == "quarantine" or SUFFIX in conflict.path:
         # a sibling that conflicts again is not renamed a second time
         return Resolution((record(note, "quarantined"),), "quarantined", quarantine=True)
@@ -72,10 +77,18 @@ def resolve(op: Op, conflict: OpConflict, policy: str = "coerce") -> Resolution:
         coerced = coerce(op, conflict.existing_type)
         if coerced is not None:
             return Resolution((coerced, record(note, "coerced")), "coerced")
-    target = sibling_path(conflict.path, conflict.attempted_type)
+    target = sibling_path(conflict.path, conflict.attempted_type) + op.path[len(conflict.path) :]
     renamed = msgspec.structs.replace(op, path=target)
     action = f"renamed to {target}"
     return Resolution((renamed, record(note, action)), action)
+
+
+def _note(op: Op, conflict: OpConflict) -> str:
+    if conflict.existing_type == NAMESPACE:
+        return f"{op.path}: {conflict.attempted_type} written to a namespace"
+    if conflict.attempted_type == NAMESPACE:
+        return f"{op.path}: written under the {conflict.existing_type} field {conflict.path}"
+    return f"{op.path}: {conflict.attempted_type} written to a {conflict.existing_type} field"
 
 
 def record(note: str, action: str) -> AddStrings:
@@ -86,10 +99,12 @@ def record(note: str, action: str) -> AddStrings:
 def audit(entries: list[Entry], store_types: dict[str, str], known: set[int]) -> list[OpConflict]:
     """Conflicts the store must have met applying ``entries`` when its answer was lost.
 
-    An entry conflicted if the store holds its path with another type, unless a later entry of
-    the batch deleted that path (the type may then legitimately differ). ``known`` are seqs
-    already reported as conflicts.
+    An entry conflicted if the store holds its path with another type, holds fields under it, or
+    holds a field at one of its parents -- unless a later entry of the batch deleted that path or
+    field (what the store holds may then legitimately differ). ``known`` are seqs already
+    reported as conflicts.
     """
+    namespaces = {parent for path in store_types for parent in parents(path)}
     deleted_after: set[str] = set()
     found = []
     for entry in reversed(entries):
@@ -98,9 +113,15 @@ def audit(entries: list[Entry], store_types: dict[str, str], known: set[int]) ->
             deleted_after.add(op.path)
             continue
         attempted = field_type_of(op)
-        existing = store_types.get(op.path)
-        if attempted is None or existing is None or op.path in deleted_after or entry.seq in known:
+        if attempted is None or op.path in deleted_after or entry.seq in known:
             continue
-        if existing != attempted:
+        existing = store_types.get(op.path)
+        if existing is not None and existing != attempted:
             found.append(OpConflict(entry.seq, op.path, existing, attempted))
+        elif existing is None and op.path in namespaces:
+            found.append(OpConflict(entry.seq, op.path, NAMESPACE, attempted))
+        elif existing is None:
+            holder = next((p for p in parents(op.path) if p in store_types and p not in deleted_after), None)
+            if holder is not None:
+                found.append(OpConflict(entry.seq, holder, store_types[holder], NAMESPACE))
     return found[::-1]

@@ -7,13 +7,15 @@
 - A batch (or blob upload) the store answers 500 ``isolate_after`` times in a row is treated as
   refused (``retry.suspects_batch``): one op that makes the store fail never blocks the run.
 - Entries refused one by one (``BatchResponse.rejected``) are quarantined the same way.
-- Type conflicts (``BatchResponse.conflicts``) are resolved by :mod:`neptune_syncd.conflicts`;
+- Conflicts (``BatchResponse.conflicts``) are resolved by :mod:`neptune_syncd.conflicts`;
   the replacement ops are appended to the run's log by a writer of the daemon's own, so they are
-  replayed, crash-safe, like any other op.
+  replayed, crash-safe, like any other op. With them goes the list of the records the store
+  refused (conflicts and rejections, ``rules.REFUSED_FIELD``), which the local read-back skips.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -33,9 +35,10 @@ from neptune_sync.exceptions import (
 from neptune_sync.oplog.blobs import BlobStore
 from neptune_sync.oplog.framing import Entry
 from neptune_sync.oplog.layout import blobs_dir, segments_dir
-from neptune_sync.oplog.ops import FileRef, Op, blob_refs
+from neptune_sync.oplog.ops import AddStrings, FileRef, Op, blob_refs
 from neptune_sync.oplog.writer import OpLogWriter, new_writer_id
 from neptune_sync.protocol import BatchResponse, RunInfo
+from neptune_sync.rules import REFUSED_FIELD, RESOLVER_PREFIX, refused_item
 
 from . import conflicts, state
 from .batching import split
@@ -46,7 +49,6 @@ from .sinks.base import Sink
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-RESOLVER_PREFIX = "syncd"
 BLOBS_MISSING = 409  # a batch refused because the store lacks blobs it references
 
 
@@ -55,6 +57,7 @@ class Sent(msgspec.Struct):
 
     applied_seq: int = 0
     quarantined_to: int = 0
+    run_id: str = ""  # the run's id in the store, when the store answered
 
 
 class Delivery:
@@ -69,10 +72,12 @@ class Delivery:
         *,
         gate: ProjectGate,
         limiter: anyio.CapacityLimiter,
+        give_up_on_auth: bool = False,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
         self.run_path = run_path
+        self.give_up_on_auth = give_up_on_auth
         self.state = run_state
         self.sink = sink
         self.config = config
@@ -83,6 +88,7 @@ class Delivery:
         self._blobs = BlobStore(blobs_dir(run_path))
         self._known_blobs: set[str] = set()
         self.appended = 0  # replacement ops appended to the log (they need another pass)
+        self.floors: dict[str, float | None] = {}  # writer -> causal floor sent with its batches
 
     async def call(self, project: str, fn: Callable[[], Awaitable[T]], *, isolate: bool = False) -> T:
         """Run one store request, retrying transient failures and waiting out auth pauses.
@@ -109,10 +115,12 @@ class Delivery:
                 await self._sleep(delay)
             except AuthError as exc:
                 failures += 1
+                if self.give_up_on_auth:  # one-shot sync: no one will fix the token while it waits
+                    self.state.last_error = _auth_message(project, exc)
+                    raise AuthError(self.state.last_error) from exc
                 self.gate.pause(project, self.config.auth_pause)
                 self._failed(
-                    f"store refused the credentials for project {project!r}: {exc}; "
-                    f"project paused for {self.config.auth_pause:g} s (check NEPTUNE_API_TOKEN)",
+                    f"{_auth_message(project, exc)}; project paused for {self.config.auth_pause:g} s",
                     failures,
                     logging.ERROR,
                 )
@@ -126,6 +134,8 @@ class Delivery:
         self.state.last_error = message
         if attempt <= 1 or attempt & (attempt - 1) == 0:  # rate-limited: 1st, 2nd, 4th, 8th ...
             log.log(level, "%s: %s (failure %d)", self.run_path.name, message, attempt)
+            with contextlib.suppress(OSError):  # so that `status` and a waiting stop() can say why
+                state.save(self.run_path, self.state)
 
     async def upload_blobs(self, run: RunInfo, entries: list[Entry]) -> None:
         """Make sure the store holds every blob the entries reference, before they are sent.
@@ -168,7 +178,7 @@ class Delivery:
         async def attempt() -> BatchResponse:
             nonlocal ambiguous
             try:
-                return await self.sink.write_batch(run, writer_id, entries)
+                return await self.sink.write_batch(run, writer_id, entries, self.floors.get(writer_id))
             except StoreUnavailableError:
                 ambiguous = True  # the store may have applied it and lost only its answer
                 raise
@@ -182,10 +192,12 @@ class Delivery:
             first, rest = split(entries)
             a = await self.send(run, writer_id, first)
             b = await self.send(run, writer_id, rest)
-            return Sent(max(a.applied_seq, b.applied_seq), max(a.quarantined_to, b.quarantined_to))
+            return Sent(
+                max(a.applied_seq, b.applied_seq), max(a.quarantined_to, b.quarantined_to), a.run_id or b.run_id
+            )
         if ambiguous:
             response = await self.audit(run, entries, response)
-        return Sent(response.applied_seq, self._handle(run, writer_id, entries, response))
+        return Sent(response.applied_seq, self._handle(run, writer_id, entries, response), response.run_id)
 
     async def _write(
         self, run: RunInfo, entries: list[Entry], attempt: Callable[[], Awaitable[BatchResponse]]
@@ -229,13 +241,16 @@ class Delivery:
         if not (response.rejected or response.conflicts):
             return 0
         top = 0
+        refused: list[str] = []
         for rejection in response.rejected:
             entry = _entry_at(entries, rejection.seq)
             self._quarantine(writer_id, entry, rejection.reason)
             top = max(top, entry.last_seq)
+            refused += _refused(writer_id, entry)
         replacements: list[Op] = []
         for conflict in response.conflicts:
             entry = _entry_at(entries, conflict.seq)
+            refused += _refused(writer_id, entry)
             resolution = conflicts.resolve(entry.op, conflict, self.config.conflict_policy)
             if resolution.quarantine:
                 self._quarantine(writer_id, entry, f"type conflict: {conflict}")
@@ -251,6 +266,8 @@ class Delivery:
                 )
             )
             log.warning("%s: type conflict on %r: %s", self.run_path.name, conflict.path, resolution.action)
+        if refused:
+            replacements.append(AddStrings(REFUSED_FIELD, tuple(refused)))
         if replacements:
             self._append_resolutions(run, replacements)
         return top
@@ -278,6 +295,21 @@ class Delivery:
                 self.appended += 1
         finally:
             writer.close()
+
+
+def _auth_message(project: str, exc: AuthError) -> str:
+    return (
+        f"the store refused the API token for project {project!r} ({exc}): use a token of that project "
+        f"(`neptune-sync server token create --project {project}`) in NEPTUNE_API_TOKEN or in the "
+        f'daemon config\'s [projects."{project}"] (docs/daemon.md)'
+    )
+
+
+def _refused(writer_id: str, entry: Entry) -> list[str]:
+    """The record of a refused entry; none for a refused record of refusals (that would loop)."""
+    if entry.op.path == REFUSED_FIELD:
+        return []
+    return [refused_item(writer_id, entry.seq, entry.last_seq)]
 
 
 def _entry_at(entries: list[Entry], seq: int) -> Entry:

@@ -24,7 +24,7 @@ import anyio
 import msgspec
 
 from neptune_sync.daemon_control import WriterState
-from neptune_sync.exceptions import CorruptRecordError, StoreError
+from neptune_sync.exceptions import AuthError, CorruptRecordError, NoCredentialsError, StoreError
 from neptune_sync.oplog.layout import read_identity, segments_dir
 from neptune_sync.protocol import RunInfo
 
@@ -34,7 +34,7 @@ from .config import DaemonConfig
 from .delivery import Delivery
 from .gate import ProjectGate
 from .reading import Chunk, read_ahead, read_batches, read_range
-from .segments import by_writer, first_needed, prune
+from .segments import by_writer, first_needed, floor, prune
 from .sinks.base import Sink
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class Replicator:
         gate: ProjectGate,
         limiter: anyio.CapacityLimiter,
         stopping: anyio.Event | None = None,
+        give_up_on_auth: bool = False,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
@@ -73,7 +74,15 @@ class Replicator:
         self.config = config
         self.state = state.load(self.run_path)
         self.delivery = Delivery(
-            self.run_path, self.state, sink, config, gate=gate, limiter=limiter, sleep=sleep, rand=rand
+            self.run_path,
+            self.state,
+            sink,
+            config,
+            gate=gate,
+            limiter=limiter,
+            give_up_on_auth=give_up_on_auth,
+            sleep=sleep,
+            rand=rand,
         )
         self.stopping = stopping or anyio.Event()
         self._acked: dict[str, int] = {}  # confirmed this session; forgotten on error
@@ -104,14 +113,24 @@ class Replicator:
                 with contextlib.suppress(OSError):  # so that `neptune-sync status` shows it
                     self._save()
                 result = PassResult()
-            except StoreError as exc:  # the store refuses this run for good (e.g. a bad project name)
-                self.state.last_error = f"store refuses this run: {exc}"
-                log.error("%s: %s", self.run_path.name, self.state.last_error)
-                self._acked.clear()
+            except StoreError as exc:  # no token for its project, or the store refuses this run for good
+                self.refused(exc)
                 result = PassResult()
             busy = result.live or result.pending or result.sent  # progress: more may be waiting
             with anyio.move_on_after(self.config.poll_interval if busy else self.config.rescan_interval):
                 await self._wake.wait()
+
+    def refused(self, exc: StoreError) -> None:
+        """Record why the run cannot be synced now; logged when the reason changes, not every pass."""
+        why = (
+            str(exc) if isinstance(exc, (NoCredentialsError, AuthError)) else f"store refuses this run: {exc}"
+        )
+        if why != self.state.last_error:
+            log.error("%s: %s", self.run_path.name, why)
+        self.state.last_error = why
+        self._acked.clear()
+        with contextlib.suppress(OSError):  # so that `neptune-sync status` shows it
+            self._save()
 
     async def sync_until_done(self) -> PassResult:
         """One-shot: pass until everything readable is acknowledged or no pass makes progress."""
@@ -128,13 +147,20 @@ class Replicator:
         """
         identity = read_identity(self.run_path)
         run = RunInfo(
-            identity.project, identity.run_key, identity.run_id, identity.custom_run_id, identity.kind
+            identity.project,
+            identity.run_key,
+            identity.run_id,
+            identity.custom_run_id,
+            identity.kind,
+            identity.model_id,
         )
         result = PassResult(stopped=bool(self._stopped))
         self.state.pending_bytes = 0
         self.state.lag = 0.0
         appended = self.delivery.appended
         await self._sync_writers(run, by_writer(segments_dir(self.run_path)), result, final)
+        if run.kind == "model_version" and not self.state.store_id:
+            await self._learn_store_id(run)
         result.appended = self.delivery.appended - appended
         result.pending += result.appended
         self.state.pending_ops = result.pending
@@ -165,6 +191,13 @@ class Replicator:
                 tg.start_soon(one, writer_id, paths)
         if failures:
             raise failures[0]
+
+    async def _learn_store_id(self, run: RunInfo) -> None:
+        """A model version whose batches were all acknowledged before this state file knew its
+        number (the state was lost): ask the store for the number it assigned."""
+        if any(ws.store_acked for ws in self.state.writers.values()):
+            found = await self.delivery.call(run.project, lambda: self.sink.store_id(run))
+            self.state.store_id = found or ""
 
     async def _acked_of(self, run: RunInfo, writer_id: str) -> int:
         """The writer's acknowledged seq: from the store when not confirmed this session."""
@@ -210,6 +243,8 @@ class Replicator:
     ) -> None:
         acked = await self._acked_of(run, writer_id)
         ws = self.state.writers[writer_id]
+        if writer_id not in self.delivery.floors:
+            self.delivery.floors[writer_id] = await anyio.to_thread.run_sync(floor, paths)
         start = _start_index(paths, ws, acked)
         resume = (ws.segment, ws.offset)
         chunks = read_batches(paths[start:], resume, acked, self.config.batch, self._damage)
@@ -264,6 +299,7 @@ class Replicator:
         ws.quarantined_to = max(ws.quarantined_to, sent.quarantined_to)
         ws.acked_seq = max(ws.store_acked, ws.quarantined_to)
         ws.segment, ws.offset = chunk.position
+        self.state.store_id = sent.run_id or self.state.store_id
         result.sent += 1
         if ws.acked_seq < batch.last_seq:
             log.warning(

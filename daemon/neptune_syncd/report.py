@@ -33,13 +33,21 @@ class RunReport(msgspec.Struct):
     last_error: str
     conflicts: int
     quarantined: int
-    damaged: int  # damaged frames and missing ranges of records the daemon met
+    damaged: int  # damaged frames and missing ranges the daemon met, and those in what is pending
     synced_before: bool  # the daemon has written a state file for this run
     lost_records: int = 0  # records known lost from the log (damaged, in missing or cut segments)
     dropped: int = 0  # writes the run's logging processes could not make (disk full, I/O error)
 
 
-def _pending(paths: list[Path], ws: WriterState, report: RunReport, now: float) -> None:
+def _pending(paths: list[Path], ws: WriterState, report: RunReport, now: float, known: set[str]) -> None:
+    """Add what the log holds beyond ``ws`` to ``report``; damage not ``known`` yet counts too."""
+
+    def damage(err: OpLogError) -> None:
+        if str(err) not in known:
+            known.add(str(err))
+            report.damaged += 1
+            report.lost_records += getattr(err, "lost_count", None) or 0
+
     start = first_needed(paths, ws.acked_seq)
     names = [p.name for p in paths]
     if ws.segment in names and names.index(ws.segment) >= start:
@@ -48,7 +56,7 @@ def _pending(paths: list[Path], ws: WriterState, report: RunReport, now: float) 
         try:
             with SegmentReader(path) as reader:
                 offset = ws.offset if path.name == ws.segment else None
-                for _, raw in reader.entries(offset, on_damage=lambda err: None):
+                for _, raw in reader.entries(offset, on_damage=damage):
                     entry = trim(raw, ws.acked_seq)
                     if entry is None:
                         continue
@@ -57,6 +65,7 @@ def _pending(paths: list[Path], ws: WriterState, report: RunReport, now: float) 
                     report.lag = max(report.lag, now - entry.ts)
         except OpLogError as exc:
             report.last_error = report.last_error or str(exc)
+            damage(exc)
 
 
 def run_report(run_path: Path, now: float | None = None) -> RunReport:
@@ -82,5 +91,5 @@ def run_report(run_path: Path, now: float | None = None) -> RunReport:
         dropped_total(run_path),
     )
     for writer_id, paths in by_writer(segments_dir(run_path)).items():
-        _pending(paths, state.writers.get(writer_id, WriterState()), report, now)
+        _pending(paths, state.writers.get(writer_id, WriterState()), report, now, set(state.damaged))
     return report

@@ -27,6 +27,18 @@ def first_seq(path: Path) -> int | None:
         return None
 
 
+def floor(paths: list[Path]) -> float | None:
+    """A writer's causal floor, which every one of its segment headers records (None: no floor,
+    or no readable header)."""
+    for path in paths:
+        try:
+            with SegmentReader(path) as reader:
+                return reader.header.after
+        except (SegmentHeaderError, UnknownOperationError, OSError):
+            continue
+    return None
+
+
 def first_needed(paths: list[Path], acked: int) -> int:
     """Index of the first segment that may hold a sequence number above ``acked``."""
     start = 0

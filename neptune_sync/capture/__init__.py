@@ -3,7 +3,8 @@
 ``Capture.start(run, options, resumed=...)`` runs after the run's own ``sys/*`` fields are written:
 the monitoring fields (``hostname``, ``pid``, ``tid``), source files, dependencies and git state
 once, then console copies, the uncaught-exception listener and one background thread for hardware
-samples and the heartbeat. ``stop()`` undoes all of it before the run's log closes. A capture that
+samples and the heartbeat (what those need is imported and opened before it starts: the thread
+only samples and writes). ``stop()`` undoes all of it before the run's log closes. A capture that
 fails to start is reported and skipped: it never stops the run from starting.
 
 Modules: ``options`` (keywords, environment, defaults), ``console``, ``tracebacks``, ``hardware``,
@@ -109,7 +110,9 @@ class Capture:
             sampler = HardwareSampler(
                 lambda field, value: self._run[f"{opts.namespace}/{field}"].append(value)
             )
-            self._ticker.add("hardware", sampler.prime, None)  # imports psutil in the thread
+            # psutil's import (~40 ms of CPU, holding the GIL) at start, not in the background
+            # while the training loop runs
+            _guard("hardware metrics", sampler.prime)
             self._ticker.add("hardware", sampler.sample, opts.hardware_period, first=HARDWARE_FIRST_SAMPLE)
         self._heartbeat = Heartbeat(self._run)
         self._heartbeat.beat()

@@ -18,7 +18,9 @@ def verify_type(name: str, value: Any, expected: type | tuple[type, ...]) -> Non
         return
     types = expected if isinstance(expected, tuple) else (expected,)
     names = " or ".join("None" if t is type(None) else t.__name__ for t in types)
-    raise IntegrationArgumentError(f"{name} must be of type {names}, not {type(value).__name__} ({value!r:.80})")
+    raise IntegrationArgumentError(
+        f"{name} must be of type {names}, not {type(value).__name__} ({value!r:.80})"
+    )
 
 
 def verify_collection_type(name: str, values: Iterable[Any], expected: type | tuple[type, ...]) -> None:

@@ -82,6 +82,9 @@ class SegmentHeader(msgspec.Struct, frozen=True):
     run_id: str = ""
     custom_run_id: str = ""
     size: int = 0  # bytes preallocated for the segment (0: it grows as written, or format 1)
+    # A resumed writer's causal floor: its records' order times start above every record of the log
+    # it resumed from (docs/sync-protocol.md, "Clocks"). None: no floor.
+    after: float | None = None
 
 
 class Entry(msgspec.Struct, array_like=True, frozen=True):

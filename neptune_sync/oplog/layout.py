@@ -36,7 +36,8 @@ class RunIdentity(msgspec.Struct, frozen=True):
     custom_run_id: str = ""
     created: float = 0.0
     mode: str = "async"
-    kind: str = "run"  # "run" or "project" (init_project's fields)
+    kind: str = "run"  # "run", "project" (init_project's fields), "model" or "model_version"
+    model_id: str = ""  # a model version's model ("PROJ-KEY")
 
 
 def data_dir() -> Path:

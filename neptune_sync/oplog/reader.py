@@ -283,7 +283,9 @@ class SequenceCheck:
         why = _CUT if reader.unended() else ""
         follows = ""
         if reader.continues:
-            follows = str(reader.path.with_name(fr.segment_name(reader.header.writer_id, reader.header.index + 1)))
+            follows = str(
+                reader.path.with_name(fr.segment_name(reader.header.writer_id, reader.header.index + 1))
+            )
         self._prev = _Ended(str(reader.path), reader.size(), why, reader.cut_short(), follows)
 
     def unreadable(self, path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Storage backends behind one interface (:class:`Storage`); :func:`open_storage` picks one from a URL."""
+"""Storage backends behind one interface (:class:`Storage`); :func:`make_storage` picks one from
+``--db`` (a PostgreSQL DSN or a SQLite path), and ``server.open_storage`` opens it."""
 
 from __future__ import annotations
 

@@ -13,7 +13,11 @@ which garbage collection spares for a grace period (an upload whose batch is sti
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
+
+from ..plan import decode_value
 
 
 class TokenRow(msgspec.Struct, frozen=True):
@@ -55,8 +59,23 @@ DISOWN_STALE = (
 OWNER_COUNT = "SELECT COUNT(*) FROM blob_owners WHERE sha256=:s"
 PROJECTS = "SELECT DISTINCT project FROM runs"
 
-# File references of every run (live or trashed): file and fileSet values, fileSeries points.
-FILE_VALUES = "SELECT type, data FROM fields WHERE type IN ('file', 'fileSet') AND data IS NOT NULL"
-FILE_POINTS = (
-    "SELECT p.raw FROM points p JOIN fields f ON p.field=f.id WHERE f.type='fileSeries' AND p.raw IS NOT NULL"
+# File references of every run (live or trashed) with its project: file and fileSet values,
+# fileSeries points (``referenced_blobs`` decodes them).
+FILE_VALUES = (
+    "SELECT r.project, f.type, f.data FROM fields f JOIN runs r ON f.run=r.id"
+    " WHERE f.type IN ('file', 'fileSet') AND f.data IS NOT NULL"
 )
+FILE_POINTS = (
+    "SELECT r.project, 'fileSeries', p.raw FROM points p JOIN fields f ON p.field=f.id"
+    " JOIN runs r ON f.run=r.id WHERE f.type='fileSeries' AND p.raw IS NOT NULL"
+)
+
+
+def referenced_blobs(rows: list[Any]) -> set[tuple[str, str]]:
+    """(project, sha256) of each file reference in rows of ``FILE_VALUES`` / ``FILE_POINTS``."""
+    found: set[tuple[str, str]] = set()
+    for project, ftype, data in rows:
+        value = decode_value(data)
+        refs = list((value or {}).values()) if ftype == "fileSet" else [value]
+        found.update((project, r["sha256"]) for r in refs if isinstance(r, dict) and "sha256" in r)
+    return found

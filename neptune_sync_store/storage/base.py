@@ -11,13 +11,23 @@ Invariants every backend keeps (the contract suite in tests/store checks them on
 from __future__ import annotations
 
 import abc
+import dataclasses
 from typing import Any
 
 import msgspec
 
-from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
+from neptune_sync.protocol import (
+    BatchRequest,
+    BatchResponse,
+    FieldInfo,
+    FieldValue,
+    RunRecord,
+    SeriesPage,
+    TableRow,
+)
 
 from ..plan import FieldState, Need, decode_key, decode_value, stored_row
+from ..query import Dialect, Selection, TableQuery, columns_sql
 from ..series import Row, SeriesWork
 from . import access
 from . import projects as project_sql
@@ -66,12 +76,6 @@ class Storage(abc.ABC):
         self, project: str, run_key: str, path: str, *, start: float, stop: float, after: float, limit: int
     ) -> SeriesPage | None:
         """Points with ``start <= step <= stop`` and ``step > after``, at most ``limit``; None if no field."""
-
-    @abc.abstractmethod
-    async def runs_with_fields(
-        self, project: str, paths: list[str]
-    ) -> list[tuple[RunRecord, dict[str, Any]]]:
-        """Every run of a project with the values of ``paths`` it has (all its fields if none given)."""
 
     @abc.abstractmethod
     async def dump(self) -> bytes:
@@ -148,16 +152,8 @@ class Storage(abc.ABC):
 
     async def file_refs(self) -> set[str]:
         """sha256 of every file a run references (trashed runs included)."""
-        shas: set[str] = set()
-        for ftype, data in await self.fetch_named(access.FILE_VALUES, {}):
-            value = decode_value(data)
-            refs = [value] if ftype == "file" else list((value or {}).values())
-            shas.update(r["sha256"] for r in refs if isinstance(r, dict) and "sha256" in r)
-        for (raw,) in await self.fetch_named(access.FILE_POINTS, {}):
-            ref = decode_value(raw)
-            if isinstance(ref, dict) and "sha256" in ref:
-                shas.add(ref["sha256"])
-        return shas
+        rows = await self.fetch_named(access.FILE_VALUES, {}) + await self.fetch_named(access.FILE_POINTS, {})
+        return {sha for _, sha in access.referenced_blobs(rows)}
 
     async def project_summary(self, project: str) -> ProjectSummary:
         """Run count and last activity of a project (zero runs if it holds nothing)."""
@@ -169,21 +165,85 @@ class Storage(abc.ABC):
         """Every (path, type) among the project's runs, with how many runs have it."""
         return project_sql.fields(await self.fetch_named(project_sql.FIELDS, {"p": project}))
 
-    async def fields_of_runs(
-        self, project: str, run_keys: list[str], paths: list[str]
-    ) -> dict[str, dict[str, FieldValue]]:
-        """run_key -> path -> value for the given runs, only ``paths`` (every field if empty)."""
-        wanted = set(paths)
-        out: dict[str, dict[str, FieldValue]] = {}
-        for i in range(0, len(run_keys), project_sql.KEYS_PER_QUERY):
-            keys, names = project_sql.keys_list(run_keys[i : i + project_sql.KEYS_PER_QUERY])
-            rows = await self.fetch_named(
-                project_sql.FIELDS_OF_RUNS.format(keys=keys), {"p": project, **names}
+    # --- tables (runs, models, ...) and the trash: shared SQL over ``fetch_named`` / ``write_named`` ---
+
+    dialect: Dialect  # what differs in the backend's SQL (see ..query)
+    lock_run_sql: str | None = None  # a statement taking the per-run ingestion lock, ``:run`` its id
+
+    @abc.abstractmethod
+    async def write_named(self, statements: list[tuple[str, dict[str, Any]]]) -> None:
+        """Run write statements (``:name`` parameters) in one transaction."""
+
+    async def table_page(self, query: TableQuery) -> tuple[list[TableRow], int]:
+        """One page of a table (filter, sort and page in SQL), and how many rows match in all."""
+        sort_text = False
+        if query.sort_by:
+            probe = Selection(query, self.dialect)
+            sort_text = bool(await self.fetch_named(probe.sort_text_sql(), probe.params))
+        selection = Selection(query, self.dialect, sort_text=sort_text)
+        rows = await self.fetch_named(selection.page_sql(), selection.params)
+        total = rows[0][-1] if rows else 0
+        if not rows and query.offset:
+            selection = Selection(
+                dataclasses.replace(query, limit=1, offset=0), self.dialect, sort_text=sort_text
             )
-            for run_key, path, ftype, data, last_step in rows:
-                if not wanted or path in wanted:
-                    out.setdefault(run_key, {})[path] = field_value(path, ftype, data, last_step)
-        return out
+            first = await self.fetch_named(selection.page_sql(), selection.params)
+            total = first[0][-1] if first else 0
+        ids = [r[0] for r in rows]
+        fields: dict[int, list[FieldValue]] = {}
+        if ids:
+            sql, values = columns_sql(ids, query.columns)
+            for run, path, ftype, data, last_step in await self.fetch_named(sql, values):
+                fields.setdefault(run, []).append(field_value(path, ftype, data, last_step))
+        page = [
+            TableRow(RunRecord(*r[1:7]), sorted(fields.get(r[0], []), key=lambda v: v.path)) for r in rows
+        ]
+        return page, total
+
+    async def trash(self, project: str, idents: list[str], now: float) -> list[RunRecord]:
+        """Move the runs (any kind) whose run_id or run_key is in ``idents`` to the trash; returns them."""
+        found = await self._runs_named(project, idents)
+        statements = [
+            (
+                "INSERT INTO trash(run, trashed) VALUES (:run, :t) ON CONFLICT (run) DO NOTHING",
+                {"run": rid, "t": now},
+            )
+            for rid, _ in found
+        ]
+        if statements:
+            await self.write_named(statements)
+        return [record for _, record in found]
+
+    async def restore(self, project: str, idents: list[str]) -> list[RunRecord]:
+        """Take runs out of the trash; returns those found (trashed or not)."""
+        found = await self._runs_named(project, idents)
+        if found:
+            await self.write_named([("DELETE FROM trash WHERE run = :run", {"run": rid}) for rid, _ in found])
+        return [record for _, record in found]
+
+    async def clear_trash(self, project: str, idents: list[str] | None = None) -> int:
+        """Delete the project's trashed runs (those of ``idents`` only, if given) and everything
+        they hold; returns how many."""
+        sql = "SELECT t.run FROM trash t JOIN runs r ON r.id = t.run WHERE r.project = :p"
+        ids = [r[0] for r in await self.fetch_named(sql, {"p": project})]
+        if idents is not None:
+            named = {rid for rid, _ in await self._runs_named(project, idents)}
+            ids = [rid for rid in ids if rid in named]
+        for i in range(0, len(ids), project_sql.KEYS_PER_QUERY):
+            chunk = ids[i : i + project_sql.KEYS_PER_QUERY]
+            await self.write_named(purge_statements(chunk, self.lock_run_sql))
+        return len(ids)
+
+    async def _runs_named(self, project: str, idents: list[str]) -> list[tuple[int, RunRecord]]:
+        found: list[tuple[int, RunRecord]] = []
+        for i in range(0, len(idents), project_sql.KEYS_PER_QUERY):
+            keys, names = project_sql.keys_list(idents[i : i + project_sql.KEYS_PER_QUERY])
+            sql = (
+                "SELECT id, project, run_key, run_id, custom_run_id, kind, created FROM runs"
+                f" WHERE project = :p AND (run_id IN ({keys}) OR run_key IN ({keys})) ORDER BY id"
+            )
+            found += [(r[0], RunRecord(*r[1:])) for r in await self.fetch_named(sql, {"p": project, **names})]
+        return found
 
     async def series_buckets(
         self,
@@ -210,6 +270,27 @@ class Storage(abc.ABC):
     async def bucket_rows(self, fid: int, x: str, lo: float, hi: float, n: int) -> list[Any]:
         """Non-empty buckets of a field over [lo, hi] (see .aggregate), by one GROUP BY."""
         return await self.fetch_named(group_sql(x, self.bucket_sql), group_values(fid, lo, hi, n))
+
+
+def purge_statements(run_ids: list[int], lock_sql: str | None) -> list[tuple[str, dict[str, Any]]]:
+    """Statements deleting runs and all they hold (their fields' points, ops, members, ...)."""
+    names = {f"r{i}": rid for i, rid in enumerate(run_ids)}
+    runs = ",".join(f":{n}" for n in names)
+    fields = f"SELECT id FROM fields WHERE run IN ({runs})"
+    locks = [(lock_sql, {"run": rid}) for rid in run_ids] if lock_sql else []
+    by_field = [(f"DELETE FROM {t} WHERE field IN ({fields})", names) for t in FIELD_TABLES]
+    by_run = [
+        (f"DELETE FROM {t} WHERE run IN ({runs})", names) for t in ("fields", "resets", "writers", "trash")
+    ]
+    return [*locks, *by_field, *by_run, (f"DELETE FROM runs WHERE id IN ({runs})", names)]
+
+
+FIELD_TABLES = ("points", "dropped", "field_ops", "set_members")  # rows keyed by a field id
+
+
+def set_members(state: FieldState) -> list[str]:
+    """The members of a string set field (kept in ``set_members`` for CONTAINS filters)."""
+    return sorted(set(state.value or ()))
 
 
 def field_value(path: str, ftype: str, data: bytes | None, last_step: float | None) -> FieldValue:

@@ -8,12 +8,14 @@ points go in with COPY, which is what makes ingestion fast.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import asyncpg
 
-from neptune_sync.merge import NO_TIME
-from neptune_sync.oplog.ops import decode_op, encode_op
+from neptune_sync import rules
+from neptune_sync.merge import NO_TIME, start
+from neptune_sync.oplog.ops import FieldType, decode_op, encode_op
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
 from ..plan import (
@@ -23,13 +25,18 @@ from ..plan import (
     Need,
     PathResets,
     Plan,
+    Shape,
     decode_key,
+    decode_value,
     encode_key,
     key_batch,
+    new_paths,
     plan_batch,
     stored_row,
 )
+from ..query import POSTGRES
 from ..series import SeriesWork
+from . import access, schema, versions
 from .aggregate import PG_BUCKET, numbered
 from .base import (
     Storage,
@@ -40,10 +47,12 @@ from .base import (
     lower_bound,
     point_column,
     series_page,
+    set_members,
     state_from_row,
 )
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS runs(
   id BIGSERIAL PRIMARY KEY, project TEXT NOT NULL, run_key TEXT NOT NULL, run_id TEXT NOT NULL,
   custom_run_id TEXT NOT NULL, kind TEXT NOT NULL, created DOUBLE PRECISION NOT NULL, UNIQUE(project, run_key));
@@ -75,7 +84,16 @@ CREATE TABLE IF NOT EXISTS blob_owners(
   project TEXT NOT NULL, sha256 TEXT NOT NULL, touched DOUBLE PRECISION NOT NULL,
   PRIMARY KEY(project, sha256));
 CREATE INDEX IF NOT EXISTS blob_owners_by_sha ON blob_owners(sha256);
+CREATE INDEX IF NOT EXISTS fields_by_path ON fields(path, run) INCLUDE (type, num);
+CREATE INDEX IF NOT EXISTS fields_active ON fields(run)
+  WHERE path = 'sys/state' AND type = 'string' AND lower(txt) IN ('active', 'running');
+CREATE TABLE IF NOT EXISTS set_members(
+  field BIGINT NOT NULL, member TEXT NOT NULL, PRIMARY KEY(field, member));
+CREATE TABLE IF NOT EXISTS trash(run BIGINT PRIMARY KEY, trashed DOUBLE PRECISION NOT NULL);
 """
+    + versions.SCHEMA
+    + ";\n"
+)
 
 _RUN_COLUMNS = "project, run_key, run_id, custom_run_id, kind, created"
 _FIELD_OF_RUN = (
@@ -94,18 +112,23 @@ class PostgresStorage(Storage):
         self.schema = schema
         self._pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
+        self._under_sql = _UNDER_SQL.format(c=' COLLATE "C"')  # set by open() for the database
 
     async def open(self) -> None:
         conn = await asyncpg.connect(self.dsn)
-        try:
-            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+        try:  # store processes starting together: one creates the schema, the others wait for it
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('neptune_sync_store schema'))")
+                await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+                await conn.execute(f"SET LOCAL search_path TO {self.schema}")
+                await _migrate(conn)
         finally:
             await conn.close()
         self._pool = await asyncpg.create_pool(
             self.dsn, min_size=1, max_size=self._pool_size, server_settings={"search_path": self.schema}
         )
         async with self._pool.acquire() as conn:
-            await conn.execute(SCHEMA)
+            self._under_sql = await _under_sql(conn)
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -125,11 +148,11 @@ class PostgresStorage(Storage):
 
     async def apply_batch(self, req: BatchRequest) -> BatchResponse:
         async with self.pool.acquire() as conn, conn.transaction():
-            run = await _run_id(conn, req)
+            run, run_id = await _run_id(conn, req)
             await conn.execute("SELECT pg_advisory_xact_lock($1)", run)
             writers = {r[0]: tuple(r)[1:] for r in await conn.fetch(_WRITERS_SQL, run)}
             num, applied, order_time = writers.get(req.writer_id) or (len(writers) + 1, 0, NO_TIME)
-            batch = key_batch(req.entries, applied, req.writer_id, order_time, num)
+            batch = key_batch(req.entries, applied, req.writer_id, max(order_time, start(req.after)), num)
             names = {w[0]: writer for writer, w in writers.items()}
             names[num] = req.writer_id
             paths = batch.paths()
@@ -149,6 +172,7 @@ class PostgresStorage(Storage):
                 fields=states,
                 resets={p: PathResets(decode_key(c), decode_key(d)) for p, c, d in resets},
                 nums=invert(names),
+                shape=await _load_shape(conn, run, new_paths(paths, states), self._under_sql),
             )
             await _write_plan(conn, run, plan)
             await conn.execute(
@@ -165,7 +189,7 @@ class PostgresStorage(Storage):
                 await conn.execute(
                     "UPDATE runs SET created=LEAST(created, $1) WHERE id=$2", batch.first_time, run
                 )
-        return BatchResponse(plan.applied_seq, plan.conflicts, plan.rejected)
+        return BatchResponse(plan.applied_seq, plan.conflicts, plan.rejected, run_id)
 
     async def acked_seq(self, project: str, run_key: str, writer_id: str) -> int:
         value = await self.pool.fetchval(
@@ -223,24 +247,6 @@ class PostgresStorage(Storage):
             )
         return series_page(path, found[1], [tuple(r) for r in rows], limit)
 
-    async def runs_with_fields(
-        self, project: str, paths: list[str]
-    ) -> list[tuple[RunRecord, dict[str, Any]]]:
-        async with self.pool.acquire() as conn, conn.transaction(readonly=True):
-            runs = await conn.fetch(
-                f"SELECT id, {_RUN_COLUMNS} FROM runs WHERE project=$1 ORDER BY id", project
-            )
-            sql = "SELECT f.run, f.path, f.type, f.data, f.last_step FROM fields f JOIN runs r ON f.run = r.id WHERE r.project=$1"
-            rows = await (
-                conn.fetch(sql + " AND f.path = ANY($2)", project, paths)
-                if paths
-                else conn.fetch(sql, project)
-            )
-        values: dict[int, dict[str, Any]] = {}
-        for run, path, *rest in rows:
-            values.setdefault(run, {})[path] = field_value(path, *rest)
-        return [(RunRecord(*tuple(r)[1:]), values.get(r[0], {})) for r in runs]
-
     # --- tokens and dump ---
 
     async def dump(self) -> bytes:
@@ -257,6 +263,8 @@ class PostgresStorage(Storage):
     # --- reads for the web app ---
 
     bucket_sql = PG_BUCKET
+    dialect = POSTGRES
+    lock_run_sql = "SELECT pg_advisory_xact_lock(:run)"  # as apply_batch takes it
 
     async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         query, args = numbered(sql, values)
@@ -267,16 +275,28 @@ class PostgresStorage(Storage):
         status = await self.pool.execute(query, *args)  # e.g. "DELETE 2"
         return int(status.rsplit(" ", 1)[-1])
 
+    async def write_named(self, statements: list[tuple[str, dict[str, Any]]]) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            for sql, values in statements:
+                await conn.execute(*_numbered_args(sql, values))
 
-async def _run_id(conn: asyncpg.Connection, req: BatchRequest) -> int:
+
+def _numbered_args(sql: str, values: dict[str, Any]) -> list[Any]:
+    query, args = numbered(sql, values)
+    return [query, *args]
+
+
+async def _run_id(conn: asyncpg.Connection, req: BatchRequest) -> tuple[int, str]:
+    """(row id, run_id) of the batch's run, created on first sight (a model version numbered)."""
     info = req.run
-    sql = "SELECT id FROM runs WHERE project=$1 AND run_key=$2"
-    run = await conn.fetchval(sql, info.project, info.run_key)
-    if run is not None:
-        return run
+    sql = "SELECT id, run_id FROM runs WHERE project=$1 AND run_key=$2"
+    found = await conn.fetchrow(sql, info.project, info.run_key)
+    if found is not None:
+        return found[0], found[1]
     created = req.entries[0].ts if req.entries else 0.0
-    await conn.execute(
-        f"INSERT INTO runs({_RUN_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (project, run_key) DO NOTHING",
+    run = await conn.fetchval(
+        f"INSERT INTO runs({_RUN_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (project, run_key) "
+        "DO NOTHING RETURNING id",
         info.project,
         info.run_key,
         info.run_id,
@@ -284,11 +304,97 @@ async def _run_id(conn: asyncpg.Connection, req: BatchRequest) -> int:
         info.kind,
         created,
     )
-    return await conn.fetchval(sql, info.project, info.run_key)
+    if run is None:  # another batch of the run created it meanwhile
+        found = await conn.fetchrow(sql, info.project, info.run_key)
+        return found[0], found[1]
+    if info.kind != "model_version":
+        return run, info.run_id
+    sql, args = numbered(versions.NEXT_NUMBER, {"p": info.project, "m": info.model_id})
+    run_id = versions.version_id(info.model_id, await conn.fetchval(sql, *args))
+    for sql, args in (
+        numbered(versions.SET_RUN_ID, {"i": run_id, "r": run}),
+        numbered(versions.ID_FIELD, versions.id_field_values(run, run_id)),
+    ):
+        await conn.execute(sql, *args)
+    return run, run_id
+
+
+async def _migrate(conn: asyncpg.Connection) -> None:
+    """Create the schema, or bring an older database up to it (:mod:`.schema`), in the caller's
+    transaction (which holds the lock that keeps store processes opening one database in turn)."""
+    has_tables = await conn.fetchval("SELECT to_regclass('runs') IS NOT NULL")
+    await conn.execute(schema.VERSION_TABLE)
+    found = await conn.fetchval("SELECT version FROM schema_version")
+    steps = schema.plan(found, has_tables)
+    for n in steps:
+        if schema.STEPS[n][1]:
+            await conn.execute(schema.STEPS[n][1])
+    await conn.execute(SCHEMA)
+    for n in steps:
+        if n in FILLS:
+            await FILLS[n](conn)
+    if found != schema.VERSION:
+        await conn.execute("DELETE FROM schema_version")
+        await conn.execute(f"INSERT INTO schema_version VALUES ({schema.VERSION})")
+
+
+async def _fill_set_members(conn: asyncpg.Connection) -> None:
+    rows = await conn.fetch("SELECT id, data FROM fields WHERE type = $1", FieldType.STRING_SET)
+    await conn.execute("DELETE FROM set_members")
+    await conn.executemany(
+        "INSERT INTO set_members(field, member) VALUES ($1,$2)",
+        [(r[0], m) for r in rows for m in sorted(set(decode_value(r[1]) or ()))],
+    )
+
+
+async def _fill_blob_owners(conn: asyncpg.Connection) -> None:
+    rows = [tuple(r) for sql in (access.FILE_VALUES, access.FILE_POINTS) for r in await conn.fetch(sql)]
+    await conn.executemany(
+        "INSERT INTO blob_owners(project, sha256, touched) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
+        [(project, sha, time.time()) for project, sha in sorted(access.referenced_blobs(rows))],
+    )
+
+
+async def _fill_v2(conn: asyncpg.Connection) -> None:
+    await _fill_set_members(conn)
+    await _fill_blob_owners(conn)
+
+
+FILLS = {2: _fill_v2}  # schema version -> what fills its new tables (see .schema)
 
 
 _WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=$1"
 _PAGE = 512  # rows per fetch while scanning a late series' window
+
+
+# the fields under each path: a range of the (run, path) index, p/ < path < p0 ('0' is the
+# character after '/'), exact only in byte order: under another collation the comparison is made
+# in "C" (then a scan of the run's fields, not of the range)
+_UNDER_SQL = (
+    "SELECT p, (SELECT count(*) FROM fields WHERE run=$1 AND path{c} > p || '/' AND path{c} < p || '0') "
+    "FROM unnest($2::text[]) AS p"
+)
+_ORDER_PROBE = ["a", "A", "a/b", "a0", "a-b", "a b", "ab", "aB", "a.b", "a_b", "~", "é", "z", "a/"]
+
+
+async def _under_sql(conn: asyncpg.Connection) -> str:
+    """The query of fields under paths, for this database's collation (byte order or not)."""
+    rows = await conn.fetch("SELECT s FROM unnest($1::text[]) AS s ORDER BY s", _ORDER_PROBE)
+    bytewise = [r[0] for r in rows] == sorted(_ORDER_PROBE, key=str.encode)
+    return _UNDER_SQL.format(c="" if bytewise else ' COLLATE "C"')
+
+
+async def _load_shape(conn: asyncpg.Connection, run: int, paths: list[str], under_sql: str) -> Shape | None:
+    """The run's fields around ``paths`` (plan.Shape): fields under each, fields at their
+    parents, and the run's fields that count toward the limit."""
+    if not paths:
+        return None
+    under = {p: n for p, n in await conn.fetch(under_sql, run, paths) if n}
+    parents = sorted({q for p in paths for q in rules.parents(p)})
+    rows = await conn.fetch("SELECT path, type FROM fields WHERE run=$1 AND path = ANY($2)", run, parents)
+    sql = "SELECT count(*) FROM fields WHERE run=$1 AND left(path, length($2)) <> $2"
+    count = await conn.fetchval(sql, run, rules.SYNC_NAMESPACE)
+    return Shape(under, {p: t for p, t in rows}, count)
 
 
 async def _load_need(conn: asyncpg.Connection, state: FieldState, need: Need, names: dict[int, str]) -> None:
@@ -344,6 +450,7 @@ async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
         await conn.execute("DELETE FROM dropped WHERE field = ANY($1)", gone)
     if plan.deleted_ids:
         await conn.execute("DELETE FROM field_ops WHERE field = ANY($1)", plan.deleted_ids)
+        await conn.execute("DELETE FROM set_members WHERE field = ANY($1)", plan.deleted_ids)
         await conn.execute("DELETE FROM fields WHERE id = ANY($1)", plan.deleted_ids)
     updates = []
     points: dict[str, list[tuple[Any, ...]]] = {"num": [], "raw": []}
@@ -361,6 +468,12 @@ async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
         else:
             updates.append((*columns, state.id))
         await _write_content(conn, state, plan.nums)
+        if state.type == FieldType.STRING_SET:
+            await conn.execute("DELETE FROM set_members WHERE field=$1", state.id)
+            await conn.executemany(
+                "INSERT INTO set_members(field, member) VALUES ($1,$2)",
+                [(state.id, m) for m in set_members(state)],
+            )
         fid, me = state.id, plan.nums[plan.writer_id]
         records = points[point_column(state.type)]
         records.extend((fid, *row) for row in state.points)

@@ -11,16 +11,19 @@ import asyncio
 import functools
 import itertools
 import os
+import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from neptune_sync.merge import NO_TIME
-from neptune_sync.oplog.ops import decode_op, encode_op
+from neptune_sync import rules
+from neptune_sync.merge import NO_TIME, start
+from neptune_sync.oplog.ops import FieldType, decode_op, encode_op
 from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
 
 from ..plan import (
@@ -30,13 +33,18 @@ from ..plan import (
     Need,
     PathResets,
     Plan,
+    Shape,
     decode_key,
+    decode_value,
     encode_key,
     key_batch,
+    new_paths,
     plan_batch,
     stored_row,
 )
+from ..query import SQLITE
 from ..series import SeriesWork
+from . import access, schema, versions
 from .aggregate import SQLITE_BUCKET, per_bucket_rows
 from .base import (
     Storage,
@@ -47,12 +55,14 @@ from .base import (
     lower_bound,
     point_column,
     series_page,
+    set_members,
     state_from_row,
 )
 
 T = TypeVar("T")
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS runs(
   id INTEGER PRIMARY KEY, project TEXT NOT NULL, run_key TEXT NOT NULL, run_id TEXT NOT NULL,
   custom_run_id TEXT NOT NULL, kind TEXT NOT NULL, created REAL NOT NULL, UNIQUE(project, run_key));
@@ -83,7 +93,16 @@ CREATE TABLE IF NOT EXISTS blob_owners(
   project TEXT NOT NULL, sha256 TEXT NOT NULL, touched REAL NOT NULL,
   PRIMARY KEY(project, sha256)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS blob_owners_by_sha ON blob_owners(sha256);
+CREATE INDEX IF NOT EXISTS fields_by_path ON fields(path, run, type, num);
+CREATE INDEX IF NOT EXISTS fields_active ON fields(run)
+  WHERE path = 'sys/state' AND type = 'string' AND lower(txt) IN ('active', 'running');
+CREATE TABLE IF NOT EXISTS set_members(
+  field INTEGER NOT NULL, member TEXT NOT NULL, PRIMARY KEY(field, member)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS trash(run INTEGER PRIMARY KEY, trashed REAL NOT NULL);
 """
+    + versions.SCHEMA
+    + ";\n"
+)
 
 _RUN_COLUMNS = "project, run_key, run_id, custom_run_id, kind, created"
 _FIELD_OF_RUN = (
@@ -112,7 +131,11 @@ class SQLiteStorage(Storage):
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-sqlite-write")
         self._readers = ThreadPoolExecutor(2, thread_name_prefix="store-sqlite-read")
-        await self._write(lambda c: c.executescript(SCHEMA))
+        try:
+            await self._write(_migrate)
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         for pool in (self._writer, self._readers):
@@ -128,6 +151,7 @@ class SQLiteStorage(Storage):
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
+            conn.create_function("regexp", 2, _regexp, deterministic=True)  # NQL MATCHES
             conn.execute(
                 "PRAGMA synchronous=FULL"
             )  # an acked batch survives power loss: the daemon may then drop it
@@ -213,24 +237,6 @@ class SQLiteStorage(Storage):
         ftype, rows = await self._read(read)
         return None if ftype is None else series_page(path, ftype, rows, limit)
 
-    async def runs_with_fields(
-        self, project: str, paths: list[str]
-    ) -> list[tuple[RunRecord, dict[str, Any]]]:
-        def read(c: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
-            runs = c.execute(
-                f"SELECT id, {_RUN_COLUMNS} FROM runs WHERE project=? ORDER BY id", (project,)
-            ).fetchall()
-            sql = "SELECT f.run, f.path, f.type, f.data, f.last_step FROM fields f JOIN runs r ON f.run = r.id WHERE r.project=?"
-            if paths:
-                sql += f" AND f.path IN ({','.join('?' * len(paths))})"
-            return runs, c.execute(sql, (project, *paths)).fetchall()
-
-        runs, rows = await self._read(read)
-        values: dict[int, dict[str, Any]] = {}
-        for run, path, *rest in rows:
-            values.setdefault(run, {})[path] = field_value(path, *rest)
-        return [(RunRecord(*r[1:]), values.get(r[0], {})) for r in runs]
-
     # --- tokens and dump ---
 
     async def dump(self) -> bytes:
@@ -239,6 +245,7 @@ class SQLiteStorage(Storage):
     # --- reads for the web app ---
 
     bucket_sql = SQLITE_BUCKET
+    dialect = SQLITE
 
     async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         return await self._read(lambda c: c.execute(sql, values).fetchall())
@@ -246,10 +253,27 @@ class SQLiteStorage(Storage):
     async def execute_named(self, sql: str, values: dict[str, Any]) -> int:
         return await self._write(lambda c: c.execute(sql, values).rowcount)
 
+    async def write_named(self, statements: list[tuple[str, dict[str, Any]]]) -> None:
+        def write(c: sqlite3.Connection) -> None:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, values in statements:
+                    c.execute(sql, values)
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+
+        await self._write(write)
+
     async def bucket_rows(self, fid: int, x: str, lo: float, hi: float, n: int) -> list[Any]:
         if x != "step":  # timestamps are not indexed: one scan, grouped
             return await super().bucket_rows(fid, x, lo, hi, n)
         return await self._read(lambda c: per_bucket_rows(c, fid, lo, hi, n))
+
+
+def _regexp(pattern: str, text: str | None) -> bool:
+    return text is not None and re.search(pattern, text) is not None
 
 
 def dump_database(c: sqlite3.Connection) -> bytes:
@@ -272,17 +296,23 @@ def apply_batch(conn: sqlite3.Connection, req: BatchRequest) -> BatchResponse:
     """Apply one validated batch in one transaction (called on the storage's writer thread)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        run = _run_id(conn, req)
+        run, run_id = _run_id(conn, req)
         writers = {r[0]: r[1:] for r in conn.execute(_WRITERS_SQL, (run,))}
         num, applied, order_time = writers.get(req.writer_id) or (len(writers) + 1, 0, NO_TIME)
-        batch = key_batch(req.entries, applied, req.writer_id, order_time, num)
+        batch = key_batch(req.entries, applied, req.writer_id, max(order_time, start(req.after)), num)
         names = {w[0]: writer for writer, w in writers.items()}
         names[num] = req.writer_id
         paths = batch.paths()
         states = _load_states(conn, run, paths)
         for path, need in batch.needs(states).items():
             _load_need(conn, states[path], need, names)
-        plan = plan_batch(batch, fields=states, resets=_load_resets(conn, run, paths), nums=invert(names))
+        plan = plan_batch(
+            batch,
+            fields=states,
+            resets=_load_resets(conn, run, paths),
+            nums=invert(names),
+            shape=_load_shape(conn, run, new_paths(paths, states)),
+        )
         _write_plan(conn, run, plan)
         conn.execute(
             "INSERT INTO writers(run, writer_id, applied_seq, num, order_time) VALUES (?,?,?,?,?) "
@@ -296,25 +326,94 @@ def apply_batch(conn: sqlite3.Connection, req: BatchRequest) -> BatchResponse:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return BatchResponse(plan.applied_seq, plan.conflicts, plan.rejected)
+    return BatchResponse(plan.applied_seq, plan.conflicts, plan.rejected, run_id)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Create the schema, or bring an older database up to it (:mod:`.schema`), in one transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        has_tables = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone() is not None
+        conn.execute(schema.VERSION_TABLE)
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+        steps = schema.plan(row[0] if row else None, has_tables)
+        for n in steps:
+            _script(conn, schema.STEPS[n][0])
+        _script(conn, SCHEMA)  # IF NOT EXISTS throughout: creates what a version adds
+        for n in steps:
+            if n in FILLS:
+                FILLS[n](conn)
+        if row is None or steps:
+            conn.execute("DELETE FROM schema_version")
+            conn.execute("INSERT INTO schema_version VALUES (?)", (schema.VERSION,))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _script(conn: sqlite3.Connection, script: str) -> None:
+    """Run a script's statements in the open transaction (``executescript`` would commit it)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        conn.execute(statement)
+
+
+def _fill_set_members(conn: sqlite3.Connection) -> None:
+    rows = conn.execute("SELECT id, data FROM fields WHERE type = ?", (FieldType.STRING_SET,)).fetchall()
+    conn.execute("DELETE FROM set_members")
+    conn.executemany(
+        "INSERT INTO set_members(field, member) VALUES (?,?)",
+        [(fid, m) for fid, data in rows for m in sorted(set(decode_value(data) or ()))],
+    )
+
+
+def _fill_blob_owners(conn: sqlite3.Connection) -> None:
+    rows = conn.execute(access.FILE_VALUES).fetchall() + conn.execute(access.FILE_POINTS).fetchall()
+    conn.executemany(
+        "INSERT OR IGNORE INTO blob_owners(project, sha256, touched) VALUES (?,?,?)",
+        [(project, sha, time.time()) for project, sha in sorted(access.referenced_blobs(rows))],
+    )
+
+
+def _fill_v2(conn: sqlite3.Connection) -> None:
+    _fill_set_members(conn)
+    _fill_blob_owners(conn)
+
+
+FILLS = {2: _fill_v2}  # schema version -> what fills its new tables (see .schema)
 
 
 _WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=?"
 
 
-def _run_id(conn: sqlite3.Connection, req: BatchRequest) -> int:
+def _run_id(conn: sqlite3.Connection, req: BatchRequest) -> tuple[int, str]:
+    """(row id, run_id) of the batch's run, created on first sight (a model version numbered)."""
     info = req.run
     row = conn.execute(
-        "SELECT id FROM runs WHERE project=? AND run_key=?", (info.project, info.run_key)
+        "SELECT id, run_id FROM runs WHERE project=? AND run_key=?", (info.project, info.run_key)
     ).fetchone()
     if row:
-        return row[0]
+        return row[0], row[1]
     created = req.entries[0].ts if req.entries else 0.0
     cur = conn.execute(
         f"INSERT INTO runs({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?)",
         (info.project, info.run_key, info.run_id, info.custom_run_id, info.kind, created),
     )
-    return cur.lastrowid  # type: ignore[return-value]
+    run: int = cur.lastrowid  # type: ignore[assignment]
+    if info.kind != "model_version":
+        return run, info.run_id
+    (number,) = conn.execute(versions.NEXT_NUMBER, {"p": info.project, "m": info.model_id}).fetchone()
+    run_id = versions.version_id(info.model_id, number)
+    conn.execute(versions.SET_RUN_ID, {"i": run_id, "r": run})
+    conn.execute(versions.ID_FIELD, versions.id_field_values(run, run_id))
+    return run, run_id
 
 
 def _in_chunks(conn: sqlite3.Connection, sql: str, run: int, paths: list[str]) -> list[Any]:
@@ -333,6 +432,26 @@ def _load_states(conn: sqlite3.Connection, run: int, paths: list[str]) -> dict[s
 def _load_resets(conn: sqlite3.Connection, run: int, paths: list[str]) -> dict[str, PathResets]:
     sql = "SELECT path, cleared, deleted FROM resets WHERE run=? AND path IN ({marks})"
     return {p: PathResets(decode_key(c), decode_key(d)) for p, c, d in _in_chunks(conn, sql, run, paths)}
+
+
+def _load_shape(conn: sqlite3.Connection, run: int, paths: list[str]) -> Shape | None:
+    """The run's fields around ``paths`` (plan.Shape): fields under each (a range of the (run, path)
+    index: ``p/`` < path < ``p0``, '0' being the character after '/'), fields at their parents,
+    and the run's fields that count toward the limit."""
+    if not paths:
+        return None
+    under = {}
+    for path in paths:
+        sql = "SELECT count(*) FROM fields WHERE run=? AND path>? AND path<?"
+        (n,) = conn.execute(sql, (run, f"{path}/", f"{path}0")).fetchone()
+        if n:
+            under[path] = n
+    parents = sorted({q for p in paths for q in rules.parents(p)})
+    sql = "SELECT path, type FROM fields WHERE run=? AND path IN ({marks})"
+    types = dict(_in_chunks(conn, sql, run, parents))
+    sql = "SELECT count(*) FROM fields WHERE run=?1 AND substr(path, 1, length(?2)) <> ?2"
+    (count,) = conn.execute(sql, (run, rules.SYNC_NAMESPACE)).fetchone()
+    return Shape(under, types, count)
 
 
 def _load_need(conn: sqlite3.Connection, state: FieldState, need: Need, names: dict[int, str]) -> None:
@@ -362,7 +481,7 @@ def _load_need(conn: sqlite3.Connection, state: FieldState, need: Need, names: d
 
 def _write_plan(conn: sqlite3.Connection, run: int, plan: Plan) -> None:
     for ids, tables in (
-        (plan.deleted_ids, ("points", "dropped", "field_ops", "fields")),
+        (plan.deleted_ids, ("points", "dropped", "field_ops", "set_members", "fields")),
         (plan.cleared_ids, ("points", "dropped")),
     ):
         for table in tables:
@@ -381,6 +500,12 @@ def _write_plan(conn: sqlite3.Connection, run: int, plan: Plan) -> None:
                 "UPDATE fields SET data=?, num=?, txt=?, last_step=?, key=? WHERE id=?", (*columns, state.id)
             )
         _write_content(conn, state, plan)
+        if state.type == FieldType.STRING_SET:
+            conn.execute("DELETE FROM set_members WHERE field=?", (state.id,))
+            conn.executemany(
+                "INSERT INTO set_members(field, member) VALUES (?,?)",
+                [(state.id, m) for m in set_members(state)],
+            )
     conn.executemany(
         "INSERT INTO resets(run, path, cleared, deleted) VALUES (?,?,?,?) ON CONFLICT(run, path) "
         "DO UPDATE SET cleared=excluded.cleared, deleted=excluded.deleted",

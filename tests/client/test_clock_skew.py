@@ -1,9 +1,6 @@
 """A run resumed after a writer whose timestamps ran ahead (a future ``timestamp=``, or a host whose
-clock is fast) must still read back everything both processes logged.
-
-Known open defect: the merge orders writers by their clocks (docs/sync-protocol.md, "Clocks"), so
-the earlier process sorts after the later one and its points are dropped in the read-back and the
-store alike. The fix is a causal floor for resumed writers; this test flips to passing with it.
+clock is fast) reads back everything both processes logged: the resumed writer's causal floor
+(docs/sync-protocol.md, "Clocks") puts its records after everything it resumed from.
 """
 
 from __future__ import annotations
@@ -11,8 +8,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-
-import pytest
 
 import neptune_sync as neptune
 
@@ -36,7 +31,6 @@ r.stop()
 """
 
 
-@pytest.mark.xfail(strict=True, reason="the merge trusts writers' clocks: no causal floor for resumed writers yet")
 def test_a_run_resumed_after_a_writer_ahead_in_time_keeps_both_processes_points():
     for script in (EARLIER, LATER):
         subprocess.run([sys.executable, "-c", textwrap.dedent(script)], check=True, timeout=120)

@@ -1,4 +1,5 @@
-"""``import neptune_sync`` stays light: no aiohttp, anyio or event loop, and fast."""
+"""``import neptune_sync`` stays light: no aiohttp, anyio, event loop or array library (its time is
+measured by ``bench/import_time.py``, not here)."""
 
 from __future__ import annotations
 
@@ -17,30 +18,23 @@ HEAVY = (
     "neptune_syncd",
     "neptune_sync_store",
 )
-CAPTURE_THREAD = ("psutil", "pynvml")  # imported by a run's hardware-metrics thread, not by the import
+CAPTURE_THREAD = ("psutil", "pynvml")  # imported when a run starts its hardware metrics, not by the import
 
 PROBE = f"""
-import json, sys, time
-t = time.process_time()
+import json, sys
 import neptune_sync as neptune
-elapsed = time.process_time() - t
-print(json.dumps({{"elapsed": elapsed, "loaded": [m for m in {HEAVY + CAPTURE_THREAD!r} if m in sys.modules],
+print(json.dumps({{"loaded": [m for m in {HEAVY + CAPTURE_THREAD!r} if m in sys.modules],
                    "api": [n for n in ("init_run", "init_project", "File", "stringify_unsupported") if hasattr(neptune, n)]}}))
 """
 
 
-def test_import_is_light_and_fast():
-    """CPU time of the import, best of three: other work on a busy CI machine does not count."""
-    best = None
-    for _ in range(3):
-        out = subprocess.run(
-            [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True
-        )
-        result = json.loads(out.stdout)
-        assert result["loaded"] == []
-        assert result["api"] == ["init_run", "init_project", "File", "stringify_unsupported"]
-        best = result["elapsed"] if best is None else min(best, result["elapsed"])
-    assert best < 0.150
+def test_import_is_light():
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True
+    )
+    result = json.loads(out.stdout)
+    assert result["loaded"] == []
+    assert result["api"] == ["init_run", "init_project", "File", "stringify_unsupported"]
 
 
 def test_version_and_neptune_module_names():

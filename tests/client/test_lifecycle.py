@@ -352,9 +352,9 @@ def test_get_url_is_the_web_app_page_when_the_token_names_a_store(monkeypatch):
     from neptune_sync.token import ApiToken
 
     monkeypatch.setenv("NEPTUNE_API_TOKEN", ApiToken("http://store.example:8470/", "s3cret").format())
-    with neptune.init_run(project="team a/p", mode="offline", custom_run_id="c 1") as run:
+    with neptune.init_run(project="team.a/p", mode="offline", custom_run_id="c 1") as run:
         run_id = run["sys/id"].fetch()
-        assert run.get_url() == f"http://store.example:8470/#/p/team%20a%2Fp/run/{run_id}"
+        assert run.get_url() == f"http://store.example:8470/#/p/team.a%2Fp/run/{run_id}"
     monkeypatch.setenv("NEPTUNE_API_TOKEN", "bare-secret-without-address")
     with neptune.init_run(project="w/p", mode="offline") as run:
         assert run.get_url() == run.run_path.resolve().as_uri()

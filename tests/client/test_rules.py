@@ -11,7 +11,7 @@ import pytest
 from client_helpers import rows
 
 import neptune_sync as neptune
-from neptune_sync import validation
+from neptune_sync import rules, validation
 from neptune_sync.exceptions import (
     FieldLimitExceededError,
     InvalidPathError,
@@ -44,6 +44,7 @@ def ops_logged(run) -> int:
         (lambda h: h.append(1.0), lambda h: h.assign(2.0), "floatSeries", "float"),
         (lambda h: h.append(1.0), lambda h: h.append("text"), "floatSeries", "stringSeries"),
         (lambda h: h.assign("s"), lambda h: h.assign(3), "string", "int"),
+        (lambda h: h.assign(3), lambda h: h.assign("s"), "int", "string"),
         (lambda h: h.assign(True), lambda h: h.assign(1), "bool", "int"),
         (lambda h: h.add("tag"), lambda h: h.assign("tag"), "stringSet", "string"),
         (lambda h: h.assign(1), lambda h: h.upload(neptune.File.from_content("x")), "int", "file"),
@@ -57,7 +58,9 @@ def test_type_conflict_names_path_existing_and_attempted_and_logs_nothing(
     with pytest.raises(TypeConflictError) as info:
         second(run["f"])
     message = str(info.value)
-    assert "'f'" in message and f"is a {existing} field" in message and f"a {attempted}" in message
+    article = {"int": "an", "artifact": "an"}
+    assert f"'f' is {article.get(existing, 'a')} {existing} field;" in message
+    assert f"cannot write {article.get(attempted, 'a')} {attempted} field" in message
     assert (info.value.path, info.value.existing, info.value.attempted) == ("f", existing, attempted)
     assert ops_logged(run) == before
     assert isinstance(info.value, MetadataInconsistency)  # neptune 1.x name still catches it
@@ -71,10 +74,10 @@ def test_int_to_float_field_is_stored_as_float(run):
 
 def test_field_and_namespace_cannot_share_a_path(run):
     run["a"] = 1
-    with pytest.raises(TypeConflictError, match="'a' is a int field; cannot write a namespace"):
+    with pytest.raises(TypeConflictError, match="'a' is an int field; cannot write a namespace"):
         run["a/b"] = 2
     run["ns/x"] = 1
-    with pytest.raises(TypeConflictError, match="'ns' is a namespace field"):
+    with pytest.raises(TypeConflictError, match="'ns' is a namespace;"):
         run["ns"] = 3
 
 
@@ -109,7 +112,7 @@ def test_field_limit(monkeypatch):
     run["a"] = 5  # existing fields still take writes
     del run["b"]
     run["c"] = 3  # room again after a delete
-    assert validation.MAX_FIELDS == 9000
+    assert rules.MAX_FIELDS == 9000
 
 
 def test_long_strings_are_truncated_with_a_warning(run, caplog):

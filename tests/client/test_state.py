@@ -80,7 +80,7 @@ def test_namespaces_delete_and_limit():
     tree.apply(o.AssignInt("ns/sub/b", 2))
     assert tree.is_namespace("ns") and tree.is_namespace("ns/sub") and not tree.is_namespace("ns/a")
     assert tree.structure() == {"ns": {"a": "int", "sub": {"b": "int"}}}
-    with pytest.raises(TypeConflictError, match="'ns/a' is a int field; cannot write a namespace"):
+    with pytest.raises(TypeConflictError, match="'ns/a' is an int field; cannot write a namespace"):
         tree.apply(o.AssignInt("ns/a/deeper", 1))
     tree.apply(o.AssignInt("c", 3))
     with pytest.raises(FieldLimitExceededError, match=r"\[rule: field-limit\]"):

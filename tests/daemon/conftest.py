@@ -20,6 +20,8 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
+sys.path.insert(0, str(Path(__file__).parent))  # readback_helpers
+
 from neptune_sync.oplog import ops as o
 from neptune_sync.oplog.blobs import BlobStore
 from neptune_sync.oplog.framing import Entry

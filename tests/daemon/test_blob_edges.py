@@ -66,13 +66,13 @@ async def test_a_blob_whose_bytes_all_reached_the_store_is_committed_and_its_op_
         await upload_all_bytes_then_die(store.url, token, data)
         blobs = store.app[CONTEXT].blobs
         with anyio.fail_after(10):
-            while blobs.received(ref.sha256, partial_owner(PROJECT)) < len(data):
+            while await blobs.received(ref.sha256, partial_owner(PROJECT)) < len(data):
                 await anyio.sleep(0.02)
-        assert not blobs.has(ref.sha256)
+        assert await blobs.size(ref.sha256) is None
         monkeypatch.setenv("NEPTUNE_API_TOKEN", token)
         code, out = await sync(capsys)
         assert code == 0, out
-        assert blobs.path_of(ref.sha256).read_bytes() == data
+        assert blobs.file_path(ref.sha256).read_bytes() == data
         assert await runs.store_view(store.storage, path.name) == runs.normalized(runs.expected(path))
     assert not read_quarantine(path)
 
@@ -87,7 +87,7 @@ async def test_the_sink_commits_full_and_empty_blobs(runs, tmp_path):
         await upload_all_bytes_then_die(store.url, token, data)
         blobs = store.app[CONTEXT].blobs
         with anyio.fail_after(10):
-            while blobs.received(full.sha256, partial_owner(PROJECT)) < len(data):
+            while await blobs.received(full.sha256, partial_owner(PROJECT)) < len(data):
                 await anyio.sleep(0.02)
         sink = HttpSink(store.url, token)
         await sink.open()
@@ -98,7 +98,7 @@ async def test_the_sink_commits_full_and_empty_blobs(runs, tmp_path):
                 assert await sink.has_blob(RUN, ref)
         finally:
             await sink.close()
-        assert blobs.path_of(empty.sha256).read_bytes() == b""
+        assert blobs.file_path(empty.sha256).read_bytes() == b""
 
 
 @pytest.mark.asyncio
@@ -129,7 +129,7 @@ async def test_empty_files_sync_through_every_file_op(isolated_data_dir, tmp_pat
         assert view["model/empty"][1]["sha256"] == empty_sha
         assert view["source"][1]["pkg/__init__.py"]["sha256"] == empty_sha
         assert view["images"][1][0][1]["sha256"] == empty_sha
-        assert blobs.path_of(empty_sha).read_bytes() == b""
+        assert blobs.file_path(empty_sha).read_bytes() == b""
     assert not read_quarantine(path)
 
 
@@ -152,7 +152,7 @@ async def test_the_sink_restarts_a_partial_longer_than_the_blob(runs, tmp_path):
             await sink.put_blob(RUN, ref, path / "blobs" / ref.sha256[:2] / ref.sha256)
         finally:
             await sink.close()
-        assert store.app[CONTEXT].blobs.path_of(ref.sha256).read_bytes() == data
+        assert store.app[CONTEXT].blobs.file_path(ref.sha256).read_bytes() == data
 
 
 @pytest.mark.asyncio

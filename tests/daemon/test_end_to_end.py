@@ -43,4 +43,4 @@ async def test_offline_runs_synced_into_real_store_equal_their_logs(runs, config
                 assert got[path] == want[path], path
             assert len(got["train/loss"][1]) == 5000
             for ref in (want["model/weights"][1], want["train/images"][1][0][1]):
-                assert blobs.has(ref["sha256"])
+                assert await blobs.size(ref["sha256"]) is not None

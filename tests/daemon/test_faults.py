@@ -143,7 +143,7 @@ async def test_blob_the_store_lost_is_uploaded_again_not_quarantined(runs, confi
     async with anyio.create_task_group() as tg:
         await tg.start(service.run)
         await wait_equal(store, runs, [path])
-        store_blob = store.app[CONTEXT].blobs.path_of(ref.sha256)
+        store_blob = store.app[CONTEXT].blobs.file_path(ref.sha256)
         store_blob.unlink()  # the store loses the blob the daemon believes it has
         w2 = runs.writer(path)
         w2.append(o.AssignFile("model/b", ref))

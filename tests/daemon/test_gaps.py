@@ -58,7 +58,7 @@ async def test_sync_delivers_around_a_missing_segment_reports_it_and_exits_1(
         got = await runs.store_view(store.storage, run.name)
         assert got == runs.normalized(remaining(run))
         assert 4000 < len(got["train/loss"][1]) < 6000
-    assert main(["status", "--json"]) == 0
+    assert main(["status", "--json"]) == 1  # the run lost data
     (report,) = map(json.loads, capsys.readouterr().out.splitlines())
     assert report["damaged"] >= 1 and report["pending_ops"] == 0
     assert report["lost_records"] == 6000 - len(got["train/loss"][1])
@@ -86,7 +86,7 @@ async def test_the_daemon_delivers_around_a_deleted_segment_and_status_reports_t
                     await anyio.sleep(0.02)
             await service.stop()
         assert await runs.store_view(store.storage, run.name) == runs.normalized(remaining(run))
-    assert main(["status", "--json"]) == 0
+    assert main(["status", "--json"]) == 1  # the run lost data
     (report,) = map(json.loads, capsys.readouterr().out.splitlines())
     assert (report["damaged"], report["lost_records"], report["pending_ops"]) == (1, lost, 0)
     (problem,) = read_state(run).damaged

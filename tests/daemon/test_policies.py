@@ -151,3 +151,31 @@ def test_only_repeated_500s_suspect_the_batch_not_a_store_that_is_down_or_busy()
         501,
         507,
     ]
+
+
+def test_namespace_conflicts_rename_beside_or_move_under_the_field_and_never_loop():
+    res = resolve(o.AssignInt("ns", 1), conflict("ns", "namespace", "int"))
+    assert res.ops[0] == o.AssignInt("ns__conflict_int", 1) and not res.quarantine
+    assert res.ops[1].values == ("ns: int written to a namespace; renamed to ns__conflict_int",)
+    series = o.LogFloats("loss/a/b", (o.FloatPoint(0, 1.0, 1.0),))
+    res = resolve(series, conflict("loss", "floatSeries", "namespace"))
+    assert res.ops[0] == o.LogFloats("loss__conflict_namespace/a/b", series.points)
+    assert "written under the floatSeries field loss" in res.ops[1].values[0]
+    moved = resolve(res.ops[0], conflict("loss__conflict_namespace", "int", "namespace"))
+    renamed = resolve(o.AssignInt("ns__conflict_int", 1), conflict("ns__conflict_int", "namespace", "int"))
+    assert moved.quarantine and renamed.quarantine
+
+
+def test_audit_finds_namespace_conflicts_a_lost_answer_would_have_reported():
+    entries = [
+        Entry(1, 1.0, o.AssignInt("ns", 1)),  # the store holds ns/child: ns is a namespace
+        Entry(2, 1.0, o.AssignInt("f/x", 2)),  # the store holds the field f
+        Entry(3, 1.0, o.AssignInt("g/x", 3)),  # g is deleted below: its x may have applied
+        Entry(4, 1.0, o.DeleteField("g")),
+        Entry(5, 1.0, o.AssignInt("ok/y", 4)),
+    ]
+    types = {"ns/child": "int", "f": "string", "g": "int", "ok/y": "int", "ok/z": "int"}
+    assert audit(entries, types, known=set()) == [
+        OpConflict(1, "ns", "namespace", "int"),
+        OpConflict(2, "f", "string", "namespace"),
+    ]

@@ -42,7 +42,7 @@ class CrashingSink(MemorySink):
         self.crashes = crashes
         self.calls = 0
 
-    async def write_batch(self, run, writer_id, entries):
+    async def write_batch(self, run, writer_id, entries, after=None):
         self.calls += 1
         applied_first = self.crashes.pop(self.calls, None)
         if applied_first is False:

@@ -7,7 +7,6 @@ backends); the delivery order is forced by hiding one writer's segments from a s
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,28 +15,23 @@ from pathlib import Path
 
 import anyio
 import pytest
+from readback_helpers import Hidden, read_back, sync
 
-from neptune_sync.cli import main
 from neptune_sync.oplog import layout
-from neptune_sync.oplog import ops as o
-from neptune_sync.replay import replay
 from neptune_sync_store.testing import running_store
 
 PROJECT = "team/proj"
 
 
-def file_dict(ref: o.FileRef) -> dict:
-    return {"sha256": ref.sha256, "size": ref.size, "name": ref.name, "extension": ref.extension}
-
-
 LOGGER = textwrap.dedent(
     """
-    import os, signal, sys
+    import os, signal, sys, time
     import neptune_sync
     note, first, last, how = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    ahead = float(sys.argv[5])  # seconds this process's timestamps run ahead of the clock
     run = neptune_sync.init_run(project="{project}", custom_run_id="r", mode="offline")
     for step in range(first, last):
-        run["train/loss"].append(1.0 / (step + 1), step=step)
+        run["train/loss"].append(1.0 / (step + 1), step=step, timestamp=time.time() + ahead)
     run["params/note"] = note
     if how == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
@@ -46,9 +40,11 @@ LOGGER = textwrap.dedent(
 ).format(project=PROJECT)
 
 
-def log_process(note: str, first: int, last: int, how: str = "stop") -> None:
+def log_process(note: str, first: int, last: int, how: str = "stop", ahead: float = 0.0) -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", LOGGER, note, str(first), str(last), how], capture_output=True, timeout=120
+        [sys.executable, "-c", LOGGER, note, str(first), str(last), how, str(ahead)],
+        capture_output=True,
+        timeout=120,
     )
     expected = -signal.SIGKILL if how == "kill" else 0
     assert proc.returncode == expected, proc.stderr.decode()
@@ -58,9 +54,10 @@ def writer_ids(run_path: Path) -> set[str]:
     return {p.name.rsplit("-", 1)[0] for p in layout.segments_dir(run_path).glob("*.seg")}
 
 
-def two_writers(how_a: str = "stop") -> tuple[Path, str, str]:
-    """Process A logs steps 0..999 and note "A"; process B resumes the run, logs 1000..1999 and "B"."""
-    log_process("A", 0, 1000, how_a)
+def two_writers(how_a: str = "stop", ahead_a: float = 0.0) -> tuple[Path, str, str]:
+    """Process A logs steps 0..999 and note "A" (its timestamps ``ahead_a`` seconds ahead); process B
+    resumes the run, logs 1000..1999 and "B"."""
+    log_process("A", 0, 1000, how_a, ahead_a)
     [run_path] = layout.iter_run_dirs()
     [a] = writer_ids(run_path)
     log_process("B", 1000, 2000)
@@ -68,54 +65,15 @@ def two_writers(how_a: str = "stop") -> tuple[Path, str, str]:
     return run_path, a, b
 
 
-def read_back(run_path: Path) -> dict:
-    """The local read-back (what ``neptune-sync show`` and ``fetch*()`` report) in the store's shapes."""
-    out = {}
-    for path, field in replay(layout.segments_dir(run_path), keep_values=True).under(""):
-        value = field.value
-        if field.type in o.SERIES_TYPES:
-            value = [
-                (p.step, file_dict(p.value) if isinstance(p.value, o.FileRef) else p.value, p.ts)
-                for p in value or []
-            ]
-        elif field.type == o.FieldType.STRING_SET:
-            value = sorted(value)
-        elif field.type == o.FieldType.FILE_SET:
-            value = {rel: file_dict(ref) for rel, ref in sorted(value.items())}
-        elif field.type == o.FieldType.FILE:
-            value = file_dict(value)
-        out[path] = (field.type, value)
-    return out
-
-
-class Hidden:
-    """Moves one writer's segments out of the run while a sync runs, then back."""
-
-    def __init__(self, run_path: Path, writer_id: str, tmp: Path) -> None:
-        self.files = sorted(layout.segments_dir(run_path).glob(f"{writer_id}-*.seg"))
-        self.aside = tmp / "aside"
-
-    def __enter__(self) -> None:
-        self.aside.mkdir()
-        for f in self.files:
-            shutil.move(f, self.aside / f.name)
-
-    def __exit__(self, *exc: object) -> None:
-        for f in self.files:
-            shutil.move(self.aside / f.name, f)
-        self.aside.rmdir()
-
-
-async def sync() -> None:
-    assert await anyio.to_thread.run_sync(main, ["sync", "-q"]) == 0
-
-
 @pytest.mark.asyncio
 @pytest.mark.parametrize("first", ["A", "B"])
+@pytest.mark.parametrize("ahead_a", [0.0, 300.0], ids=["clocks-in-step", "first-writer-ahead"])
 async def test_resumed_run_in_the_store_equals_the_read_back_in_either_delivery_order(
-    first, runs, tmp_path, monkeypatch, store_backend
+    first, ahead_a, runs, tmp_path, monkeypatch, store_backend
 ):
-    run_path, a, b = two_writers()
+    """Also when A's timestamps run ahead of B's clock: B resumed after A, so B's records follow
+    A's (its causal floor), and neither the read-back nor the store drops B's points."""
+    run_path, a, b = two_writers(ahead_a=ahead_a)
     local = read_back(run_path)
     assert len(local["train/loss"][1]) == 2000 and local["params/note"] == ("string", "B")
     async with running_store(tmp_path / "store", **store_backend) as store:

@@ -130,7 +130,7 @@ async def test_a_daemon_of_the_group_syncs_the_jobs_runs_and_names_an_unreadable
 
         other = write_run(data_dir, 0o007, "unreadable")
         blob = next(p for p in (other / "blobs").rglob("*") if p.is_file())
-        blob.chmod(0o600)  # as mkstemp used to leave every blob
+        blob.chmod(0o600)  # as mkstemp leaves a file: readable by its owner only
         done = await anyio.to_thread.run_sync(sync_as_nobody, data_dir, token, home)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stderr, done.stderr

@@ -32,7 +32,7 @@ async def assert_store_equals_log(runs, store, run) -> None:
     blobs = store.app[CONTEXT].blobs
     for kind, value in want.values():
         if kind == o.FieldType.FILE:
-            assert blobs.has(value["sha256"])
+            assert await blobs.size(value["sha256"]) is not None
             assert await store.storage.owns_blob(PROJECT, value["sha256"])  # readable by the project
 
 

@@ -23,7 +23,15 @@ class WatchedMap(mmap.mmap):
         super().__setitem__(key, value)
         WatchedMap.stores += 1
         if self[:8] == fr.MAGIC:
-            assert_committed_frames_verify(bytes(self))
+            data = bytearray(self)
+            if len(value) in POINT_SIZES:
+                # a point joining the open points frame: part of no frame until the commit word
+                # that follows covers it, so every frame must verify as if it were not there yet
+                data[key] = bytes(len(value))
+            assert_committed_frames_verify(bytes(data))
+
+
+POINT_SIZES = {fr.POINT_INT_STEP.size, fr.POINT_FLOAT_STEP.size, fr.POINT_MULTI.size}  # op bodies are longer
 
 
 def assert_committed_frames_verify(data: bytes) -> None:

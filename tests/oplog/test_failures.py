@@ -153,6 +153,32 @@ def test_an_unknown_frame_kind_stops_reading_loudly(writer_factory, segments):
     assert (got, damage, error.offset) == ([ops.AssignFloat("a", 1.0)], [], offsets[1])
 
 
+def test_a_reader_that_predates_frame_kind_4_stops_at_it_after_every_record_before_it(
+    writer_factory, segments, monkeypatch
+):
+    writer = writer_factory()
+    writer.append(ops.AssignFloat("a", 1.0))
+    writer.append_float("x", 0, 1.0, T0)
+    writer.append_float("y", 0, 2.0, T0)  # a second series: the writer opens a kind 4 frame
+    writer.append_float("x", 1, 3.0, T0)
+    writer.close()
+    (path,) = segments.glob("*.seg")
+    kinds = [(offset, _kind_at(path, offset)) for offset, _ in read_segment(path)[0]]
+    assert fr.KIND_FLOATS_MULTI in {kind for _, kind in kinds}
+    first_multi = next(offset for offset, kind in kinds if kind == fr.KIND_FLOATS_MULTI)
+    monkeypatch.setattr(fr, "KNOWN_KINDS", fr.KNOWN_KINDS - {fr.KIND_FLOATS_MULTI})  # the old reader
+    got, damage, error = _read_until_error(path)
+    assert damage == [] and error.offset == first_multi and "frame kind 4" in str(error)
+    assert got[0] == ops.AssignFloat("a", 1.0)
+    assert all(not (isinstance(op, ops.LogFloats) and op.path == "y") for op in got)
+
+
+def _kind_at(path: Path, offset: int) -> int:
+    with path.open("rb") as f:
+        f.seek(offset + fr.COMMIT.size)
+        return f.read(1)[0]
+
+
 def test_an_unknown_format_version_stops_loudly_and_is_not_skipped_as_damage(writer_factory, segments):
     path, _ = _three_ops(writer_factory, segments)
     data = bytearray(path.read_bytes())

@@ -1,4 +1,5 @@
-"""SIGKILL a child logging at full speed, then read its log back (issue 2's crash promise).
+"""SIGKILL a child logging at full speed, then read its log back: no call that returned is lost
+(docs/oplog-format.md, "Growing frames and the crash promise").
 
 Each child runs the deterministic workload of oplog_workload; after the kill the log must read
 back without an exception, contiguous from seq 1, every record equal to what the workload logs at

@@ -16,7 +16,7 @@ from oplog_helpers import assert_same_records, new_writer, read_writers, records
 from oplog_strategies import T0, ModelLogger, paths, points, single_ops
 
 from neptune_sync.oplog import ops
-from neptune_sync.oplog.writer import MAX_POINTS_PER_FRAME
+from neptune_sync.oplog.points import MAX_POINTS_PER_FRAME
 
 
 class WriterMachine(RuleBasedStateMachine):

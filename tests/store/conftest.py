@@ -11,6 +11,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import asyncpg
 import pytest
 import pytest_asyncio
 
@@ -31,10 +32,11 @@ async def backend(request, tmp_path):
     dsn = await require_pg()
     schema = f"nss_test_{uuid.uuid4().hex[:12]}"
     yield dsn, schema
-    cleanup = make_storage(dsn, tmp_path, pg_schema=schema)
-    await cleanup.open()
-    await cleanup.drop_schema()
-    await cleanup.close()
+    conn = await asyncpg.connect(dsn)  # not through the storage: a test may leave it unopenable
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    finally:
+        await conn.close()
 
 
 @pytest_asyncio.fixture

@@ -25,11 +25,14 @@ from typing import Any
 SERIES = {"floatSeries", "stringSeries", "fileSeries"}
 
 
-def keyed(writers: dict[str, list[tuple]]) -> list[tuple[tuple[float, str, int], tuple]]:
-    """Every record (series points split one per record) with its key."""
+def keyed(
+    writers: dict[str, list[tuple]], floors: dict[str, float] | None = None
+) -> list[tuple[tuple[float, str, int], tuple]]:
+    """Every record (series points split one per record) with its key; a writer's order time
+    starts at its floor, if it has one."""
     out = []
     for writer, records in writers.items():
-        t, seq = float("-inf"), 0
+        t, seq = (floors or {}).get(writer, float("-inf")), 0
         for rec in records:
             if rec[0] == "points":
                 for step, value, ts in rec[3]:
@@ -43,10 +46,10 @@ def keyed(writers: dict[str, list[tuple]]) -> list[tuple[tuple[float, str, int],
     return sorted(out, key=lambda kr: kr[0])
 
 
-def content(writers: dict[str, list[tuple]]) -> dict[str, tuple[str, Any]]:
+def content(writers: dict[str, list[tuple]], floors: dict[str, float] | None = None) -> dict[str, tuple[str, Any]]:
     """{path: (type, value)}; a series' value is its [(step, value, ts)] points."""
     fields: dict[str, list] = {}  # path -> [type, value]
-    for _, rec in keyed(writers):
+    for _, rec in keyed(writers, floors):
         kind, path = rec[0], rec[1]
         field = fields.get(path)
         if kind == "delete":

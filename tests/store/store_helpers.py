@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import inspect
 import io
 import os
 import random
@@ -78,8 +79,8 @@ def sample_entries() -> list[Entry]:
     return entries
 
 
-def request(entries: list[Entry], run: RunInfo = RUN, writer: str = "w1") -> BatchRequest:
-    return BatchRequest(run, writer, entries)
+def request(entries: list[Entry], run: RunInfo = RUN, writer: str = "w1", after: float | None = None) -> BatchRequest:
+    return BatchRequest(run, writer, entries, after)
 
 
 def encode(req: BatchRequest) -> bytes:
@@ -185,8 +186,14 @@ async def require_pg() -> str:
 
 
 async def until(condition, interval: float = 0.01) -> None:
-    """Poll ``condition`` until it holds (callers bound this with ``asyncio.wait_for``)."""
-    while not condition():
+    """Poll ``condition`` (a function, or one returning an awaitable) until it holds (callers
+    bound this with ``asyncio.wait_for``)."""
+    while True:
+        held = condition()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return
         await asyncio.sleep(interval)
 
 

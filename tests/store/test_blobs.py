@@ -27,6 +27,10 @@ async def put_part(session, url, token, digest, data, size, offset) -> tuple[int
         return resp.status, dict(resp.headers)
 
 
+async def received_is(store, digest: str, count: int) -> bool:
+    return await store.app[CONTEXT].blobs.received(digest, partial_owner(PROJECT)) == count
+
+
 async def test_upload_then_exists_then_idempotent_and_downloadable(store):
     token = await store.token(PROJECT)
     data = os.urandom(3 << 20)
@@ -125,10 +129,7 @@ async def test_an_upload_cut_after_its_last_byte_is_committed_by_an_empty_put(st
     data = os.urandom(200_000)
     async with aiohttp.ClientSession() as s:
         await cut_after_last_byte(s, store.url, token, sha(data), data)
-        await asyncio.wait_for(
-            until(lambda: store.app[CONTEXT].blobs.received(sha(data), partial_owner(PROJECT)) == len(data)),
-            10,
-        )
+        await asyncio.wait_for(until(lambda: received_is(store, sha(data), len(data))), 10)
         status, headers = await head(s, store.url, token, sha(data))
         assert status == 404 and headers["X-Upload-Offset"] == str(len(data))  # every byte, not committed
         status, headers = await put_part(s, store.url, token, sha(data), b"", len(data), len(data))
@@ -143,12 +144,7 @@ async def test_a_full_partial_with_the_wrong_content_is_refused_and_dropped_on_c
     right, wrong = b"right content", b"wrong content"
     async with aiohttp.ClientSession() as s:
         await cut_after_last_byte(s, store.url, token, sha(right), wrong)
-        await asyncio.wait_for(
-            until(
-                lambda: store.app[CONTEXT].blobs.received(sha(right), partial_owner(PROJECT)) == len(wrong)
-            ),
-            10,
-        )
+        await asyncio.wait_for(until(lambda: received_is(store, sha(right), len(wrong))), 10)
         status, _ = await put_part(s, store.url, token, sha(right), b"", len(right), len(right))
         assert status == 422
         status, headers = await head(s, store.url, token, sha(right))

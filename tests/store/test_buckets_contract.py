@@ -15,6 +15,7 @@ from store_helpers import PROJECT, RUN, request, sample_entries
 from neptune_sync.oplog import ops
 from neptune_sync.oplog.framing import Entry
 from neptune_sync.protocol import RunInfo
+from neptune_sync_store.query import TableQuery
 
 pytestmark = pytest.mark.asyncio
 INF = math.inf
@@ -274,10 +275,10 @@ async def test_project_fields_are_distinct_paths_with_types_and_run_counts(stora
     assert structure <= {(p, t) for p, t, _ in got}
 
 
-async def test_fields_of_runs_agrees_with_each_runs_own_values(storage):
+async def test_table_columns_agree_with_each_runs_own_values(storage):
     await storage.apply_batch(request(sample_entries()))
     keys = [RUN.run_key]
-    for n in range(501):  # more keys than one query takes
+    for n in range(501):  # more rows than one IN list of a page
         run = RunInfo(PROJECT, f"k{n:03d}", f"R{n}")
         await storage.apply_batch(
             request(
@@ -285,16 +286,13 @@ async def test_fields_of_runs_agrees_with_each_runs_own_values(storage):
             )
         )
         keys.append(run.run_key)
-    asked = [*keys, "missing-run"]
-    every = await storage.fields_of_runs(PROJECT, asked, [])
-    assert set(every) == set(keys)
+    rows, total = await storage.table_page(TableQuery(PROJECT, limit=1000))
+    every = {r.run.run_key: r.fields for r in rows}
+    assert total == len(keys) and set(every) == set(keys)
     for key in (RUN.run_key, "k000", "k500"):
-        assert list(sorted(every[key].values(), key=lambda v: v.path)) == await storage.field_values(
-            PROJECT, key, []
-        )
-    some = await storage.fields_of_runs(PROJECT, asked, ["p/x", "params/lr"])
-    assert some[RUN.run_key] == {
-        "params/lr": (await storage.field_values(PROJECT, RUN.run_key, ["params/lr"]))[0]
-    }
-    assert [some[f"k{n:03d}"]["p/x"].value for n in range(501)] == [float(n) for n in range(501)]
-    assert await storage.fields_of_runs("other/proj", keys, []) == {}
+        assert every[key] == await storage.field_values(PROJECT, key, [])
+    rows, _ = await storage.table_page(TableQuery(PROJECT, columns=["p/x", "params/lr"], limit=1000))
+    some = {r.run.run_key: r.fields for r in rows}
+    assert some[RUN.run_key] == await storage.field_values(PROJECT, RUN.run_key, ["params/lr"])
+    assert [some[f"k{n:03d}"][0].value for n in range(501)] == [float(n) for n in range(501)]
+    assert await storage.table_page(TableQuery("other/proj")) == ([], 0)

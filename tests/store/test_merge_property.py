@@ -189,6 +189,11 @@ def fresh() -> sqlite3.Connection:
     return conn
 
 
+def floors_st(writers: dict[str, list[tuple]]):
+    """Causal floors for some writers (resumed ones), within and above the timestamps' range."""
+    return st.dictionaries(st.sampled_from(sorted(writers)), st.integers(0, 30).map(float))
+
+
 def writers_st():
     return st.lists(writer_log(), min_size=2, max_size=4).map(
         lambda logs: dict(zip(WRITERS, logs, strict=False))
@@ -199,13 +204,14 @@ def writers_st():
 @given(writers=writers_st(), data=st.data())
 def test_any_delivery_of_several_writers_equals_the_model(writers, data):
     logs = {w: entries_of(records) for w, records in writers.items()}
+    floors = data.draw(floors_st(writers), label="floors")
     conn = fresh()
     for writer, batch in data.draw(delivery(logs), label="delivery"):
-        apply_batch(conn, request(batch, writer=writer))
-    assert dumped_content(dump_database(conn)) == content(writers)
+        apply_batch(conn, request(batch, writer=writer, after=floors.get(writer)))
+    assert dumped_content(dump_database(conn)) == content(writers, floors)
     before = dump_database(conn)
     for writer, entries in logs.items():  # a full re-send of every writer changes nothing
-        apply_batch(conn, request(entries, writer=writer))
+        apply_batch(conn, request(entries, writer=writer, after=floors.get(writer)))
     assert dump_database(conn) == before
 
 
@@ -221,17 +227,18 @@ async def test_any_delivery_of_several_writers_equals_the_model_on_postgres(tmp_
     @given(writers=writers_st(), data=st.data())
     def collect(writers, data):
         logs = {w: entries_of(records) for w, records in writers.items()}
-        seen.append((writers, data.draw(delivery(logs), label="delivery")))
+        floors = data.draw(floors_st(writers), label="floors")
+        seen.append((writers, floors, data.draw(delivery(logs), label="delivery")))
 
     collect()
     try:
-        for i, (writers, batches) in enumerate(seen):
+        for i, (writers, floors, batches) in enumerate(seen):
             run = msgspec.structs.replace(request([]).run, run_key=f"run-{i}")
             for writer, batch in batches:
-                await storage.apply_batch(request(batch, run=run, writer=writer))
+                await storage.apply_batch(request(batch, run=run, writer=writer, after=floors.get(writer)))
             runs = msgspec.msgpack.decode(await storage.dump())
             [mine] = [r for r in runs if r[1] == f"run-{i}"]
-            assert dumped_content(msgspec.msgpack.encode([mine])) == content(writers), i
+            assert dumped_content(msgspec.msgpack.encode([mine])) == content(writers, floors), i
     finally:
         await storage.drop_schema()
         await storage.close()

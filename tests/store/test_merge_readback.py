@@ -4,7 +4,9 @@ report) equals the store fed those writers' entries in every order, and the inde
 Three writers log interleaved to one run with the real log writer: one series from all three
 (interleaved steps, then the same steps),
 points with timestamps stepping back, assigns, set adds and removals, a clear, a delete followed
-by a re-creation of the same type, file sets with a reset and deletions.
+by a re-creation of the same type, file sets with a reset and deletions. A fourth writer resumes
+the run with a causal floor above them all while its clock is far behind: its records still
+follow theirs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from neptune_sync_store.storage.sqlite import SCHEMA, apply_batch, dump_database
 
 REF = o.FileRef("a" * 64, 3, "x.bin", "bin")
 REF2 = o.FileRef("b" * 64, 4, "y.bin", "bin")
+FLOOR = {"wd": 200.0}  # the resumed writer's: above every other writer's order time
 
 
 def file_dict(ref: o.FileRef) -> dict:
@@ -80,6 +83,11 @@ def log_three_writers(segments) -> dict[str, list[tuple]]:
         ts = 90.0 - i
         ws["wb"].append(o.LogStrings("text", (o.StringPoint(float(i), f"t{i}", ts),)), ts)
         model["wb"].append(("points", "text", "stringSeries", [(float(i), f"t{i}", ts)]))
+    ws["wd"] = OpLogWriter(segments, project="p/q", run_key="k", writer_id="wd", after=FLOOR["wd"])
+    model["wd"] = []
+    for i in range(3):
+        point("wd", "loss", 60 + i, 9.0, 10.0 + i)
+    op("wd", ("assign", "note", "string", "D"), o.AssignString("note", "D"), 11.0)
     for w in ws.values():
         w.close()
     return {n: records for n, records in model.items()}
@@ -103,7 +111,7 @@ def store_content(by_writer: dict[str, list], order: list[tuple[str, list]]) -> 
     conn = sqlite3.connect(":memory:", isolation_level=None)
     conn.executescript(SCHEMA)
     for writer, batch in order:
-        apply_batch(conn, request(batch, writer=writer))
+        apply_batch(conn, request(batch, writer=writer, after=FLOOR.get(writer)))
     return dumped_content(dump_database(conn))
 
 
@@ -129,14 +137,14 @@ def run(tmp_path):
 def test_read_back_equals_the_model(run):
     segments, model, _ = run
     local = read_back(segments)
-    assert local == content(model)
-    assert local["note"] == ("string", "B") and local["gone"] == ("int", 2)
-    assert [p[0] for p in local["loss"][1]] == list(range(40)) + [40 + 2 * i for i in range(10)]
+    assert local == content(model, FLOOR)
+    assert local["note"] == ("string", "D") and local["gone"] == ("int", 2)
+    assert [p[0] for p in local["loss"][1]] == list(range(40)) + [40 + 2 * i for i in range(10)] + [60, 61, 62]
     assert [p[0] for p in local["loss2"][1]] == [80]
     assert [p[0] for p in local["text"][1]] == [0.0, 1.0, 2.0, 3.0, 4.0]
 
 
-@pytest.mark.parametrize("order", list(itertools.permutations(["wa", "wb", "wc"])))
+@pytest.mark.parametrize("order", list(itertools.permutations(["wa", "wb", "wc", "wd"])))
 def test_store_equals_read_back_for_every_writer_order(run, order):
     segments, _, by_writer = run
     whole = store_content(by_writer, [(w, by_writer[w]) for w in order])

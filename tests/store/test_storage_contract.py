@@ -11,6 +11,7 @@ from store_helpers import PROJECT, RUN, floats, request, sample_entries, split_o
 from neptune_sync.oplog import ops
 from neptune_sync.oplog.framing import Entry
 from neptune_sync.protocol import OpConflict, RunInfo
+from neptune_sync_store.query import TableQuery
 
 pytestmark = pytest.mark.asyncio
 
@@ -157,7 +158,7 @@ async def test_a_failing_batch_changes_nothing(storage):
     assert await storage.find_run(PROJECT, "fresh") is None
 
 
-async def test_runs_with_fields_returns_every_run_of_the_project(storage):
+async def test_table_page_holds_every_run_of_the_project_with_the_asked_columns(storage):
     await storage.apply_batch(request(sample_entries()))
     await storage.apply_batch(
         request([Entry(1, 5.0, ops.AssignFloat("params/lr", 0.1))], run=RunInfo(PROJECT, "k2", "R2"))
@@ -165,10 +166,15 @@ async def test_runs_with_fields_returns_every_run_of_the_project(storage):
     await storage.apply_batch(
         request([Entry(1, 5.0, ops.AssignFloat("params/lr", 9.0))], run=RunInfo("ws/other", "k3", "R3"))
     )
-    rows = await storage.runs_with_fields(PROJECT, ["params/lr"])
-    assert sorted((r.run_key, v["params/lr"].value) for r, v in rows) == [("k2", 0.1), ("run-key-1", 0.01)]
-    everything = await storage.runs_with_fields(PROJECT, [])
-    assert len(next(v for r, v in everything if r.run_key == "run-key-1")) > 10
+    rows, total = await storage.table_page(TableQuery(PROJECT, columns=["params/lr"]))
+    assert total == 2
+    assert sorted((r.run.run_key, [(v.path, v.value) for v in r.fields]) for r in rows) == [
+        ("k2", [("params/lr", 0.1)]),
+        ("run-key-1", [("params/lr", 0.01)]),
+    ]
+    everything, _ = await storage.table_page(TableQuery(PROJECT))
+    mine = next(r for r in everything if r.run.run_key == RUN.run_key)
+    assert mine.fields == await storage.field_values(PROJECT, RUN.run_key, [])
 
 
 async def test_tokens_are_found_by_hash(storage):
@@ -248,3 +254,33 @@ async def test_a_page_deep_in_a_long_series_reads_only_that_page():
     rows = conn.execute(SERIES_SQL.format(column="num", op=op), (1, low, INF, 100)).fetchall()
     assert [r[0] for r in rows] == [float(s) for s in range(99_991, 100_000)]
     assert len(ticks) < 20, f"{len(ticks) * 100} VM steps: the read walked the series"
+
+
+async def test_model_versions_are_numbered_per_model_once(storage):
+    """The store numbers a model version when it creates it (docs/models.md): per model and
+    project, 1, 2, ... in arrival order, the same number for every later batch, and the number
+    is the run's run_id and its sys/id field."""
+    import asyncio
+
+    def version(project: str, model: str, n: int) -> RunInfo:
+        return RunInfo(project, f"{model}-local-{n}", f"{model}-local-{n}", kind="model_version", model_id=model)
+
+    arrivals = [("team/a", "A-M", 1), ("team/a", "A-M", 2), ("team/a", "A-N", 3), ("team/b", "A-M", 4)]
+    want = {"A-M-local-1": "A-M-1", "A-M-local-2": "A-M-2", "A-N-local-3": "A-N-1", "A-M-local-4": "A-M-1"}
+    for project, model, n in arrivals:
+        resp = await storage.apply_batch(request(sample_entries(), run=version(project, model, n)))
+        assert resp.run_id == want[f"{model}-local-{n}"]
+    for project, model, n in arrivals:  # a later batch of each: nothing renumbered
+        info = version(project, model, n)
+        later = [Entry(10_000, 5.0, ops.AssignFloat("late", 1.0))]
+        assert (await storage.apply_batch(request(later, run=info))).run_id == want[info.run_id]
+        found = await storage.find_run(project, want[info.run_id])
+        assert found is not None and found.run_key == info.run_key and found.kind == "model_version"
+        (sys_id,) = await storage.field_values(project, info.run_key, ["sys/id"])
+        assert (sys_id.type, sys_id.value) == ("string", want[info.run_id])
+    # versions arriving together get distinct numbers
+    many = [version("team/c", "C-M", n) for n in range(8)]
+    got = await asyncio.gather(*(storage.apply_batch(request(sample_entries(), run=v)) for v in many))
+    assert sorted(r.run_id for r in got) == sorted(f"C-M-{n}" for n in range(1, 9))
+    plain = await storage.apply_batch(request(sample_entries()))
+    assert plain.run_id == RUN.run_id  # other kinds keep the id they were sent with

@@ -30,8 +30,11 @@ class Sink(abc.ABC):
         """The highest sequence number of ``writer_id`` in ``run`` the store has applied (0: none)."""
 
     @abc.abstractmethod
-    async def write_batch(self, run: RunInfo, writer_id: str, entries: list[Entry]) -> BatchResponse:
-        """Apply entries (in sequence order) atomically; entries at or below the applied seq are no-ops."""
+    async def write_batch(
+        self, run: RunInfo, writer_id: str, entries: list[Entry], after: float | None = None
+    ) -> BatchResponse:
+        """Apply entries (in sequence order) atomically; entries at or below the applied seq are no-ops.
+        ``after`` is the writer's causal floor (docs/sync-protocol.md, "Clocks")."""
 
     @abc.abstractmethod
     async def field_types(self, run: RunInfo) -> dict[str, str] | None:
@@ -44,6 +47,10 @@ class Sink(abc.ABC):
     @abc.abstractmethod
     async def put_blob(self, run: RunInfo, ref: FileRef, path: Path) -> None:
         """Upload a blob's content from ``path``; resumes an interrupted upload where the store can."""
+
+    async def store_id(self, run: RunInfo) -> str | None:
+        """The run's id in the store (a model version's number), None if unknown or unreadable."""
+        return None
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -27,6 +27,7 @@ from neptune_sync.protocol import (
     BatchResponse,
     FieldInfo,
     RunInfo,
+    RunRecord,
     batch_request_encoder,
     batch_response_decoder,
 )
@@ -38,6 +39,7 @@ from .base import Sink
 MSGPACK = "application/msgpack"
 _ack_decoder = msgspec.msgpack.Decoder(AckResponse)
 _structure_decoder = msgspec.json.Decoder(list[FieldInfo])
+_record_decoder = msgspec.json.Decoder(RunRecord)
 
 
 class HttpSink(Sink):
@@ -66,8 +68,10 @@ class HttpSink(Sink):
         async with self._request("GET", "/v1/acked", params=params) as resp:
             return self._decode(_ack_decoder, await resp.read()).applied_seq
 
-    async def write_batch(self, run: RunInfo, writer_id: str, entries: list[Entry]) -> BatchResponse:
-        body = batch_request_encoder.encode(BatchRequest(run, writer_id, entries))
+    async def write_batch(
+        self, run: RunInfo, writer_id: str, entries: list[Entry], after: float | None = None
+    ) -> BatchResponse:
+        body = batch_request_encoder.encode(BatchRequest(run, writer_id, entries, after))
         async with self._request("POST", "/v1/batches", data=body, headers={"Content-Type": MSGPACK}) as resp:
             return self._decode(batch_response_decoder, await resp.read())
 
@@ -80,6 +84,13 @@ class HttpSink(Sink):
                 return {}
             infos = self._decode(_structure_decoder, await resp.read())
         return {info.path: info.type for info in infos}
+
+    async def store_id(self, run: RunInfo) -> str | None:
+        params = {"project": run.project, "run": run.run_key}
+        async with self._request("GET", "/v1/run", params=params, ok=(403, 404)) as resp:
+            if resp.status in (403, 404):
+                return None
+            return self._decode(_record_decoder, await resp.read()).run_id
 
     async def has_blob(self, run: RunInfo, ref: FileRef) -> bool:
         return await self._upload_offset(run, ref) is None

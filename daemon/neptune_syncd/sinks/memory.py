@@ -133,7 +133,10 @@ class MemorySink(Sink):
     async def acked_seq(self, run: RunInfo, writer_id: str) -> int:
         return self.store.applied.get((run.run_key, writer_id), 0)
 
-    async def write_batch(self, run: RunInfo, writer_id: str, entries: list[Entry]) -> BatchResponse:
+    async def write_batch(
+        self, run: RunInfo, writer_id: str, entries: list[Entry], after: float | None = None
+    ) -> BatchResponse:
+        # The memory store applies batches in arrival order (a one-writer model): no floor to apply.
         return self.store.write_batch(run, writer_id, entries)
 
     async def field_types(self, run: RunInfo) -> dict[str, str] | None:
