@@ -86,7 +86,7 @@ async def tokens(store):
 
 async def snapshot(store):
     blobs = store.app[CONTEXT].blobs
-    return await store.storage.dump(), blobs.shas(), blobs.partials(), await store.storage.blob_owners()
+    return await store.storage.dump(), await blobs.shas(), await blobs.partials(), await store.storage.blob_owners()
 
 
 @pytest.mark.parametrize("case", CASES)

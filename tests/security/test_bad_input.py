@@ -37,7 +37,7 @@ async def live(tmp_path):
 
 async def snapshot(store):
     blobs = store.app[CONTEXT].blobs
-    return await store.storage.dump(), blobs.shas(), blobs.partials(), await store.storage.blob_owners()
+    return await store.storage.dump(), await blobs.shas(), await blobs.partials(), await store.storage.blob_owners()
 
 
 async def refused(session, method, url, headers, **kw) -> tuple[int, str]:
@@ -126,7 +126,7 @@ async def test_oversize_bodies_blobs_and_partials_are_413_with_the_limit(live):
         assert resp.status == 202
     status, message = await refused(s, "PUT", f"{store.url}/v1/blobs/{sha(second)}", part, data=second[:10])
     assert status == 413 and "unfinished uploads" in message and "team/proj" in message
-    assert [p[1] for p in store.app[CONTEXT].blobs.partials()] == [sha(first)]
+    assert [p.sha256 for p in await store.app[CONTEXT].blobs.partials()] == [sha(first)]
 
 
 @pytest.mark.parametrize(
@@ -164,4 +164,4 @@ async def test_malformed_blob_headers_and_offsets_are_4xx(live):
         await refused(s, "PUT", url, {**headers, **extra}, data=data)
     status, message = await refused(s, "PUT", url, {**headers, "X-Blob-Size": "50"}, data=data)
     assert status == 400 and "longer than the announced size" in message
-    assert store.app[CONTEXT].blobs.partials() == [] and store.app[CONTEXT].blobs.shas() == []
+    assert await store.app[CONTEXT].blobs.partials() == [] and await store.app[CONTEXT].blobs.shas() == []

@@ -80,7 +80,7 @@ async def test_the_upload_path_does_not_reveal_content_held_elsewhere(store):
         status, _, body = await call(s, "GET", store.url, b, sha(secret))
         assert status == 200 and body == secret
         assert (await call(s, "GET", store.url, a, sha(secret)))[0] == 200
-    assert store.app[CONTEXT].blobs.shas().count(sha(secret)) == 1  # stored once
+    assert (await store.app[CONTEXT].blobs.shas()).count(sha(secret)) == 1  # stored once
 
 
 async def test_upload_progress_is_not_shared_between_projects(store):
