@@ -235,7 +235,9 @@ class RemoteHandler:
         if field.type == FieldType.FILE_SERIES:
             root = series_dir(self._path, destination)
             for index, (_, file, _) in enumerate(self._client.series(*self._args, self._path)):
-                self._client.download_blob(file["sha256"], root / series_file_name(index, file["extension"]))
+                self._client.download_blob(
+                    file["sha256"], root / series_file_name(index, file["extension"]), self._args[0]
+                )
             return root
         raise NeptuneUserError(f"{self._path!r} is a {field.type} field; download() needs a file")
 
@@ -245,13 +247,13 @@ class RemoteHandler:
             raise NeptuneUserError(f"{self._path!r}: download_last() needs a non-empty file series")
         file = points[-1][1]
         target = series_dir(self._path, destination) / series_file_name(len(points) - 1, file["extension"])
-        return self._client.download_blob(file["sha256"], target)
+        return self._client.download_blob(file["sha256"], target, self._args[0])
 
     @contextlib.contextmanager
     def _open_blob(self, sha256: str) -> Iterator[IO[bytes]]:
         with tempfile.TemporaryDirectory() as tmp:
             target = Path(tmp) / "blob"
-            self._client.download_blob(sha256, target)
+            self._client.download_blob(sha256, target, self._args[0])
             with open(target, "rb") as f:
                 yield f
 

@@ -34,6 +34,7 @@ from .protocol import (
     TrashRequest,
     TrashResult,
 )
+from .tls import client_context
 from .token import parse_token
 
 DEFAULT_TIMEOUT = 30.0
@@ -47,6 +48,7 @@ class StoreClient:
         self.address = address.rstrip("/")
         self._auth = {"Authorization": f"Bearer {token}"}
         self.timeout = timeout
+        self._tls = client_context(token) if self.address.startswith("https:") else None
 
     @classmethod
     def from_token(cls, token: str, *, timeout: float = DEFAULT_TIMEOUT) -> StoreClient:
@@ -165,9 +167,11 @@ class StoreClient:
         body = msgspec.json.encode(TrashRequest(project, None if ids is None else list(ids)))
         return self._post_json("/v1/trash/clear", body, ClearResult).deleted
 
-    def download_blob(self, sha256: str, dest: str | os.PathLike[str]) -> Path:
-        """Stream a blob into ``dest`` (written under a temporary name, then renamed)."""
-        return self._download(f"/v1/blobs/{sha256}", [], Path(dest))
+    def download_blob(self, sha256: str, dest: str | os.PathLike[str], project: str | None = None) -> Path:
+        """Stream a blob of ``project`` into ``dest`` (written under a temporary name, then renamed);
+        ``project`` may be left out when the token grants exactly one."""
+        params = [("project", project)] if project else []
+        return self._download(f"/v1/blobs/{sha256}", params, Path(dest))
 
     def download_file(self, project: str, run: str, path: str, dest: str | os.PathLike[str]) -> Path:
         """Stream the content of a File field into ``dest``."""
@@ -185,7 +189,7 @@ class StoreClient:
         headers = self._auth | ({"Content-Type": "application/json"} if body is not None else {})
         request = urllib.request.Request(f"{self.address}{route}?{query}", data=body, headers=headers)
         try:
-            return urllib.request.urlopen(request, timeout=self.timeout)
+            return urllib.request.urlopen(request, timeout=self.timeout, context=self._tls)
         except urllib.error.HTTPError as exc:
             raise _error(exc) from None
         except (urllib.error.URLError, OSError) as exc:

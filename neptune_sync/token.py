@@ -28,10 +28,14 @@ class ApiToken:
 
     address: str
     secret: str
+    ca: str | None = None  # PEM of the CA that signed the store's TLS certificate (a private CA)
 
     def format(self) -> str:
         """Encode as the string users put into ``NEPTUNE_API_TOKEN``."""
-        body = json.dumps({"api_address": self.address, "api_url": self.address, "api_key": self.secret})
+        fields = {"api_address": self.address, "api_url": self.address, "api_key": self.secret}
+        if self.ca:
+            fields["api_ca"] = self.ca
+        body = json.dumps(fields)
         return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
 
 
@@ -65,7 +69,10 @@ def parse_token(token: str) -> ApiToken:
     secret = body.get("api_key")
     if not isinstance(address, str) or not isinstance(secret, str) or not address or not secret:
         raise AuthError("API token lacks api_address / api_key")
-    return ApiToken(address=address.rstrip("/"), secret=secret)
+    ca = body.get("api_ca")
+    if ca is not None and not isinstance(ca, str):
+        raise AuthError("API token's api_ca is not a PEM string")
+    return ApiToken(address=address.rstrip("/"), secret=secret, ca=ca or None)
 
 
 def secret_of(token: str) -> str:

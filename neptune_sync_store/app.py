@@ -65,13 +65,39 @@ async def errors_as_json(request: web.Request, handler: web.Handler) -> web.Stre
         )
 
 
+API_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+HSTS = {"Strict-Transport-Security": "max-age=31536000"}
+
+
+def security_headers(tls: bool):  # type: ignore[no-untyped-def]
+    """Headers on every response. No CORS header is ever sent: browsers on other origins may not
+    read the API (the web app is served from the same origin)."""
+    fixed = {**API_HEADERS, **(HSTS if tls else {})}
+
+    async def add(request: web.Request, response: web.StreamResponse) -> None:
+        for name, value in fixed.items():
+            response.headers.setdefault(name, value)
+        if request.path.startswith("/v1/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+
+    return add
+
+
 async def health(request: web.Request) -> web.Response:
     return json_response({"status": "ok", "protocol": PROTOCOL_VERSION})
 
 
-def build_app(settings: StoreSettings, storage: Storage, blob_backend: BlobBackend) -> web.Application:
+def build_app(
+    settings: StoreSettings, storage: Storage, blob_backend: BlobBackend, *, tls: bool = False
+) -> web.Application:
     """The application over an opened storage and blob backend (the caller opens and closes them)."""
     app = web.Application(client_max_size=settings.max_body, middlewares=[errors_as_json])
+    app.on_response_prepare.append(security_headers(tls))
     app[CONTEXT] = StoreContext(settings, storage, TokenAuth(storage), blob_backend)
     app.router.add_get("/v1/health", health)
     app.router.add_post("/v1/batches", ingest.post_batch)

@@ -23,11 +23,15 @@ DEFAULT_BUCKETS = 1000
 
 
 async def get_projects(request: web.Request) -> web.Response:
-    """The projects this token may read (a token grants one project)."""
+    """The projects this token may read: those it names, and those of its workspaces holding runs."""
     principal = await context(request).auth.principal(request)
     if READ not in principal.scopes:
         return json_response([])
-    return json_response([await context(request).storage.project_summary(principal.project)])
+    storage = context(request).storage
+    named = {g for g in principal.grants if not g.endswith("/*")}
+    if len(named) < len(principal.grants):
+        named.update(p for p in await storage.projects() if principal.covers(p))
+    return json_response([await storage.project_summary(p) for p in sorted(named)])
 
 
 async def get_project_fields(request: web.Request) -> web.Response:

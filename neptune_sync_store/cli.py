@@ -1,4 +1,5 @@
-"""``neptune-sync server`` (run the store) and ``neptune-sync server token create`` (mint a token).
+"""``neptune-sync server`` (run the store) and its administration commands: ``token create / list /
+revoke``, ``gc``, ``backup``, ``restore`` (see :mod:`.admin`).
 
 With ``--port 0`` the server binds a free port; either way it prints its URL as the one line on
 stdout once it is listening, so a parent process can read it.
@@ -12,9 +13,18 @@ import logging
 import os
 import signal
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from neptune_syncd.notify import Notifier
+
+from .blobgc import DEFAULT_GRACE
 from .settings import DEFAULT_MAX_BODY, DEFAULT_MAX_INFLIGHT, DEFAULT_PORT, StoreSettings, default_data_dir
+
+if TYPE_CHECKING:
+    from .storage import Storage
 
 URL_ENV = "NEPTUNE_SYNC_STORE_URL"
 
@@ -33,6 +43,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     server.add_argument("--tls-cert", help="PEM certificate: serve HTTPS")
     server.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    server.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow plain HTTP on an address other than loopback (tokens then cross the network in clear)",
+    )
+    server.add_argument(
+        "--max-partial-bytes",
+        type=int,
+        default=StoreSettings.max_partial,
+        help="bytes of unfinished uploads one project may hold",
+    )
+    server.add_argument(
+        "--partial-ttl",
+        type=float,
+        default=StoreSettings.partial_ttl,
+        help="seconds after its last byte that an unfinished upload is dropped",
+    )
     server.add_argument(
         "--max-body", type=int, default=DEFAULT_MAX_BODY, help="largest request body in bytes"
     )
@@ -60,15 +87,62 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = server.add_subparsers(dest="server_command", metavar="SUBCOMMAND")
     token = commands.add_parser("token", help="manage API tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    create = token_commands.add_parser("create", help="mint an API token for a project and print it")
+    create = token_commands.add_parser("create", help="mint an API token and print it")
     _storage_args(create)
-    create.add_argument("--project", required=True, help="workspace/project")
+    create.add_argument(
+        "--project",
+        required=True,
+        action="append",
+        help="workspace/project, or workspace/* for every project of a workspace; repeat for several",
+    )
     create.add_argument("--scope", action="append", choices=("read", "write"), help="repeat; default: both")
+    create.add_argument("--name", default="", help="a name to list and revoke the token by")
+    create.add_argument("--expires", help="a duration (90m, 12h, 30d, 2w) or an ISO date; default: never")
+    create.add_argument(
+        "--ca-file",
+        help="PEM of a private CA that signed the store's certificate: clients then verify with it",
+    )
     create.add_argument(
         "--url",
         help=f"store address put into the token (default ${URL_ENV} or http://127.0.0.1:{DEFAULT_PORT})",
     )
     create.set_defaults(func=_token_create)
+    listing = token_commands.add_parser("list", help="list tokens (never their secrets)")
+    _storage_args(listing)
+    listing.set_defaults(func=_token_list)
+    revoking = token_commands.add_parser("revoke", help="revoke a token at once, on every store process")
+    _storage_args(revoking)
+    revoking.add_argument("token", metavar="NAME_OR_ID", help="the token's name or its id from `token list`")
+    revoking.add_argument("--all", action="store_true", help="revoke every token with this name")
+    revoking.set_defaults(func=_token_revoke)
+    gc = commands.add_parser(
+        "gc",
+        help="delete blobs no run references and abandoned partial uploads (safe beside a running store)",
+    )
+    _storage_args(gc)
+    gc.add_argument(
+        "--grace",
+        type=float,
+        default=DEFAULT_GRACE,
+        help="spare blobs touched this many seconds ago or later",
+    )
+    gc.add_argument(
+        "--partial-ttl",
+        type=float,
+        default=StoreSettings.partial_ttl,
+        help="drop partial uploads idle this many seconds",
+    )
+    gc.add_argument("--dry-run", action="store_true", help="report what would be deleted")
+    gc.set_defaults(func=_gc)
+    backup = commands.add_parser("backup", help="back the store up into DEST (safe beside a running store)")
+    _storage_args(backup)
+    backup.add_argument("dest", metavar="DEST")
+    backup.set_defaults(func=_backup)
+    restore = commands.add_parser("restore", help="put a backup back in place (stop the store first)")
+    _storage_args(restore)
+    restore.add_argument("src", metavar="SRC")
+    restore.add_argument("--replace", action="store_true", help="overwrite the store's current database")
+    restore.set_defaults(func=_restore)
 
 
 def _storage_args(parser: argparse.ArgumentParser) -> None:
@@ -85,7 +159,7 @@ def _storage_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _settings(args: argparse.Namespace, **limits: int) -> StoreSettings:
+def _settings(args: argparse.Namespace, **limits: float) -> StoreSettings:
     data = Path(getattr(args, "data", None) or default_data_dir())
     return StoreSettings(
         data,
@@ -97,11 +171,12 @@ def _settings(args: argparse.Namespace, **limits: int) -> StoreSettings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .server import serve, tls_context
+    from .server import check_exposure, serve, tls_context
 
     if bool(args.tls_cert) != bool(args.tls_key):
         print("neptune-sync server: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
+    check_exposure(args.host, tls=bool(args.tls_cert), insecure=args.insecure)
     if args.workers < 1:
         print("neptune-sync server: --workers must be at least 1", file=sys.stderr)
         return 2
@@ -110,13 +185,20 @@ def _serve(args: argparse.Namespace) -> int:
 
         return run_workers(sys.argv[1:], args.host, args.port, args.workers)
     settings = _settings(
-        args, max_body=args.max_body, max_inflight=args.max_inflight, presign_seconds=args.presign_seconds
+        args,
+        max_body=args.max_body,
+        max_inflight=args.max_inflight,
+        max_partial=args.max_partial_bytes,
+        partial_ttl=args.partial_ttl,
+        presign_seconds=args.presign_seconds,
     )
     tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+
+    notifier = Notifier()
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -127,28 +209,112 @@ def _serve(args: argparse.Namespace) -> int:
             if args.token_project and args.token_file:
                 _write_private(Path(args.token_file), await store.token(args.token_project))
             print(store.url, flush=True)
+            notifier.notify("READY=1", f"STATUS=serving {store.url}")
+            watchdog = asyncio.create_task(_watchdog(notifier))
             await stop.wait()
+            notifier.notify("STOPPING=1")
+            watchdog.cancel()
 
     asyncio.run(main())
     return 0
 
 
-def _token_create(args: argparse.Namespace) -> int:
-    from .auth import SCOPES, TokenAuth
-    from .server import open_storage
+async def _watchdog(notifier: Notifier) -> None:
+    """WATCHDOG=1 at the interval systemd asked for, from the event loop: a hung loop stops it."""
+    if notifier.watchdog_interval <= 0:
+        return
+    while True:
+        notifier.notify("WATCHDOG=1")
+        await asyncio.sleep(notifier.watchdog_interval)
 
-    settings = _settings(args)
+
+def _admin(work: Callable[[], str]) -> int:
+    """Run an administration command, its output on stdout (errors reach the CLI's boundary)."""
+    print(work())
+    return 0
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    from .admin import parse_expiry, read_ca, with_storage
+    from .auth import SCOPES, TokenAuth
+
     url = args.url or os.environ.get(URL_ENV) or f"http://127.0.0.1:{DEFAULT_PORT}"
 
-    async def main() -> str:
-        storage = await open_storage(settings)
-        try:
-            return await TokenAuth(storage).mint(args.project, args.scope or SCOPES, url)
-        finally:
-            await storage.close()
+    def work() -> str:
+        expires = parse_expiry(args.expires, time.time()) if args.expires else None
+        ca = read_ca(args.ca_file) if args.ca_file else None
+        scopes = args.scope or SCOPES
+        return asyncio.run(
+            with_storage(
+                _settings(args),
+                lambda s: TokenAuth(s).mint(
+                    args.project, scopes, url, name=args.name, expires=expires, ca=ca
+                ),
+            )
+        )
 
-    print(asyncio.run(main()))
-    return 0
+    return _admin(work)
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    from .admin import token_table, with_storage
+
+    def work() -> str:
+        rows = asyncio.run(with_storage(_settings(args), lambda s: s.tokens()))
+        return token_table(rows, time.time())
+
+    return _admin(work)
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    from .admin import revoke, with_storage
+
+    def work() -> str:
+        count = asyncio.run(with_storage(_settings(args), lambda s: revoke(s, args.token, every=args.all)))
+        return f"revoked {count} token{'s' if count != 1 else ''}"
+
+    return _admin(work)
+
+
+def _gc(args: argparse.Namespace) -> int:
+    from .admin import with_storage
+    from .blobgc import BlobLock, collect
+    from .blobstore import make_blob_backend
+
+    settings = _settings(args)
+
+    async def run(storage: Storage) -> str:
+        blobs = make_blob_backend(settings.blob_location)
+        await blobs.open()
+        try:
+            report = await collect(
+                storage,
+                blobs,
+                lock=BlobLock(settings.gc_lock),
+                grace=args.grace,
+                partial_ttl=args.partial_ttl,
+                dry_run=args.dry_run,
+            )
+        finally:
+            await blobs.close()
+        return report.summary(args.dry_run)
+
+    def work() -> str:
+        return asyncio.run(with_storage(settings, run))
+
+    return _admin(work)
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from .admin import backup
+
+    return _admin(lambda: backup(_settings(args), Path(args.dest)))
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from .admin import restore
+
+    return _admin(lambda: restore(_settings(args), Path(args.src), replace=args.replace))
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -85,9 +85,15 @@ def query_str(request: web.Request, name: str) -> str:
     return value
 
 
+_TRUE, _FALSE = ("1", "true", "yes"), ("", "0", "false", "no")
+
+
 def query_bool(request: web.Request, name: str) -> bool:
-    """A flag: true for "1", "true" or "yes" (any case), else false."""
-    return request.query.get(name, "false").lower() in ("1", "true", "yes")
+    """A flag: "1", "true", "yes" or "0", "false", "no" (any case); absent or empty is false."""
+    raw = request.query.get(name, "").lower()
+    if raw not in _TRUE + _FALSE:
+        raise RequestError(f"query parameter {name!r} must be true or false, got {raw!r}")
+    return raw in _TRUE
 
 
 def query_float(request: web.Request, name: str, default: float) -> float:

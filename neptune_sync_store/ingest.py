@@ -8,6 +8,8 @@ batch applied, atomically.
 
 from __future__ import annotations
 
+import time
+
 import msgspec
 from aiohttp import web
 
@@ -21,6 +23,7 @@ from neptune_sync.protocol import (
 )
 
 from .auth import WRITE
+from .blobgc import BlobLock
 from .canonical import without_negative_zero
 from .context import StoreContext, context, msgpack_response, query_str
 from .errors import Conflict, RequestError, TooLarge
@@ -73,10 +76,22 @@ def _decode(body: bytes) -> BatchRequest:
 
 
 async def _check_blobs(ctx: StoreContext, req: BatchRequest) -> None:
-    """409 listing the referenced blobs the store lacks; 400 for a reference whose size is not
-    the stored blob's (the content is named by its hash, so its size is known)."""
+    """409 listing the referenced blobs the run's project does not hold; 400 for a reference whose
+    size is not the stored blob's (the content is named by its hash, so its size is known).
+
+    Content another project holds counts as missing (blobs are scoped by project). The blobs held
+    are touched under the collection lock, so collection spares them until the batch is applied."""
     refs = [(e.seq, ref) for e in req.entries for ref in blob_refs(e.op)]
-    sizes = {sha: await ctx.blobs.size(sha) for sha in {ref.sha256 for _, ref in refs}}
+    if not refs:
+        return
+    project = req.run.project
+    sizes: dict[str, int | None] = {}
+    async with BlobLock(ctx.settings.gc_lock).shared():
+        for sha in {ref.sha256 for _, ref in refs}:
+            owned = await ctx.storage.owns_blob(project, sha)
+            sizes[sha] = await ctx.blobs.size(sha) if owned else None
+            if sizes[sha] is not None:
+                await ctx.storage.own_blob(project, sha, time.time())
     for seq, ref in refs:
         held = sizes[ref.sha256]
         if held is not None and held != ref.size:

@@ -84,8 +84,9 @@ async def get_file(request: web.Request) -> web.StreamResponse:
     if not values:
         raise NotFound(f"run {run.run_key!r} has no field {path!r}")
     ref = await _file_ref(request, run, values[0])
+    ctx = context(request)
     sha = check_name(ref["sha256"])
-    if await context(request).blobs.size(sha) is None:
+    if not await ctx.storage.owns_blob(run.project, sha) or await ctx.blobs.size(sha) is None:
         raise NotFound(f"the content of {path!r} (sha256 {sha}) has not been uploaded")
     inline = query_bool(request, "inline")
     name = files.file_name(path, ref)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sqlite3
 import ssl
 from collections.abc import AsyncIterator, Iterable
@@ -11,13 +12,13 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from neptune_sync.exceptions import StoreError
+from neptune_sync.exceptions import NeptuneUserError, StoreError
 
 from .app import build_app
 from .auth import SCOPES
 from .blobstore import make_blob_backend
 from .context import CONTEXT
-from .settings import StoreSettings
+from .settings import StoreSettings, private_data_dir
 from .storage import Storage, make_storage
 
 
@@ -29,9 +30,29 @@ class RunningStore:
     storage: Storage
     app: web.Application
 
-    async def token(self, project: str, scopes: Iterable[str] = SCOPES) -> str:
-        """A new API token for ``project`` that carries this store's URL."""
-        return await self.app[CONTEXT].auth.mint(project, scopes, self.url)
+    async def token(
+        self, project: str | Iterable[str], scopes: Iterable[str] = SCOPES, *, ca: str | None = None
+    ) -> str:
+        """A new API token for ``project`` (or several) that carries this store's URL (and ``ca``)."""
+        return await self.app[CONTEXT].auth.mint(project, scopes, self.url, ca=ca)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def check_exposure(host: str, *, tls: bool, insecure: bool) -> None:
+    """Refuse plain HTTP beyond loopback unless ``insecure``: tokens would cross the network in clear."""
+    if not tls and not insecure and not is_loopback(host):
+        raise NeptuneUserError(
+            f"refusing to serve plain HTTP on {host!r}: API tokens would cross the network in clear."
+            " Give --tls-cert and --tls-key, or pass --insecure if a TLS proxy in front terminates it"
+        )
 
 
 def tls_context(cert: str, key: str) -> ssl.SSLContext:
@@ -66,6 +87,10 @@ async def open_storage(settings: StoreSettings) -> Storage:
     return storage
 
 
+# a table request may name 200 columns of up to 1024 characters each (neptune_sync_store.tables)
+MAX_REQUEST_LINE = 1 << 20
+
+
 @asynccontextmanager
 async def serve(
     settings: StoreSettings,
@@ -80,14 +105,21 @@ async def serve(
     ``reuse_port`` sets ``SO_REUSEPORT``: several store processes then listen on one port and the
     kernel spreads connections among them (``neptune-sync server --workers N``).
     """
+    private_data_dir(settings)
     async with AsyncExitStack() as stack:
         storage = await open_storage(settings)
         stack.push_async_callback(storage.close)
         blobs = make_blob_backend(settings.blob_location, presign_seconds=settings.presign_seconds)
         await blobs.open()
         stack.push_async_callback(blobs.close)
-        app = build_app(settings, storage, blobs)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
+        app = build_app(settings, storage, blobs, tls=tls is not None)
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=5.0,
+            max_line_size=MAX_REQUEST_LINE,
+        )
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, host, port, ssl_context=tls, reuse_port=reuse_port or None)

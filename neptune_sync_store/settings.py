@@ -34,6 +34,9 @@ class StoreSettings:
         max_inflight: batches (and, separately, blob uploads) processed at once; more get 429 with
             ``Retry-After``.
         retry_after: seconds suggested in ``Retry-After``.
+        max_partial: bytes of unfinished uploads one project may hold (at least ``max_blob``, so
+            that the largest blob can upload).
+        partial_ttl: seconds after its last byte that an unfinished upload is abandoned.
         blobs: where blob bytes live: a directory or ``s3://bucket[/prefix]`` (docs/store.md);
             None means ``<data_dir>/blobs``.
         presign_seconds: > 0 redirects blob downloads to presigned URLs valid that long (S3 only).
@@ -46,9 +49,23 @@ class StoreSettings:
     max_blob: int = 64 << 30
     max_inflight: int = DEFAULT_MAX_INFLIGHT
     retry_after: int = 1
+    max_partial: int = 64 << 30
+    partial_ttl: float = 86_400.0
     blobs: str | None = None
     presign_seconds: int = 0
 
     @property
     def blob_location(self) -> str:
         return self.blobs or str(self.data_dir / "blobs")
+
+    @property
+    def gc_lock(self) -> Path:
+        """The file lock blob collection and committing uploads share (blobgc.BlobLock)."""
+        return self.data_dir / ".gc.lock"
+
+
+def private_data_dir(settings: StoreSettings) -> None:
+    """Create the data directory readable by its owner only (the database and blobs live in it)."""
+    if not settings.data_dir.exists():
+        settings.data_dir.mkdir(mode=0o700, parents=True)
+        os.chmod(settings.data_dir, 0o700)  # mkdir's mode is masked by the umask

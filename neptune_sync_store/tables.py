@@ -30,7 +30,8 @@ from .reads import project_of
 from .validation import check_project
 
 MAX_TABLE = 100_000  # rows per page
-MAX_COLUMNS = 10_000
+MAX_COLUMNS = 200  # columns named in one request (docs/openapi.yaml); None names every field
+MAX_COLUMN_PATH = 1024
 MAX_IDS = 10_000  # ids in one trash request
 KINDS = ("run", "model", "model_version", "project")
 
@@ -154,7 +155,9 @@ def _is_bad_regex(exc: Exception) -> bool:
 
 
 def _columns(columns: list[str]) -> list[str]:
-    unique = list(dict.fromkeys(columns))
-    if len(unique) > MAX_COLUMNS:
-        raise RequestError(f"at most {MAX_COLUMNS} columns, got {len(unique)}")
-    return unique
+    if len(columns) > MAX_COLUMNS:
+        raise RequestError(f"column: at most {MAX_COLUMNS} columns, got {len(columns)}")
+    for path in columns:
+        if len(path) > MAX_COLUMN_PATH:
+            raise RequestError(f"column: a field path has at most {MAX_COLUMN_PATH} characters, got {len(path)}")
+    return list(dict.fromkeys(columns))

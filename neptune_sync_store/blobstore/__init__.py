@@ -15,8 +15,13 @@ The contract both keep (tests/store/test_blob_backends.py runs the same suite on
   :class:`~neptune_sync_store.errors.Conflict` carrying the right one in ``X-Upload-Offset``.
 - An upload's state lives with the bytes (a partial file, a multipart upload), never in process
   memory, so an upload started through one store process can be resumed through another.
-- ``partials`` and ``drop_partial`` let a collector find and remove abandoned uploads; ``delete``
-  removes a committed blob. Neither decides what is abandoned or unreferenced: the caller does.
+- Uploads in progress belong to an ``owner`` (a short lowercase hex name the caller picks; ``""``
+  for none): one owner never sees, resumes or drops another's progress, and an owner's upload of
+  content already committed still takes and verifies every byte, so an upload never tells an
+  owner whether someone else holds the content.
+- ``shas``, ``partials`` and ``drop_partial`` let a collector find and remove unreferenced blobs
+  and abandoned uploads; ``delete`` removes a committed blob. None of them decides what is
+  abandoned or unreferenced: the caller does.
 """
 
 from __future__ import annotations
@@ -32,11 +37,13 @@ from ..validation import is_sha256
 
 @dataclass(frozen=True)
 class Partial:
-    """An unfinished upload: its blob, the bytes held so far and when bytes last arrived (Unix seconds)."""
+    """An unfinished upload: its blob, the bytes held so far, when bytes last arrived (Unix seconds)
+    and whose upload it is."""
 
     sha256: str
     received: int
     last_write: float
+    owner: str = ""
 
 
 class BlobBackend(abc.ABC):
@@ -54,12 +61,15 @@ class BlobBackend(abc.ABC):
         """The size of a committed blob; None if there is none."""
 
     @abc.abstractmethod
-    async def received(self, sha256: str) -> int:
-        """Bytes of an unfinished upload the next ``receive`` must start at (0 if none)."""
+    async def received(self, sha256: str, owner: str = "") -> int:
+        """Bytes of ``owner``'s unfinished upload the next ``receive`` must start at (0 if none)."""
 
     @abc.abstractmethod
-    async def receive(self, sha256: str, size: int, offset: int, chunks: AsyncIterator[bytes]) -> int:
-        """Take an upload's bytes from ``offset``; returns the bytes held (``size`` once committed).
+    async def receive(
+        self, sha256: str, size: int, offset: int, chunks: AsyncIterator[bytes], owner: str = ""
+    ) -> int:
+        """Take ``owner``'s upload bytes from ``offset``; returns the bytes held (``size`` once
+        committed).
 
         Raises:
             Conflict: ``offset`` is not where the held bytes end, or another upload of this blob is
@@ -87,12 +97,16 @@ class BlobBackend(abc.ABC):
         """Remove a committed blob; False if there was none."""
 
     @abc.abstractmethod
-    async def partials(self) -> list[Partial]:
-        """Every unfinished upload."""
+    async def shas(self) -> list[str]:
+        """Every committed blob, sorted."""
 
     @abc.abstractmethod
-    async def drop_partial(self, sha256: str) -> None:
-        """Discard an unfinished upload's bytes (nothing happens if there are none)."""
+    async def partials(self, owner: str | None = None) -> list[Partial]:
+        """``owner``'s unfinished uploads, or everyone's if None, sorted by (owner, sha256)."""
+
+    @abc.abstractmethod
+    async def drop_partial(self, sha256: str, owner: str = "") -> None:
+        """Discard ``owner``'s unfinished upload's bytes (nothing happens if there are none)."""
 
 
 def check_name(sha256: str) -> str:
@@ -100,6 +114,13 @@ def check_name(sha256: str) -> str:
     if not is_sha256(sha256):
         raise RequestError(f"{sha256!r} is not a lowercase hex sha256")
     return sha256
+
+
+def check_owner(owner: str) -> str:
+    """``owner`` if it is empty or lowercase hex (the names that become paths and key prefixes)."""
+    if owner and not (len(owner) <= 64 and all(c in "0123456789abcdef" for c in owner)):
+        raise ValueError(f"upload owner {owner!r} is not lowercase hex")
+    return owner
 
 
 def make_blob_backend(location: str, *, presign_seconds: int = 0) -> BlobBackend:
@@ -119,4 +140,4 @@ def make_blob_backend(location: str, *, presign_seconds: int = 0) -> BlobBackend
     return LocalBlobBackend(Path(location))
 
 
-__all__ = ["BlobBackend", "Partial", "check_name", "make_blob_backend"]
+__all__ = ["BlobBackend", "Partial", "check_name", "check_owner", "make_blob_backend"]

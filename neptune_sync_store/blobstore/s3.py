@@ -3,9 +3,10 @@
 Keys under the location's prefix:
 
 - ``blobs/<aa>/<sha256>``: committed content, hashed to its name before it got this key.
-- ``partials/<sha256>/<size>/<nonce>``: the multipart upload of an upload in progress (found by
-  listing, its bytes held by listing its parts), so any store process can resume it; the oldest
-  one of a blob is the one resumed.
+- ``partials/[<owner>/]<sha256>/<size>/<nonce>``: the multipart upload of an owner's upload in
+  progress (found by listing, its bytes held by listing its parts), so any store process can
+  resume it; the oldest one of an owner's blob is the one resumed. An owner's uploads are under
+  its own key prefix, so no owner lists, resumes or aborts another's.
 
 Part ``n`` holds bytes ``[(n-1)*P, n*P)`` with ``P = part_size(size)``, which every process derives
 from the announced size; only whole parts are kept, so ``receive`` answers a multiple of ``P``
@@ -34,7 +35,8 @@ from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
 from ..errors import Conflict, NotFound, RequestError, Unprocessable
-from . import BlobBackend, Partial, check_name
+from ..validation import is_sha256
+from . import BlobBackend, Partial, check_name, check_owner
 
 MIB = 1 << 20
 PART_MIN = 8 * MIB
@@ -105,10 +107,13 @@ class S3BlobBackend(BlobBackend):
     def _final(self, sha256: str) -> str:
         return f"{self.prefix}blobs/{check_name(sha256)[:2]}/{sha256}"
 
-    def _staging(self, sha256: str, size: int) -> str:
+    def _partials_of(self, owner: str) -> str:
+        return f"{self.prefix}partials/{check_owner(owner)}/" if owner else f"{self.prefix}partials/"
+
+    def _staging(self, sha256: str, size: int, owner: str) -> str:
         """A new upload's key: unique, so that uploads racing through two processes never
         complete or delete each other's object."""
-        return f"{self.prefix}partials/{sha256}/{size}/{uuid.uuid4().hex}"
+        return f"{self._partials_of(owner)}{sha256}/{size}/{uuid.uuid4().hex}"
 
     # --- committed blobs ---
 
@@ -161,16 +166,20 @@ class S3BlobBackend(BlobBackend):
     async def _uploads(self, prefix: str) -> list[_Upload]:
         """The multipart uploads under ``prefix``, oldest first."""
         found = []
+        top = len(f"{self.prefix}partials/")
         paginator = self.client.get_paginator("list_multipart_uploads")
         async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             for up in page.get("Uploads", []):
-                sha256, size, _ = up["Key"].rsplit("/", 3)[-3:]
-                if size.isdigit():
-                    found.append(_Upload(up["Key"], sha256, int(size), up["UploadId"], up["Initiated"]))
+                names = up["Key"][top:].split("/")
+                owner, (sha256, size, _) = ("", names) if len(names) == 3 else (names[0], names[1:])
+                if size.isdigit() and len(names) in (3, 4):
+                    found.append(
+                        _Upload(up["Key"], sha256, int(size), up["UploadId"], up["Initiated"], owner)
+                    )
         return sorted(found, key=lambda u: (u.initiated, u.upload_id))
 
-    def _uploads_of(self, sha256: str) -> Any:
-        return self._uploads(f"{self.prefix}partials/{check_name(sha256)}/")
+    def _uploads_of(self, sha256: str, owner: str) -> Any:
+        return self._uploads(f"{self._partials_of(owner)}{check_name(sha256)}/")
 
     async def _parts(self, key: str, upload_id: str) -> list[dict[str, Any]]:
         parts = []
@@ -189,27 +198,29 @@ class S3BlobBackend(BlobBackend):
             have += part["Size"]
         return have
 
-    async def _current(self, sha256: str, size: int) -> tuple[_Upload | None, int]:
-        """The oldest upload of ``sha256`` announced at ``size`` and the bytes it holds."""
-        for up in await self._uploads_of(sha256):
+    async def _current(self, sha256: str, size: int, owner: str) -> tuple[_Upload | None, int]:
+        """``owner``'s oldest upload of ``sha256`` announced at ``size`` and the bytes it holds."""
+        for up in await self._uploads_of(sha256, owner):
             if up.size == size:
                 return up, self._held(await self._parts(up.key, up.upload_id), size)
         return None, 0
 
-    async def received(self, sha256: str) -> int:
-        uploads = await self._uploads_of(sha256)
+    async def received(self, sha256: str, owner: str = "") -> int:
+        uploads = await self._uploads_of(sha256, owner)
         if not uploads:
             return 0
         up = uploads[0]
         return self._held(await self._parts(up.key, up.upload_id), up.size)
 
-    async def receive(self, sha256: str, size: int, offset: int, chunks: AsyncIterator[bytes]) -> int:
+    async def receive(
+        self, sha256: str, size: int, offset: int, chunks: AsyncIterator[bytes], owner: str = ""
+    ) -> int:
         check_name(sha256)
         if offset > size:
             raise RequestError(f"upload offset {offset} is beyond the announced size {size}")
-        if await self.size(sha256) is not None:
-            return size
-        upload, have = await self._current(sha256, size)
+        if not owner and await self.size(sha256) is not None:
+            return size  # an owner's upload takes every byte: it must not learn what others hold
+        upload, have = await self._current(sha256, size, owner)
         if offset != have:
             raise Conflict(
                 f"upload offset {offset} does not match the {have} bytes received",
@@ -218,21 +229,27 @@ class S3BlobBackend(BlobBackend):
         if have == 0 and size <= part_size(size):
             return await self._put_whole(sha256, size, chunks)
         try:
-            return await self._receive_parts(sha256, size, upload, have, chunks)
+            return await self._receive_parts(sha256, size, upload, have, chunks, owner)
         except ClientError as exc:
             if _code(exc) != "NoSuchUpload":
                 raise
-            if await self.size(sha256) == size:  # another process committed it meanwhile
+            if not owner and await self.size(sha256) == size:  # another process committed it meanwhile
                 return size
             raise Conflict(f"another upload of {sha256} took over this one; retry") from None
 
     async def _receive_parts(
-        self, sha256: str, size: int, upload: _Upload | None, have: int, chunks: AsyncIterator[bytes]
+        self,
+        sha256: str,
+        size: int,
+        upload: _Upload | None,
+        have: int,
+        chunks: AsyncIterator[bytes],
+        owner: str,
     ) -> int:
         if upload is not None:
             key, upload_id = upload.key, upload.upload_id
         else:
-            key = self._staging(sha256, size)
+            key = self._staging(sha256, size, owner)
             # no upload-wide checksum algorithm: each part still carries its sha256, which the
             # server checks, and completing needs no part checksums back (not every server lists them)
             upload_id = (await self.client.create_multipart_upload(Bucket=self.bucket, Key=key))["UploadId"]
@@ -251,7 +268,7 @@ class S3BlobBackend(BlobBackend):
             )
             stream.have += len(part)
         if stream.have == size:
-            await self._commit(sha256, size, key, upload_id, stream.digest)
+            await self._commit(sha256, size, key, upload_id, stream.digest, owner)
         return stream.have
 
     async def _put_whole(self, sha256: str, size: int, chunks: AsyncIterator[bytes]) -> int:
@@ -278,7 +295,9 @@ class S3BlobBackend(BlobBackend):
             raise
         return size
 
-    async def _commit(self, sha256: str, size: int, key: str, upload_id: str, digest: Any) -> None:
+    async def _commit(
+        self, sha256: str, size: int, key: str, upload_id: str, digest: Any, owner: str
+    ) -> None:
         """Complete the staged upload, verify its hash, then copy it under its final key."""
         parts = await self._parts(key, upload_id)
         try:
@@ -293,7 +312,7 @@ class S3BlobBackend(BlobBackend):
         except ClientError as exc:
             if _code(exc) != "NoSuchUpload":
                 raise
-            if await self.size(sha256) == size:  # another process committed it meanwhile
+            if not owner and await self.size(sha256) == size:  # another process committed it meanwhile
                 return
             raise Conflict(f"another upload of {sha256} is being committed; retry") from None
         try:
@@ -305,7 +324,7 @@ class S3BlobBackend(BlobBackend):
             await self._copy(key, self._final(sha256), size)
         finally:
             await self.client.delete_object(Bucket=self.bucket, Key=key)
-        await self.drop_partial(sha256)  # uploads other processes started meanwhile
+        await self.drop_partial(sha256, owner)  # the owner's uploads other processes started meanwhile
 
     async def _copy(self, source: str, dest: str, size: int) -> None:
         src = {"Bucket": self.bucket, "Key": source}
@@ -341,16 +360,27 @@ class S3BlobBackend(BlobBackend):
 
     # --- collection ---
 
-    async def partials(self) -> list[Partial]:
+    async def shas(self) -> list[str]:
         found = []
-        for up in await self._uploads(f"{self.prefix}partials/"):
+        paginator = self.client.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{self.prefix}blobs/"):
+            found.extend(
+                name for obj in page.get("Contents", []) if is_sha256(name := obj["Key"].rsplit("/", 1)[-1])
+            )
+        return sorted(found)
+
+    async def partials(self, owner: str | None = None) -> list[Partial]:
+        found = []
+        for up in await self._uploads(self._partials_of(owner or "")):
+            if owner is not None and up.owner != owner:
+                continue
             parts = await self._parts(up.key, up.upload_id)
             last = max([up.initiated, *(p["LastModified"] for p in parts)])
-            found.append(Partial(up.sha256, self._held(parts, up.size), last.timestamp()))
-        return sorted(found, key=lambda p: p.sha256)
+            found.append(Partial(up.sha256, self._held(parts, up.size), last.timestamp(), up.owner))
+        return sorted(found, key=lambda p: (p.owner, p.sha256))
 
-    async def drop_partial(self, sha256: str) -> None:
-        for up in await self._uploads_of(sha256):
+    async def drop_partial(self, sha256: str, owner: str = "") -> None:
+        for up in await self._uploads_of(sha256, owner):
             await self._abort(up.key, up.upload_id)
 
 
@@ -363,6 +393,7 @@ class _Upload:
     size: int
     upload_id: str
     initiated: datetime
+    owner: str
 
 
 class _PartStream:

@@ -29,7 +29,9 @@ from neptune_sync.protocol import (
 from ..plan import FieldState, Need, decode_key, decode_value, stored_row
 from ..query import Dialect, Selection, TableQuery, columns_sql
 from ..series import Row, SeriesWork
+from . import access
 from . import projects as project_sql
+from .access import TOKEN_ID_CHARS, TokenRow
 from .aggregate import SeriesBuckets, chunk_bucket_rows, group_sql, group_values, read_buckets
 from .projects import ProjectField, ProjectSummary
 
@@ -76,13 +78,6 @@ class Storage(abc.ABC):
         """Points with ``start <= step <= stop`` and ``step > after``, at most ``limit``; None if no field."""
 
     @abc.abstractmethod
-    async def add_token(self, token_hash: str, project: str, scopes: str, created: float) -> None: ...
-
-    @abc.abstractmethod
-    async def token(self, token_hash: str) -> tuple[str, str] | None:
-        """(project, scopes) of a token hash, or None."""
-
-    @abc.abstractmethod
     async def dump(self) -> bytes:
         """A canonical serialisation of all run data (not tokens), for equality checks in tests."""
 
@@ -94,6 +89,72 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         """Rows of a read-only query written with ``:name`` parameters."""
+
+    @abc.abstractmethod
+    async def execute_named(self, sql: str, values: dict[str, Any]) -> int:
+        """Run one writing statement written with ``:name`` parameters; returns the rows it changed."""
+
+    # --- access control: shared SQL over ``fetch_named`` / ``execute_named`` (see .access) ---
+
+    async def add_token(
+        self,
+        token_hash: str,
+        projects: str,
+        scopes: str,
+        created: float,
+        *,
+        name: str = "",
+        expires: float | None = None,
+    ) -> None:
+        values = {"h": token_hash, "p": projects, "s": scopes, "c": created, "n": name, "e": expires}
+        await self.execute_named(access.ADD_TOKEN, values)
+
+    async def token(self, token_hash: str) -> tuple[str, str, float | None, float | None] | None:
+        """(projects, scopes, expires, last_used) of a token hash, or None (unknown or revoked)."""
+        rows = await self.fetch_named(access.TOKEN, {"h": token_hash})
+        return tuple(rows[0]) if rows else None  # type: ignore[return-value]
+
+    async def token_used(self, token_hash: str, when: float) -> None:
+        await self.execute_named(access.USED, {"h": token_hash, "t": when})
+
+    async def tokens(self) -> list[TokenRow]:
+        rows = await self.fetch_named(access.TOKENS, {})
+        return [TokenRow(h[:TOKEN_ID_CHARS], *rest) for h, *rest in rows]
+
+    async def revoke_tokens(self, name_or_id: str) -> int:
+        """Delete the tokens with this name or id (``TokenRow.id``); how many there were."""
+        values = {"n": name_or_id, "k": TOKEN_ID_CHARS, "i": name_or_id}
+        return await self.execute_named(access.REVOKE, values)
+
+    async def tokens_named(self, name_or_id: str) -> int:
+        values = {"n": name_or_id, "k": TOKEN_ID_CHARS, "i": name_or_id}
+        return len(await self.fetch_named(access.MATCHING, values))
+
+    async def own_blob(self, project: str, sha256: str, when: float) -> None:
+        """Record (or refresh) that ``project`` holds the blob."""
+        await self.execute_named(access.OWN_BLOB, {"p": project, "s": sha256, "t": when})
+
+    async def owns_blob(self, project: str, sha256: str) -> bool:
+        return bool(await self.fetch_named(access.OWNS_BLOB, {"p": project, "s": sha256}))
+
+    async def blob_owners(self) -> list[tuple[str, str, float]]:
+        """Every (sha256, project, touched)."""
+        return [tuple(r) for r in await self.fetch_named(access.BLOB_OWNERS, {})]  # type: ignore[misc]
+
+    async def disown_stale_blob(self, sha256: str, cutoff: float) -> bool:
+        """Drop a blob's owners unless one was touched at or after ``cutoff``; True if none remain."""
+        await self.execute_named(access.DISOWN_STALE, {"s": sha256, "cutoff": cutoff})
+        ((count,),) = await self.fetch_named(access.OWNER_COUNT, {"s": sha256})
+        return count == 0
+
+    async def projects(self) -> list[str]:
+        """Every project holding a run."""
+        return sorted(r[0] for r in await self.fetch_named(access.PROJECTS, {}))
+
+    async def file_refs(self) -> set[str]:
+        """sha256 of every file a run references (trashed runs included)."""
+        rows = await self.fetch_named(access.FILE_VALUES, {}) + await self.fetch_named(access.FILE_POINTS, {})
+        return {sha for _, sha in access.referenced_blobs(rows)}
 
     async def project_summary(self, project: str) -> ProjectSummary:
         """Run count and last activity of a project (zero runs if it holds nothing)."""

@@ -8,6 +8,7 @@ points go in with COPY, which is what makes ingestion fast.
 from __future__ import annotations
 
 import re
+import time
 from array import array
 from typing import Any
 
@@ -36,7 +37,7 @@ from ..plan import (
 )
 from ..query import POSTGRES
 from ..series import SeriesWork
-from . import chunks, schema, versions
+from . import access, chunks, schema, versions
 from .aggregate import PG_BUCKET, numbered
 from .base import (
     Storage,
@@ -51,7 +52,8 @@ from .base import (
     state_from_row,
 )
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS runs(
   id BIGSERIAL PRIMARY KEY, project TEXT NOT NULL, run_key TEXT NOT NULL, run_id TEXT NOT NULL,
   custom_run_id TEXT NOT NULL, kind TEXT NOT NULL, created DOUBLE PRECISION NOT NULL, UNIQUE(project, run_key));
@@ -82,14 +84,22 @@ CREATE TABLE IF NOT EXISTS field_ops(
 CREATE TABLE IF NOT EXISTS resets(
   run BIGINT NOT NULL, path TEXT NOT NULL, cleared BYTEA, deleted BYTEA, PRIMARY KEY(run, path));
 CREATE TABLE IF NOT EXISTS tokens(
-  hash TEXT PRIMARY KEY, project TEXT NOT NULL, scopes TEXT NOT NULL, created DOUBLE PRECISION NOT NULL);
+  hash TEXT PRIMARY KEY, project TEXT NOT NULL, scopes TEXT NOT NULL, created DOUBLE PRECISION NOT NULL,
+  name TEXT NOT NULL DEFAULT '', expires DOUBLE PRECISION, last_used DOUBLE PRECISION);
+CREATE TABLE IF NOT EXISTS blob_owners(
+  project TEXT NOT NULL, sha256 TEXT NOT NULL, touched DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY(project, sha256));
+CREATE INDEX IF NOT EXISTS blob_owners_by_sha ON blob_owners(sha256);
 CREATE INDEX IF NOT EXISTS fields_by_path ON fields(path, run) INCLUDE (type, num);
 CREATE INDEX IF NOT EXISTS fields_active ON fields(run)
   WHERE path = 'sys/state' AND type = 'string' AND lower(txt) IN ('active', 'running');
 CREATE TABLE IF NOT EXISTS set_members(
   field BIGINT NOT NULL, member TEXT NOT NULL, PRIMARY KEY(field, member));
 CREATE TABLE IF NOT EXISTS trash(run BIGINT PRIMARY KEY, trashed DOUBLE PRECISION NOT NULL);
-""" + versions.SCHEMA + ";\n"
+"""
+    + versions.SCHEMA
+    + ";\n"
+)
 
 _RUN_COLUMNS = "project, run_key, run_id, custom_run_id, kind, created"
 _FIELD_OF_RUN = (
@@ -243,18 +253,7 @@ class PostgresStorage(Storage):
             )
         return series_page(path, found[1], [tuple(r) for r in rows], limit)
 
-    async def add_token(self, token_hash: str, project: str, scopes: str, created: float) -> None:
-        await self.pool.execute(
-            "INSERT INTO tokens(hash, project, scopes, created) VALUES ($1,$2,$3,$4)",
-            token_hash,
-            project,
-            scopes,
-            created,
-        )
-
-    async def token(self, token_hash: str) -> tuple[str, str] | None:
-        row = await self.pool.fetchrow("SELECT project, scopes FROM tokens WHERE hash=$1", token_hash)
-        return (row[0], row[1]) if row else None
+    # --- tokens and dump ---
 
     async def dump(self) -> bytes:
         queries = (
@@ -276,6 +275,11 @@ class PostgresStorage(Storage):
     async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         query, args = numbered(sql, values)
         return [tuple(r) for r in await self.pool.fetch(query, *args)]
+
+    async def execute_named(self, sql: str, values: dict[str, Any]) -> int:
+        query, args = numbered(sql, values)
+        status = await self.pool.execute(query, *args)  # e.g. "DELETE 2"
+        return int(status.rsplit(" ", 1)[-1])
 
     async def write_named(self, statements: list[tuple[str, dict[str, Any]]]) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -349,6 +353,14 @@ async def _fill_set_members(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _fill_blob_owners(conn: asyncpg.Connection) -> None:
+    rows = [tuple(r) for sql in (access.FILE_VALUES, access.FILE_POINTS) for r in await conn.fetch(sql)]
+    await conn.executemany(
+        "INSERT INTO blob_owners(project, sha256, touched) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
+        [(project, sha, time.time()) for project, sha in sorted(access.referenced_blobs(rows))],
+    )
+
+
 async def _fill_series_chunks(conn: asyncpg.Connection) -> None:
     await conn.execute("DELETE FROM series_chunks")
     for fid in [r[0] for r in await conn.fetch("SELECT id FROM fields WHERE type = $1", FieldType.FLOAT_SERIES)]:
@@ -361,7 +373,7 @@ async def _fill_series_chunks(conn: asyncpg.Connection) -> None:
 
 
 # schema version -> what fills its new tables from what the database holds (see .schema)
-FILLS = {2: (_fill_set_members, _fill_series_chunks)}
+FILLS = {2: (_fill_set_members, _fill_series_chunks, _fill_blob_owners)}
 
 
 _WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=$1"

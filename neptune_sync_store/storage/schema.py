@@ -12,9 +12,12 @@ tables without that row is version 1, the first versioned layout. Opening a data
 - newer: refused with :class:`SchemaVersionError` (an older store must not write into a layout it
   does not know).
 
-Version 2 adds the project tables', the registry's and the series chunks' tables, and fills
-``set_members`` from the string sets already stored and ``series_chunks`` from the float series'
-points (a pass over every stored point: an upgrade of a large store takes a while). ``STEPS[n]`` is the SQL (SQLite, PostgreSQL) that turns version
+Version 2 adds the project tables', the registry's and the series chunks' tables, the tokens'
+``name``, ``expires`` and ``last_used`` columns and the ``blob_owners`` table. It fills
+``set_members`` from the string sets already stored, ``series_chunks`` from the float series' points
+(a pass over every stored point: an upgrade of a large store takes a while) and ``blob_owners`` with
+each project's referenced blobs (a version-1 store accepted a file reference only once its blob was
+held, so a project keeps seeing its files). ``STEPS[n]`` is the SQL (SQLite, PostgreSQL) that turns version
 ``n - 1`` into ``n`` before ``SCHEMA``; the fills are the backends' ``FILLS[n]``.
 """
 
@@ -25,7 +28,16 @@ from neptune_sync.exceptions import StoreError
 VERSION = 2
 
 # version n -> (SQLite SQL, PostgreSQL SQL) run before SCHEMA when turning version n - 1 into n
-STEPS: dict[int, tuple[str, str]] = {2: ("", "")}
+STEPS: dict[int, tuple[str, str]] = {
+    2: (
+        "ALTER TABLE tokens ADD COLUMN name TEXT NOT NULL DEFAULT '';\n"
+        "ALTER TABLE tokens ADD COLUMN expires REAL;\n"
+        "ALTER TABLE tokens ADD COLUMN last_used REAL;\n",
+        "ALTER TABLE tokens ADD COLUMN IF NOT EXISTS name TEXT NOT NULL DEFAULT '';\n"
+        "ALTER TABLE tokens ADD COLUMN IF NOT EXISTS expires DOUBLE PRECISION;\n"
+        "ALTER TABLE tokens ADD COLUMN IF NOT EXISTS last_used DOUBLE PRECISION;\n",
+    )
+}
 
 VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"
 

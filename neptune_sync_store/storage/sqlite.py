@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
+import os
 import re
 import sqlite3
 import threading
+import time
 from array import array
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +45,7 @@ from ..plan import (
 )
 from ..query import SQLITE
 from ..series import SeriesWork
-from . import chunks, schema, versions
+from . import access, chunks, schema, versions
 from .aggregate import SQLITE_BUCKET
 from .base import (
     Storage,
@@ -60,7 +62,8 @@ from .base import (
 
 T = TypeVar("T")
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS runs(
   id INTEGER PRIMARY KEY, project TEXT NOT NULL, run_key TEXT NOT NULL, run_id TEXT NOT NULL,
   custom_run_id TEXT NOT NULL, kind TEXT NOT NULL, created REAL NOT NULL, UNIQUE(project, run_key));
@@ -91,14 +94,22 @@ CREATE TABLE IF NOT EXISTS resets(
   run INTEGER NOT NULL, path TEXT NOT NULL, cleared BLOB, deleted BLOB,
   PRIMARY KEY(run, path)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tokens(
-  hash TEXT PRIMARY KEY, project TEXT NOT NULL, scopes TEXT NOT NULL, created REAL NOT NULL);
+  hash TEXT PRIMARY KEY, project TEXT NOT NULL, scopes TEXT NOT NULL, created REAL NOT NULL,
+  name TEXT NOT NULL DEFAULT '', expires REAL, last_used REAL);
+CREATE TABLE IF NOT EXISTS blob_owners(
+  project TEXT NOT NULL, sha256 TEXT NOT NULL, touched REAL NOT NULL,
+  PRIMARY KEY(project, sha256)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blob_owners_by_sha ON blob_owners(sha256);
 CREATE INDEX IF NOT EXISTS fields_by_path ON fields(path, run, type, num);
 CREATE INDEX IF NOT EXISTS fields_active ON fields(run)
   WHERE path = 'sys/state' AND type = 'string' AND lower(txt) IN ('active', 'running');
 CREATE TABLE IF NOT EXISTS set_members(
   field INTEGER NOT NULL, member TEXT NOT NULL, PRIMARY KEY(field, member)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS trash(run INTEGER PRIMARY KEY, trashed REAL NOT NULL);
-""" + versions.SCHEMA + ";\n"
+"""
+    + versions.SCHEMA
+    + ";\n"
+)
 
 _RUN_COLUMNS = "project, run_key, run_id, custom_run_id, kind, created"
 _FIELD_OF_RUN = (
@@ -123,6 +134,8 @@ class SQLiteStorage(Storage):
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():  # readable by its owner only (SQLite gives -wal / -shm the same mode)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-sqlite-write")
         self._readers = ThreadPoolExecutor(2, thread_name_prefix="store-sqlite-read")
         try:
@@ -233,15 +246,6 @@ class SQLiteStorage(Storage):
 
     # --- tokens and dump ---
 
-    async def add_token(self, token_hash: str, project: str, scopes: str, created: float) -> None:
-        sql = "INSERT INTO tokens(hash, project, scopes, created) VALUES (?,?,?,?)"
-        await self._write(lambda c: c.execute(sql, (token_hash, project, scopes, created)))
-
-    async def token(self, token_hash: str) -> tuple[str, str] | None:
-        sql = "SELECT project, scopes FROM tokens WHERE hash=?"
-        row = await self._read(lambda c: c.execute(sql, (token_hash,)).fetchone())
-        return (row[0], row[1]) if row else None
-
     async def dump(self) -> bytes:
         return await self._read(dump_database)
 
@@ -254,6 +258,9 @@ class SQLiteStorage(Storage):
 
     async def fetch_named(self, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         return await self._read(lambda c: c.execute(sql, values).fetchall())
+
+    async def execute_named(self, sql: str, values: dict[str, Any]) -> int:
+        return await self._write(lambda c: c.execute(sql, values).rowcount)
 
     async def write_named(self, statements: list[tuple[str, dict[str, Any]]]) -> None:
         def write(c: sqlite3.Connection) -> None:
@@ -371,6 +378,14 @@ def _fill_set_members(conn: sqlite3.Connection) -> None:
     )
 
 
+def _fill_blob_owners(conn: sqlite3.Connection) -> None:
+    rows = conn.execute(access.FILE_VALUES).fetchall() + conn.execute(access.FILE_POINTS).fetchall()
+    conn.executemany(
+        "INSERT OR IGNORE INTO blob_owners(project, sha256, touched) VALUES (?,?,?)",
+        [(project, sha, time.time()) for project, sha in sorted(access.referenced_blobs(rows))],
+    )
+
+
 def _fill_series_chunks(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM series_chunks")
     for (fid,) in conn.execute("SELECT id FROM fields WHERE type = ?", (FieldType.FLOAT_SERIES,)).fetchall():
@@ -384,7 +399,7 @@ def _fill_series_chunks(conn: sqlite3.Connection) -> None:
 
 
 # schema version -> what fills its new tables from what the database holds (see .schema)
-FILLS = {2: (_fill_set_members, _fill_series_chunks)}
+FILLS = {2: (_fill_set_members, _fill_series_chunks, _fill_blob_owners)}
 
 
 _WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=?"

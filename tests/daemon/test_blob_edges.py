@@ -15,12 +15,15 @@ import neptune_sync as neptune
 from neptune_sync.cli import main
 from neptune_sync.oplog import ops as o
 from neptune_sync.oplog.layout import iter_run_dirs
+from neptune_sync.protocol import RunInfo
+from neptune_sync_store.blobs import partial_owner
 from neptune_sync_store.context import CONTEXT
 from neptune_sync_store.testing import running_store
 from neptune_syncd.sinks.http import HttpSink
 from neptune_syncd.state import read_quarantine
 
 PROJECT = "team/proj"
+RUN = RunInfo(PROJECT, "blob-run", "BLOB-1")  # whose project the sink uploads for
 
 
 class UploaderDied(Exception):
@@ -63,7 +66,7 @@ async def test_a_blob_whose_bytes_all_reached_the_store_is_committed_and_its_op_
         await upload_all_bytes_then_die(store.url, token, data)
         blobs = store.app[CONTEXT].blobs
         with anyio.fail_after(10):
-            while await blobs.received(ref.sha256) < len(data):
+            while await blobs.received(ref.sha256, partial_owner(PROJECT)) < len(data):
                 await anyio.sleep(0.02)
         assert await blobs.size(ref.sha256) is None
         monkeypatch.setenv("NEPTUNE_API_TOKEN", token)
@@ -84,15 +87,15 @@ async def test_the_sink_commits_full_and_empty_blobs(runs, tmp_path):
         await upload_all_bytes_then_die(store.url, token, data)
         blobs = store.app[CONTEXT].blobs
         with anyio.fail_after(10):
-            while await blobs.received(full.sha256) < len(data):
+            while await blobs.received(full.sha256, partial_owner(PROJECT)) < len(data):
                 await anyio.sleep(0.02)
         sink = HttpSink(store.url, token)
         await sink.open()
         try:
             for ref in (full, empty):
-                assert not await sink.has_blob(None, ref)
-                await sink.put_blob(None, ref, path / "blobs" / ref.sha256[:2] / ref.sha256)
-                assert await sink.has_blob(None, ref)
+                assert not await sink.has_blob(RUN, ref)
+                await sink.put_blob(RUN, ref, path / "blobs" / ref.sha256[:2] / ref.sha256)
+                assert await sink.has_blob(RUN, ref)
         finally:
             await sink.close()
         assert blobs.file_path(empty.sha256).read_bytes() == b""
@@ -146,7 +149,7 @@ async def test_the_sink_restarts_a_partial_longer_than_the_blob(runs, tmp_path):
         sink = HttpSink(store.url, token)
         await sink.open()
         try:
-            await sink.put_blob(None, ref, path / "blobs" / ref.sha256[:2] / ref.sha256)
+            await sink.put_blob(RUN, ref, path / "blobs" / ref.sha256[:2] / ref.sha256)
         finally:
             await sink.close()
         assert store.app[CONTEXT].blobs.file_path(ref.sha256).read_bytes() == data
@@ -166,6 +169,6 @@ async def test_the_sink_gives_up_on_an_upload_that_makes_no_progress(runs, tmp_p
         await sink.open()
         try:
             with anyio.fail_after(10), pytest.raises(BatchRejectedError, match="no progress at byte 400"):
-                await sink.put_blob(None, ref, local)
+                await sink.put_blob(RUN, ref, local)
         finally:
             await sink.close()

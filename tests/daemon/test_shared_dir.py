@@ -4,6 +4,7 @@ the directory's group; a file the daemon may not read is a named error, never a 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import stat
@@ -129,7 +130,8 @@ async def test_a_daemon_of_the_group_syncs_the_jobs_runs_and_names_an_unreadable
         assert await runs.store_view(store.storage, path.name) == runs.normalized(runs.expected(path))
 
         other = write_run(data_dir, 0o007, "unreadable")
-        blob = next(p for p in (other / "blobs").rglob("*") if p.is_file())
+        unique = hashlib.sha256(b"unreadable" * 100).hexdigest()  # the model: no other run holds it
+        blob = other / "blobs" / unique[:2] / unique
         blob.chmod(0o600)  # as mkstemp leaves a file: readable by its owner only
         done = await anyio.to_thread.run_sync(sync_as_nobody, data_dir, token, home)
     assert done.returncode == 1, done.stdout + done.stderr

@@ -196,6 +196,70 @@ async def test_concurrent_uploads_of_one_blob_through_two_processes_commit_it_on
     assert await backend.partials() == []
 
 
+# --- owners: one uploader never sees, resumes or drops another's progress ---
+
+A, B = "a1" * 8, "b2" * 8
+
+
+async def test_owners_uploads_are_separate_and_each_resumes_its_own(backend, other_process):
+    data = os.urandom(part_size(1) + 3 * MIB)
+    digest, cut = sha(data), part_size(1) + MIB
+    with pytest.raises(Cut):
+        await backend.receive(digest, len(data), 0, chunks(data, cut_after=cut), A)
+    held_a = await other_process.received(digest, A)
+    assert 0 < held_a <= cut
+    assert await other_process.received(digest, B) == 0 and await other_process.received(digest) == 0
+    with pytest.raises(Conflict) as caught:  # B cannot continue A's upload
+        await other_process.receive(digest, len(data), held_a, chunks(data[held_a:]), B)
+    assert caught.value.headers == {"X-Upload-Offset": "0"}
+    assert [(p.owner, p.sha256, p.received) for p in await backend.partials()] == [(A, digest, held_a)]
+    assert await backend.partials(B) == [] and [p.sha256 for p in await backend.partials(A)] == [digest]
+    await other_process.drop_partial(digest, B)  # another owner's drop leaves A's upload alone
+    await other_process.drop_partial(digest)
+    assert await backend.received(digest, A) == held_a
+    assert await other_process.receive(digest, len(data), 0, chunks(data), B) == len(data)
+    assert await backend.received(digest, A) == held_a  # B's commit leaves A's upload alone
+    assert await backend.receive(digest, len(data), held_a, chunks(data[held_a:]), A) == len(data)
+    assert await read_all(backend, digest) == data and await backend.partials() == []
+
+
+async def test_an_owners_upload_of_content_held_already_still_takes_and_verifies_every_byte(backend):
+    for size in sizes_for(backend):
+        data = os.urandom(size)
+        assert await backend.receive(sha(data), size, 0, chunks(data), A) == size
+        assert await backend.received(sha(data), B) == 0  # no shortcut: B starts at 0
+        wrong = bytearray(data)
+        wrong[0] ^= 1
+        with pytest.raises(Unprocessable):
+            await backend.receive(sha(data), size, 0, chunks(bytes(wrong)), B)
+        if size > 1:  # cut short: B holds at most what it sent, and nothing says "done"
+            with pytest.raises(Cut):
+                await backend.receive(sha(data), size, 0, chunks(data, cut_after=size - 1), B)
+            assert await backend.received(sha(data), B) < size
+            await backend.drop_partial(sha(data), B)
+        assert await backend.receive(sha(data), size, 0, chunks(data), B) == size
+        assert await read_all(backend, sha(data)) == data  # the content held is unchanged
+    assert await backend.partials() == []
+
+
+async def test_shas_lists_exactly_the_committed_blobs(backend, other_process):
+    blobs = [os.urandom(n) for n in (0, 10, 5000)]
+    partial = os.urandom(part_size(1) + MIB)
+    for data in blobs:
+        await backend.receive(sha(data), len(data), 0, chunks(data), A)
+    with pytest.raises(Cut):
+        await backend.receive(sha(partial), len(partial), 0, chunks(partial, cut_after=part_size(1) + 1), A)
+    assert await other_process.shas() == sorted(sha(d) for d in blobs)
+    await other_process.delete(sha(blobs[1]))
+    assert await backend.shas() == sorted(sha(d) for d in (blobs[0], blobs[2]))
+
+
+async def test_owner_names_that_are_not_lowercase_hex_never_reach_storage(backend):
+    for owner in ("../x", "AB", "a/b"):
+        with pytest.raises(ValueError):
+            await backend.received("0" * 64, owner)
+
+
 # --- S3 only: presigned downloads and the server's own digest checks ---
 
 

@@ -118,7 +118,7 @@ async def test_token_of_another_project_or_without_write_scope_is_403(live):
     store, session, _, before = live
     other = await store.token("ws/other")
     reader = await store.token(PROJECT, ["read"])
-    for token, fragment in ((other, "is for project 'ws/other'"), (reader, "lacks the 'write' scope")):
+    for token, fragment in ((other, "does not grant project 'ws/proj' (it grants ws/other)"), (reader, "lacks the 'write' scope")):
         status, err, _ = await post_raw(session, store.url, token, one(ops.AssignInt("b", 2)))
         assert status == 403 and fragment in err["message"]
     async with session.get(

@@ -3,15 +3,21 @@ layout through its upgrade steps (data intact), and a newer database refused, on
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
+import aiohttp
 import asyncpg
 import pytest
-from store_helpers import request
+from store_helpers import PROJECT, RUN, TIMEOUT, auth, request, sha
 
 from neptune_sync.oplog import ops
 from neptune_sync.oplog.framing import Entry
+from neptune_sync.protocol import RunInfo
+from neptune_sync_store.auth import SCOPES, TokenAuth
+from neptune_sync_store.blobstore.local import LocalBlobBackend
 from neptune_sync_store.storage import make_storage, schema
+from neptune_sync_store.testing import running_store
 
 
 async def sql(backend, tmp_path, statement: str):
@@ -29,6 +35,22 @@ async def sql(backend, tmp_path, statement: str):
         return await conn.fetchval(statement)
     finally:
         await conn.close()
+
+
+VERSION_2_ADDED = (  # what a version-1 database lacks that SCHEMA cannot add (STEPS[2]) or fills
+    "DROP TABLE blob_owners",
+    "DROP TABLE set_members",
+    "DROP TABLE series_chunks",
+    "ALTER TABLE tokens DROP COLUMN name",
+    "ALTER TABLE tokens DROP COLUMN expires",
+    "ALTER TABLE tokens DROP COLUMN last_used",
+)
+
+
+async def to_version_1(backend, tmp_path) -> None:
+    """Turn a current database into the version-1 layout (no version row, no version-2 additions)."""
+    for statement in ("DROP TABLE schema_version", *VERSION_2_ADDED):
+        await sql(backend, tmp_path, statement)
 
 
 async def open_close(backend, tmp_path, *, write: bool = False):
@@ -64,7 +86,7 @@ async def test_an_unversioned_database_is_version_1_and_upgrades_through_each_st
     backend, tmp_path, monkeypatch
 ):
     await open_close(backend, tmp_path, write=True)
-    await sql(backend, tmp_path, "DROP TABLE schema_version")  # a database from before versioning
+    await to_version_1(backend, tmp_path)  # a database from before versioning
     step = "ALTER TABLE runs ADD COLUMN upgraded TEXT NOT NULL DEFAULT 'yes'"
     nxt = schema.VERSION + 1
     with monkeypatch.context() as patch:
@@ -105,12 +127,61 @@ async def test_a_version_1_database_gets_its_derived_tables_filled(backend, tmp_
     reads do): the upgrade derives both from what the database holds."""
     await open_close(backend, tmp_path, write=True)
     chunked = await sql(backend, tmp_path, "SELECT count(*) FROM series_chunks")
-    await sql(backend, tmp_path, "DROP TABLE schema_version")
-    await sql(backend, tmp_path, "DROP TABLE set_members")
-    await sql(backend, tmp_path, "DROP TABLE series_chunks")
+    await to_version_1(backend, tmp_path)
     await open_close(backend, tmp_path)
     assert await sql(backend, tmp_path, "SELECT version FROM schema_version") == schema.VERSION
     assert await sql(backend, tmp_path, "SELECT count(*) FROM set_members") == 2
     assert await sql(backend, tmp_path, "SELECT min(member) FROM set_members") == "a"
     assert await sql(backend, tmp_path, "SELECT sum(n) FROM series_chunks") == 600
     assert await sql(backend, tmp_path, "SELECT count(*) FROM series_chunks") == chunked == 3
+
+
+@pytest.mark.asyncio
+async def test_a_version_1_database_upgrades_with_its_tokens_working_and_its_blobs_visible(backend, tmp_path):
+    """Version 1 had tokens without name / expires / last_used and no ``blob_owners``: the upgrade
+    adds the columns (old tokens keep working) and gives each project the blobs its runs reference."""
+    files = {name: os.urandom(100 + n) for n, name in enumerate(("file", "set", "series", "other"))}
+    refs = {name: ops.FileRef(sha(data), len(data), f"{name}.bin", "bin") for name, data in files.items()}
+    db, pg_schema = backend
+    storage = make_storage(db, tmp_path, pg_schema=pg_schema)
+    await storage.open()
+    try:
+        entries = [
+            Entry(1, 1.0, ops.AssignFile("f", refs["file"])),
+            Entry(2, 1.0, ops.UploadFileSet("set", (ops.FileSetEntry("x.bin", refs["set"]),))),
+            Entry(3, 1.0, ops.LogFiles("s", (ops.FilePoint(0.0, refs["series"], 1.0),))),
+        ]
+        await storage.apply_batch(request(entries))
+        other = RunInfo("ws/other", "o", "O")
+        await storage.apply_batch(request([Entry(1, 1.0, ops.AssignFile("f", refs["other"]))], other))
+        token = await TokenAuth(storage).mint(PROJECT, SCOPES, "http://127.0.0.1:1")
+    finally:
+        await storage.close()
+    blobs = LocalBlobBackend(tmp_path / "blobs")
+    for data in files.values():
+        await blobs.receive(sha(data), len(data), 0, chunks(data))
+    await to_version_1(backend, tmp_path)
+
+    async with running_store(tmp_path, db=db, pg_schema=pg_schema) as store, aiohttp.ClientSession() as s:
+        assert await sql(backend, tmp_path, "SELECT version FROM schema_version") == schema.VERSION
+        for name in ("file", "set", "series"):
+            url = f"{store.url}/v1/blobs/{sha(files[name])}"
+            async with s.get(url, params={"project": PROJECT}, headers=auth(token), timeout=TIMEOUT) as resp:
+                assert resp.status == 200 and await resp.read() == files[name], name
+        async with s.get(
+            f"{store.url}/v1/run/file",
+            params={"project": PROJECT, "run": RUN.run_key, "path": "f"},
+            headers=auth(token),
+            timeout=TIMEOUT,
+        ) as resp:
+            assert resp.status == 200 and await resp.read() == files["file"]
+        url = f"{store.url}/v1/blobs/{sha(files['other'])}"  # another project's blob stays its own
+        async with s.head(url, params={"project": PROJECT}, headers=auth(token), timeout=TIMEOUT) as resp:
+            assert resp.status == 404
+        assert await store.storage.owns_blob("ws/other", sha(files["other"]))
+    owners = await sql(backend, tmp_path, "SELECT count(*) FROM blob_owners")
+    assert owners == 4
+
+
+async def chunks(data: bytes):
+    yield data

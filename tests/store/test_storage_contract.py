@@ -179,8 +179,40 @@ async def test_table_page_holds_every_run_of_the_project_with_the_asked_columns(
 
 async def test_tokens_are_found_by_hash(storage):
     await storage.add_token("h" * 64, PROJECT, "read,write", 1.0)
-    assert await storage.token("h" * 64) == (PROJECT, "read,write")
+    assert await storage.token("h" * 64) == (PROJECT, "read,write", None, None)
     assert await storage.token("x" * 64) is None
+
+
+async def test_tokens_are_listed_used_and_revoked_by_name_or_id(storage):
+    await storage.add_token("a" * 64, "ws/a ws/*", "read", 1.0, name="ci", expires=99.0)
+    await storage.add_token("b" * 64, PROJECT, "write", 2.0, name="ci")
+    await storage.add_token("c" * 64, PROJECT, "write", 3.0)
+    await storage.token_used("a" * 64, 50.0)
+    listed = await storage.tokens()
+    assert [(t.id, t.name, t.projects, t.expires, t.last_used) for t in listed] == [
+        ("a" * 12, "ci", "ws/a ws/*", 99.0, 50.0),
+        ("b" * 12, "ci", PROJECT, None, None),
+        ("c" * 12, "", PROJECT, None, None),
+    ]
+    assert await storage.tokens_named("ci") == 2
+    assert await storage.revoke_tokens("c" * 12) == 1
+    assert await storage.token("c" * 64) is None
+    assert await storage.revoke_tokens("c" * 11) == 0  # an id is the whole listed prefix
+    assert await storage.revoke_tokens("ci") == 2
+    assert await storage.tokens() == []
+
+
+async def test_blob_owners_are_per_project_and_stale_ones_are_dropped_atomically(storage):
+    sha = "ab" * 32
+    await storage.own_blob(PROJECT, sha, 10.0)
+    await storage.own_blob(PROJECT, sha, 20.0)  # touched again: one row, the later time
+    await storage.own_blob("ws/other", sha, 5.0)
+    assert await storage.owns_blob(PROJECT, sha) and not await storage.owns_blob("ws/third", sha)
+    assert sorted(await storage.blob_owners()) == sorted([(sha, PROJECT, 20.0), (sha, "ws/other", 5.0)])
+    assert not await storage.disown_stale_blob(sha, 15.0)  # one owner touched it at 20: nothing dropped
+    assert len(await storage.blob_owners()) == 2
+    assert await storage.disown_stale_blob(sha, 21.0)
+    assert await storage.blob_owners() == [] and not await storage.owns_blob(PROJECT, sha)
 
 
 @pytest.mark.parametrize(("start", "after"), [(0.0, -INF), (-INF, 5.0), (3.0, 5.0), (5.0, 3.0)])

@@ -31,6 +31,7 @@ from neptune_sync.protocol import (
     batch_request_encoder,
     batch_response_decoder,
 )
+from neptune_sync.tls import client_context
 
 from ..retry import classify_status, parse_retry_after
 from .base import Sink
@@ -48,10 +49,14 @@ class HttpSink(Sink):
         self.url = url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}", PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._tls = client_context(token) if self.url.startswith("https:") else None
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
-        self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+        connector = aiohttp.TCPConnector(ssl=self._tls) if self._tls else None
+        self._session = aiohttp.ClientSession(
+            headers=self._headers, timeout=self._timeout, connector=connector
+        )
 
     async def close(self) -> None:
         if self._session is not None:
@@ -88,7 +93,7 @@ class HttpSink(Sink):
             return self._decode(_record_decoder, await resp.read()).run_id
 
     async def has_blob(self, run: RunInfo, ref: FileRef) -> bool:
-        return await self._upload_offset(ref) is None
+        return await self._upload_offset(run, ref) is None
 
     async def put_blob(self, run: RunInfo, ref: FileRef, path: Path) -> None:
         """Upload from where an earlier, interrupted upload of the same content stopped.
@@ -97,22 +102,27 @@ class HttpSink(Sink):
         (already there), even when the store already holds every byte (an upload cut after its
         last chunk) or there are none (an empty file): that request is what commits the blob.
         """
-        offset = await self._upload_offset(ref)
+        offset = await self._upload_offset(run, ref)
         while offset is not None:
             if offset > ref.size:  # a partial longer than the blob: the store restarts it at 0
                 offset = 0
-            sent_from, offset = offset, await self._put_from(ref, path, offset)
+            sent_from, offset = offset, await self._put_from(run, ref, path, offset)
             if offset == sent_from:  # e.g. the local copy is shorter than its reference says
                 raise BatchRejectedError(f"blob {ref.sha256}: upload makes no progress at byte {offset}")
 
-    async def _put_from(self, ref: FileRef, path: Path, offset: int) -> int | None:
+    async def _put_from(self, run: RunInfo, ref: FileRef, path: Path, offset: int) -> int | None:
         """Send bytes ``offset..`` of the content; None once the store has the blob, else where to resume."""
         headers = {"X-Blob-Size": str(ref.size), "X-Upload-Offset": str(offset)}
         headers["Content-Type"] = "application/octet-stream"
         with open(path, "rb") as f:
             f.seek(offset)
             async with self._request(
-                "PUT", f"/v1/blobs/{ref.sha256}", data=f, headers=headers, ok=(409,)
+                "PUT",
+                f"/v1/blobs/{ref.sha256}",
+                data=f,
+                headers=headers,
+                params={"project": run.project},
+                ok=(409,),
             ) as resp:
                 received = resp.headers.get("X-Upload-Offset", "")
                 if resp.status == 409 and not received.isdigit():
@@ -121,9 +131,10 @@ class HttpSink(Sink):
                     return None
                 return int(received) if received.isdigit() else offset
 
-    async def _upload_offset(self, ref: FileRef) -> int | None:
-        """None if the store has the blob, else how many bytes of an upload it holds."""
-        async with self._request("HEAD", f"/v1/blobs/{ref.sha256}", ok=(404,)) as resp:
+    async def _upload_offset(self, run: RunInfo, ref: FileRef) -> int | None:
+        """None if the run's project holds the blob, else how many bytes of its upload the store holds."""
+        params = {"project": run.project}
+        async with self._request("HEAD", f"/v1/blobs/{ref.sha256}", params=params, ok=(404,)) as resp:
             if resp.status != 404:
                 return None
             received = resp.headers.get("X-Upload-Offset", "0")
