@@ -1,5 +1,9 @@
-"""Fuzz the live store from docs/openapi.yaml with invalid (negative) examples: every one must be
-refused with a 4xx, and none may be a 5xx. tests/store/test_openapi_fuzz.py sends the valid ones.
+"""Fuzz the live store from docs/openapi.yaml with invalid (negative) examples: none may make it
+answer a 5xx. tests/store/test_openapi_fuzz.py sends the valid ones.
+
+That each invalid value is refused with a 4xx naming it is checked by the targeted tests of this
+directory, not here: a query value arrives as text, so many of the fuzzer's "invalid" mutations (a
+string parameter "became boolean": ``path=false``) are valid requests.
 
 Bounded and derandomized for ``make test``; ``NEPTUNE_SYNC_FUZZ_EXAMPLES=500`` runs a long, random
 campaign (the same checks)."""
@@ -16,14 +20,16 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
-from schemathesis.checks import negative_data_rejection, not_a_server_error
+from schemathesis.checks import not_a_server_error
 from schemathesis.transport.serialization import Binary
 from store_helpers import floats, post_batch, request, start_server, stop
 
 DOC = Path(__file__).parents[2] / "docs" / "openapi.yaml"
 LONG = int(os.environ.get("NEPTUNE_SYNC_FUZZ_EXAMPLES", "0"))
 schema = schemathesis.openapi.from_path(DOC)
-schema.config.generation.update(modes=[GenerationMode.NEGATIVE])
+# the store ignores query parameters it does not document (docs/openapi.yaml says so): the invalid
+# cases are the documented parameters' values
+schema.config.generation.update(modes=[GenerationMode.NEGATIVE], allow_extra_parameters=False)
 # a real project and run, so that an invalid value of any other parameter reaches its parsing
 schema.config.update(parameters={"project": "ws/proj", "run": "run-key-1"})
 
@@ -62,11 +68,11 @@ async def _seed(url: str, token: str) -> None:
     derandomize=not LONG,
     suppress_health_check=list(HealthCheck),
 )
-def test_invalid_requests_are_refused_with_a_4xx(case, live):
+def test_invalid_requests_never_make_a_server_error(case, live):
     url, token = live
     case.call_and_validate(
         base_url=url,
         headers={"Authorization": f"Bearer {token}"},
-        checks=[not_a_server_error, negative_data_rejection],
+        checks=[not_a_server_error],
         timeout=10,
     )
