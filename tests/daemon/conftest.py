@@ -21,6 +21,7 @@ import pytest_asyncio
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).parent))  # readback_helpers
+sys.path.insert(0, str(Path(__file__).parents[1] / "store"))  # store_helpers (the server process)
 
 from neptune_sync.oplog import ops as o
 from neptune_sync.oplog.blobs import BlobStore

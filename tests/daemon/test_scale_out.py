@@ -8,10 +8,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import select
-import signal
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -19,6 +15,7 @@ import aiohttp
 import anyio
 import pytest
 from aiohttp import web
+from store_helpers import start_server, stop
 
 from neptune_sync.oplog import ops as o
 from neptune_sync_store.blobstore.s3 import part_size
@@ -65,28 +62,6 @@ class RoundRobin:
             return web.Response(status=resp.status, headers=out, body=payload)
 
 
-def start_server(data: Path, *extra: str) -> tuple[subprocess.Popen, str]:
-    """A ``neptune-sync server`` process on a free port, and its URL (bounded wait)."""
-    cmd = [sys.executable, "-m", "neptune_sync.cli", "server", "--port", "0", "--data", str(data), *extra]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    ready, _, _ = select.select([proc.stdout], [], [], 30)
-    if not ready:
-        stop(proc)
-        pytest.fail("server printed no URL within 30 s")
-    return proc, proc.stdout.readline().strip()
-
-
-def stop(proc: subprocess.Popen) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        proc.stdout.close()
-
-
 async def require_pg() -> str:
     dsn, errors = await reachable_postgres()
     if dsn is None:
@@ -126,8 +101,10 @@ async def test_a_daemon_alternating_between_two_store_processes_stores_its_logs_
     shared = ["--db", dsn, "--pg-schema", schema, "--blobs", s3_server.location(f"scale-{uuid.uuid4().hex}")]
     token_file = tmp_path / "token"
     stores = [
-        start_server(tmp_path / "s0", *shared, "--token-project", PROJECT, "--token-file", str(token_file)),
-        start_server(tmp_path / "s1", *shared),
+        start_server(
+            tmp_path / "s0", *shared, "--token-project", PROJECT, "--token-file", str(token_file), wait=30
+        ),
+        start_server(tmp_path / "s1", *shared, wait=30),
     ]
     paths = [runs.create(f"scale{i}") for i in range(3)]
     big = os.urandom(part_size(1) + (3 << 20))  # a multipart upload, its parts sent through both stores
@@ -187,7 +164,7 @@ async def test_a_daemon_alternating_between_two_store_processes_stores_its_logs_
 
 async def assert_blob_served_by_a_fresh_store(shared, tmp_path: Path, token_file: Path, big: bytes) -> None:
     """The multipart blob reads back byte for byte from a third store process on the same bucket."""
-    proc, url = start_server(tmp_path / "s2", *shared)
+    proc, url = start_server(tmp_path / "s2", *shared, wait=30)
     try:
         headers = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
         async with (

@@ -135,16 +135,17 @@ def split_overlapping(entries: list[Entry], seed: int) -> list[list[Entry]]:
 CLI = [sys.executable, "-m", "neptune_sync.cli"]
 
 
-def start_server(data: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+def start_server(data: Path, *extra: str, wait: float = 20) -> tuple[subprocess.Popen, str]:
+    """A ``neptune-sync server`` process on a free port, and its URL (within ``wait`` seconds)."""
     proc = subprocess.Popen(
         [*CLI, "server", "--port", "0", "--data", str(data), *extra], stdout=subprocess.PIPE, text=True
     )
-    ready, _, _ = select.select([proc.stdout], [], [], 20)
+    ready, _, _ = select.select([proc.stdout], [], [], wait)
     if not ready:
         proc.kill()
         proc.wait(10)
         proc.stdout.close()
-        pytest.fail("server printed no URL within 20 s")
+        pytest.fail(f"server printed no URL within {wait:g} s")
     return proc, proc.stdout.readline().strip()
 
 
