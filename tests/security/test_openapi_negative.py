@@ -12,47 +12,30 @@ from __future__ import annotations
 
 import asyncio
 import os
-from pathlib import Path
 
 import aiohttp
-import msgspec
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from openapi_helpers import DOC, PROJECT, fuzzed_store
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.transport.serialization import Binary
-from store_helpers import floats, post_batch, request, start_server, stop
+from store_helpers import floats, post_batch, request
 
-DOC = Path(__file__).parents[2] / "docs" / "openapi.yaml"
 LONG = int(os.environ.get("NEPTUNE_SYNC_FUZZ_EXAMPLES", "0"))
 schema = schemathesis.openapi.from_path(DOC)
 # the store ignores query parameters it does not document (docs/openapi.yaml says so): the invalid
 # cases are the documented parameters' values
 schema.config.generation.update(modes=[GenerationMode.NEGATIVE], allow_extra_parameters=False)
 # a real project and run, so that an invalid value of any other parameter reaches its parsing
-schema.config.update(parameters={"project": "ws/proj", "run": "run-key-1"})
-
-
-@schemathesis.serializer("application/msgpack")
-def _msgpack(ctx, value):
-    if isinstance(value, Binary):
-        return {"data": value.data}
-    return {"data": value if isinstance(value, bytes) else msgspec.msgpack.encode(value)}
+schema.config.update(parameters={"project": PROJECT, "run": "run-key-1"})
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    data = tmp_path_factory.mktemp("negative-fuzz")
-    proc, url = start_server(
-        data, "--token-project", "ws/proj", "--token-file", str(data / "token"), "--max-body", "65536"
-    )
-    token = (data / "token").read_text().strip()
-    asyncio.run(_seed(url, token))
-    try:
+    with fuzzed_store(tmp_path_factory.mktemp("negative-fuzz")) as (url, token):
+        asyncio.run(_seed(url, token))
         yield url, token
-    finally:
-        stop(proc)
 
 
 async def _seed(url: str, token: str) -> None:

@@ -9,40 +9,21 @@ sees the same cases every run; drop ``derandomize`` locally to explore further.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import msgspec
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from openapi_helpers import DOC, fuzzed_store
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from schemathesis.transport.serialization import Binary
-from store_helpers import start_server, stop
 
-DOC = Path(__file__).parents[2] / "docs" / "openapi.yaml"
 schema = schemathesis.openapi.from_path(DOC)
 OPAQUE_BODIES = {("POST", "/v1/batches"), ("PUT", "/v1/blobs/{sha256}")}
 GRAMMAR_PARAMETERS = {("GET", "/v1/table")}  # a random string is rarely an NQL query
 
 
-@schemathesis.serializer("application/msgpack")
-def _msgpack(ctx, value):
-    """Binary bodies go as they are; anything else is msgpack-encoded."""
-    if isinstance(value, Binary):
-        return {"data": value.data}
-    return {"data": value if isinstance(value, bytes) else msgspec.msgpack.encode(value)}
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    data = tmp_path_factory.mktemp("fuzz-store")
-    proc, url = start_server(
-        data, "--token-project", "ws/proj", "--token-file", str(data / "token"), "--max-body", "65536"
-    )
-    try:
-        yield url, (data / "token").read_text().strip()
-    finally:
-        stop(proc)
+    with fuzzed_store(tmp_path_factory.mktemp("fuzz-store")) as live:
+        yield live
 
 
 @schema.parametrize()
