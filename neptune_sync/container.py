@@ -15,13 +15,13 @@ from typing import Any, TextIO
 from .exceptions import InactiveContainerException, InactiveRunError, MetadataInconsistency
 from .handler import Handler
 from .oplog import layout
-from .oplog.ops import DeleteField, Op
 from .readback import namespace_values
 from .replay import LogFollower
 from .sink import LogSink
 from .state import FieldTree
 from .validation import check_path
 from .values import dict_key
+from .wire.ops import DeleteField, Op
 
 
 class ContainerType(str, enum.Enum):

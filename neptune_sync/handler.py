@@ -22,7 +22,6 @@ from .exceptions import (
     TypeConflictError,
     ValueRuleError,
 )
-from .oplog import ops as o
 from .oplog.blobs import sha256_of_file
 from .readback import (
     atom_value,
@@ -54,6 +53,7 @@ from .validation import (
     warn,
 )
 from .values import PLAIN_ATOMS, assignable, atom_op, dict_key, plain, series_kind
+from .wire import ops as o
 
 if TYPE_CHECKING:
     from .container import Container

@@ -7,8 +7,8 @@ import io
 from collections.abc import Iterable
 from typing import BinaryIO
 
-from .oplog.ops import FloatPoint, LogFloats, Op, op_point_count
 from .state import FieldTree
+from .wire.ops import FloatPoint, LogFloats, Op, op_point_count
 
 
 class MemoryWriter:

@@ -177,7 +177,7 @@ class Run(Container):
         """The run's page in the store's web app when ``NEPTUNE_API_TOKEN`` names a store, else
         the run directory as a file:// URL (offline there is no web app), "" in debug mode."""
         from .exceptions import AuthError
-        from .token import parse_token
+        from .wire.token import parse_token
 
         if self._run_path is None:
             return ""

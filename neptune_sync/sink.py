@@ -26,8 +26,8 @@ from typing import Any
 
 from .exceptions import InactiveRunError, LoggingDisabledError
 from .oplog.drops import FIELD_PREFIX, DropCounter
-from .oplog.ops import AssignInt, Op
 from .oplog.writer import new_writer_id
+from .wire.ops import AssignInt, Op
 
 logger = logging.getLogger("neptune_sync")
 

@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import web
 
-from neptune_sync.protocol import PROTOCOL_VERSION, ErrorBody
+from neptune_sync.wire.protocol import PROTOCOL_VERSION, ErrorBody
 
 from . import blobs, browse, ingest, reads, tables, webapp
 from .auth import TokenAuth

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from neptune_sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
+from neptune_sync.wire.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 
 from .auth import TokenAuth
 from .blobstore import BlobBackend

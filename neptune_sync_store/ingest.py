@@ -13,8 +13,8 @@ import time
 import msgspec
 from aiohttp import web
 
-from neptune_sync.oplog.ops import blob_refs
-from neptune_sync.protocol import (
+from neptune_sync.wire.ops import blob_refs
+from neptune_sync.wire.protocol import (
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
     AckResponse,

@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from neptune_sync.messages import a
-from neptune_sync.oplog.ops import FieldType
-from neptune_sync.protocol import FieldValue, RunRecord
+from neptune_sync.wire.ops import FieldType
+from neptune_sync.wire.protocol import FieldValue, RunRecord
 
 from . import files
 from .auth import READ

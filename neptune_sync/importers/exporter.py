@@ -23,8 +23,8 @@ from pathlib import Path
 
 from ..exceptions import NeptuneUserError
 from ..oplog import layout
-from ..oplog import ops as o
 from ..oplog.blobs import BlobStore
+from ..wire import ops as o
 from .report import ImportReport, SourceReport
 from .rules import KeptAside, field_path, finite, int64
 from .target import RangeImport, claim_run, labels

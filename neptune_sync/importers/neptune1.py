@@ -13,8 +13,8 @@ import datetime as _dt
 from pathlib import Path
 
 from ..oplog import layout
-from ..oplog import ops as o
 from ..oplog.blobs import BlobStore
+from ..wire import ops as o
 from .neptune1_ops import IGNORED, Converter
 from .neptune1_queue import QueueDir, QueuedOp, find_queues, read_queue
 from .report import ImportReport, SourceReport

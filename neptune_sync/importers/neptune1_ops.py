@@ -21,9 +21,9 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from ..oplog import ops as o
 from ..oplog.blobs import BlobStore, sha256_of_file
 from ..state import artifact_hash
+from ..wire import ops as o
 from .neptune1_queue import QueueDir
 from .rules import KeptAside, field_path, finite, int64
 

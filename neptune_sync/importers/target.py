@@ -38,8 +38,8 @@ from typing import BinaryIO
 
 from ..oplog import layout
 from ..oplog.blobs import BlobStore
-from ..oplog.ops import AssignString, LogFloats, Op, decode_op, encode_op
 from ..oplog.writer import OpLogWriter
+from ..wire.ops import AssignString, LogFloats, Op, decode_op, encode_op
 from .report import SourceReport
 
 IMPORT_DIR = "import"

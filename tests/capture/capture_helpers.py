@@ -15,8 +15,8 @@ from typing import Any
 
 from neptune_sync.oplog import layout
 from neptune_sync.oplog.blobs import BlobStore
-from neptune_sync.oplog.ops import SERIES_TYPES, FieldType
 from neptune_sync.replay import replay
+from neptune_sync.wire.ops import SERIES_TYPES, FieldType
 
 SWITCHES = ("capture_stdout", "capture_stderr", "capture_hardware_metrics", "capture_traceback", "git_ref")
 ALL_OFF: dict[str, Any] = {**dict.fromkeys(SWITCHES, False), "source_files": []}  # every capture off

@@ -349,7 +349,7 @@ def test_read_back_of_interleaved_series_while_they_grow():
 
 
 def test_get_url_is_the_web_app_page_when_the_token_names_a_store(monkeypatch):
-    from neptune_sync.token import ApiToken
+    from neptune_sync.wire.token import ApiToken
 
     monkeypatch.setenv("NEPTUNE_API_TOKEN", ApiToken("http://store.example:8470/", "s3cret").format())
     with neptune.init_run(project="team.a/p", mode="offline", custom_run_id="c 1") as run:
@@ -361,7 +361,7 @@ def test_get_url_is_the_web_app_page_when_the_token_names_a_store(monkeypatch):
 
 
 def test_a_projects_url_is_its_runs_table_in_the_web_app(monkeypatch):
-    from neptune_sync.token import ApiToken
+    from neptune_sync.wire.token import ApiToken
 
     monkeypatch.setenv("NEPTUNE_API_TOKEN", ApiToken("http://store.example:8470", "s3cret").format())
     project = neptune.init_project(project="team.a/p-q", mode="offline")

@@ -23,9 +23,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).parent))  # readback_helpers
 sys.path.insert(0, str(Path(__file__).parents[1] / "store"))  # store_helpers (the server process)
 
-from neptune_sync.oplog import ops as o
 from neptune_sync.oplog.blobs import BlobStore
-from neptune_sync.oplog.framing import Entry
 from neptune_sync.oplog.layout import (
     RunIdentity,
     blobs_dir,
@@ -36,7 +34,9 @@ from neptune_sync.oplog.layout import (
 )
 from neptune_sync.oplog.reader import read_run
 from neptune_sync.oplog.writer import OpLogWriter
-from neptune_sync.protocol import PROTOCOL_HEADER, batch_request_decoder
+from neptune_sync.wire import ops as o
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import PROTOCOL_HEADER, batch_request_decoder
 from neptune_sync_store.storage import make_storage
 from neptune_sync_store.testing import running_store
 from neptune_syncd.config import DaemonConfig

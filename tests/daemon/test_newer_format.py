@@ -8,9 +8,9 @@ import struct
 import anyio
 import pytest
 
-from neptune_sync.oplog import ops
 from neptune_sync.oplog.layout import RunIdentity, claim_identity, run_dir, run_key_for, segments_dir
 from neptune_sync.oplog.writer import OpLogWriter
+from neptune_sync.wire import ops
 from neptune_syncd.config import DaemonConfig
 from neptune_syncd.service import Service
 from neptune_syncd.sinks.memory import MemorySink, MemoryStore

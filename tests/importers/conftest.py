@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from neptune_sync.oplog import layout
-from neptune_sync.oplog import ops as o
 from neptune_sync.oplog.blobs import BlobStore
 from neptune_sync.oplog.reader import read_run
+from neptune_sync.wire import ops as o
 
 T0 = 1_790_000_000.0
 

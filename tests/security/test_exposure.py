@@ -16,9 +16,9 @@ import pytest
 from store_helpers import CLI, TIMEOUT, start_server, stop
 
 from neptune_sync.exceptions import StoreError
-from neptune_sync.protocol import RunInfo
 from neptune_sync.store_client import StoreClient
 from neptune_sync.tls import CA_FILE_ENV
+from neptune_sync.wire.protocol import RunInfo
 from neptune_sync_store.context import CONTEXT
 from neptune_sync_store.server import serve, tls_context
 from neptune_sync_store.settings import StoreSettings

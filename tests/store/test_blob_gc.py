@@ -18,9 +18,9 @@ import pytest_asyncio
 from store_helpers import PROJECT, TIMEOUT, auth, encode, request, require_pg, sha
 
 from neptune_sync.cli import main
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import RunInfo
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import RunInfo
 from neptune_sync_store.blobgc import BlobLock, collect
 from neptune_sync_store.blobs import partial_owner
 from neptune_sync_store.blobstore.s3 import part_size
