@@ -34,7 +34,6 @@ from .exceptions import (
     NeptuneMissingApiTokenException,
     RunNotFound,
 )
-from .memory import MemoryBlobStore, MemoryWriter
 from .oplog import layout
 from .oplog.blobs import BlobStore
 from .oplog.writer import OpLogWriter
@@ -382,10 +381,12 @@ def _open_storage(
     writer_factory: WriterFactory,
 ) -> tuple[LogSink, Any, FieldTree, FieldTree | None]:
     """The log sink, blob store, type-tracking tree and (debug mode) value tree of a run."""
-    if run_path is None:
-        memory = MemoryWriter()
+    if run_path is None:  # debug mode
+        from .debug_mode import DebugBlobs, DebugWriter
+
+        memory = DebugWriter()
         sink = LogSink(lambda: memory, strict=conf.strict, flush_period=None)
-        return sink, MemoryBlobStore(), FieldTree(keep_values=False), memory.tree
+        return sink, DebugBlobs(), FieldTree(keep_values=False), memory.tree
     tree, after = FieldTree(keep_values=False), None
     if resumed:  # this writer's records follow everything it resumed from, whatever the clocks say
         follower = LogFollower(layout.segments_dir(run_path), keep_values=False)

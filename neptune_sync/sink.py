@@ -34,7 +34,7 @@ logger = logging.getLogger("neptune_sync")
 REPORT_INTERVAL = 10.0
 RETRY_INTERVAL = 5.0
 
-WriterOpener = Callable[[], Any]  # returns an OpLogWriter (or a MemoryWriter)
+WriterOpener = Callable[[], Any]  # returns an OpLogWriter (or a DebugWriter)
 
 
 class LogSink:
