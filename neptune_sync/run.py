@@ -35,7 +35,7 @@ from .exceptions import (
     RunNotFound,
 )
 from .oplog import layout
-from .oplog.blobs import BlobStore
+from .oplog.blobs import RunBlobs
 from .oplog.writer import OpLogWriter
 from .remote import ReadOnlyProject, ReadOnlyRun, project_run_id
 from .replay import LogFollower, replay
@@ -396,7 +396,7 @@ def _open_storage(
     runlog = RunLog(
         opener, strict=conf.strict, flush_period=conf.flush_period, drops=open_drop_counter(run_path)
     )
-    return runlog, BlobStore(layout.blobs_dir(run_path)), tree, None
+    return runlog, RunBlobs(layout.blobs_dir(run_path)), tree, None
 
 
 def _locate(

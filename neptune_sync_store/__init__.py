@@ -5,8 +5,8 @@
     app         the aiohttp application: routes, JSON error middleware, body limit
     context     what handlers share (settings, storage, auth, blobs, in-flight slots) and response helpers
     ingest      POST /v1/batches and GET /v1/acked (the sync protocol, docs/sync-protocol.md)
-    blobs       blob endpoints over blobstore: content-addressed, resumable, sha256-verified uploads
-    blobstore/  where blob bytes live: one interface, two backends: local (default) and s3 (aiobotocore)
+    blobs       blob endpoints over blob_backends: content-addressed, resumable, sha256-verified uploads
+    blob_backends/  where blob bytes live: one interface, two backends: local (default) and s3 (aiobotocore)
     reads       the read API (run, structure, values, series pages, file, runs table)
     auth        per-project tokens with read / write scopes, stored hashed
     validation  pure checks of incoming batches (paths, file names, hashes)

@@ -10,7 +10,7 @@ from neptune_sync.wire.protocol import PROTOCOL_VERSION, ErrorBody
 
 from . import blobs, browse, ingest, reads, tables, webapp
 from .auth import TokenAuth
-from .blobstore import BlobBackend
+from .blob_backends import BlobBackend
 from .context import CONTEXT, StoreContext, json_response
 from .errors import RequestError
 from .outage import is_outage

@@ -17,8 +17,8 @@ import time
 from aiohttp import web
 
 from .auth import READ, WRITE
+from .blob_backends import check_name
 from .blobgc import BlobLock
-from .blobstore import check_name
 from .context import StoreContext, context
 from .errors import NotFound, RequestError, TooLarge
 from .files import OCTET, SAFE_HEADERS

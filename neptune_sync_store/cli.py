@@ -278,8 +278,8 @@ def _token_revoke(args: argparse.Namespace) -> int:
 
 def _gc(args: argparse.Namespace) -> int:
     from .admin import with_storage
+    from .blob_backends import make_blob_backend
     from .blobgc import BlobLock, collect
-    from .blobstore import make_blob_backend
 
     settings = _settings(args)
 

@@ -13,7 +13,7 @@ from aiohttp import web
 from neptune_sync.wire.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 
 from .auth import TokenAuth
-from .blobstore import BlobBackend
+from .blob_backends import BlobBackend
 from .errors import Overloaded, RequestError
 from .settings import StoreSettings
 from .storage import Storage

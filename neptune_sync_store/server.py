@@ -16,7 +16,7 @@ from neptune_sync.exceptions import NeptuneUserError, StoreError
 
 from .app import build_app
 from .auth import SCOPES
-from .blobstore import make_blob_backend
+from .blob_backends import make_blob_backend
 from .context import CONTEXT
 from .settings import StoreSettings, private_data_dir
 from .storage import Storage, make_storage

@@ -31,7 +31,7 @@ from neptune_sync.exceptions import (
     StoreUnavailableError,
     UnreadableFileError,
 )
-from neptune_sync.oplog.blobs import BlobStore
+from neptune_sync.oplog.blobs import RunBlobs
 from neptune_sync.oplog.layout import blobs_dir, segments_dir
 from neptune_sync.oplog.writer import OpLogWriter, new_writer_id
 from neptune_sync.rules import REFUSED_FIELD, RESOLVER_PREFIX, refused_item
@@ -84,7 +84,7 @@ class Delivery:
         self.limiter = limiter
         self._sleep = sleep
         self._rand = rand
-        self._blobs = BlobStore(blobs_dir(run_path))
+        self._blobs = RunBlobs(blobs_dir(run_path))
         self._known_blobs: set[str] = set()
         self.appended = 0  # replacement ops appended to the log (they need another pass)
         self.floors: dict[str, float | None] = {}  # writer -> causal floor sent with its batches

@@ -23,7 +23,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).parent))  # readback_helpers
 sys.path.insert(0, str(Path(__file__).parents[1] / "store"))  # store_helpers (the server process)
 
-from neptune_sync.oplog.blobs import BlobStore
+from neptune_sync.oplog.blobs import RunBlobs
 from neptune_sync.oplog.layout import (
     RunIdentity,
     blobs_dir,
@@ -73,7 +73,7 @@ class RunFactory:
         )
 
     def file_ref(self, run_path: Path, data: bytes, name: str = "f.bin") -> o.FileRef:
-        sha, size = BlobStore(blobs_dir(run_path)).put_bytes(data)
+        sha, size = RunBlobs(blobs_dir(run_path)).put_bytes(data)
         return o.FileRef(sha, size, name, name.rpartition(".")[2])
 
     def all_types(self, run_path: Path, points: int = 300, **kw: object) -> OpLogWriter:

@@ -21,9 +21,9 @@ from neptune_sync.cli import main
 from neptune_sync.wire import ops
 from neptune_sync.wire.ops import Entry
 from neptune_sync.wire.protocol import RunInfo
+from neptune_sync_store.blob_backends.s3 import part_size
 from neptune_sync_store.blobgc import BlobLock, collect
 from neptune_sync_store.blobs import partial_owner
-from neptune_sync_store.blobstore.s3 import part_size
 from neptune_sync_store.context import CONTEXT
 from neptune_sync_store.testing import running_store
 

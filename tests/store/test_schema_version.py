@@ -15,7 +15,7 @@ from neptune_sync.wire import ops
 from neptune_sync.wire.ops import Entry
 from neptune_sync.wire.protocol import RunInfo
 from neptune_sync_store.auth import SCOPES, TokenAuth
-from neptune_sync_store.blobstore.local import LocalBlobBackend
+from neptune_sync_store.blob_backends.local import LocalBlobBackend
 from neptune_sync_store.storage import make_storage, schema
 from neptune_sync_store.testing import running_store
 
