@@ -135,7 +135,7 @@ class Run(Container):
             and connect.can_ship(layout.data_dir(), conf.api_token)
         )
         identity, run_path, resumed = self._claim(conf, with_id, custom_run_id)
-        runlog, blobs, tree, memory = _open_storage(conf, identity, run_path, resumed, writer_factory)
+        runlog, blobs, tree, memory = _open_local(conf, identity, run_path, resumed, writer_factory)
         super().__init__(
             identity=identity, run_path=run_path, runlog=runlog, blobs=blobs, tree=tree, memory=memory
         )
@@ -373,14 +373,14 @@ def init_project(project: str | None = None, **kwargs: Any) -> Project | ReadOnl
     return Project(project=project, **kwargs)
 
 
-def _open_storage(
+def _open_local(
     conf: cfg.RunConfig,
     identity: layout.RunIdentity,
     run_path: Path | None,
     resumed: bool,
     writer_factory: WriterFactory,
 ) -> tuple[RunLog, Any, FieldTree, FieldTree | None]:
-    """The log runlog, blob store, type-tracking tree and (debug mode) value tree of a run."""
+    """What a run keeps locally: its run log, its blobs, its type-tracking tree and (debug mode) value tree."""
     if run_path is None:  # debug mode
         from .debug_mode import DebugBlobs, DebugWriter
 
