@@ -35,9 +35,8 @@ from pathlib import Path
 import aiohttp
 from store_ingest import PROJECT, cpu_seconds, start_server, stop_server
 
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.oplog.ops import AssignFile, FileRef, FloatPoint, LogFloats
-from neptune_sync.protocol import BatchRequest, RunInfo, batch_request_encoder, batch_response_decoder
+from neptune_sync.wire.ops import AssignFile, Entry, FileRef, FloatPoint, LogFloats
+from neptune_sync.wire.protocol import BatchRequest, RunInfo, batch_request_encoder, batch_response_decoder
 from neptune_sync_store.s3_testing import seaweedfs
 from neptune_sync_store.storage import make_storage
 from neptune_sync_store.testing import reachable_postgres

@@ -33,9 +33,9 @@ sys.path[:0] = [str(ROOT / "tests" / "store")]
 
 from store_helpers import reachable_pg  # noqa: E402
 
-from neptune_sync.oplog import ops  # noqa: E402
-from neptune_sync.oplog.framing import Entry  # noqa: E402
-from neptune_sync.protocol import BatchRequest, RunInfo  # noqa: E402
+from neptune_sync.wire import ops  # noqa: E402
+from neptune_sync.wire.ops import Entry  # noqa: E402
+from neptune_sync.wire.protocol import BatchRequest, RunInfo  # noqa: E402
 from neptune_sync_store.storage import chunks, make_storage  # noqa: E402
 from neptune_sync_store.storage.aggregate import step_edges  # noqa: E402
 

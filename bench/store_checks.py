@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import BatchRequest, RunInfo, batch_request_encoder
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import BatchRequest, RunInfo, batch_request_encoder
 from neptune_sync_store.canonical import without_negative_zero
 from neptune_sync_store.storage import make_storage
 from neptune_sync_store.validation import check_batch, rejection_reason

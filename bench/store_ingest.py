@@ -27,10 +27,9 @@ from pathlib import Path
 
 import aiohttp
 
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.oplog.ops import FloatPoint, LogFloats
-from neptune_sync.protocol import BatchRequest, RunInfo, batch_request_encoder, batch_response_decoder
 from neptune_sync.store_client import StoreClient
+from neptune_sync.wire.ops import Entry, FloatPoint, LogFloats
+from neptune_sync.wire.protocol import BatchRequest, RunInfo, batch_request_encoder, batch_response_decoder
 
 PROJECT = "bench/ingest"
 BATCH_POINTS = 100_000

@@ -31,7 +31,7 @@ import msgspec
 
 from neptune_sync.oplog.layout import RunIdentity, claim_identity, run_dir, run_key_for, segments_dir
 from neptune_sync.oplog.writer import OpLogWriter
-from neptune_sync.protocol import AckResponse
+from neptune_sync.wire.protocol import AckResponse
 from neptune_syncd.config import load_config
 from neptune_syncd.oneshot import sync_once
 from neptune_syncd.sinks.http import HttpSink

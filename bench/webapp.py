@@ -30,10 +30,10 @@ sys.path[:0] = [str(ROOT / "tests" / "store"), str(ROOT / "tests" / "webapp")]
 from store_helpers import encode, request, start_server, stop  # noqa: E402
 from webapp_helpers import CHROMIUM, LAUNCH_ARGS  # noqa: E402
 
-from neptune_sync.oplog import ops  # noqa: E402
-from neptune_sync.oplog.framing import Entry  # noqa: E402
-from neptune_sync.protocol import RunInfo  # noqa: E402
 from neptune_sync.urls import run_url  # noqa: E402
+from neptune_sync.wire import ops  # noqa: E402
+from neptune_sync.wire.ops import Entry  # noqa: E402
+from neptune_sync.wire.protocol import RunInfo  # noqa: E402
 
 PROJECT = "bench/web"
 CHUNK = 200_000

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .daemon_control import read_state
 from .exceptions import CommandError, CorruptRecordError, OpLogError, SegmentHeaderError
 from .oplog import layout
 from .oplog.drops import read_drops
-from .oplog.ops import SERIES_TYPES, AssignString, FieldType, op_point_count
 from .oplog.reader import SegmentReader, SequenceCheck, read_run, segments_by_writer
 from .replay import replay
 from .state import Field
+from .wire.ops import SERIES_TYPES, AssignString, FieldType, op_point_count
+from .wire.sync_state import read_state
 
 
 def register(subparsers: Any) -> None:

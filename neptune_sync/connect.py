@@ -1,7 +1,7 @@
 """The one place the client reaches beyond its own log: the sync daemon and the store.
 
 Both are reached through modules imported on first use (``neptune_sync.daemon_control``,
-``neptune_sync.store_client``), so ``import neptune_sync`` stays light. Without them, async mode
+``neptune_sync.store_client``, ``neptune_sync.wire``), so ``import neptune_sync`` stays light. Without them, async mode
 logs like offline mode, and modes that need the store raise :class:`NeedsStoreError`.
 """
 
@@ -52,13 +52,12 @@ def can_ship(root: Path, api_token: str | None) -> bool:
     a running daemon or the daemon's config file brings its own; False without any (a warning names
     the fix and the run is logged locally). A token that cannot be read raises AuthError at once."""
     from .exceptions import AuthError
-    from .token import parse_token
+    from .wire.daemon import STORE_URL_ENV, config_path, daemon_running
+    from .wire.token import parse_token
 
     control = _optional("daemon_control")
     if api_token:
-        if control is None or not os.environ.get(
-            control.STORE_URL_ENV
-        ):  # else the token need not carry the address
+        if control is None or not os.environ.get(STORE_URL_ENV):  # else the token need not carry the address
             try:
                 parse_token(api_token)
             except AuthError as exc:
@@ -67,7 +66,7 @@ def can_ship(root: Path, api_token: str | None) -> bool:
                     "(mode='offline' logs locally only)"
                 ) from None
         return True
-    if control is None or control.config_path() is not None or control.daemon_running(root):
+    if control is None or config_path() is not None or daemon_running(root):
         return True
     logger.warning(
         "neptune-sync: no API token (NEPTUNE_API_TOKEN or api_token=), so nothing is sent to a store: "
@@ -95,6 +94,8 @@ def wait_synced(
     longer than one ``POLL`` is announced once, with what the daemon reports (a store that is
     down, a token it refuses), so a waiting ``stop()`` is never silent.
     """
+    from .wire.daemon import daemon_running
+
     control = _optional("daemon_control")
     if control is None:
         return False
@@ -103,7 +104,7 @@ def wait_synced(
     deadline = None if timeout is None else now + timeout
     startup_until = now + DAEMON_STARTUP if daemon_starting else now
     announced = not announce
-    while control.daemon_running(root) or time.monotonic() < startup_until:
+    while daemon_running(root) or time.monotonic() < startup_until:
         left = POLL if deadline is None else min(POLL, max(0.0, deadline - time.monotonic()))
         if control.wait_synced(run_path, writer_id, seq, left):
             return True
@@ -124,8 +125,9 @@ def wait_synced(
 
 def sync_problem(run_path: Path) -> str:
     """What the daemon last reported failing for this run, as "; the daemon reports: ..." ("" if nothing)."""
-    control = _optional("daemon_control")
-    state = control.read_state(run_path) if control is not None else None
+    from .wire.sync_state import read_state
+
+    state = read_state(run_path)
     return f"; the daemon reports: {state.last_error}" if state is not None and state.last_error else ""
 
 

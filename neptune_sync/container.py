@@ -1,7 +1,7 @@
-"""What runs and projects share: the field tree, the log sink, handlers by path, read-back.
+"""What runs and projects share: the field tree, the run log, handlers by path, read-back.
 
 A container validates a write against its type-tracking :class:`FieldTree` first (a conflict
-raises and logs nothing), then hands the operation to its :class:`LogSink`. Read-back replays the
+raises and logs nothing), then hands the operation to its :class:`RunLog`. Read-back replays the
 log from disk into a value-keeping tree (debug mode reads the in-memory one).
 """
 
@@ -15,13 +15,13 @@ from typing import Any, TextIO
 from .exceptions import InactiveContainerException, InactiveRunError, MetadataInconsistency
 from .handler import Handler
 from .oplog import layout
-from .oplog.ops import DeleteField, Op
 from .readback import namespace_values
 from .replay import LogFollower
-from .sink import LogSink
+from .runlog import RunLog
 from .state import FieldTree
 from .validation import check_path
 from .values import dict_key
+from .wire.ops import DeleteField, Op
 
 
 class ContainerType(str, enum.Enum):
@@ -44,14 +44,14 @@ class Container:
         *,
         identity: layout.RunIdentity,
         run_path: Path | None,
-        sink: LogSink,
+        runlog: RunLog,
         blobs: Any,
         tree: FieldTree,
         memory: FieldTree | None = None,
     ) -> None:
         self._identity = identity
         self._run_path = run_path
-        self._sink = sink
+        self._runlog = runlog
         self._blobs = blobs
         self._tree = tree
         self._handlers: dict[str, Handler] = {}
@@ -93,7 +93,7 @@ class Container:
 
     def get_state(self) -> str:
         """``"started"``, or ``"stopped"`` after ``stop()``."""
-        return "stopped" if self._sink.closed else "started"
+        return "stopped" if self._runlog.closed else "started"
 
     def ping(self) -> None:
         """Nothing to do: there is no server session to keep alive (neptune 1.x pings its server)."""
@@ -131,13 +131,13 @@ class Container:
 
     # ------------------------------------------------------------------ internals used by Handler
     def _log(self, op: Op) -> None:
-        """Check ``op`` against the type rules, then write it (failures contained by the sink)."""
+        """Check ``op`` against the type rules, then write it (failures contained by the run log)."""
         self._check_active()
         self._tree.apply(op)
-        self._sink.append(op)
+        self._runlog.append(op)
 
     def _check_active(self) -> None:
-        if self._sink.closed:
+        if self._runlog.closed:
             raise self._inactive_error(
                 f"the {self.container_type.value} is stopped; it accepts no more writes"
             )
@@ -146,7 +146,7 @@ class Container:
         """The fields with their values, as logged so far."""
         if self._memory is not None:
             return self._memory
-        self._sink.flush(fsync=False)
+        self._runlog.flush(fsync=False)
         if self._run_path is None:
             return FieldTree(keep_values=True)
         if self._follower is None:

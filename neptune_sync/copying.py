@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from .exceptions import MissingFieldError
-from .oplog import ops as o
 from .state import Field, FieldTree
 from .validation import join_path
+from .wire import ops as o
 
 _ATOM_OPS = {
     o.FieldType.FLOAT: o.AssignFloat,

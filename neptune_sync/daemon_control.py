@@ -1,103 +1,25 @@
 """What the training library needs from the sync daemon: start it, and read how far it got.
 
-Stdlib + msgspec only: this module is on the training import path.
-
-The daemon's per-run state file (docs/daemon.md, state format version 1) lives at
-``runs/<run_key>/sync/state.json``. Only the daemon (or ``neptune-sync sync``) writes it, always
-atomically (temporary file + rename), right after the store acknowledged a batch. Readers may see
-an older version, never a torn one. It is a *report*: the store's acknowledged sequence numbers
-stay the source of truth, and a lost or stale state file only makes waiters wait longer.
-
-The data dir's ``daemon.lock`` is flock-ed exclusively by the running daemon; that lock is what
-"a daemon is running for this data dir" means.
+Stdlib + msgspec only: this module is on the training import path. What it shares with the daemon
+(the data dir's lock, the sync state file) is in :mod:`neptune_sync.wire`.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import msgspec
-
 from .messages import warn_user
-from .oplog.layout import sync_state_dir
+from .wire.daemon import daemon_running, lock_path
+from .wire.sync_state import acked_seq
 
-STATE_VERSION = 1
-STATE_FILE = "state.json"
-QUARANTINE_FILE = "quarantine.jsonl"
-LOCK_FILE = "daemon.lock"
 LOG_FILE = "daemon.log"
 NO_DAEMON_ENV = "NEPTUNE_SYNC_NO_DAEMON"
 POLL_INTERVAL = 0.02
-CONFIG_ENV = "NEPTUNE_SYNC_DAEMON_CONFIG"
-STORE_URL_ENV = "NEPTUNE_SYNC_STORE_URL"  # the daemon's store address, overriding the token's
 START_WAIT = 5.0  # seconds ensure_daemon waits for a daemon it started to take the lock
-
-
-class WriterState(msgspec.Struct):
-    """How far one writer's log has been acknowledged by the store."""
-
-    acked_seq: int = 0  # every seq <= this is applied in the store, or quarantined
-    seen_seq: int = 0  # highest seq the daemon has read from the log
-    segment: str = ""  # segment file holding the first unacknowledged seq ("" = from the start)
-    offset: int = 0  # frame offset in that segment to resume reading at
-    store_acked: int = 0  # what the store itself reported
-    quarantined_to: int = 0  # highest seq sent to the quarantine file (acked_seq counts those too)
-
-
-class ConflictRecord(msgspec.Struct, frozen=True):
-    """A type conflict and what the daemon did about it."""
-
-    writer_id: str
-    seq: int
-    path: str
-    existing_type: str
-    attempted_type: str
-    action: str  # "coerced" or "renamed to <path>"
-
-
-class RunSyncState(msgspec.Struct):
-    """Contents of ``sync/state.json``."""
-
-    version: int = STATE_VERSION
-    updated: float = 0.0
-    daemon_pid: int = 0
-    writers: dict[str, WriterState] = {}
-    pending_ops: int = 0  # seen but not acknowledged, over all writers (0 until first read)
-    pending_bytes: int = 0  # unacknowledged segment bytes, approximately
-    lag: float = 0.0  # seconds since the oldest unacknowledged op was logged
-    last_error: str = ""
-    conflicts: list[ConflictRecord] = []
-    quarantined: int = 0
-    damaged: list[str] = []  # corrupt records met, "file @ offset: problem"; missing records, too
-    lost_records: int = 0  # records known lost from the log (damaged frames, missing segments)
-    store_id: str = ""  # the run's id in the store (a model version's number is assigned there)
-
-
-_state_decoder = msgspec.json.Decoder(RunSyncState)
-
-
-def state_path(run_path: Path) -> Path:
-    return sync_state_dir(Path(run_path)) / STATE_FILE
-
-
-def read_state(run_path: Path) -> RunSyncState | None:
-    """The run's sync state, or None if the daemon never wrote one (or it is unreadable)."""
-    try:
-        return _state_decoder.decode(state_path(run_path).read_bytes())
-    except (OSError, msgspec.DecodeError):
-        return None
-
-
-def acked_seq(run_path: Path, writer_id: str) -> int:
-    """The highest sequence number of a writer the store has acknowledged (0 if unknown)."""
-    state = read_state(run_path)
-    writer = state.writers.get(writer_id) if state else None
-    return writer.acked_seq if writer else 0
 
 
 def wait_synced(run_path: Path, writer_id: str, seq: int, timeout: float | None) -> bool:
@@ -114,51 +36,9 @@ def wait_synced(run_path: Path, writer_id: str, seq: int, timeout: float | None)
     return True
 
 
-def config_path() -> Path | None:
-    """The daemon's config file: ``$NEPTUNE_SYNC_DAEMON_CONFIG``, else
-    ``$XDG_CONFIG_HOME/neptune-sync/daemon.toml`` if it exists (docs/daemon.md); None if neither."""
-    explicit = os.environ.get(CONFIG_ENV)
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    default = Path(xdg) / "neptune-sync" / "daemon.toml"
-    return default if default.exists() else None
-
-
 def pending_ops(run_path: Path, writer_id: str, last_seq: int) -> int:
     """How many of ``writer_id``'s operations up to ``last_seq`` the store has not acknowledged."""
     return max(0, last_seq - acked_seq(run_path, writer_id))
-
-
-def lock_path(root: Path) -> Path:
-    return Path(root) / LOCK_FILE
-
-
-def try_lock(root: Path, *, record_pid: bool = True) -> int | None:
-    """Take the data dir's daemon lock; returns the locked fd, or None if a daemon holds it.
-
-    The holder's pid is written into the lock file (for ``neptune-sync status`` and operators).
-    """
-    Path(root).mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path(root), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    if record_pid:
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-    return fd
-
-
-def daemon_running(root: Path) -> bool:
-    """True if a daemon holds the data dir's lock."""
-    fd = try_lock(root, record_pid=False)
-    if fd is None:
-        return True
-    os.close(fd)
-    return False
 
 
 def ensure_daemon(root: Path, api_token: str | None = None) -> None:

@@ -86,7 +86,7 @@ def wait_for(proc: subprocess.Popen, seconds: float) -> None:
 
 def stop_daemon(data_dir: Path) -> None:
     """SIGTERM the daemon the client started (its pid is in the data dir's lock file)."""
-    from neptune_sync.daemon_control import daemon_running, lock_path
+    from neptune_sync.wire.daemon import daemon_running, lock_path
 
     if not daemon_running(data_dir):
         return

@@ -22,10 +22,11 @@
     │   │   └── NeptuneMissingApiTokenException  ... and no API token was given
     │   └── CommandError                  a ``neptune-sync`` command that cannot go on (carries its exit code)
     ├── OpLogError                        the on-disk operation log
-    │   ├── SegmentHeaderError            not a segment, unknown format version, damaged header
+    │   ├── SegmentHeaderError            not a segment, damaged header
     │   ├── CorruptRecordError            a damaged frame (carries file + offset); reader reports, skips
     │   │   └── MissingRecordsError       a writer's records no segment holds (deleted or cut segment)
-    │   ├── UnknownOperationError         a frame holds an op tag this version does not know
+    │   ├── UnknownOperationError         newer data: an op tag, frame kind or segment format version
+    │   │                                 this version does not know (the reader stops, skips nothing)
     │   └── UnreadableFileError           a file of a run this process may not read (also PermissionError)
     ├── StoreError                        talking to or running the store (NeptuneApiException);
     │   │                                 the store's HTTP errors (neptune_sync_store.errors) too
@@ -200,6 +201,8 @@ class OpLogError(NeptuneSyncError):
 
 
 class SegmentHeaderError(OpLogError):
+    """A file in ``segments/`` that is not a segment, or whose header is damaged."""
+
     def __init__(self, file: str, detail: str) -> None:
         self.file = file
         super().__init__(f"{file}: {detail}")
@@ -250,6 +253,8 @@ def _lost_text(lost: tuple[int, int | None] | None) -> str:
 
 
 class UnknownOperationError(OpLogError):
+    """A verified record this version cannot read: written by a newer neptune-sync, not damage."""
+
     def __init__(self, file: str, offset: int, detail: str) -> None:
         self.file = file
         self.offset = offset

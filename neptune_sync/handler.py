@@ -22,7 +22,6 @@ from .exceptions import (
     TypeConflictError,
     ValueRuleError,
 )
-from .oplog import ops as o
 from .oplog.blobs import sha256_of_file
 from .readback import (
     atom_value,
@@ -54,6 +53,7 @@ from .validation import (
     warn,
 )
 from .values import PLAIN_ATOMS, assignable, atom_op, dict_key, plain, series_kind
+from .wire import ops as o
 
 if TYPE_CHECKING:
     from .container import Container
@@ -68,11 +68,11 @@ _SERIES_OP = {
 class Handler:
     """The field or namespace at one path of a run (``run["path"]``)."""
 
-    __slots__ = ("_run", "_sink", "_path", "_fseries")
+    __slots__ = ("_run", "_runlog", "_path", "_fseries")
 
     def __init__(self, run: Container, path: str) -> None:
         self._run = run
-        self._sink = run._sink
+        self._runlog = run._runlog
         self._path = path
         self._fseries: Field | None = None
         self._refresh()
@@ -125,9 +125,9 @@ class Handler:
                 if kind is float and step.is_integer():
                     step = int(step)  # whole steps go into the compact integer-step frames
                 try:
-                    self._sink.append_float(self._path, step, value, _now())
+                    self._runlog.append_float(self._path, step, value, _now())
                 except LoggingDisabledError as exc:
-                    self._sink.failed(exc)
+                    self._runlog.failed(exc)
                 return
         self._append(value, step, timestamp)
 
@@ -198,9 +198,9 @@ class Handler:
             field.last_step = step
             self._fseries = field
             try:
-                self._sink.append_float(path, step, value, ts)
+                self._runlog.append_float(path, step, value, ts)
             except LoggingDisabledError as exc:
-                self._sink.failed(exc)
+                self._runlog.failed(exc)
             return
         if type_ == o.FieldType.FILE_SERIES:
             value = self._stored(value)
@@ -208,7 +208,7 @@ class Handler:
                 return
         field.last_step = step
         op_type, point_type = _SERIES_OP[type_]
-        self._sink.append(op_type(path, (point_type(float(step), value, ts),)), ts)
+        self._runlog.append(op_type(path, (point_type(float(step), value, ts),)), ts)
 
     # ------------------------------------------------------------------ atoms, files, sets
     def assign(self, value: Any, wait: bool = False) -> None:
@@ -305,7 +305,7 @@ class Handler:
         try:
             return file.store(self._run._blobs, self._path)
         except OSError as exc:
-            self._sink.failed(LoggingDisabledError(f"cannot store the file of {self._path!r}: {exc}"))
+            self._runlog.failed(LoggingDisabledError(f"cannot store the file of {self._path!r}: {exc}"))
             return None
 
     def delete_files(self, paths: str | Iterable[str], wait: bool = False) -> None:

@@ -25,7 +25,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .oplog.framing import Entry
+from .wire.ops import Entry
 
 Key = tuple[float, str, int]  # (order time, writer id, seq)
 NO_TIME = float("-inf")  # the order time before a writer's first record

@@ -36,12 +36,12 @@ from .exceptions import (
     ValueRuleError,
 )
 from .oplog import layout
-from .oplog.ops import AssignString, Op
 from .remote import ReadOnlyRun
 from .run import NEPTUNE_OPTIONS, Run, _user, claim_dir, fresh_identity, project_key
 from .state import FieldTree
 from .types.model_version_stage import ModelVersionStage
 from .validation import MODEL_ID, check_model_key
+from .wire.ops import AssignString, Op
 
 logger = logging.getLogger("neptune_sync")
 
@@ -222,7 +222,7 @@ class ModelVersion(_Registered):
     def id(self) -> str:
         """``PROJ-MOD-<n>`` once the store has numbered the version, its local id until then."""
         if self._run_path is not None:
-            from .daemon_control import read_state
+            from .wire.sync_state import read_state
 
             state = read_state(self._run_path)
             if state is not None and state.store_id:
@@ -420,7 +420,7 @@ def _key_exists(model_id: str, project: str) -> NeptuneModelKeyAlreadyExistsErro
 
 def _local(conf: cfg.RunConfig, kind: str, ident: str) -> Path | None:
     """The run directory of the ``kind`` container whose id (or, for a model version, store id) is ``ident``."""
-    from .daemon_control import read_state
+    from .wire.sync_state import read_state
 
     direct = layout.run_dir(layout.run_key_for(conf.project, run_id=ident))
     if (direct / "run.json").is_file() and layout.read_identity(direct).kind == kind:

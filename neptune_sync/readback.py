@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from .exceptions import MissingFieldError, NeptuneUserError
-from .oplog.ops import SERIES_TYPES, ArtifactEntry, FieldType, FileRef
 from .state import Field, FieldTree
 from .types.atoms import Artifact
+from .wire.ops import SERIES_TYPES, ArtifactEntry, FieldType, FileRef
 
 
 def atom_value(path: str, field: Field) -> Any:

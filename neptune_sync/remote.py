@@ -15,8 +15,6 @@ from typing import IO, Any
 
 from .container import ContainerType
 from .exceptions import MetadataContainerNotFound, MissingFieldError, NeptuneUserError, RunNotFound
-from .oplog.ops import SERIES_TYPES, ArtifactEntry, FieldType, FileRef
-from .protocol import RunRecord
 from .readback import (
     download_target,
     points_frame,
@@ -30,6 +28,8 @@ from .tables import ProjectTables
 from .types.atoms import Artifact
 from .types.fileset import FileEntry, list_entries
 from .validation import check_path, join_path
+from .wire.ops import SERIES_TYPES, ArtifactEntry, FieldType, FileRef
+from .wire.protocol import RunRecord
 
 WRITES = frozenset(
     {

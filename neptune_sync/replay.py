@@ -28,10 +28,10 @@ from pathlib import Path
 
 from . import merge, rules
 from .exceptions import CorruptRecordError, SegmentHeaderError, TypeConflictError
-from .oplog import ops as o
-from .oplog.framing import Entry
 from .oplog.reader import SegmentReader, segment_files
 from .state import FieldTree
+from .wire import ops as o
+from .wire.ops import Entry
 
 logger = logging.getLogger("neptune_sync")
 

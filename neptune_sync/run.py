@@ -34,14 +34,13 @@ from .exceptions import (
     NeptuneMissingApiTokenException,
     RunNotFound,
 )
-from .memory import MemoryBlobStore, MemoryWriter
 from .oplog import layout
-from .oplog.blobs import BlobStore
+from .oplog.blobs import RunBlobs
 from .oplog.writer import OpLogWriter
 from .remote import ReadOnlyProject, ReadOnlyRun, project_run_id
 from .replay import LogFollower, replay
 from .rules import MAX_FIELDS
-from .sink import LogSink, open_drop_counter
+from .runlog import RunLog, open_drop_counter
 from .state import FieldTree
 from .tables import ProjectTables
 from .validation import check_run_id
@@ -136,9 +135,9 @@ class Run(Container):
             and connect.can_ship(layout.data_dir(), conf.api_token)
         )
         identity, run_path, resumed = self._claim(conf, with_id, custom_run_id)
-        sink, blobs, tree, memory = _open_storage(conf, identity, run_path, resumed, writer_factory)
+        runlog, blobs, tree, memory = _open_local(conf, identity, run_path, resumed, writer_factory)
         super().__init__(
-            identity=identity, run_path=run_path, sink=sink, blobs=blobs, tree=tree, memory=memory
+            identity=identity, run_path=run_path, runlog=runlog, blobs=blobs, tree=tree, memory=memory
         )
         self._ships = ships
         self._daemon_started = ships and connect.ensure_daemon(layout.data_dir(), conf.api_token)
@@ -161,7 +160,7 @@ class Run(Container):
     @property
     def dropped_operations(self) -> int:
         """Writes lost to a log failure (disk full, I/O error) since the run started."""
-        return self._sink.dropped
+        return self._runlog.dropped
 
     @property
     def run_path(self) -> Path | None:
@@ -177,7 +176,7 @@ class Run(Container):
         """The run's page in the store's web app when ``NEPTUNE_API_TOKEN`` names a store, else
         the run directory as a file:// URL (offline there is no web app), "" in debug mode."""
         from .exceptions import AuthError
-        from .token import parse_token
+        from .wire.token import parse_token
 
         if self._run_path is None:
             return ""
@@ -249,14 +248,14 @@ class Run(Container):
                 self.wait(timeout=STOP_SYNC_TIMEOUT if seconds is None else seconds)
         finally:
             self._stopped = True
-            self._sink.close()
+            self._runlog.close()
             _live_runs.discard(self)
 
     def wait(self, disk_only: bool = False, timeout: float | None = None) -> None:
         """Make everything logged so far durable on disk (fsync); in async mode, then wait for the daemon
         to sync it (up to ``timeout``, when a daemon is installed)."""
-        self._sink.flush(fsync=True)
-        writer = self._sink.writer
+        self._runlog.flush(fsync=True)
+        writer = self._runlog.writer
         if self._mode not in ("async", "sync") or disk_only or writer is None or self._run_path is None:
             return
         starting, self._daemon_started = self._daemon_started, False  # only the first wait allows for startup
@@ -374,28 +373,30 @@ def init_project(project: str | None = None, **kwargs: Any) -> Project | ReadOnl
     return Project(project=project, **kwargs)
 
 
-def _open_storage(
+def _open_local(
     conf: cfg.RunConfig,
     identity: layout.RunIdentity,
     run_path: Path | None,
     resumed: bool,
     writer_factory: WriterFactory,
-) -> tuple[LogSink, Any, FieldTree, FieldTree | None]:
-    """The log sink, blob store, type-tracking tree and (debug mode) value tree of a run."""
-    if run_path is None:
-        memory = MemoryWriter()
-        sink = LogSink(lambda: memory, strict=conf.strict, flush_period=None)
-        return sink, MemoryBlobStore(), FieldTree(keep_values=False), memory.tree
+) -> tuple[RunLog, Any, FieldTree, FieldTree | None]:
+    """What a run keeps locally: its run log, its blobs, its type-tracking tree and (debug mode) value tree."""
+    if run_path is None:  # debug mode
+        from .debug_mode import DebugBlobs, DebugWriter
+
+        memory = DebugWriter()
+        runlog = RunLog(lambda: memory, strict=conf.strict, flush_period=None)
+        return runlog, DebugBlobs(), FieldTree(keep_values=False), memory.tree
     tree, after = FieldTree(keep_values=False), None
     if resumed:  # this writer's records follow everything it resumed from, whatever the clocks say
         follower = LogFollower(layout.segments_dir(run_path), keep_values=False)
         tree, after = follower.update(), follower.floor()
     tree.max_fields = MAX_FIELDS
     opener = _opener(writer_factory, run_path, identity, after, waiting=conf.mode == "sync")
-    sink = LogSink(
+    runlog = RunLog(
         opener, strict=conf.strict, flush_period=conf.flush_period, drops=open_drop_counter(run_path)
     )
-    return sink, BlobStore(layout.blobs_dir(run_path)), tree, None
+    return runlog, RunBlobs(layout.blobs_dir(run_path)), tree, None
 
 
 def _locate(

@@ -20,8 +20,8 @@ from typing import Any
 
 from . import rules
 from .exceptions import FieldLimitExceededError, TypeConflictError
-from .oplog import ops as o
 from .rules import MAX_FIELDS
+from .wire import ops as o
 
 _NO_STEP = float("-inf")
 

@@ -23,7 +23,8 @@ from typing import Any
 import msgspec
 
 from .exceptions import AuthError, MissingFieldError, NeptuneInvalidQueryException, ProtocolError, StoreError
-from .protocol import (
+from .tls import client_context
+from .wire.protocol import (
     ClearResult,
     FieldInfo,
     FieldValue,
@@ -34,15 +35,14 @@ from .protocol import (
     TrashRequest,
     TrashResult,
 )
-from .tls import client_context
-from .token import parse_token
+from .wire.token import parse_token
 
 DEFAULT_TIMEOUT = 30.0
 PAGE = 100_000
 
 
 class StoreClient:
-    """Reads from a store at ``address`` with an API token (see :func:`neptune_sync.token.parse_token`)."""
+    """Reads from a store at ``address`` with an API token (see :func:`neptune_sync.wire.token.parse_token`)."""
 
     def __init__(self, address: str, token: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.address = address.rstrip("/")

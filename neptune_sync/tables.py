@@ -15,9 +15,9 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import MetadataInconsistency
-from .oplog.ops import FieldType
-from .protocol import FieldValue, RunRecord, TableRow
 from .readback import to_millis
+from .wire.ops import FieldType
+from .wire.protocol import FieldValue, RunRecord, TableRow
 
 if TYPE_CHECKING:
     import pandas

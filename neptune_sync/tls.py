@@ -13,7 +13,7 @@ import os
 import ssl
 
 from .exceptions import NeptuneUserError
-from .token import SECRET_PREFIX, parse_token
+from .wire.token import SECRET_PREFIX, parse_token
 
 CA_FILE_ENV = "NEPTUNE_SYNC_CA_FILE"
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from .exceptions import ValueRuleError
 from .messages import type_words, warn_user
-from .oplog import ops as o
 from .types.atoms import Atom
 from .types.figures import appends_as_image, converts_to_html, converts_to_image, is_numpy_array, is_tensor
 from .types.file import File
@@ -32,6 +31,7 @@ from .validation import (
     to_utc,
     truncate,
 )
+from .wire import ops as o
 
 PLAIN_ATOMS = frozenset({int, float, str, bool})  # values that need no conversion before their rules
 

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from neptune_sync.exceptions import NeptuneUserError
 
-from .settings import StoreSettings, private_data_dir
+from .config import StoreConfig, private_data_dir
 from .storage import Storage
 from .storage.access import TokenRow
 
@@ -53,11 +53,11 @@ def read_ca(path: str) -> str:
     return pem
 
 
-async def with_storage(settings: StoreSettings, work: Callable[[Storage], Awaitable[T]]) -> T:
+async def with_storage(config: StoreConfig, work: Callable[[Storage], Awaitable[T]]) -> T:
     from .server import open_storage
 
-    private_data_dir(settings)
-    storage = await open_storage(settings)
+    private_data_dir(config)
+    storage = await open_storage(config)
     try:
         return await work(storage)
     finally:
@@ -134,22 +134,22 @@ def backup_sqlite(db: Path, dest: Path) -> None:
     tmp.replace(dest)
 
 
-def backup(settings: StoreSettings, dest: Path) -> str:
+def backup(config: StoreConfig, dest: Path) -> str:
     """Back the store up into ``dest``: database first, then the blobs it may reference."""
     _private_dir(dest)
     lines = []
-    if settings.db and settings.db.startswith(("postgres://", "postgresql://")):
+    if config.db and config.db.startswith(("postgres://", "postgresql://")):
         lines.append(
             'the database is PostgreSQL: back it up with pg_dump first (docs/store.md, "Backups");'
             " copying the blobs"
         )
     else:
-        db = Path(settings.db) if settings.db else settings.data_dir / DB_NAME
+        db = Path(config.db) if config.db else config.data_dir / DB_NAME
         if not db.is_file():
             raise NeptuneUserError(f"no store database at {db}")
         backup_sqlite(db, dest / DB_NAME)
         lines.append(f"database -> {dest / DB_NAME}")
-    blobs = _local_blobs(settings)
+    blobs = _local_blobs(config)
     if blobs is None:
         lines.append(S3_BLOBS)
     else:
@@ -161,19 +161,19 @@ def backup(settings: StoreSettings, dest: Path) -> str:
 S3_BLOBS = "the blobs are in S3: back the bucket up (or version it) with the object store's own tools"
 
 
-def _local_blobs(settings: StoreSettings) -> Path | None:
+def _local_blobs(config: StoreConfig) -> Path | None:
     """The blob directory, or None when the blobs live in S3."""
-    location = settings.blob_location
+    location = config.blob_location
     return None if location.startswith("s3://") else Path(location)
 
 
-def restore(settings: StoreSettings, src: Path, *, replace: bool) -> str:
+def restore(config: StoreConfig, src: Path, *, replace: bool) -> str:
     """Put a backup made by :func:`backup` back in place (with the server stopped)."""
     if not (src / "blobs").is_dir() and not (src / DB_NAME).is_file():
         raise NeptuneUserError(f"{src} holds no backup (no {DB_NAME}, no blobs/)")
     lines = []
-    if not (settings.db and settings.db.startswith(("postgres://", "postgresql://"))):
-        db = Path(settings.db) if settings.db else settings.data_dir / DB_NAME
+    if not (config.db and config.db.startswith(("postgres://", "postgresql://"))):
+        db = Path(config.db) if config.db else config.data_dir / DB_NAME
         if not (src / DB_NAME).is_file():
             raise NeptuneUserError(f"{src} holds no {DB_NAME}")
         if db.exists() and not replace:
@@ -185,7 +185,7 @@ def restore(settings: StoreSettings, src: Path, *, replace: bool) -> str:
         lines.append(f"database <- {src / DB_NAME}")
     else:
         lines.append("the database is PostgreSQL: restore it with pg_restore / psql (docs/store.md)")
-    blobs = _local_blobs(settings)
+    blobs = _local_blobs(config)
     if blobs is None:
         lines.append(S3_BLOBS)
     else:

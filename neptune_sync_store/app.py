@@ -6,15 +6,15 @@ import logging
 
 from aiohttp import web
 
-from neptune_sync.protocol import PROTOCOL_VERSION, ErrorBody
+from neptune_sync.wire.protocol import PROTOCOL_VERSION, ErrorBody
 
 from . import blobs, browse, ingest, reads, tables, webapp
 from .auth import TokenAuth
-from .blobstore import BlobBackend
+from .blob_backends import BlobBackend
+from .config import StoreConfig
 from .context import CONTEXT, StoreContext, json_response
 from .errors import RequestError
 from .outage import is_outage
-from .settings import StoreSettings
 from .storage import Storage
 
 log = logging.getLogger(__name__)
@@ -43,20 +43,20 @@ async def errors_as_json(request: web.Request, handler: web.Handler) -> web.Stre
             raise
         message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
         if exc.status == 413:
-            message = f"request body exceeds the limit of {request.app[CONTEXT].settings.max_body} bytes"
+            message = f"request body exceeds the limit of {request.app[CONTEXT].config.max_body} bytes"
         response = json_response(ErrorBody(_CODES.get(exc.status, "error"), message), status=exc.status)
         for name in ("Allow", "Retry-After"):
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
         return response
     except Exception as exc:  # nothing was applied (batches are atomic)
-        settings = request.app[CONTEXT].settings
+        config = request.app[CONTEXT].config
         if is_outage(exc):  # storage down or full: retry later, the request is not at fault
             log.error("%s %s: storage unavailable: %s", request.method, request.path, exc)
             response = json_response(
                 ErrorBody("unavailable", f"storage unavailable: {exc}; retry later"), status=503
             )
-            response.headers["Retry-After"] = str(settings.retry_after)
+            response.headers["Retry-After"] = str(config.retry_after)
             return response
         log.exception("%s %s failed", request.method, request.path)  # a store bug
         return json_response(
@@ -93,12 +93,12 @@ async def health(request: web.Request) -> web.Response:
 
 
 def build_app(
-    settings: StoreSettings, storage: Storage, blob_backend: BlobBackend, *, tls: bool = False
+    config: StoreConfig, storage: Storage, blob_backend: BlobBackend, *, tls: bool = False
 ) -> web.Application:
     """The application over an opened storage and blob backend (the caller opens and closes them)."""
-    app = web.Application(client_max_size=settings.max_body, middlewares=[errors_as_json])
+    app = web.Application(client_max_size=config.max_body, middlewares=[errors_as_json])
     app.on_response_prepare.append(security_headers(tls))
-    app[CONTEXT] = StoreContext(settings, storage, TokenAuth(storage), blob_backend)
+    app[CONTEXT] = StoreContext(config, storage, TokenAuth(storage), blob_backend)
     app.router.add_get("/v1/health", health)
     app.router.add_post("/v1/batches", ingest.post_batch)
     app.router.add_get("/v1/acked", ingest.get_acked)

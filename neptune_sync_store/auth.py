@@ -1,7 +1,7 @@
 """API tokens with read / write scopes on one or several projects, or on whole workspaces.
 
 A request carries ``Authorization: Bearer <token>``; the token is the self-describing string of
-:mod:`neptune_sync.token` (or its bare secret). The store keeps only sha256 of the secret. A token
+:mod:`neptune_sync.wire.token` (or its bare secret). The store keeps only sha256 of the secret. A token
 grants its scopes on the projects it names (``ws/proj``) and on every project of the workspaces it
 names (``ws/*``). No token, an unknown, revoked or expired one is 401; a known token used on a
 project it does not grant, or for a scope it lacks, is 403.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from neptune_sync.exceptions import AuthError
-from neptune_sync.token import ApiToken, hash_secret, new_secret, secret_of
+from neptune_sync.wire.token import ApiToken, hash_secret, new_secret, secret_of
 
 from .errors import Forbidden, RequestError, Unauthorized
 from .storage import Storage

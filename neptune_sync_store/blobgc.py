@@ -26,7 +26,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .blobstore import BlobBackend
+from .blob_backends import BlobBackend
 from .storage import Storage
 
 DEFAULT_GRACE = 86_400.0

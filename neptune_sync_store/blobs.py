@@ -17,8 +17,8 @@ import time
 from aiohttp import web
 
 from .auth import READ, WRITE
+from .blob_backends import check_name
 from .blobgc import BlobLock
-from .blobstore import check_name
 from .context import StoreContext, context
 from .errors import NotFound, RequestError, TooLarge
 from .files import OCTET, SAFE_HEADERS
@@ -56,7 +56,7 @@ async def _held(ctx: StoreContext, project: str, sha: str) -> int | None:
 async def _claim(ctx: StoreContext, project: str, sha: str) -> int | None:
     """The blob's size if ``project`` holds it, touched so that collection spares it for the batch
     that may follow; else None. Under the lock collection deletes under: no deletion in between."""
-    async with BlobLock(ctx.settings.gc_lock).shared():
+    async with BlobLock(ctx.config.gc_lock).shared():
         size = await _held(ctx, project, sha)
         if size is not None:
             await ctx.storage.own_blob(project, sha, time.time())
@@ -76,8 +76,8 @@ async def put_blob(request: web.Request) -> web.Response:
     ctx, project, sha = await _project(request, WRITE)
     size = _header_int(request, "X-Blob-Size", None)
     offset = _header_int(request, "X-Upload-Offset", 0)
-    if size > ctx.settings.max_blob:
-        raise TooLarge(f"blob of {size} bytes exceeds the limit of {ctx.settings.max_blob}")
+    if size > ctx.config.max_blob:
+        raise TooLarge(f"blob of {size} bytes exceeds the limit of {ctx.config.max_blob}")
     if await _claim(ctx, project, sha) is not None:
         return web.Response(status=200, headers={"X-Upload-Offset": str(size)})
     owner = partial_owner(project)
@@ -86,7 +86,7 @@ async def put_blob(request: web.Request) -> web.Response:
     length = request.content_length
     completes = length is None or offset + length >= size
     with ctx.upload_slots.take():
-        async with BlobLock(ctx.settings.gc_lock).shared(enabled=completes):
+        async with BlobLock(ctx.config.gc_lock).shared(enabled=completes):
             try:
                 received = await ctx.blobs.receive(
                     sha, size, offset, request.content.iter_chunked(1 << 20), owner
@@ -105,16 +105,16 @@ async def _check_partial_quota(ctx: StoreContext, project: str, owner: str, sha:
     now = time.time()
     held = 0
     for partial in await ctx.blobs.partials(owner):
-        if now - partial.last_write > ctx.settings.partial_ttl:
+        if now - partial.last_write > ctx.config.partial_ttl:
             await ctx.blobs.drop_partial(partial.sha256, owner)
         elif partial.sha256 != sha:
             held += partial.received
-    limit = ctx.settings.max_partial
+    limit = ctx.config.max_partial
     if held + size > limit:
         raise TooLarge(
             f"project {project!r} has {held} bytes of unfinished uploads; with this blob of {size} bytes"
             f" they would exceed the limit of {limit} (finish them, or they expire"
-            f" {ctx.settings.partial_ttl:.0f} s after their last byte)"
+            f" {ctx.config.partial_ttl:.0f} s after their last byte)"
         )
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import msgspec
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import BatchRequest
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import BatchRequest
 
 _SERIES = (ops.LogFloats, ops.LogStrings, ops.LogFiles)
 # -0.0 as msgpack float64 and float32: a body without either holds no -0.0 (a match inside another

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from neptune_syncd.notify import Notifier
 
 from .blobgc import DEFAULT_GRACE
-from .settings import DEFAULT_MAX_BODY, DEFAULT_MAX_INFLIGHT, DEFAULT_PORT, StoreSettings, default_data_dir
+from .config import DEFAULT_MAX_BODY, DEFAULT_MAX_INFLIGHT, DEFAULT_PORT, StoreConfig, default_data_dir
 
 if TYPE_CHECKING:
     from .storage import Storage
@@ -51,13 +51,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     server.add_argument(
         "--max-partial-bytes",
         type=int,
-        default=StoreSettings.max_partial,
+        default=StoreConfig.max_partial,
         help="bytes of unfinished uploads one project may hold",
     )
     server.add_argument(
         "--partial-ttl",
         type=float,
-        default=StoreSettings.partial_ttl,
+        default=StoreConfig.partial_ttl,
         help="seconds after its last byte that an unfinished upload is dropped",
     )
     server.add_argument(
@@ -129,7 +129,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gc.add_argument(
         "--partial-ttl",
         type=float,
-        default=StoreSettings.partial_ttl,
+        default=StoreConfig.partial_ttl,
         help="drop partial uploads idle this many seconds",
     )
     gc.add_argument("--dry-run", action="store_true", help="report what would be deleted")
@@ -159,9 +159,9 @@ def _storage_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _settings(args: argparse.Namespace, **limits: float) -> StoreSettings:
+def _config(args: argparse.Namespace, **limits: float) -> StoreConfig:
     data = Path(getattr(args, "data", None) or default_data_dir())
-    return StoreSettings(
+    return StoreConfig(
         data,
         getattr(args, "db", None),
         getattr(args, "pg_schema", "public"),
@@ -184,7 +184,7 @@ def _serve(args: argparse.Namespace) -> int:
         from .workers import run_workers
 
         return run_workers(sys.argv[1:], args.host, args.port, args.workers)
-    settings = _settings(
+    config = _config(
         args,
         max_body=args.max_body,
         max_inflight=args.max_inflight,
@@ -205,7 +205,7 @@ def _serve(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with serve(settings, args.host, args.port, tls=tls, reuse_port=args.reuse_port) as store:
+        async with serve(config, args.host, args.port, tls=tls, reuse_port=args.reuse_port) as store:
             if args.token_project and args.token_file:
                 _write_private(Path(args.token_file), await store.token(args.token_project))
             print(store.url, flush=True)
@@ -246,7 +246,7 @@ def _token_create(args: argparse.Namespace) -> int:
         scopes = args.scope or SCOPES
         return asyncio.run(
             with_storage(
-                _settings(args),
+                _config(args),
                 lambda s: TokenAuth(s).mint(
                     args.project, scopes, url, name=args.name, expires=expires, ca=ca
                 ),
@@ -260,7 +260,7 @@ def _token_list(args: argparse.Namespace) -> int:
     from .admin import token_table, with_storage
 
     def work() -> str:
-        rows = asyncio.run(with_storage(_settings(args), lambda s: s.tokens()))
+        rows = asyncio.run(with_storage(_config(args), lambda s: s.tokens()))
         return token_table(rows, time.time())
 
     return _admin(work)
@@ -270,7 +270,7 @@ def _token_revoke(args: argparse.Namespace) -> int:
     from .admin import revoke, with_storage
 
     def work() -> str:
-        count = asyncio.run(with_storage(_settings(args), lambda s: revoke(s, args.token, every=args.all)))
+        count = asyncio.run(with_storage(_config(args), lambda s: revoke(s, args.token, every=args.all)))
         return f"revoked {count} token{'s' if count != 1 else ''}"
 
     return _admin(work)
@@ -278,19 +278,19 @@ def _token_revoke(args: argparse.Namespace) -> int:
 
 def _gc(args: argparse.Namespace) -> int:
     from .admin import with_storage
+    from .blob_backends import make_blob_backend
     from .blobgc import BlobLock, collect
-    from .blobstore import make_blob_backend
 
-    settings = _settings(args)
+    config = _config(args)
 
     async def run(storage: Storage) -> str:
-        blobs = make_blob_backend(settings.blob_location)
+        blobs = make_blob_backend(config.blob_location)
         await blobs.open()
         try:
             report = await collect(
                 storage,
                 blobs,
-                lock=BlobLock(settings.gc_lock),
+                lock=BlobLock(config.gc_lock),
                 grace=args.grace,
                 partial_ttl=args.partial_ttl,
                 dry_run=args.dry_run,
@@ -300,7 +300,7 @@ def _gc(args: argparse.Namespace) -> int:
         return report.summary(args.dry_run)
 
     def work() -> str:
-        return asyncio.run(with_storage(settings, run))
+        return asyncio.run(with_storage(config, run))
 
     return _admin(work)
 
@@ -308,13 +308,13 @@ def _gc(args: argparse.Namespace) -> int:
 def _backup(args: argparse.Namespace) -> int:
     from .admin import backup
 
-    return _admin(lambda: backup(_settings(args), Path(args.dest)))
+    return _admin(lambda: backup(_config(args), Path(args.dest)))
 
 
 def _restore(args: argparse.Namespace) -> int:
     from .admin import restore
 
-    return _admin(lambda: restore(_settings(args), Path(args.src), replace=args.replace))
+    return _admin(lambda: restore(_config(args), Path(args.src), replace=args.replace))
 
 
 def _write_private(path: Path, text: str) -> None:

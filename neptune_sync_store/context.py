@@ -10,12 +10,12 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from neptune_sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
+from neptune_sync.wire.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 
 from .auth import TokenAuth
-from .blobstore import BlobBackend
+from .blob_backends import BlobBackend
+from .config import StoreConfig
 from .errors import Overloaded, RequestError
-from .settings import StoreSettings
 from .storage import Storage
 
 MSGPACK = "application/msgpack"
@@ -48,7 +48,7 @@ class Slots:
 
 @dataclass
 class StoreContext:
-    settings: StoreSettings
+    config: StoreConfig
     storage: Storage
     auth: TokenAuth
     blobs: BlobBackend
@@ -56,8 +56,8 @@ class StoreContext:
     upload_slots: Slots = field(init=False)
 
     def __post_init__(self) -> None:
-        self.ingest_slots = Slots("batches", self.settings.max_inflight, self.settings.retry_after)
-        self.upload_slots = Slots("blob uploads", self.settings.max_inflight, self.settings.retry_after)
+        self.ingest_slots = Slots("batches", self.config.max_inflight, self.config.retry_after)
+        self.upload_slots = Slots("blob uploads", self.config.max_inflight, self.config.retry_after)
 
 
 CONTEXT = web.AppKey("neptune_sync_store", StoreContext)

@@ -13,8 +13,8 @@ import time
 import msgspec
 from aiohttp import web
 
-from neptune_sync.oplog.ops import blob_refs
-from neptune_sync.protocol import (
+from neptune_sync.wire.ops import blob_refs
+from neptune_sync.wire.protocol import (
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
     AckResponse,
@@ -35,7 +35,7 @@ MAX_MISSING_LISTED = 20
 async def post_batch(request: web.Request) -> web.Response:
     ctx = context(request)
     principal = await ctx.auth.principal(request)
-    limit = ctx.settings.max_body
+    limit = ctx.config.max_body
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"batch body of {request.content_length} bytes exceeds the limit of {limit}")
     with ctx.ingest_slots.take():
@@ -86,7 +86,7 @@ async def _check_blobs(ctx: StoreContext, req: BatchRequest) -> None:
         return
     project = req.run.project
     sizes: dict[str, int | None] = {}
-    async with BlobLock(ctx.settings.gc_lock).shared():
+    async with BlobLock(ctx.config.gc_lock).shared():
         for sha in {ref.sha256 for _, ref in refs}:
             owned = await ctx.storage.owns_blob(project, sha)
             sizes[sha] = await ctx.blobs.size(sha) if owned else None

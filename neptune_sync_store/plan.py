@@ -36,9 +36,9 @@ import msgspec
 
 from neptune_sync import rules
 from neptune_sync.merge import NO_TIME, Key
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import OpConflict, OpRejection
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import OpConflict, OpRejection
 
 from .series import Row, SeriesWork
 from .validation import rejection_reason

@@ -12,13 +12,13 @@ from typing import Any
 from aiohttp import web
 
 from neptune_sync.messages import a
-from neptune_sync.oplog.ops import FieldType
-from neptune_sync.protocol import FieldValue, RunRecord
+from neptune_sync.wire.ops import FieldType
+from neptune_sync.wire.protocol import FieldValue, RunRecord
 
 from . import files
 from .auth import READ
+from .blob_backends import check_name
 from .blobs import blob_response
-from .blobstore import check_name
 from .context import context, json_response, query_bool, query_float, query_int, query_str
 from .errors import Conflict, NotFound, RequestError
 from .storage.base import DEFAULT_PAGE, MAX_PAGE

@@ -16,9 +16,9 @@ from neptune_sync.exceptions import NeptuneUserError, StoreError
 
 from .app import build_app
 from .auth import SCOPES
-from .blobstore import make_blob_backend
+from .blob_backends import make_blob_backend
+from .config import StoreConfig, private_data_dir
 from .context import CONTEXT
-from .settings import StoreSettings, private_data_dir
 from .storage import Storage, make_storage
 
 
@@ -70,13 +70,13 @@ def _database_errors() -> tuple[type[BaseException], ...]:
     return (*errors, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
-async def open_storage(settings: StoreSettings) -> Storage:
+async def open_storage(config: StoreConfig) -> Storage:
     """The store's storage, opened; a database that cannot be opened is a StoreError naming it."""
-    storage = make_storage(settings.db, settings.data_dir, pg_schema=settings.pg_schema)
+    storage = make_storage(config.db, config.data_dir, pg_schema=config.pg_schema)
     try:
         await storage.open()
     except _database_errors() as exc:
-        where = settings.db or settings.data_dir
+        where = config.db or config.data_dir
         if "://" in str(where):  # a DSN may carry a password: show only its host and database
             parts = urlsplit(str(where))
             where = f"PostgreSQL at {parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
@@ -93,7 +93,7 @@ MAX_REQUEST_LINE = 1 << 20
 
 @asynccontextmanager
 async def serve(
-    settings: StoreSettings,
+    config: StoreConfig,
     host: str = "127.0.0.1",
     port: int = 0,
     *,
@@ -105,14 +105,14 @@ async def serve(
     ``reuse_port`` sets ``SO_REUSEPORT``: several store processes then listen on one port and the
     kernel spreads connections among them (``neptune-sync server --workers N``).
     """
-    private_data_dir(settings)
+    private_data_dir(config)
     async with AsyncExitStack() as stack:
-        storage = await open_storage(settings)
+        storage = await open_storage(config)
         stack.push_async_callback(storage.close)
-        blobs = make_blob_backend(settings.blob_location, presign_seconds=settings.presign_seconds)
+        blobs = make_blob_backend(config.blob_location, presign_seconds=config.presign_seconds)
         await blobs.open()
         stack.push_async_callback(blobs.close)
-        app = build_app(settings, storage, blobs, tls=tls is not None)
+        app = build_app(config, storage, blobs, tls=tls is not None)
         runner = web.AppRunner(
             app,
             access_log=None,

@@ -12,7 +12,7 @@ import time
 import msgspec
 from aiohttp import web
 
-from neptune_sync.protocol import (
+from neptune_sync.wire.protocol import (
     ClearResult,
     RunRecord,
     RunRow,

@@ -14,16 +14,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from .config import StoreConfig
 from .server import RunningStore, serve
-from .settings import StoreSettings
 
 
 @asynccontextmanager
 async def running_store(
-    data_dir: Path, *, db: str | None = None, **settings: Any
+    data_dir: Path, *, db: str | None = None, **config: Any
 ) -> AsyncIterator[RunningStore]:
-    """Run a store on a free port of 127.0.0.1; ``settings`` are :class:`StoreSettings` fields."""
-    async with serve(StoreSettings(Path(data_dir), db=db, **settings)) as store:
+    """Run a store on a free port of 127.0.0.1; ``config`` are :class:`StoreConfig` fields."""
+    async with serve(StoreConfig(Path(data_dir), db=db, **config)) as store:
         yield store
 
 

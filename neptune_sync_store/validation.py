@@ -20,9 +20,6 @@ import operator
 import re
 from collections.abc import Iterator
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import CONTAINER_KINDS, BatchRequest
 from neptune_sync.validation import (
     INT_MAX,
     INT_MIN,
@@ -34,6 +31,9 @@ from neptune_sync.validation import (
     project_problem,
     relpath_problem,
 )
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import CONTAINER_KINDS, BatchRequest
 
 from .errors import RequestError
 

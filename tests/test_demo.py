@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from neptune_sync.daemon_control import daemon_running
+from neptune_sync.wire.daemon import daemon_running
 
 
 def test_demo_syncs_both_runs_and_reads_them_back_from_the_store(tmp_path):

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import msgspec
 
-from neptune_sync.daemon_control import try_lock
 from neptune_sync.exceptions import NeptuneSyncError
+from neptune_sync.wire.daemon import try_lock
 
 from .config import DaemonConfig, load_config
 from .routing import RoutingSink, check_routes
@@ -52,7 +52,7 @@ def take_lock(root: Path, attempts: int = 25, pause: float = 0.02) -> int | None
     """The data dir's daemon lock, or None if another daemon holds it.
 
     Clients probe "is a daemon running?" by taking the same lock for an instant
-    (daemon_control.daemon_running), so one refusal is not proof of another daemon: a lock still
+    (neptune_sync.wire.daemon.daemon_running), so one refusal is not proof of another daemon: a lock still
     held after ``attempts`` tries ``pause`` seconds apart is.
     """
     for _ in range(attempts):

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import msgspec
 
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.oplog.ops import LogFloats, encode_op
+from neptune_sync.wire.ops import Entry, LogFloats, encode_op
 
 FLOAT_POINT_BYTES = 28  # a msgpack [step, value, ts] of three float64s
 

@@ -11,10 +11,10 @@ import anyio
 import msgspec
 
 from neptune_sync.cli_local import table
-from neptune_sync.daemon_control import LOCK_FILE, daemon_running
 from neptune_sync.exceptions import CommandError, NeptuneSyncError
 from neptune_sync.oplog.drops import dropped_total
 from neptune_sync.oplog.layout import iter_run_dirs
+from neptune_sync.wire.daemon import LOCK_FILE, daemon_running
 
 from .config import DaemonConfig, load_config
 from .oneshot import UNREACHABLE_WAIT
@@ -119,7 +119,7 @@ SHOWN_QUARANTINED = 20
 
 def print_quarantined(path: Path) -> None:
     """Name the quarantined ops of a run (the last ones, with why)."""
-    from .state import read_quarantine
+    from .sync_state import read_quarantine
 
     records = read_quarantine(path)
     for r in records[-SHOWN_QUARANTINED:]:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import msgspec
 
-from neptune_sync.daemon_control import STORE_URL_ENV, config_path
 from neptune_sync.oplog.layout import data_dir
+from neptune_sync.wire.daemon import STORE_URL_ENV, config_path
 
 from .batching import BatchPolicy
 from .conflicts import POLICIES

@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import msgspec
 
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.oplog.ops import (
+from neptune_sync.rules import NAMESPACE, parents
+from neptune_sync.wire.ops import (
     AddStrings,
     AssignFloat,
     AssignInt,
     DeleteField,
+    Entry,
     FieldType,
     Op,
     field_type_of,
 )
-from neptune_sync.protocol import OpConflict
-from neptune_sync.rules import NAMESPACE, parents
+from neptune_sync.wire.protocol import OpConflict
 
 POLICIES = ("coerce", "rename", "quarantine")
 CONFLICTS_FIELD = "sys/sync/conflicts"

@@ -25,22 +25,21 @@ from typing import TypeVar
 import anyio
 import msgspec
 
-from neptune_sync.daemon_control import ConflictRecord, RunSyncState
 from neptune_sync.exceptions import (
     AuthError,
     BatchRejectedError,
     StoreUnavailableError,
     UnreadableFileError,
 )
-from neptune_sync.oplog.blobs import BlobStore
-from neptune_sync.oplog.framing import Entry
+from neptune_sync.oplog.blobs import RunBlobs
 from neptune_sync.oplog.layout import blobs_dir, segments_dir
-from neptune_sync.oplog.ops import AddStrings, FileRef, Op, blob_refs
 from neptune_sync.oplog.writer import OpLogWriter, new_writer_id
-from neptune_sync.protocol import BatchResponse, RunInfo
 from neptune_sync.rules import REFUSED_FIELD, RESOLVER_PREFIX, refused_item
+from neptune_sync.wire.ops import AddStrings, Entry, FileRef, Op, blob_refs
+from neptune_sync.wire.protocol import BatchResponse, RunInfo
+from neptune_sync.wire.sync_state import ConflictRecord, RunSyncState
 
-from . import conflicts, state
+from . import conflicts, sync_state
 from .batching import split
 from .config import DaemonConfig
 from .gate import ProjectGate
@@ -85,7 +84,7 @@ class Delivery:
         self.limiter = limiter
         self._sleep = sleep
         self._rand = rand
-        self._blobs = BlobStore(blobs_dir(run_path))
+        self._blobs = RunBlobs(blobs_dir(run_path))
         self._known_blobs: set[str] = set()
         self.appended = 0  # replacement ops appended to the log (they need another pass)
         self.floors: dict[str, float | None] = {}  # writer -> causal floor sent with its batches
@@ -135,7 +134,7 @@ class Delivery:
         if attempt <= 1 or attempt & (attempt - 1) == 0:  # rate-limited: 1st, 2nd, 4th, 8th ...
             log.log(level, "%s: %s (failure %d)", self.run_path.name, message, attempt)
             with contextlib.suppress(OSError):  # so that `status` and a waiting stop() can say why
-                state.save(self.run_path, self.state)
+                sync_state.save(self.run_path, self.state)
 
     async def upload_blobs(self, run: RunInfo, entries: list[Entry]) -> None:
         """Make sure the store holds every blob the entries reference, before they are sent.
@@ -273,7 +272,7 @@ class Delivery:
         return top
 
     def _quarantine(self, writer_id: str, entry: Entry, reason: str) -> None:
-        state.quarantine(self.run_path, writer_id, entry, reason)
+        sync_state.quarantine(self.run_path, writer_id, entry, reason)
         self.state.quarantined += 1
         log.error("%s: op %s (seq %d) quarantined: %s", self.run_path.name, entry.op.path, entry.seq, reason)
 

@@ -20,8 +20,8 @@ import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from neptune_sync.exceptions import CorruptRecordError, SegmentHeaderError, UnknownOperationError
-from neptune_sync.oplog.framing import Entry
 from neptune_sync.oplog.reader import DamageHandler, SegmentReader, SequenceCheck
+from neptune_sync.wire.ops import Entry
 
 from .batching import Batch, BatchPolicy, trim
 

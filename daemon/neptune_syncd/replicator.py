@@ -23,12 +23,12 @@ from pathlib import Path
 import anyio
 import msgspec
 
-from neptune_sync.daemon_control import WriterState
 from neptune_sync.exceptions import AuthError, CorruptRecordError, NoCredentialsError, StoreError
 from neptune_sync.oplog.layout import read_identity, segments_dir
-from neptune_sync.protocol import RunInfo
+from neptune_sync.wire.protocol import RunInfo
+from neptune_sync.wire.sync_state import WriterState
 
-from . import state
+from . import sync_state
 from .batching import Batch
 from .config import DaemonConfig
 from .delivery import Delivery
@@ -72,7 +72,7 @@ class Replicator:
         self.run_path = Path(run_path)
         self.sink = sink
         self.config = config
-        self.state = state.load(self.run_path)
+        self.state = sync_state.load(self.run_path)
         self.delivery = Delivery(
             self.run_path,
             self.state,
@@ -322,7 +322,7 @@ class Replicator:
         snapshot = msgspec.json.encode(self.state)
         self.state.updated = updated
         if snapshot != self._saved:
-            state.save(self.run_path, self.state)
+            sync_state.save(self.run_path, self.state)
             self._saved = snapshot
 
     def _damage(self, err: CorruptRecordError) -> None:

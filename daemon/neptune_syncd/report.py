@@ -11,11 +11,11 @@ from pathlib import Path
 
 import msgspec
 
-from neptune_sync.daemon_control import RunSyncState, WriterState, read_state
 from neptune_sync.exceptions import OpLogError
 from neptune_sync.oplog.drops import dropped_total
 from neptune_sync.oplog.layout import read_identity, segments_dir
 from neptune_sync.oplog.reader import SegmentReader
+from neptune_sync.wire.sync_state import RunSyncState, WriterState, read_state
 
 from .batching import entry_bytes, trim
 from .segments import by_writer, first_needed

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from neptune_sync.exceptions import AuthError, NoCredentialsError
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.oplog.ops import FileRef
-from neptune_sync.protocol import BatchResponse, RunInfo
-from neptune_sync.token import parse_token
+from neptune_sync.wire.ops import Entry, FileRef
+from neptune_sync.wire.protocol import BatchResponse, RunInfo
+from neptune_sync.wire.token import parse_token
 
 from .config import DaemonConfig
 from .sinks.base import Sink

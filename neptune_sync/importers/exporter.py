@@ -23,8 +23,8 @@ from pathlib import Path
 
 from ..exceptions import NeptuneUserError
 from ..oplog import layout
-from ..oplog import ops as o
-from ..oplog.blobs import BlobStore
+from ..oplog.blobs import RunBlobs
+from ..wire import ops as o
 from .report import ImportReport, SourceReport
 from .rules import KeptAside, field_path, finite, int64
 from .target import RangeImport, claim_run, labels
@@ -99,7 +99,7 @@ def import_exported_run(
         mode="import",
     )
     report = SourceReport(str(run.parts[0]), run_key=identity.run_key, container_id=run.run_id)
-    rows = _RowConverter(BlobStore(layout.blobs_dir(run_path)), _file_roots(files_dir, run), created)
+    rows = _RowConverter(RunBlobs(layout.blobs_dir(run_path)), _file_roots(files_dir, run), created)
     source_key = f"neptune-exporter/{run.project_id}/{run.run_id}"
     header = labels(project_id=run.project_id, run_id=run.run_id)
     details = {"source_path": str(run.parts[0].parent)}
@@ -155,7 +155,7 @@ def _file_roots(files_dir: Path, run: ExportedRun) -> tuple[Path, ...]:
 class _RowConverter:
     """One exported row -> one of our operations (series rows become one-point series ops)."""
 
-    def __init__(self, blobs: BlobStore, file_roots: tuple[Path, ...], default_ts: float) -> None:
+    def __init__(self, blobs: RunBlobs, file_roots: tuple[Path, ...], default_ts: float) -> None:
         self._blobs = blobs
         self._roots = file_roots
         self._default_ts = default_ts

@@ -13,8 +13,8 @@ import datetime as _dt
 from pathlib import Path
 
 from ..oplog import layout
-from ..oplog import ops as o
-from ..oplog.blobs import BlobStore
+from ..oplog.blobs import RunBlobs
+from ..wire import ops as o
 from .neptune1_ops import IGNORED, Converter
 from .neptune1_queue import QueueDir, QueuedOp, find_queues, read_queue
 from .report import ImportReport, SourceReport
@@ -57,7 +57,7 @@ def import_queue(
         kind="project" if is_project else "run",
     )
     report = SourceReport(str(queue.path), run_key=identity.run_key, container_id=queue.container_id)
-    converter = Converter(BlobStore(layout.blobs_dir(run_path)), queue)
+    converter = Converter(RunBlobs(layout.blobs_dir(run_path)), queue)
     ack = queue.ack_marker or 0
     header = labels(
         container_id=queue.container_id,

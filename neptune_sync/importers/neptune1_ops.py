@@ -21,9 +21,9 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from ..oplog import ops as o
-from ..oplog.blobs import BlobStore, sha256_of_file
+from ..oplog.blobs import RunBlobs, sha256_of_file
 from ..state import artifact_hash
+from ..wire import ops as o
 from .neptune1_queue import QueueDir
 from .rules import KeptAside, field_path, finite, int64
 
@@ -34,7 +34,7 @@ class Converter:
     """Stateful converter for one queue: it numbers series points logged without a step the
     way the neptune service did (previous step + 1, from 0)."""
 
-    def __init__(self, blobs: BlobStore, queue: QueueDir) -> None:
+    def __init__(self, blobs: RunBlobs, queue: QueueDir) -> None:
         self._blobs = blobs
         self._queue = queue
         self._last_step: dict[str, float] = {}

@@ -37,9 +37,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..oplog import layout
-from ..oplog.blobs import BlobStore
-from ..oplog.ops import AssignString, LogFloats, Op, decode_op, encode_op
+from ..oplog.blobs import RunBlobs
 from ..oplog.writer import OpLogWriter
+from ..wire.ops import AssignString, LogFloats, Op, decode_op, encode_op
 from .report import SourceReport
 
 IMPORT_DIR = "import"
@@ -106,8 +106,8 @@ class ImportTarget:
         self.points = 0
 
     @property
-    def blobs(self) -> BlobStore:
-        return BlobStore(layout.blobs_dir(self.run_path))
+    def blobs(self) -> RunBlobs:
+        return RunBlobs(layout.blobs_dir(self.run_path))
 
     def append(self, op: Op, ts: float) -> None:
         """Spool one operation."""

@@ -22,7 +22,9 @@ from typing import BinaryIO
 CHUNK = 1 << 20
 
 
-class BlobStore:
+class RunBlobs:
+    """A run's ``blobs/`` directory: file contents by sha256, written once each."""
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 

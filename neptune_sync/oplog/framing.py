@@ -34,7 +34,7 @@ import zlib
 
 import msgspec
 
-from .ops import FloatPoint, LogFloats, Op, decode_op
+from ..wire.ops import Entry, FloatPoint, LogFloats, decode_op
 
 MAGIC = b"NSYNCLOG"
 FORMAT_VERSION = 2  # what the writer writes
@@ -85,23 +85,6 @@ class SegmentHeader(msgspec.Struct, frozen=True):
     # A resumed writer's causal floor: its records' order times start above every record of the log
     # it resumed from (docs/sync-protocol.md, "Clocks"). None: no floor.
     after: float | None = None
-
-
-class Entry(msgspec.Struct, array_like=True, frozen=True):
-    """One operation as read back from the log (and as sent to the store).
-
-    ``seq`` is the sequence number of the operation, or of its first point for a series op; a
-    series op with n points occupies ``seq .. seq + n - 1``.
-    """
-
-    seq: int
-    ts: float
-    op: Op
-
-    @property
-    def last_seq(self) -> int:
-        points = getattr(self.op, "points", None)
-        return self.seq + (len(points) - 1 if points else 0)
 
 
 _header_encoder = msgspec.msgpack.Encoder()

@@ -36,10 +36,10 @@ import zlib
 from pathlib import Path
 
 from ..exceptions import LoggingDisabledError
+from ..wire.ops import Op, encode_op
 from . import framing as fr
 from .forks import release_in_child
 from .fsyncs import PendingFsyncs, close_all, fsync_all
-from .ops import Op, encode_op
 from .points import RecentSeries, as_int_step, new_frame
 from .segment import COMMIT_PACK, MapSegment, Segment, open_segment
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..exceptions import FileNotFound, NeptuneUserError
-from ..oplog.ops import FileRef
 from ..validation import check_file_ref_names, check_no_nul
+from ..wire.ops import FileRef
 from .figures import (
     chart_html,
     converts_to_html,

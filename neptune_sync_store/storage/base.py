@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from neptune_sync.protocol import (
+from neptune_sync.wire.protocol import (
     BatchRequest,
     BatchResponse,
     FieldInfo,

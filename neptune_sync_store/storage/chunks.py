@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from neptune_sync.oplog import ops
+from neptune_sync.wire import ops
 
 CHUNK_POINTS = 256
 COLUMNS = "field, first_step, last_step, n, vmin, vmax, vlast, last_ts, data"

@@ -24,8 +24,15 @@ from typing import Any, TypeVar
 
 from neptune_sync import rules
 from neptune_sync.merge import NO_TIME, start
-from neptune_sync.oplog.ops import FieldType, decode_op, encode_op
-from neptune_sync.protocol import BatchRequest, BatchResponse, FieldInfo, FieldValue, RunRecord, SeriesPage
+from neptune_sync.wire.ops import FieldType, decode_op, encode_op
+from neptune_sync.wire.protocol import (
+    BatchRequest,
+    BatchResponse,
+    FieldInfo,
+    FieldValue,
+    RunRecord,
+    SeriesPage,
+)
 
 from ..plan import (
     FULL,

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from neptune_sync.oplog import layout
-from neptune_sync.oplog.blobs import BlobStore
-from neptune_sync.oplog.ops import SERIES_TYPES, FieldType
+from neptune_sync.oplog.blobs import RunBlobs
 from neptune_sync.replay import replay
+from neptune_sync.wire.ops import SERIES_TYPES, FieldType
 
 SWITCHES = ("capture_stdout", "capture_stderr", "capture_hardware_metrics", "capture_traceback", "git_ref")
 ALL_OFF: dict[str, Any] = {**dict.fromkeys(SWITCHES, False), "source_files": []}  # every capture off
@@ -71,7 +71,7 @@ class Logged:
     def file_bytes(self, path: str) -> bytes:
         field = self.tree.get(path)
         assert field is not None and field.type == FieldType.FILE, path
-        with BlobStore(layout.blobs_dir(self.run_dir)).open(field.value.sha256) as f:
+        with RunBlobs(layout.blobs_dir(self.run_dir)).open(field.value.sha256) as f:
             return f.read()
 
     def namespaces(self) -> dict[str, set[str]]:

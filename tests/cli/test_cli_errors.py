@@ -7,7 +7,7 @@ import socket
 import pytest
 from cli_helpers import dead_address, log_run, python, run_cli
 
-from neptune_sync.token import ApiToken
+from neptune_sync.wire.token import ApiToken
 
 
 def test_version():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cli_helpers import dead_address, identity, log_run, rewrite_identity, run_cli
 
-from neptune_sync.token import ApiToken
+from neptune_sync.wire.token import ApiToken
 
 POINTS = 40
 

@@ -23,10 +23,10 @@ class FlakyDisk:
 
 
 def test_dropped_writes_are_counted_per_process_and_on_disk(monkeypatch):
-    monkeypatch.setattr("neptune_sync.sink.RETRY_INTERVAL", 0.0)
+    monkeypatch.setattr("neptune_sync.runlog.RETRY_INTERVAL", 0.0)
     disk = FlakyDisk()
     run = neptune.init_run(project="w/drops", mode="offline", custom_run_id="d", writer_factory=disk)
-    run._sink.writer.close()  # the disk fills up: the next write needs a new segment
+    run._runlog.writer.close()  # the disk fills up: the next write needs a new segment
     disk.full = True
     for i in range(50):
         run["loss"].append(float(i), step=i)

@@ -12,7 +12,7 @@ import pytest
 from client_helpers import rows
 
 import neptune_sync as neptune
-from neptune_sync import sink as sink_module
+from neptune_sync import runlog as runlog_module
 from neptune_sync.exceptions import LoggingDisabledError, NeedsStoreError, NeptuneUserError, TypeConflictError
 from neptune_sync.oplog import layout
 from neptune_sync.oplog.reader import read_run, segment_files
@@ -133,7 +133,7 @@ def test_resume_with_id_and_unknown_id():
 def test_forked_child_logs_through_its_own_writer():
     run = neptune.init_run(project="w/p", mode="offline")
     run["parent/before"].append(1.0, step=0)
-    parent_writer = run._sink.writer.writer_id
+    parent_writer = run._runlog.writer.writer_id
     pid = os.fork()
     if pid == 0:  # child: log, close, and leave without running the parent's atexit/pytest
         code = 0
@@ -141,7 +141,7 @@ def test_forked_child_logs_through_its_own_writer():
             for i in range(1000):
                 run["child/x"].append(float(i), step=i)
             run["child/done"] = True
-            code = 0 if run._sink.writer.writer_id != parent_writer else 3
+            code = 0 if run._runlog.writer.writer_id != parent_writer else 3
             run.stop()
         except BaseException:
             code = 4
@@ -150,7 +150,7 @@ def test_forked_child_logs_through_its_own_writer():
         run["parent/before"].append(float(i), step=i)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert run._sink.writer.writer_id == parent_writer
+    assert run._runlog.writer.writer_id == parent_writer
     run.stop()
     by_writer: dict[str, set[str]] = {}
     for header, entry in read_run(layout.segments_dir(run.run_path)):
@@ -183,7 +183,7 @@ class _FailingAfter:
 
 
 def test_logging_failure_is_contained_and_reported(caplog, monkeypatch):
-    monkeypatch.setattr(sink_module, "RETRY_INTERVAL", 3600.0)
+    monkeypatch.setattr(runlog_module, "RETRY_INTERVAL", 3600.0)
     factory = _FailingAfter()
     run = neptune.init_run(project="w/p", mode="offline", writer_factory=factory)
     factory.break_disk(layout.segments_dir(run.run_path))
@@ -224,7 +224,7 @@ def test_unwritable_data_dir_does_not_stop_training(monkeypatch, tmp_path, caplo
 
 
 def test_logging_resumes_after_the_disk_recovers(monkeypatch):
-    monkeypatch.setattr(sink_module, "RETRY_INTERVAL", 0.0)
+    monkeypatch.setattr(runlog_module, "RETRY_INTERVAL", 0.0)
     factory = _FailingAfter()
     run = neptune.init_run(project="w/p", mode="offline", writer_factory=factory)
     segments = layout.segments_dir(run.run_path)
@@ -247,7 +247,7 @@ def test_logging_resumes_after_the_disk_recovers(monkeypatch):
 
 def test_flush_period_thread_fsyncs_and_stops():
     run = neptune.init_run(project="w/p", mode="offline", flush_period=0.05)
-    flusher = run._sink._flusher
+    flusher = run._runlog._flusher
     assert flusher is not None and flusher._thread.is_alive()
     run.stop()
     assert not flusher._thread.is_alive()
@@ -313,7 +313,7 @@ def test_read_back_follows_the_log_incrementally_and_exactly():
 def test_buffered_durability_reaches_the_file_every_flush_period(monkeypatch):
     monkeypatch.setenv("NEPTUNE_SYNC_DURABILITY", "buffered")
     run = neptune.init_run(project="w/p", mode="offline", flush_period=0.1)
-    assert run._sink.writer.durability == "buffered"
+    assert run._runlog.writer.durability == "buffered"
     for i in range(100):
         run["loss"].append(float(i), step=i)
 
@@ -349,7 +349,7 @@ def test_read_back_of_interleaved_series_while_they_grow():
 
 
 def test_get_url_is_the_web_app_page_when_the_token_names_a_store(monkeypatch):
-    from neptune_sync.token import ApiToken
+    from neptune_sync.wire.token import ApiToken
 
     monkeypatch.setenv("NEPTUNE_API_TOKEN", ApiToken("http://store.example:8470/", "s3cret").format())
     with neptune.init_run(project="team.a/p", mode="offline", custom_run_id="c 1") as run:
@@ -361,7 +361,7 @@ def test_get_url_is_the_web_app_page_when_the_token_names_a_store(monkeypatch):
 
 
 def test_a_projects_url_is_its_runs_table_in_the_web_app(monkeypatch):
-    from neptune_sync.token import ApiToken
+    from neptune_sync.wire.token import ApiToken
 
     monkeypatch.setenv("NEPTUNE_API_TOKEN", ApiToken("http://store.example:8470", "s3cret").format())
     project = neptune.init_project(project="team.a/p-q", mode="offline")

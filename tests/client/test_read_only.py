@@ -13,8 +13,9 @@ import pytest_asyncio
 from client_helpers import rows
 
 import neptune_sync as neptune
-from neptune_sync import cli, daemon_control
+from neptune_sync import cli
 from neptune_sync.exceptions import MissingFieldError, NeptuneUserError
+from neptune_sync.wire.daemon import LOCK_FILE, daemon_running
 
 pytest.importorskip("neptune_sync_store")
 from neptune_sync_store.testing import running_store  # noqa: E402
@@ -91,12 +92,12 @@ def read_async_run(run_id: str) -> None:
 async def daemon_cleanup(isolated_data_dir):
     """Stop the daemon a test's run started (its pid is in the data dir's lock file)."""
     yield
-    lock = isolated_data_dir / daemon_control.LOCK_FILE
-    if not daemon_control.daemon_running(isolated_data_dir):
+    lock = isolated_data_dir / LOCK_FILE
+    if not daemon_running(isolated_data_dir):
         return
     os.kill(int(lock.read_text().split()[0]), signal.SIGTERM)
     deadline = time.monotonic() + 15
-    while daemon_control.daemon_running(isolated_data_dir):
+    while daemon_running(isolated_data_dir):
         assert time.monotonic() < deadline, "the daemon did not stop"
         await asyncio.sleep(0.05)
 
@@ -109,7 +110,7 @@ async def test_async_mode_starts_the_daemon_and_stop_waits_for_the_sync(
     async with running_store(tmp_path / "store") as store:
         monkeypatch.setenv("NEPTUNE_API_TOKEN", await store.token(PROJECT))
         run_id, waited = await asyncio.wait_for(asyncio.to_thread(log_async_and_stop), 60)
-        assert daemon_control.daemon_running(isolated_data_dir)
+        assert daemon_running(isolated_data_dir)
         await asyncio.wait_for(asyncio.to_thread(read_async_run, run_id), 60)
         assert waited < 30
 

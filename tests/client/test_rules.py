@@ -34,7 +34,7 @@ def fresh_warnings(monkeypatch):
 
 
 def ops_logged(run) -> int:
-    return run._sink.last_seq
+    return run._runlog.last_seq
 
 
 @pytest.mark.parametrize(

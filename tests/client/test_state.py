@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from neptune_sync.exceptions import FieldLimitExceededError, TypeConflictError
-from neptune_sync.oplog import ops as o
 from neptune_sync.state import FieldTree, artifact_hash, matching_relpaths
+from neptune_sync.wire import ops as o
 
 REF = o.FileRef("ab" * 32, 3, "f.txt", "txt")
 

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neptune_sync.exceptions import FieldLimitExceededError, TypeConflictError
-from neptune_sync.oplog import ops as o
 from neptune_sync.state import FieldTree
+from neptune_sync.wire import ops as o
 
 PATHS = ["a", "b", "a/x", "a/y", "a/x/deep", "c/d"]
 MAX_FIELDS = 4

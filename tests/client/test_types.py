@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from neptune_sync.debug_mode import DebugBlobs
 from neptune_sync.exceptions import NeptuneUserError
-from neptune_sync.memory import MemoryBlobStore
 from neptune_sync.types import File, StringifyValue, stringify_unsupported
 
 
 def stored(file: File) -> bytes:
-    blobs = MemoryBlobStore()
+    blobs = DebugBlobs()
     ref = file.store(blobs, "f")
     return blobs.open(ref.sha256).read()
 

@@ -124,14 +124,14 @@ def test_a_rule_warning_in_the_log_names_the_users_line(run, caplog):
     [(np.array([1.0, 2.0, 3.0]), "(3,)"), (np.zeros((2, 3, 5)), "(2, 3, 5)"), (np.zeros((1, 1, 1, 1)), "(1, 1, 1, 1)")],
 )
 def test_an_array_that_is_not_an_image_appended_says_what_to_do(run, value, shape):
-    seq = run._sink.last_seq
+    seq = run._runlog.last_seq
     with pytest.raises(ValueRuleError) as raised:
         run["x"].append(value)
     message = str(raised.value)
     assert raised.value.rule == "append-array" and raised.value.path == "x"
     assert f"'x': an ndarray of shape {shape} is not one point: use extend()" in message
     assert "File.as_image" not in message
-    assert run._sink.last_seq == seq and not run.exists("x")
+    assert run._runlog.last_seq == seq and not run.exists("x")
     run["x"].extend(value.ravel()[:3])  # the advice works
     assert run["x"].fetch_last() == float(value.ravel()[:3][-1])
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from compat_helpers import PROJECT, local_views, run_script, script_env, store_views
 
-from neptune_sync import daemon_control
+from neptune_sync.wire.daemon import LOCK_FILE, daemon_running
 
 pytest.importorskip("neptune_sync_store")
 from neptune_sync_store.testing import running_store  # noqa: E402
@@ -175,11 +175,11 @@ def test_scripts_run_offline_and_log_what_they_say(tmp_path):
 
 
 async def stop_daemon(data_dir: Path) -> None:
-    if not daemon_control.daemon_running(data_dir):
+    if not daemon_running(data_dir):
         return
-    os.kill(int((data_dir / daemon_control.LOCK_FILE).read_text().split()[0]), signal.SIGTERM)
+    os.kill(int((data_dir / LOCK_FILE).read_text().split()[0]), signal.SIGTERM)
     deadline = time.monotonic() + 15
-    while daemon_control.daemon_running(data_dir):
+    while daemon_running(data_dir):
         assert time.monotonic() < deadline, "the daemon did not stop"
         await asyncio.sleep(0.05)
 
@@ -197,7 +197,7 @@ async def test_scripts_against_a_store_and_the_daemon_sync_exactly_what_was_logg
         async with running_store(tmp_path / "store") as store:
             env = script_env(NEPTUNE_API_TOKEN=await store.token(PROJECT))
             await asyncio.wait_for(asyncio.to_thread(run_all, work, env), 300)
-            assert daemon_control.daemon_running(isolated_data_dir), "no script started the daemon"
+            assert daemon_running(isolated_data_dir), "no script started the daemon"
             expected = local_views()
             deadline = time.monotonic() + 60
             while (got := await store_views(store.storage, sorted(expected))) != expected:

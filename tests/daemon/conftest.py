@@ -23,9 +23,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).parent))  # readback_helpers
 sys.path.insert(0, str(Path(__file__).parents[1] / "store"))  # store_helpers (the server process)
 
-from neptune_sync.oplog import ops as o
-from neptune_sync.oplog.blobs import BlobStore
-from neptune_sync.oplog.framing import Entry
+from neptune_sync.oplog.blobs import RunBlobs
 from neptune_sync.oplog.layout import (
     RunIdentity,
     blobs_dir,
@@ -36,7 +34,9 @@ from neptune_sync.oplog.layout import (
 )
 from neptune_sync.oplog.reader import read_run
 from neptune_sync.oplog.writer import OpLogWriter
-from neptune_sync.protocol import PROTOCOL_HEADER, batch_request_decoder
+from neptune_sync.wire import ops as o
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import PROTOCOL_HEADER, batch_request_decoder
 from neptune_sync_store.storage import make_storage
 from neptune_sync_store.testing import running_store
 from neptune_syncd.config import DaemonConfig
@@ -73,7 +73,7 @@ class RunFactory:
         )
 
     def file_ref(self, run_path: Path, data: bytes, name: str = "f.bin") -> o.FileRef:
-        sha, size = BlobStore(blobs_dir(run_path)).put_bytes(data)
+        sha, size = RunBlobs(blobs_dir(run_path)).put_bytes(data)
         return o.FileRef(sha, size, name, name.rpartition(".")[2])
 
     def all_types(self, run_path: Path, points: int = 300, **kw: object) -> OpLogWriter:

@@ -10,8 +10,8 @@ import anyio
 
 from neptune_sync.cli import main
 from neptune_sync.oplog import layout
-from neptune_sync.oplog import ops as o
 from neptune_sync.replay import replay
+from neptune_sync.wire import ops as o
 
 
 def file_dict(ref: o.FileRef) -> dict:

@@ -13,14 +13,14 @@ import pytest
 
 import neptune_sync as neptune
 from neptune_sync.cli import main
-from neptune_sync.oplog import ops as o
 from neptune_sync.oplog.layout import iter_run_dirs
-from neptune_sync.protocol import RunInfo
+from neptune_sync.wire import ops as o
+from neptune_sync.wire.protocol import RunInfo
 from neptune_sync_store.blobs import partial_owner
 from neptune_sync_store.context import CONTEXT
 from neptune_sync_store.testing import running_store
 from neptune_syncd.sinks.http import HttpSink
-from neptune_syncd.state import read_quarantine
+from neptune_syncd.sync_state import read_quarantine
 
 PROJECT = "team/proj"
 RUN = RunInfo(PROJECT, "blob-run", "BLOB-1")  # whose project the sink uploads for

@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from neptune_sync.cli import main
-from neptune_sync.oplog import ops as o
+from neptune_sync.wire import ops as o
 from neptune_sync_store.testing import running_store
 
 PROJECT = "team/proj"
@@ -67,7 +67,7 @@ def test_sync_of_unknown_run_and_missing_token_exit_2(runs, capsys, monkeypatch)
 
 @pytest.mark.asyncio
 async def test_sync_with_the_store_down_gives_up_after_timeout_and_exits_1(runs, monkeypatch, capsys):
-    from neptune_sync.token import ApiToken
+    from neptune_sync.wire.token import ApiToken
 
     run = runs.create("offline")
     runs.all_types(run, points=10)

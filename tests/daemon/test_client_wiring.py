@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 import neptune_sync as neptune
-from neptune_sync.daemon_control import LOCK_FILE, daemon_running
+from neptune_sync.wire.daemon import LOCK_FILE, daemon_running
 from neptune_sync_store.testing import running_store
 
 PROJECT = "team/proj"

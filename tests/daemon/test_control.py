@@ -10,22 +10,16 @@ import time
 import msgspec
 import pytest
 
-from neptune_sync.daemon_control import (
-    RunSyncState,
-    WriterState,
-    daemon_running,
-    pending_ops,
-    read_state,
-    try_lock,
-    wait_synced,
-)
-from neptune_syncd import state
+from neptune_sync.daemon_control import pending_ops, wait_synced
+from neptune_sync.wire.daemon import daemon_running, try_lock
+from neptune_sync.wire.sync_state import RunSyncState, WriterState, read_state
+from neptune_syncd import sync_state
 from neptune_syncd.config import load_config
 from neptune_syncd.notify import Notifier
 
 
 def write_acked(run, writer_id, seq):
-    state.save(run, RunSyncState(writers={writer_id: WriterState(acked_seq=seq)}))
+    sync_state.save(run, RunSyncState(writers={writer_id: WriterState(acked_seq=seq)}))
 
 
 def test_wait_synced_returns_when_acked_or_times_out(runs):

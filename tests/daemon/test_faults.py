@@ -7,12 +7,12 @@ import anyio
 import msgspec
 import pytest
 
-from neptune_sync.oplog import ops as o
+from neptune_sync.wire import ops as o
 from neptune_sync_store.context import CONTEXT
 from neptune_syncd.notify import Notifier
 from neptune_syncd.service import Service
 from neptune_syncd.sinks.http import HttpSink
-from neptune_syncd.state import read_quarantine
+from neptune_syncd.sync_state import read_quarantine
 
 POINTS = 2000
 

@@ -9,10 +9,10 @@ import anyio
 import pytest
 
 from neptune_sync.cli import main
-from neptune_sync.daemon_control import read_state
 from neptune_sync.oplog import framing as fr
 from neptune_sync.oplog.layout import segments_dir
 from neptune_sync.oplog.reader import read_run, segment_files
+from neptune_sync.wire.sync_state import read_state
 from neptune_sync_store.testing import running_store
 from neptune_syncd.notify import Notifier
 from neptune_syncd.service import Service

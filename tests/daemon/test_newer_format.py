@@ -8,9 +8,10 @@ import struct
 import anyio
 import pytest
 
-from neptune_sync.oplog import ops
+from neptune_sync.oplog import framing as fr
 from neptune_sync.oplog.layout import RunIdentity, claim_identity, run_dir, run_key_for, segments_dir
 from neptune_sync.oplog.writer import OpLogWriter
+from neptune_sync.wire import ops
 from neptune_syncd.config import DaemonConfig
 from neptune_syncd.service import Service
 from neptune_syncd.sinks.memory import MemorySink, MemoryStore
@@ -32,10 +33,10 @@ def make_run(root, name: str):
 
 @pytest.mark.asyncio
 async def test_a_newer_format_segment_stops_its_writer_and_the_other_runs_still_sync(tmp_path):
-    _, newer = make_run(tmp_path, "newer")
+    newer_key, newer = make_run(tmp_path, "newer")
     (segment,) = segments_dir(newer).glob("*.seg")
     data = bytearray(segment.read_bytes())
-    struct.pack_into("<H", data, 8, 2)  # format version 2
+    struct.pack_into("<H", data, 8, max(fr.READABLE_VERSIONS) + 1)  # a format version no reader here knows
     segment.write_bytes(bytes(data))
     healthy_key, _ = make_run(tmp_path, "healthy")
     store = MemoryStore()
@@ -46,3 +47,4 @@ async def test_a_newer_format_segment_stops_its_writer_and_the_other_runs_still_
         await service.run()
     assert scope.cancelled_caught, "the daemon stopped by itself"
     assert store.values(healthy_key) == {"params/x": ("int", 1)}
+    assert not store.values(newer_key)

@@ -12,12 +12,12 @@ import msgspec
 import pytest
 
 from neptune_sync.cli import main
-from neptune_sync.oplog import ops as o
+from neptune_sync.wire import ops as o
 from neptune_sync_store.testing import running_store
 from neptune_syncd.notify import Notifier
 from neptune_syncd.service import Service
 from neptune_syncd.sinks.http import HttpSink
-from neptune_syncd.state import read_quarantine
+from neptune_syncd.sync_state import read_quarantine
 
 PROJECT = "team/proj"
 

@@ -6,9 +6,9 @@ import email.utils
 
 import pytest
 
-from neptune_sync.oplog import ops as o
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import OpConflict
+from neptune_sync.wire import ops as o
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import OpConflict
 from neptune_syncd.batching import Batch, BatchPolicy, entry_bytes, split, trim
 from neptune_syncd.conflicts import CONFLICTS_FIELD, audit, coerce, resolve
 from neptune_syncd.retry import Backoff, classify_status, parse_retry_after, suspects_batch

@@ -10,9 +10,10 @@ import socket
 import anyio
 import pytest
 
-from neptune_sync.daemon_control import LOCK_FILE, daemon_running, ensure_daemon
-from neptune_sync.oplog import ops as o
-from neptune_sync.token import ApiToken
+from neptune_sync.daemon_control import ensure_daemon
+from neptune_sync.wire import ops as o
+from neptune_sync.wire.daemon import LOCK_FILE, daemon_running
+from neptune_sync.wire.token import ApiToken
 from neptune_sync_store.testing import running_store
 
 PROJECT = "team/proj"

@@ -11,10 +11,10 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neptune_sync.oplog import ops as o
 from neptune_sync.oplog.layout import RunIdentity, claim_identity, run_dir, segments_dir
 from neptune_sync.oplog.reader import read_run
 from neptune_sync.oplog.writer import OpLogWriter
+from neptune_sync.wire import ops as o
 from neptune_syncd.batching import BatchPolicy
 from neptune_syncd.config import DaemonConfig
 from neptune_syncd.gate import ProjectGate

@@ -9,17 +9,17 @@ import anyio
 import msgspec
 import pytest
 
-from neptune_sync.daemon_control import read_state
 from neptune_sync.exceptions import AuthError
 from neptune_sync.oplog import framing as fr
-from neptune_sync.oplog import ops as o
 from neptune_sync.oplog.reader import SegmentReader, segment_files
 from neptune_sync.rules import REFUSED_FIELD
+from neptune_sync.wire import ops as o
+from neptune_sync.wire.sync_state import read_state
 from neptune_syncd.batching import BatchPolicy
 from neptune_syncd.gate import ProjectGate
 from neptune_syncd.replicator import Replicator
 from neptune_syncd.sinks.memory import MemorySink, MemoryStore
-from neptune_syncd.state import read_quarantine
+from neptune_syncd.sync_state import read_quarantine
 
 
 def replicator(run_path, store, config, **kw):

@@ -17,8 +17,8 @@ import pytest
 from aiohttp import web
 from store_helpers import start_server, stop
 
-from neptune_sync.oplog import ops as o
-from neptune_sync_store.blobstore.s3 import part_size
+from neptune_sync.wire import ops as o
+from neptune_sync_store.blob_backends.s3 import part_size
 from neptune_sync_store.storage import make_storage
 from neptune_sync_store.testing import reachable_postgres
 from neptune_syncd.batching import BatchPolicy

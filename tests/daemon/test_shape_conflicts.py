@@ -15,9 +15,9 @@ from readback_helpers import Hidden, read_back, sync
 
 from neptune_sync import rules
 from neptune_sync.cli import main
-from neptune_sync.oplog import ops as o
+from neptune_sync.wire import ops as o
 from neptune_sync_store.testing import running_store
-from neptune_syncd import state as sync_state
+from neptune_syncd import sync_state
 
 PROJECT = "team/proj"
 

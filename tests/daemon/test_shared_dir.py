@@ -88,8 +88,8 @@ def shared_dir():
 SYNC_AS_NOBODY = """
 import os, sys
 import neptune_sync.cli, neptune_syncd.__main__, neptune_syncd.oneshot, neptune_syncd.sinks.http
-import neptune_syncd.replicator, neptune_syncd.report, neptune_syncd.state, encodings.idna
-import anyio._backends._asyncio, neptune_syncd.config, neptune_sync.token, concurrent.futures.thread
+import neptune_syncd.replicator, neptune_syncd.report, neptune_syncd.sync_state, encodings.idna
+import anyio._backends._asyncio, neptune_syncd.config, neptune_sync.wire.token, concurrent.futures.thread
 import concurrent.futures.process, aiohttp.payload, json
 os.setgroups([])
 os.setgid(65534)
@@ -146,7 +146,7 @@ DAEMON_AS_NOBODY = SYNC_AS_NOBODY.replace(
 
 @pytest.mark.asyncio
 async def test_the_daemon_names_an_unreadable_blob_and_recovers_once_it_is_readable(shared_dir, runs):
-    from neptune_sync.daemon_control import read_state
+    from neptune_sync.wire.sync_state import read_state
     from neptune_sync_store.testing import running_store
 
     data_dir, home = shared_dir / "data", shared_dir / "home"

@@ -9,8 +9,8 @@ import anyio
 import pytest
 
 from neptune_sync.cli import main
-from neptune_sync.daemon_control import read_state
-from neptune_sync.oplog import ops as o
+from neptune_sync.wire import ops as o
+from neptune_sync.wire.sync_state import read_state
 from neptune_sync_store.context import CONTEXT
 from neptune_sync_store.testing import running_store
 

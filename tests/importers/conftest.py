@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from neptune_sync.oplog import layout
-from neptune_sync.oplog import ops as o
-from neptune_sync.oplog.blobs import BlobStore
+from neptune_sync.oplog.blobs import RunBlobs
 from neptune_sync.oplog.reader import read_run
+from neptune_sync.wire import ops as o
 
 T0 = 1_790_000_000.0
 
@@ -129,7 +129,7 @@ def log_view(isolated_data_dir: Path) -> LogView:
 
 def replay(run_path: Path, log: list) -> dict[str, object]:
     """The state a log describes: path -> value (series: list of (step, value); files: bytes)."""
-    blobs = BlobStore(layout.blobs_dir(run_path))
+    blobs = RunBlobs(layout.blobs_dir(run_path))
     state: dict[str, object] = {}
 
     def content(ref: o.FileRef) -> bytes:

@@ -14,11 +14,11 @@ import anyio
 import pytest
 
 from neptune_sync.cli import main
-from neptune_sync.daemon_control import read_state
 from neptune_sync.oplog.layout import read_identity, segments_dir
 from neptune_sync.oplog.reader import read_run
-from neptune_sync.protocol import RunInfo
 from neptune_sync.store_client import StoreClient
+from neptune_sync.wire.protocol import RunInfo
+from neptune_sync.wire.sync_state import read_state
 from neptune_sync_store.testing import running_store
 from neptune_syncd.config import DaemonConfig
 from neptune_syncd.notify import Notifier

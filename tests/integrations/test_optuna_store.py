@@ -14,8 +14,8 @@ optuna = pytest.importorskip("optuna")
 from integration_helpers import PROJECT, load_daemon_helpers  # noqa: E402
 
 import neptune_sync  # noqa: E402
-from neptune_sync.daemon_control import LOCK_FILE, daemon_running  # noqa: E402
 from neptune_sync.integrations.optuna import NeptuneCallback  # noqa: E402
+from neptune_sync.wire.daemon import LOCK_FILE, daemon_running  # noqa: E402
 from neptune_sync_store.testing import running_store  # noqa: E402
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from neptune_sync.exceptions import CorruptRecordError
 from neptune_sync.oplog import framing as fr
-from neptune_sync.oplog import ops
 from neptune_sync.oplog.reader import SegmentReader, segment_files
 from neptune_sync.oplog.writer import OpLogWriter
+from neptune_sync.wire import ops
 
 
 def new_writer(segments_dir: Path, **kwargs) -> OpLogWriter:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from neptune_sync.oplog import ops
+from neptune_sync.wire import ops
 
 T0 = 1_700_000_000.0
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)

@@ -8,8 +8,8 @@ The workload comes in blocks of 64 seqs, as a training loop logs: a run of point
 
 from __future__ import annotations
 
-from neptune_sync.oplog import ops
 from neptune_sync.oplog.writer import OpLogWriter
+from neptune_sync.wire import ops
 
 T0 = 1_700_000_000.0
 BLOCK = 64

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from neptune_sync.oplog.blobs import BlobStore
+from neptune_sync.oplog.blobs import RunBlobs
 
 
 def _files(root: Path) -> list[Path]:
@@ -19,7 +19,7 @@ def _files(root: Path) -> list[Path]:
 
 
 def test_identical_content_is_stored_once_under_its_sha256(tmp_path):
-    store = BlobStore(tmp_path / "blobs")
+    store = RunBlobs(tmp_path / "blobs")
     data = b"weights" * 1000
     first = store.put_bytes(data)
     assert store.put_stream(io.BytesIO(data)) == first == (hashlib.sha256(data).hexdigest(), len(data))
@@ -29,7 +29,7 @@ def test_identical_content_is_stored_once_under_its_sha256(tmp_path):
 
 
 def test_a_stream_larger_than_a_chunk_is_hashed_whole(tmp_path):
-    store = BlobStore(tmp_path / "blobs")
+    store = RunBlobs(tmp_path / "blobs")
     data = bytes(range(256)) * (3 * 4096 + 7)  # about 3 MiB: several chunks
     sha, size = store.put_stream(io.BytesIO(data))
     assert (sha, size) == (hashlib.sha256(data).hexdigest(), len(data))
@@ -37,7 +37,7 @@ def test_a_stream_larger_than_a_chunk_is_hashed_whole(tmp_path):
 
 
 def test_a_failing_stream_leaves_neither_a_blob_nor_a_temporary_file(tmp_path):
-    store = BlobStore(tmp_path / "blobs")
+    store = RunBlobs(tmp_path / "blobs")
 
     def chunks():
         yield b"partial content"
@@ -50,12 +50,12 @@ def test_a_failing_stream_leaves_neither_a_blob_nor_a_temporary_file(tmp_path):
 
 _SLOW_PUT = """
 import sys, time
-from neptune_sync.oplog.blobs import BlobStore
+from neptune_sync.oplog.blobs import RunBlobs
 def chunks():
     while True:
         yield b"x" * 4096
         time.sleep(0.001)
-BlobStore(sys.argv[1]).put_chunks(chunks())
+RunBlobs(sys.argv[1]).put_chunks(chunks())
 """
 
 
@@ -72,16 +72,16 @@ def test_a_put_killed_midway_leaves_at_most_a_temporary_file(tmp_path):
         proc.wait(timeout=10)
     left = _files(root)
     assert len(left) == 1 and left[0].name.startswith(".") and left[0].name.endswith(".tmp")
-    store = BlobStore(root)
+    store = RunBlobs(root)
     sha, _ = store.put_bytes(b"after the crash")
     assert store.has(sha) and store.path_of(sha).read_bytes() == b"after the crash"
 
 
 _PUT = """
 import sys
-from neptune_sync.oplog.blobs import BlobStore
+from neptune_sync.oplog.blobs import RunBlobs
 for _ in range(50):
-    BlobStore(sys.argv[1]).put_bytes(bytes(range(256)) * 4000)
+    RunBlobs(sys.argv[1]).put_bytes(bytes(range(256)) * 4000)
 """
 
 
@@ -91,5 +91,5 @@ def test_processes_storing_the_same_content_at_once_leave_one_whole_blob(tmp_pat
     for proc in procs:
         assert proc.wait(timeout=60) == 0
     data = bytes(range(256)) * 4000
-    assert _files(root) == [BlobStore(root).path_of(hashlib.sha256(data).hexdigest())]
+    assert _files(root) == [RunBlobs(root).path_of(hashlib.sha256(data).hexdigest())]
     assert _files(root)[0].read_bytes() == data

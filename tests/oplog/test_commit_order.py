@@ -10,7 +10,7 @@ from pathlib import Path
 from oplog_helpers import new_writer
 
 from neptune_sync.oplog import framing as fr
-from neptune_sync.oplog import ops
+from neptune_sync.wire import ops
 
 
 class WatchedMap(mmap.mmap):

@@ -27,8 +27,8 @@ from oplog_strategies import T0
 from oplog_workload import check_records
 
 from neptune_sync.exceptions import LoggingDisabledError
-from neptune_sync.oplog import ops
 from neptune_sync.oplog.reader import SegmentReader, segment_files
+from neptune_sync.wire import ops
 
 HERE = Path(__file__).parent
 

@@ -24,8 +24,8 @@ from oplog_strategies import T0, write_calls
 
 from neptune_sync.exceptions import LoggingDisabledError, UnknownOperationError
 from neptune_sync.oplog import framing as fr
-from neptune_sync.oplog import ops
 from neptune_sync.oplog.reader import SegmentReader, read_run
+from neptune_sync.wire import ops
 
 HERE = Path(__file__).parent
 
@@ -211,7 +211,7 @@ import resource, signal, sys
 sys.path.insert(0, sys.argv[1])
 from oplog_helpers import new_writer
 from neptune_sync.exceptions import LoggingDisabledError
-from neptune_sync.oplog import ops
+from neptune_sync.wire import ops
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000))
 writer = new_writer(sys.argv[2], durability="buffered", segment_size=8192)

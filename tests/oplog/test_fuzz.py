@@ -12,7 +12,7 @@ from oplog_helpers import read_segment
 
 from neptune_sync.exceptions import UnknownOperationError
 from neptune_sync.oplog import framing as fr
-from neptune_sync.oplog import ops
+from neptune_sync.wire import ops
 
 bodies = st.builds(
     lambda kind, seq, rest: fr.PRELUDE.pack(kind, 0, seq, 1e9) + rest,

@@ -20,8 +20,8 @@ from oplog_helpers import new_writer
 
 from neptune_sync.exceptions import CorruptRecordError, MissingRecordsError
 from neptune_sync.oplog import framing as fr
-from neptune_sync.oplog import ops
 from neptune_sync.oplog.reader import read_run, segment_files
+from neptune_sync.wire import ops
 
 SEGMENT = 16 << 10  # about 900 points a segment: a log of many segments
 

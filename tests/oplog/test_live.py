@@ -14,8 +14,8 @@ from oplog_strategies import T0
 from oplog_workload import check_records
 
 from neptune_sync.oplog import framing as fr
-from neptune_sync.oplog import ops
 from neptune_sync.oplog.reader import SegmentReader
+from neptune_sync.wire import ops
 
 CHILD = Path(__file__).with_name("oplog_child.py")
 

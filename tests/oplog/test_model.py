@@ -15,8 +15,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from oplog_helpers import assert_same_records, new_writer, read_writers, records_of
 from oplog_strategies import T0, ModelLogger, paths, points, single_ops
 
-from neptune_sync.oplog import ops
 from neptune_sync.oplog.points import MAX_POINTS_PER_FRAME
+from neptune_sync.wire import ops
 
 
 class WriterMachine(RuleBasedStateMachine):

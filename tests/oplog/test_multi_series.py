@@ -6,10 +6,10 @@ import pytest
 
 from neptune_sync.exceptions import CorruptRecordError
 from neptune_sync.oplog import framing as fr
-from neptune_sync.oplog import ops
 from neptune_sync.oplog.points import MAX_TABLE_PATHS
 from neptune_sync.oplog.reader import SegmentReader, read_run, segment_files
 from neptune_sync.oplog.writer import OpLogWriter
+from neptune_sync.wire import ops
 
 T0 = 1_700_000_000.0
 

@@ -11,7 +11,7 @@ import pytest
 from registry_helpers import MODEL
 
 import neptune_sync as neptune
-from neptune_sync import daemon_control
+from neptune_sync.wire.daemon import LOCK_FILE, daemon_running
 
 
 @pytest.fixture
@@ -19,12 +19,12 @@ def daemon(isolated_data_dir, monkeypatch):
     """Let containers start the daemon; stop it afterwards (its pid is in the data dir's lock file)."""
     monkeypatch.delenv("NEPTUNE_SYNC_NO_DAEMON", raising=False)
     yield
-    if not daemon_control.daemon_running(isolated_data_dir):
+    if not daemon_running(isolated_data_dir):
         return
-    lock = isolated_data_dir / daemon_control.LOCK_FILE
+    lock = isolated_data_dir / LOCK_FILE
     os.kill(int(lock.read_text().split()[0]), signal.SIGTERM)
     deadline = time.monotonic() + 15
-    while daemon_control.daemon_running(isolated_data_dir):
+    while daemon_running(isolated_data_dir):
         assert time.monotonic() < deadline, "the daemon did not stop"
         time.sleep(0.05)
 

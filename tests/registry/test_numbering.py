@@ -15,17 +15,16 @@ import pytest
 from registry_helpers import MODEL, PROJECT, machine, sync
 
 import neptune_sync as neptune
-from neptune_sync.daemon_control import read_state
 from neptune_sync.oplog import layout
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.oplog.ops import AssignFloat
-from neptune_sync.protocol import (
+from neptune_sync.wire.ops import AssignFloat, Entry
+from neptune_sync.wire.protocol import (
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
     BatchRequest,
     RunInfo,
     batch_request_encoder,
 )
+from neptune_sync.wire.sync_state import read_state
 
 OTHER = "REGIST-OTHER"
 

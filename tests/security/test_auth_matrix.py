@@ -13,8 +13,8 @@ import pytest
 import pytest_asyncio
 from store_helpers import TIMEOUT, encode, floats, request, sha
 
-from neptune_sync.protocol import RunInfo
-from neptune_sync.token import hash_secret, secret_of
+from neptune_sync.wire.protocol import RunInfo
+from neptune_sync.wire.token import hash_secret, secret_of
 from neptune_sync_store.context import CONTEXT
 from neptune_sync_store.storage.access import TOKEN_ID_CHARS
 

@@ -14,7 +14,7 @@ import pytest_asyncio
 import yarl
 from store_helpers import TIMEOUT, encode, floats, request, sha
 
-from neptune_sync.protocol import RunInfo
+from neptune_sync.wire.protocol import RunInfo
 from neptune_sync_store.context import CONTEXT
 from neptune_sync_store.testing import running_store
 

@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 from store_helpers import TIMEOUT, auth, encode, request, sha
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import RunInfo
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import RunInfo
 from neptune_sync_store.context import CONTEXT
 
 pytestmark = pytest.mark.asyncio

@@ -16,12 +16,12 @@ import pytest
 from store_helpers import CLI, TIMEOUT, start_server, stop
 
 from neptune_sync.exceptions import StoreError
-from neptune_sync.protocol import RunInfo
 from neptune_sync.store_client import StoreClient
 from neptune_sync.tls import CA_FILE_ENV
+from neptune_sync.wire.protocol import RunInfo
+from neptune_sync_store.config import StoreConfig
 from neptune_sync_store.context import CONTEXT
 from neptune_sync_store.server import serve, tls_context
-from neptune_sync_store.settings import StoreSettings
 from neptune_syncd.sinks.http import HttpSink
 
 PROJECT = "team/proj"
@@ -89,7 +89,7 @@ def pki(tmp_path_factory) -> dict[str, Path]:
 async def test_clients_verify_the_store_certificate(pki, tmp_path, monkeypatch):
     monkeypatch.delenv(CA_FILE_ENV, raising=False)
     tls = tls_context(str(pki["cert"]), str(pki["key"]))
-    async with serve(StoreSettings(tmp_path / "store"), tls=tls) as store:
+    async with serve(StoreConfig(tmp_path / "store"), tls=tls) as store:
         assert store.url.startswith("https://127.0.0.1:")
         with_ca = await store.token(PROJECT, ca=pki["ca"].read_text())
         without = await store.token(PROJECT)
@@ -178,14 +178,14 @@ async def test_security_headers_and_no_cors(store):
 
 @pytest.mark.asyncio
 async def test_the_data_directory_and_database_are_private(store):
-    data = store.app[CONTEXT].settings.data_dir
+    data = store.app[CONTEXT].config.data_dir
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     for name in ("store.sqlite3", "store.sqlite3-wal"):
         assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name
     old = os.umask(0)
     try:  # even under a permissive umask
-        async with serve(StoreSettings(data.parent / "open")) as other:
-            path = other.app[CONTEXT].settings.data_dir
+        async with serve(StoreConfig(data.parent / "open")) as other:
+            path = other.app[CONTEXT].config.data_dir
             assert stat.S_IMODE(path.stat().st_mode) == 0o700
             assert stat.S_IMODE((path / "store.sqlite3").stat().st_mode) == 0o600
     finally:

@@ -11,7 +11,7 @@ import pytest
 from store_helpers import TIMEOUT, auth
 
 from neptune_sync.cli import main
-from neptune_sync.token import hash_secret, secret_of
+from neptune_sync.wire.token import hash_secret, secret_of
 from neptune_sync_store.auth import USED_EVERY
 from neptune_sync_store.context import CONTEXT
 from neptune_sync_store.testing import running_store
@@ -153,7 +153,7 @@ async def test_last_used_is_written_at_most_once_a_minute(store, monkeypatch):
 async def test_the_projects_listing_follows_the_grants(store):
     from store_helpers import encode, floats, request
 
-    from neptune_sync.protocol import RunInfo
+    from neptune_sync.wire.protocol import RunInfo
 
     writer = await store.token(["ws/a", "ws/b", "other/c"], ["write"])
     async with aiohttp.ClientSession() as s:

@@ -20,9 +20,9 @@ import aiohttp
 import msgspec
 import pytest
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import (
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import (
     BatchRequest,
     BatchResponse,
     RunInfo,

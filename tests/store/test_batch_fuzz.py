@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from store_helpers import PROJECT, reachable_pg, sha
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import BatchRequest, FieldValue, RunInfo, RunsTable, batch_request_encoder
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import BatchRequest, FieldValue, RunInfo, RunsTable, batch_request_encoder
 from neptune_sync_store.testing import running_store
 
 BLOB = b"fuzz blob"

@@ -1,4 +1,4 @@
-"""The blob backend contract (neptune_sync_store/blobstore/__init__.py), one suite run on the local
+"""The blob backend contract (neptune_sync_store/blob_backends/__init__.py), one suite run on the local
 directory backend and on the S3 backend against a real S3 API server (SeaweedFS) on loopback.
 
 The model is the bytes themselves and hashlib: a blob is visible exactly when its whole content was
@@ -19,8 +19,8 @@ import uuid
 import pytest
 import pytest_asyncio
 
-from neptune_sync_store.blobstore import make_blob_backend
-from neptune_sync_store.blobstore.s3 import part_size
+from neptune_sync_store.blob_backends import make_blob_backend
+from neptune_sync_store.blob_backends.s3 import part_size
 from neptune_sync_store.errors import Conflict, NotFound, RequestError, Unprocessable
 
 pytestmark = pytest.mark.asyncio

@@ -18,12 +18,12 @@ import pytest_asyncio
 from store_helpers import PROJECT, TIMEOUT, auth, encode, request, require_pg, sha
 
 from neptune_sync.cli import main
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import RunInfo
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import RunInfo
+from neptune_sync_store.blob_backends.s3 import part_size
 from neptune_sync_store.blobgc import BlobLock, collect
 from neptune_sync_store.blobs import partial_owner
-from neptune_sync_store.blobstore.s3 import part_size
 from neptune_sync_store.context import CONTEXT
 from neptune_sync_store.testing import running_store
 
@@ -59,7 +59,7 @@ async def held(store, digest: str) -> bool:
 
 def gc_of(store, **kwargs):  # type: ignore[no-untyped-def]
     ctx = store.app[CONTEXT]
-    return collect(ctx.storage, ctx.blobs, lock=BlobLock(ctx.settings.gc_lock), **kwargs)
+    return collect(ctx.storage, ctx.blobs, lock=BlobLock(ctx.config.gc_lock), **kwargs)
 
 
 @pytest_asyncio.fixture(
@@ -105,7 +105,7 @@ async def test_collection_keeps_referenced_and_recent_blobs(gc_store):
         )
         await reference(s, store, token, "c", ops.LogFiles("s", (ops.FilePoint(0.0, ref(kept_series), 1.0),)))
     blobs = store.app[CONTEXT].blobs
-    ttl = store.app[CONTEXT].settings.partial_ttl
+    ttl = store.app[CONTEXT].config.partial_ttl
     soon = await gc_of(store, partial_ttl=ttl)  # everything was touched just now
     assert soon.blobs == [] and soon.kept_recent == 1 and soon.kept_referenced == 3
     dry = await gc_of(store, partial_ttl=ttl, dry_run=True, now=time.time() + LATER)
@@ -142,7 +142,7 @@ async def test_a_commit_holding_the_lock_is_never_collected(store):
     data = os.urandom(500)
     async with aiohttp.ClientSession() as s:
         assert await put(s, store, token, data) == 201
-    lock = BlobLock(store.app[CONTEXT].settings.gc_lock)
+    lock = BlobLock(store.app[CONTEXT].config.gc_lock)
     async with lock.shared():  # an upload committing right now
         task = asyncio.create_task(gc_of(store, grace=60, partial_ttl=86_400, now=time.time() + LATER))
         await asyncio.sleep(0.3)
@@ -157,7 +157,7 @@ async def test_gc_command_beside_a_running_store(store, capsys):
     data = os.urandom(100)
     async with aiohttp.ClientSession() as s:
         assert await put(s, store, token, data) == 201
-    data_dir = str(store.app[CONTEXT].settings.data_dir)
+    data_dir = str(store.app[CONTEXT].config.data_dir)
     code = await anyio.to_thread.run_sync(main, ["server", "gc", "--data", data_dir, "--grace", "0"])
     assert code == 0
     assert "deleted 1 unreferenced blobs (100 bytes)" in capsys.readouterr().out

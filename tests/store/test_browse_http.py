@@ -9,9 +9,9 @@ import pytest
 import pytest_asyncio
 from store_helpers import PROJECT, RUN, TIMEOUT, auth, floats, post_batch, put_blob, request, sha
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import RunInfo
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import RunInfo
 
 pytestmark = pytest.mark.asyncio
 HTML = b"<html><script>alert(1)</script><b>report</b></html>"

@@ -12,9 +12,9 @@ import random
 import pytest
 from store_helpers import PROJECT, RUN, request, sample_entries
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import RunInfo
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import RunInfo
 from neptune_sync_store.query import TableQuery
 
 pytestmark = pytest.mark.asyncio

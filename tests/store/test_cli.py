@@ -13,7 +13,7 @@ import pytest
 from store_helpers import CLI, start_server, stop
 
 from neptune_sync.store_client import StoreClient
-from neptune_sync.token import parse_token
+from neptune_sync.wire.token import parse_token
 
 
 def test_server_prints_its_url_serves_and_stops_cleanly_on_sigterm(tmp_path):

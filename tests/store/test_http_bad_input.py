@@ -8,9 +8,9 @@ import pytest
 import pytest_asyncio
 from store_helpers import PROJECT, RUN, TIMEOUT, auth, encode, post_batch, post_raw, request, sha
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import BatchRequest, RunInfo
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import BatchRequest, RunInfo
 from neptune_sync_store.context import CONTEXT
 from neptune_sync_store.testing import running_store
 

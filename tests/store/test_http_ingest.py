@@ -22,9 +22,9 @@ from store_helpers import (
     until,
 )
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import PROTOCOL_HEADER, AckResponse, OpConflict
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import PROTOCOL_HEADER, AckResponse, OpConflict
 from neptune_sync_store.context import CONTEXT
 from neptune_sync_store.testing import running_store
 

@@ -7,7 +7,7 @@ import sys
 
 PROBE = """
 import sys
-import neptune_sync.protocol, neptune_sync.store_client, neptune_sync.token
+import neptune_sync.wire.protocol, neptune_sync.store_client, neptune_sync.wire.token
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("aiohttp", "asyncpg", "neptune_sync_store", "asyncio"))
 print(",".join(heavy))
 """

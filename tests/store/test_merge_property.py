@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from merge_model import content
 from store_helpers import dumped_content, request, require_pg
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
 from neptune_sync_store.storage import make_storage
 from neptune_sync_store.storage.sqlite import SCHEMA, apply_batch, dump_database
 

@@ -19,10 +19,10 @@ import pytest
 from merge_model import content
 from store_helpers import dumped_content, request
 
-from neptune_sync.oplog import ops as o
 from neptune_sync.oplog.reader import read_run
 from neptune_sync.oplog.writer import OpLogWriter
 from neptune_sync.replay import replay
+from neptune_sync.wire import ops as o
 from neptune_sync_store.storage.sqlite import SCHEMA, apply_batch, dump_database
 
 REF = o.FileRef("a" * 64, 3, "x.bin", "bin")

@@ -9,11 +9,11 @@ import aiohttp
 import pytest
 from store_helpers import PROJECT, post_batch, put_blob, sha
 
-from neptune_sync.oplog import ops
 from neptune_sync.oplog.reader import read_run
 from neptune_sync.oplog.writer import OpLogWriter
-from neptune_sync.protocol import BatchRequest, RunInfo
 from neptune_sync.store_client import StoreClient
+from neptune_sync.wire import ops
+from neptune_sync.wire.protocol import BatchRequest, RunInfo
 
 pytestmark = pytest.mark.asyncio
 RUN = RunInfo(PROJECT, "oplog-run", "OPLOG-1")

@@ -6,9 +6,9 @@ import math
 
 from store_helpers import floats
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import OpConflict
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import OpConflict
 from neptune_sync_store.plan import FieldState, plan_batch
 
 

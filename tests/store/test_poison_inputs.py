@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 from store_helpers import PROJECT, RUN, encode, post_raw, put_blob, request, sha
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import BatchResponse, RunInfo
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import BatchResponse, RunInfo
 
 pytestmark = pytest.mark.asyncio
 

@@ -11,10 +11,10 @@ import pytest_asyncio
 from store_helpers import PROJECT, RUN, floats, post_batch, put_blob, request, sample_entries
 
 from neptune_sync.exceptions import AuthError, MissingFieldError, StoreError
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import RunInfo
 from neptune_sync.store_client import StoreClient
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import RunInfo
 
 pytestmark = pytest.mark.asyncio
 

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from store_helpers import request
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
 from neptune_sync_store.storage.sqlite import SCHEMA, apply_batch, dump_database
 
 PATHS = st.sampled_from(["a", "b", "s/x"])

@@ -11,11 +11,11 @@ import asyncpg
 import pytest
 from store_helpers import PROJECT, RUN, TIMEOUT, auth, request, sha
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import RunInfo
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import RunInfo
 from neptune_sync_store.auth import SCOPES, TokenAuth
-from neptune_sync_store.blobstore.local import LocalBlobBackend
+from neptune_sync_store.blob_backends.local import LocalBlobBackend
 from neptune_sync_store.storage import make_storage, schema
 from neptune_sync_store.testing import running_store
 

@@ -8,9 +8,9 @@ import uuid
 import pytest
 from store_helpers import PROJECT, RUN, floats, request
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import OpConflict
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import OpConflict
 from neptune_sync_store.plan import Shape, plan_batch
 
 

@@ -8,9 +8,9 @@ import msgspec
 import pytest
 from store_helpers import PROJECT, RUN, floats, request, sample_entries, split_overlapping
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import OpConflict, RunInfo
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import OpConflict, RunInfo
 from neptune_sync_store.query import TableQuery
 
 pytestmark = pytest.mark.asyncio

@@ -17,9 +17,9 @@ from store_helpers import PROJECT, post_batch, put_blob, request, sha
 import neptune_sync as neptune
 from neptune_sync import cli, management
 from neptune_sync.exceptions import MetadataInconsistency, NeptuneInvalidQueryException
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import RunInfo
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import RunInfo
 
 pytestmark = pytest.mark.asyncio
 UTC = dt.timezone.utc

@@ -15,9 +15,9 @@ import re
 import pytest
 from store_helpers import PROJECT, request
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import RunInfo
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import RunInfo
 from neptune_sync_store.query import TableQuery, parse_nql
 
 pytestmark = pytest.mark.asyncio

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "store"))
 from store_helpers import start_server, stop  # noqa: E402
 from webapp_helpers import CHROMIUM, LAUNCH_ARGS, Site, seed_store  # noqa: E402
 
-from neptune_sync.token import secret_of  # noqa: E402
+from neptune_sync.wire.token import secret_of  # noqa: E402
 
 
 def _need_chromium() -> None:

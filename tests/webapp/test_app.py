@@ -10,9 +10,9 @@ import re
 import pytest
 from webapp_helpers import LIVE, LOSS_POINTS, MAIN, PROJECT, TABLE_RUNS, floats, post, shot, sign_in, until
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
 from neptune_sync.urls import project_url, run_url
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
 
 pytestmark = pytest.mark.browser
 RUNS = "#/p/ws%2Fproj/runs"

@@ -13,9 +13,9 @@ from pathlib import Path
 from PIL import Image
 from store_helpers import encode, request, sha
 
-from neptune_sync.oplog import ops
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import RunInfo
+from neptune_sync.wire import ops
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import RunInfo
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [

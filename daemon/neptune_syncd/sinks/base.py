@@ -3,7 +3,7 @@
 The store is the source of truth for what has been applied (:meth:`Sink.acked_seq`);
 :meth:`Sink.write_batch` is idempotent by sequence number, so sending a batch twice is harmless.
 Type conflicts and permanently refused entries come back as data in the
-:class:`~neptune_sync.protocol.BatchResponse`, not as exceptions.
+:class:`~neptune_sync.wire.protocol.BatchResponse`, not as exceptions.
 
 Errors (neptune_sync.exceptions): :class:`StoreUnavailableError` for anything worth retrying,
 :class:`AuthError` for 401 / 403, :class:`BatchRejectedError` when the whole batch is refused.
@@ -14,9 +14,8 @@ from __future__ import annotations
 import abc
 from pathlib import Path
 
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.oplog.ops import FileRef
-from neptune_sync.protocol import BatchResponse, RunInfo
+from neptune_sync.wire.ops import Entry, FileRef
+from neptune_sync.wire.protocol import BatchResponse, RunInfo
 
 
 class Sink(abc.ABC):

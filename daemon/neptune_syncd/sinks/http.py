@@ -17,9 +17,9 @@ import aiohttp
 import msgspec
 
 from neptune_sync.exceptions import AuthError, BatchRejectedError, StoreUnavailableError
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.oplog.ops import FileRef
-from neptune_sync.protocol import (
+from neptune_sync.tls import client_context
+from neptune_sync.wire.ops import Entry, FileRef
+from neptune_sync.wire.protocol import (
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
     AckResponse,
@@ -31,7 +31,6 @@ from neptune_sync.protocol import (
     batch_request_encoder,
     batch_response_decoder,
 )
-from neptune_sync.tls import client_context
 
 from ..retry import classify_status, parse_retry_after
 from .base import Sink

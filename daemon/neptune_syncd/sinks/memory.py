@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from neptune_sync.exceptions import BatchRejectedError
-from neptune_sync.oplog import ops as o
-from neptune_sync.oplog.framing import Entry
-from neptune_sync.protocol import BatchResponse, OpConflict, OpRejection, RunInfo
+from neptune_sync.wire import ops as o
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.protocol import BatchResponse, OpConflict, OpRejection, RunInfo
 
 from ..batching import trim
 from .base import Sink

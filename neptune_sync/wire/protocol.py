@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import msgspec
 
-from .oplog.framing import Entry
+from .ops import Entry
 
 PROTOCOL_VERSION = 1
 PROTOCOL_HEADER = "X-Neptune-Sync-Protocol"

@@ -7,11 +7,11 @@ import io
 from collections.abc import Iterable
 from typing import BinaryIO
 
-from .oplog.ops import FloatPoint, LogFloats, Op, op_point_count
 from .state import FieldTree
+from .wire.ops import FloatPoint, LogFloats, Op, op_point_count
 
 
-class MemoryWriter:
+class DebugWriter:
     """Applies every operation to a value-keeping FieldTree instead of writing it."""
 
     durability = "memory"
@@ -40,7 +40,7 @@ class MemoryWriter:
         self.closed = True
 
 
-class MemoryBlobStore:
+class DebugBlobs:
     """Blob contents by sha256, held in memory."""
 
     def __init__(self) -> None:

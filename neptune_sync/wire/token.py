@@ -17,7 +17,7 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from .exceptions import AuthError
+from ..exceptions import AuthError
 
 SECRET_PREFIX = "nss_"
 

@@ -22,7 +22,7 @@ def default_data_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class StoreSettings:
+class StoreConfig:
     """Where data lives and the limits that keep the server standing under load.
 
     Attributes:
@@ -64,8 +64,8 @@ class StoreSettings:
         return self.data_dir / ".gc.lock"
 
 
-def private_data_dir(settings: StoreSettings) -> None:
+def private_data_dir(config: StoreConfig) -> None:
     """Create the data directory readable by its owner only (the database and blobs live in it)."""
-    if not settings.data_dir.exists():
-        settings.data_dir.mkdir(mode=0o700, parents=True)
-        os.chmod(settings.data_dir, 0o700)  # mkdir's mode is masked by the umask
+    if not config.data_dir.exists():
+        config.data_dir.mkdir(mode=0o700, parents=True)
+        os.chmod(config.data_dir, 0o700)  # mkdir's mode is masked by the umask

@@ -159,6 +159,23 @@ Op = (
 ALL_OPS: tuple[type, ...] = Op.__args__  # type: ignore[attr-defined]
 
 
+class Entry(msgspec.Struct, array_like=True, frozen=True):
+    """One operation with its place in a writer's log: as read back from the log, as sent to the store.
+
+    ``seq`` is the sequence number of the operation, or of its first point for a series op; a
+    series op with n points occupies ``seq .. seq + n - 1``.
+    """
+
+    seq: int
+    ts: float
+    op: Op
+
+    @property
+    def last_seq(self) -> int:
+        points = getattr(self.op, "points", None)
+        return self.seq + (len(points) - 1 if points else 0)
+
+
 class FieldType:
     """Names of field types, as neptune 1.x names its attribute types."""
 

@@ -1,4 +1,4 @@
-"""Writing a run's sync state and quarantine file (the format is in neptune_sync.daemon_control).
+"""Writing a run's sync state file (its format: neptune_sync.wire.sync_state) and quarantine file.
 
 Both live in the run's ``sync/`` directory, which only the daemon writes. The state file is
 replaced atomically; the quarantine file is append-only JSON lines, one refused op each, with
@@ -14,9 +14,10 @@ from pathlib import Path
 
 import msgspec
 
-from neptune_sync.daemon_control import QUARANTINE_FILE, RunSyncState, read_state, state_path
-from neptune_sync.oplog.framing import Entry
+from neptune_sync.wire.ops import Entry
+from neptune_sync.wire.sync_state import RunSyncState, read_state, state_path
 
+QUARANTINE_FILE = "quarantine.jsonl"
 MAX_LISTED = 100  # conflicts / damage kept in the state file (the quarantine file keeps all)
 
 

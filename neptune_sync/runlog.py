@@ -1,12 +1,12 @@
-"""The client's side of the op-log writer: opening it, fork safety, periodic fsync, contained failures.
+"""A run's operation log as the client holds it: opening the writer, fork safety, periodic fsync, contained failures.
 
-A :class:`LogSink` owns one writer at a time. ``sink.append_float`` is the writer's own bound
+A :class:`RunLog` owns one writer at a time. ``runlog.append_float`` is the writer's own bound
 method (the hot path adds nothing to it); it is swapped for a reopening function after
 ``os.fork()`` (the child must never write into the parent's segment) and after a failure.
 
 A write that fails with :class:`LoggingDisabledError` (disk full, I/O error) never crashes the
 caller unless ``strict``: it is counted in ``dropped`` and reported with ``logging.error``, at most
-once every ``REPORT_INTERVAL`` seconds. The sink retries opening a fresh writer at most once
+once every ``REPORT_INTERVAL`` seconds. The run log retries opening a fresh writer at most once
 every ``RETRY_INTERVAL`` seconds, so logging resumes when the disk has room again.
 
 The count is kept durably in the run's drop record (neptune_sync.oplog.drops), and logged as the
@@ -26,18 +26,18 @@ from typing import Any
 
 from .exceptions import InactiveRunError, LoggingDisabledError
 from .oplog.drops import FIELD_PREFIX, DropCounter
-from .oplog.ops import AssignInt, Op
 from .oplog.writer import new_writer_id
+from .wire.ops import AssignInt, Op
 
 logger = logging.getLogger("neptune_sync")
 
 REPORT_INTERVAL = 10.0
 RETRY_INTERVAL = 5.0
 
-WriterOpener = Callable[[], Any]  # returns an OpLogWriter (or a MemoryWriter)
+WriterOpener = Callable[[], Any]  # returns an OpLogWriter (or a DebugWriter)
 
 
-class LogSink:
+class RunLog:
     """Where a run's operations go. Thread-safe as the writer is."""
 
     def __init__(
@@ -64,7 +64,7 @@ class LogSink:
         self._reported_at = float("-inf")
         self._unreported = 0
         self._flusher: _Flusher | None = None
-        _live_sinks.add(self)
+        _live_runlogs.add(self)
         self._open()
 
     # ------------------------------------------------------------------ writing
@@ -219,24 +219,24 @@ class LogSink:
 class _Flusher:
     """A daemon thread that flushes and fsyncs the log every ``period`` seconds."""
 
-    def __init__(self, sink: LogSink, period: float) -> None:
+    def __init__(self, runlog: RunLog, period: float) -> None:
         self._stopped = threading.Event()
-        sink_ref = weakref.ref(sink)
+        runlog_ref = weakref.ref(runlog)
         self._thread = threading.Thread(
-            target=self._loop, args=(sink_ref, period), name="neptune-sync-flush", daemon=True
+            target=self._loop, args=(runlog_ref, period), name="neptune-sync-flush", daemon=True
         )
         self._thread.start()
 
-    def _loop(self, sink_ref: weakref.ref[LogSink], period: float) -> None:
+    def _loop(self, runlog_ref: weakref.ref[RunLog], period: float) -> None:
         while not self._stopped.wait(period):
-            sink = sink_ref()
-            if sink is None or sink.closed:
+            runlog = runlog_ref()
+            if runlog is None or runlog.closed:
                 return
             try:
-                sink.flush(fsync=True)
+                runlog.flush(fsync=True)
             except Exception as exc:  # strict mode raised: nobody to raise to in this thread
                 logger.error("neptune-sync periodic flush failed: %s", exc)
-            del sink
+            del runlog
 
     def stop(self) -> None:
         self._stopped.set()
@@ -244,7 +244,7 @@ class _Flusher:
             self._thread.join(timeout=5.0)
 
 
-_live_sinks: weakref.WeakSet[LogSink] = weakref.WeakSet()
+_live_runlogs: weakref.WeakSet[RunLog] = weakref.WeakSet()
 
 
 def open_drop_counter(run_path: Any) -> DropCounter | None:
@@ -257,8 +257,8 @@ def open_drop_counter(run_path: Any) -> DropCounter | None:
 
 
 def _after_fork_in_child() -> None:
-    for sink in list(_live_sinks):
-        sink._after_fork_in_child()
+    for runlog in list(_live_runlogs):
+        runlog._after_fork_in_child()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
