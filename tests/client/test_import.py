@@ -45,6 +45,7 @@ def test_version_and_neptune_module_names():
     assert neptune.utils.stringify_unsupported is neptune.stringify_unsupported
     assert neptune.types.File is neptune.File
     assert sorted(neptune.__all__) == neptune.__all__
+    assert all(getattr(neptune, name) is not None for name in neptune.__all__)
 
 
 def test_init_run_in_offline_mode_stays_light():
