@@ -4,6 +4,12 @@ prelude and first point, and the path table of multi-series frames.
 Consecutive points of one series with whole steps share a single-series frame (16 bytes a point);
 once several series interleave, a multi-series frame with a table of the recently logged series
 takes them all (18 bytes a point); a fractional step gets a float-step frame of its own series.
+
+"Recently logged" (:class:`RecentSeries`): the table grows by each series that arrives while
+another's frame is open, and when a frame fills up it shrinks to the series that frame holds. So
+interleaved series keep sharing frames, and a loop that logs one series at full speed goes back to
+single-series frames one or two frames after an occasional point of another series (a hardware
+sample), instead of paying 2 bytes and a table lookup a point for the rest of the run.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from . import framing as fr
 
 MAX_POINTS_PER_FRAME = 1024  # the unit of damage for float series: at most this many points
 MAX_POINTS_PER_MULTI_FRAME = 4096  # more for multi-series frames: their path table is larger
-MAX_TABLE_PATHS = 256  # series in one multi-series frame's path table
+MAX_TABLE_PATHS = 256  # series in one multi-series frame's path table (an index fits one byte)
 MAX_TABLE_BYTES = 8192  # bytes of that table
 
 
@@ -30,7 +36,7 @@ class NewFrame(NamedTuple):
 
 class RecentSeries:
     """The series logged lately, in first-seen order: the path table of the next multi-series frame.
-    Past the table's limits it starts over."""
+    Past the table's limits it starts over; :meth:`keep` narrows it to the series a full frame held."""
 
     __slots__ = ("_paths", "_bytes")
 
@@ -49,6 +55,19 @@ class RecentSeries:
             paths[path] = len(paths)
             self._bytes += size
         return dict(paths) if len(paths) > 1 else None
+
+    def keep(self, paths: list[str]) -> None:
+        """Only ``paths`` are being logged (the series of a frame that filled up)."""
+        self._paths = {path: index for index, path in enumerate(paths)}
+        self._bytes = sum(len(path.encode("utf-8")) + 2 for path in paths)
+
+
+def series_in_points(table: dict[str, int], points: bytes) -> list[str]:
+    """The series of ``table`` that have a point among ``points`` (whole kind 4 points), in table
+    order. A point starts with its u16 table index, little-endian; with at most 256 paths the low
+    byte is the whole index, so every point's first byte is all there is to read."""
+    indices = set(points[:: fr.POINT_MULTI.size])
+    return [path for path, index in table.items() if index in indices]
 
 
 def new_frame(path: str, step: float, value: float, ts: float, seq: int, recent: RecentSeries) -> NewFrame:

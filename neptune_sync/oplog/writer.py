@@ -11,7 +11,8 @@ Design (docs/oplog-format.md):
   those pages when the process dies, so SIGKILL loses no returned call. ``fsync()`` makes them
   survive power loss. ``durability="buffered"``: for filesystems where shared mappings are unsafe
   (NFS, FUSE); frames reach the file on ``flush()`` (:mod:`.segment`).
-- Consecutive float points share one growing points frame (:mod:`.points`): 16 bytes a point.
+- Consecutive float points share one growing points frame (:mod:`.points`): 16 bytes a point,
+  18 while several series interleave.
 - Only complete segments are truncated to their used length, after their end frame (which names
   the next segment's first sequence number: readers tell a cut from the end of the log); every
   segment keeps room for it. The writer holds an exclusive ``flock`` on its active segment while
@@ -40,7 +41,7 @@ from ..wire.ops import Op, encode_op
 from . import framing as fr
 from .forks import release_in_child
 from .fsyncs import PendingFsyncs, close_all, fsync_all
-from .points import RecentSeries, as_int_step, new_frame
+from .points import RecentSeries, as_int_step, new_frame, series_in_points
 from .segment import COMMIT_PACK, MapSegment, Segment, open_segment
 
 logger = logging.getLogger("neptune_sync")
@@ -79,6 +80,7 @@ class OpLogWriter:
         "_crc",
         "_frame",
         # everything else
+        "_points_at",
         "_float_path",
         "_recent",
         "_segment",
@@ -134,6 +136,8 @@ class OpLogWriter:
         self._seq = 0  # last sequence number used
         self._fsyncs = PendingFsyncs()
         self._recent = RecentSeries()
+        self._base_ts = 0.0  # the open points frame's timestamp
+        self._points_at = 0  # where its points start
         self._close_points_frame()
         self.closed = False
         self._forked = False
@@ -243,19 +247,21 @@ class OpLogWriter:
     def _append_float_slow(self, path: str, step: float, value: float, ts: float) -> int:
         """Every case the hot path does not take: float steps, a new series, a full frame."""
         point = b""
-        if self._end < self._limit:
-            off_us = int((ts - self._base_ts) * 1e6)
+        off_us = int((ts - self._base_ts) * 1e6)
+        room = self._end < self._limit and 0 <= off_us <= fr.MAX_TS_OFFSET_US
+        if room:
             int_step = as_int_step(step)
-            if 0 <= off_us <= fr.MAX_TS_OFFSET_US:
-                if self._open_table is not None:
-                    index = self._open_table.get(path)
-                    if index is not None and int_step is not None:
-                        point = fr.POINT_MULTI.pack(index, int_step, off_us, value)
-                elif path == self._open_path and int_step is not None:
-                    point = fr.POINT_INT_STEP.pack(int_step, off_us, value)
-                elif path == self._float_path:
-                    point = fr.POINT_FLOAT_STEP.pack(step, off_us, value)
+            if self._open_table is not None:
+                index = self._open_table.get(path)
+                if index is not None and int_step is not None:
+                    point = fr.POINT_MULTI.pack(index, int_step, off_us, value)
+            elif path == self._open_path and int_step is not None:
+                point = fr.POINT_INT_STEP.pack(int_step, off_us, value)
+            elif path == self._float_path:
+                point = fr.POINT_FLOAT_STEP.pack(step, off_us, value)
         if not point:
+            if not room and self._frame >= 0:  # the open frame is full (or its time span is)
+                self._recent.keep(self._series_in_open_frame())
             return self._new_points_frame(path, step, value, ts)
         pos = self._end
         end = pos + len(point)
@@ -274,6 +280,7 @@ class OpLogWriter:
         self._close_points_frame()
         offset = self._write_frame(frame.body)
         self._frame = offset
+        self._points_at = offset + 8 + len(frame.body) - frame.point_size
         if frame.kind == fr.KIND_FLOATS_INT_STEP:
             self._open_path = path
         elif frame.kind == fr.KIND_FLOATS_FLOAT_STEP:
@@ -288,6 +295,12 @@ class OpLogWriter:
         self._limit = capacity_end - size + 1
         self._seq = seq
         return seq
+
+    def _series_in_open_frame(self) -> list[str]:
+        """The integer-step series with points in the open frame."""
+        if self._open_table is not None:
+            return series_in_points(self._open_table, self._buf[self._points_at : self._end])
+        return [self._open_path] if self._open_path else []
 
     def _close_points_frame(self) -> None:
         """The open points frame takes no more points; later frames go after it."""

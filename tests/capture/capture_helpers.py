@@ -18,8 +18,39 @@ from neptune_sync.oplog.blobs import RunBlobs
 from neptune_sync.replay import replay
 from neptune_sync.wire.ops import SERIES_TYPES, FieldType
 
+GIT_ENV = {  # fixed identities and dates, no user or system git configuration
+    "GIT_AUTHOR_NAME": "Ada Lovelace",
+    "GIT_AUTHOR_EMAIL": "ada@example.org",
+    "GIT_COMMITTER_NAME": "Charles Babbage",
+    "GIT_COMMITTER_EMAIL": "cb@example.org",
+    "GIT_AUTHOR_DATE": "2026-01-02T03:04:05+02:00",
+    "GIT_COMMITTER_DATE": "2026-01-02T03:04:05+02:00",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
 SWITCHES = ("capture_stdout", "capture_stderr", "capture_hardware_metrics", "capture_traceback", "git_ref")
 ALL_OFF: dict[str, Any] = {**dict.fromkeys(SWITCHES, False), "source_files": []}  # every capture off
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo``; its stdout."""
+    env = dict(os.environ, **GIT_ENV)
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout
+
+
+def make_repo(root: Path) -> Path:
+    """A repository on branch ``main`` with one commit of ``train.py`` and two remotes."""
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "train.py").write_text("print('v1')\n")
+    git(root, "add", "train.py")
+    git(root, "commit", "-q", "-m", "first line\n\nbody of the message")
+    git(root, "remote", "add", "origin", "https://example.org/team/repo.git")
+    git(root, "remote", "add", "backup", "/srv/backup/repo.git")
+    return root
 
 
 def run_script(

@@ -268,3 +268,31 @@ def test_stop_restores_the_streams_and_a_later_wrapper_keeps_working(tmp_path):
     logged = Logged()
     ((ns, _),) = logged.namespaces().items()
     assert logged.lines(f"{ns}/stdout") == ["WRAPPED"]
+
+
+def test_a_crash_in_a_progress_loop_logs_the_bar_s_last_state_and_the_printed_traceback(tmp_path):
+    out = run_script(
+        """
+        import sys, neptune_sync as neptune
+        run = neptune.init_run(mode="offline", capture_hardware_metrics=False, git_ref=False, source_files=[])
+        print("epoch 0 done")
+        for i in range(3000):
+            print(f"step {i}", end="\\r")
+            if i == 2500:
+                sys.stderr.write("warning: loss spike")  # an unfinished stderr line, then the traceback
+                raise FloatingPointError("nan loss")
+        """,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 1
+    assert out.stdout == "epoch 0 done\n" + "".join(f"step {i}\r" for i in range(2501))
+    assert out.stderr.startswith("warning: loss spikeTraceback (most recent call last):\n")
+    logged = Logged()
+    ((ns, _),) = logged.namespaces().items()
+    # the first redrawn state, then the one on screen when the process ended (stop() at exit)
+    assert logged.lines(f"{ns}/stdout") == ["epoch 0 done", "step 0", "step 2500"]
+    stderr = logged.lines(f"{ns}/stderr")
+    assert stderr[0] == "warning: loss spikeTraceback (most recent call last):"
+    assert stderr[-1] == "FloatingPointError: nan loss"
+    assert logged.lines(f"{ns}/traceback")[-1] == "nan loss"
+    assert logged.value("sys/failed") is True

@@ -3,46 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
-from capture_helpers import ALL_OFF
+from capture_helpers import ALL_OFF, git
 
 import neptune_sync as neptune
 from neptune_sync.types import GitRef
-
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Ada Lovelace",
-    "GIT_AUTHOR_EMAIL": "ada@example.org",
-    "GIT_COMMITTER_NAME": "Charles Babbage",
-    "GIT_COMMITTER_EMAIL": "cb@example.org",
-    "GIT_AUTHOR_DATE": "2026-01-02T03:04:05+02:00",
-    "GIT_COMMITTER_DATE": "2026-01-02T03:04:05+02:00",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
-
-
-def git(repo: Path, *args: str) -> str:
-    env = dict(os.environ, **GIT_ENV)
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
-    ).stdout
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    (root / "train.py").write_text("print('v1')\n")
-    git(root, "add", "train.py")
-    git(root, "commit", "-q", "-m", "first line\n\nbody of the message")
-    git(root, "remote", "add", "origin", "https://example.org/team/repo.git")
-    git(root, "remote", "add", "backup", "/srv/backup/repo.git")
-    return root
 
 
 def record(monkeypatch: pytest.MonkeyPatch, cwd: Path, **kwargs: object) -> neptune.Run:

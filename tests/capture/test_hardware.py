@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+from types import SimpleNamespace
 
 import psutil
 import pytest
 from capture_helpers import Logged, run_script
 
 import neptune_sync as neptune
-from neptune_sync.capture.hardware import HardwareSampler, card_indices, gauge_names
+from neptune_sync.capture.hardware import HardwareSampler, card_indices, gauge_names, nvml_gauges
 
 
 def test_a_run_samples_cpu_and_memory_as_float_series_in_percent_and_gb(tmp_path):
@@ -99,3 +101,79 @@ def test_capture_hardware_metrics_false_starts_no_sampling(monkeypatch):
     fields = run.get_structure()["monitoring"][run.monitoring_namespace.split("/")[1]]
     assert "cpu" not in fields and "memory" not in fields
     assert {"hostname", "pid", "tid"} <= set(fields)
+
+
+def fake_nvml(cards: dict[int, dict[str, float]], broken: frozenset[int] = frozenset()) -> SimpleNamespace:
+    """A stand-in for the ``pynvml`` module: NVML's raw units (%, bytes, milliwatts) per card."""
+
+    def read(key: str):
+        def call(handle: int) -> float:
+            if handle in broken:
+                raise RuntimeError("NVML_ERROR_GPU_IS_LOST")
+            return cards[handle][key]
+
+        return call
+
+    util, used, power = read("util"), read("used"), read("milliwatts")
+    return SimpleNamespace(
+        nvmlInit=lambda: None,
+        nvmlDeviceGetCount=lambda: len(cards),
+        nvmlDeviceGetHandleByIndex=lambda index: index,
+        nvmlDeviceGetUtilizationRates=lambda h: SimpleNamespace(gpu=util(h)),
+        nvmlDeviceGetMemoryInfo=lambda h: SimpleNamespace(used=used(h)),
+        nvmlDeviceGetPowerUsage=power,
+    )
+
+
+CARDS = {
+    0: {"util": 11, "used": 2**30, "milliwatts": 50_999},
+    1: {"util": 57, "used": 3 * 2**29, "milliwatts": 123_456},
+    2: {"util": 100, "used": 0, "milliwatts": 999},
+}
+
+
+def test_gpu_gauges_give_1x_units_for_the_visible_cards(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", fake_nvml(CARDS))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,0")
+    values = {name: read() for name, read in nvml_gauges()}
+    # percent as a float, GB of 2**30 bytes, whole watts (1.x: milliwatts // 1000)
+    assert values == {
+        "gpu_0": 11.0,
+        "gpu_2": 100.0,
+        "gpu_memory_0": 1.0,
+        "gpu_memory_2": 0.0,
+        "gpu_power_0": 50.0,
+        "gpu_power_2": 0.0,
+    }
+    assert all(type(v) is float for v in values.values())
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    assert {name: read() for name, read in nvml_gauges()} == {
+        "gpu": 57.0,
+        "gpu_memory": 1.5,
+        "gpu_power": 123.0,
+    }
+
+
+def test_a_card_that_stops_answering_gives_no_point_and_no_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", fake_nvml(CARDS, broken=frozenset({1})))
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    logged: list[tuple[str, float]] = []
+    sampler = HardwareSampler(lambda name, value: logged.append((name, value)))
+    sampler.prime()
+    sampler.sample()
+    names = [name for name, _ in logged]
+    assert names == [
+        "cpu",
+        "memory",
+        "gpu_0",
+        "gpu_2",
+        "gpu_memory_0",
+        "gpu_memory_2",
+        "gpu_power_0",
+        "gpu_power_2",
+    ]
+
+
+def test_without_nvml_there_are_no_gpu_gauges(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # import pynvml raises ImportError
+    assert nvml_gauges() == []

@@ -119,3 +119,53 @@ def test_multi_series_frames_in_both_durability_modes(tmp_path, durability):
     writer.close()
     assert len(segment_files(tmp_path)) > 1
     assert read_points(tmp_path) == logged
+
+
+def test_one_series_after_a_few_points_of_others_goes_back_to_single_series_frames(tmp_path):
+    writer = OpLogWriter(tmp_path, project="p", run_key="r")
+    logged = []
+
+    def log(path, step, value):
+        writer.append_float(path, step, value, T0 + step * 1e-3)
+        logged.append((path, step, value))
+
+    for step in range(100):
+        log("train/loss", step, step * 0.5)
+    log("monitoring/cpu", 100, 12.5)  # a hardware sample in the middle of the loop
+    log("monitoring/memory", 100, 3.25)
+    for step in range(100, 20_000):
+        log("train/loss", step, step * 0.5)
+    writer.close()
+    assert read_points(tmp_path) == logged
+    kinds = [k for k in frame_kinds(tmp_path) if k != fr.KIND_END]
+    last_multi = max(i for i, k in enumerate(kinds) if k == fr.KIND_FLOATS_MULTI)
+    assert kinds.count(fr.KIND_FLOATS_MULTI) <= 3  # the sample's series, then one frame that fills
+    assert set(kinds[last_multi + 1 :]) == {fr.KIND_FLOATS_INT_STEP}
+    assert len(kinds) - last_multi > 10
+
+
+def test_a_series_logged_in_every_frame_keeps_its_place_in_the_table(tmp_path):
+    writer = OpLogWriter(tmp_path, project="p", run_key="r")
+    logged = []
+    for step in range(30_000):  # ~8 points of the slow series in each frame of 4096
+        writer.append_float("fast", step, step * 0.25, T0 + step * 1e-3)
+        logged.append(("fast", step, step * 0.25))
+        if step % 500 == 0:
+            writer.append_float("slow", step, -step, T0 + step * 1e-3)
+            logged.append(("slow", step, -step))
+    writer.close()
+    assert read_points(tmp_path) == logged
+    kinds = [k for k in frame_kinds(tmp_path) if k != fr.KIND_END]
+    assert kinds[0] == fr.KIND_FLOATS_INT_STEP
+    assert set(kinds[1:]) == {fr.KIND_FLOATS_MULTI}
+
+
+def test_round_robin_series_stay_in_multi_series_frames_when_frames_fill(tmp_path):
+    writer = OpLogWriter(tmp_path, project="p", run_key="r")
+    logged = log_round_robin(writer, series=3, steps=10_000)  # frames of 4096 points fill
+    writer.close()
+    assert read_points(tmp_path) == logged
+    kinds = [k for k in frame_kinds(tmp_path) if k != fr.KIND_END]
+    assert kinds[:3] == [fr.KIND_FLOATS_INT_STEP, fr.KIND_FLOATS_MULTI, fr.KIND_FLOATS_MULTI]
+    assert set(kinds[1:]) == {fr.KIND_FLOATS_MULTI}
+    assert len(kinds) > 8
