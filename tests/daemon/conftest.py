@@ -23,6 +23,8 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).parent))  # readback_helpers
 sys.path.insert(0, str(Path(__file__).parents[1] / "store"))  # store_helpers (the server process)
 
+from store_model import MemoryStore
+
 from neptune_sync.oplog import ops as o
 from neptune_sync.oplog.blobs import BlobStore
 from neptune_sync.oplog.framing import Entry
@@ -40,7 +42,6 @@ from neptune_sync.protocol import PROTOCOL_HEADER, batch_request_decoder
 from neptune_sync_store.storage import make_storage
 from neptune_sync_store.testing import running_store
 from neptune_syncd.config import DaemonConfig
-from neptune_syncd.sinks.memory import MemoryStore
 
 PROJECT = "team/proj"
 

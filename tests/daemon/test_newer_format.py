@@ -7,13 +7,13 @@ import struct
 
 import anyio
 import pytest
+from store_model import MemorySink, MemoryStore
 
 from neptune_sync.oplog import ops
 from neptune_sync.oplog.layout import RunIdentity, claim_identity, run_dir, run_key_for, segments_dir
 from neptune_sync.oplog.writer import OpLogWriter
 from neptune_syncd.config import DaemonConfig
 from neptune_syncd.service import Service
-from neptune_syncd.sinks.memory import MemorySink, MemoryStore
 
 PROJECT = "team/proj"
 
