@@ -1,8 +1,8 @@
 """Helpers for the compat tests: run neptune 1.x scripts in child processes and view what they logged.
 
 The views reuse the daemon tests' helpers (tests/daemon/conftest.py ``RunFactory``): ``normalized``
-turns the store model's values (tests/daemon/store_model.py) into the store's read-API shapes, ``store_view`` reads a
-run from a real store's storage. The local model applies a run's records in timestamp order across
+turns the store model's values (tests/daemon/store_model.py) into the store's read-API shapes,
+``store_view`` reads a run from a real store's storage. The local model applies a run's records in timestamp order across
 its writers: a resumed run or a project opened by two scripts has one writer per process, one after
 the other.
 """

@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-sys.path.insert(0, str(Path(__file__).parent))  # readback_helpers
+sys.path.insert(0, str(Path(__file__).parent))  # readback_helpers, store_model
 sys.path.insert(0, str(Path(__file__).parents[1] / "store"))  # store_helpers (the server process)
 
 from store_model import MemoryStore
