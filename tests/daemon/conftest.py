@@ -91,6 +91,8 @@ class RunFactory:
         for i in range(points):
             w.append_float("train/loss", i, 1.0 / (i + 1), 1_700_000_000.0 + i / 1000)
         w.append(o.LogFloats("train/acc", (o.FloatPoint(0.5, 0.9, 1.0), o.FloatPoint(1.5, 0.95, 2.0))))
+        # a repeated step: the store drops that point (rule 5) and keeps the one above it
+        w.append(o.LogFloats("train/acc", (o.FloatPoint(1.5, 0.1, 3.0), o.FloatPoint(2.5, 0.97, 4.0))))
         w.append(o.LogStrings("train/log", (o.StringPoint(0, "hello", 1.0), o.StringPoint(1, "world", 2.0))))
         w.append(o.LogFiles("train/images", (o.FilePoint(0, ref2, 1.0),)))
         w.append(o.LogFloats("tmp/series", (o.FloatPoint(0, 1.0, 1.0),)))
