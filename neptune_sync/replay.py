@@ -151,7 +151,7 @@ class LogFollower:
                     if entry.last_seq <= applied:
                         continue
                     if entry.seq <= applied:  # a points frame that grew since the last update
-                        entry = _points_after(entry, applied)
+                        entry = merge.tail(entry, applied - entry.seq + 1)
                     self._read_to[path] = (offset, entry.last_seq)
                     self._seqs[writer] = entry.last_seq
                     yield entry
@@ -182,10 +182,3 @@ class _Peekable:
         if self._next:
             return self._next.pop()
         return next(self._it)
-
-
-def _points_after(entry: Entry, applied: int) -> Entry:
-    """The part of a grown points frame after sequence number ``applied``."""
-    op = entry.op
-    points = op.points[applied - entry.seq + 1 :]  # type: ignore[union-attr]
-    return Entry(applied + 1, points[0].ts, type(op)(op.path, points))
