@@ -120,9 +120,9 @@ def step_kept(step: float, last: float | None) -> bool:
 
 
 def all_kept(steps: list[float], last: float | None) -> bool:
-    """Whether every point of ``steps`` (not empty) is kept after ``last``: the usual case, checked
-    without a Python call per point."""
-    return step_kept(steps[0], last) and all(map(step_follows, steps, steps[1:]))
+    """Whether every point of ``steps`` is kept after ``last``: the usual case, checked without a
+    Python call per point."""
+    return not steps or (step_kept(steps[0], last) and all(map(step_follows, steps, steps[1:])))
 
 
 # ---------------------------------------------------------------- merge order

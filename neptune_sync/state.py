@@ -143,12 +143,18 @@ class FieldTree:
 
 
 def _apply_points(tree: FieldTree, field: Field, op: Any) -> None:
-    kept = []
+    points = op.points
+    if not points:
+        return
     last = field.last_step
-    for point in op.points:
-        if rules.step_kept(point.step, last):
-            last = point.step
-            kept.append(point)
+    if rules.all_kept([p.step for p in points], last):  # the usual case, without a call per point
+        kept, last = list(points), points[-1].step
+    else:
+        kept = []
+        for point in points:
+            if rules.step_kept(point.step, last):
+                last = point.step
+                kept.append(point)
     if not kept:
         return
     field.last_step = last
