@@ -290,8 +290,8 @@ class Plan:
             _APPLY[type(op)](state, op)
 
     def _create(self, seq: int, path: str, type_: str) -> FieldState | None:
-        """A new field at ``path`` (holding none of type ``type_``), or None after reporting why
-        the path cannot take one."""
+        """A new field of type ``type_`` at ``path``, which holds no field of that type; or None
+        after reporting why the path cannot take one (another type, a namespace, the field limit)."""
         shape = self.shape
         clash = rules.conflict(path, type_, self._type_at, lambda p: shape.under.get(p, 0) > 0)
         if clash is not None:
