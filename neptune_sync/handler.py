@@ -14,7 +14,7 @@ from pathlib import Path
 from time import time as _now
 from typing import TYPE_CHECKING, Any
 
-from . import copying
+from . import copying, rules
 from .exceptions import (
     FileNotFound,
     LoggingDisabledError,
@@ -119,7 +119,8 @@ class Handler:
             if step is None and last != _NO_STEP:
                 step = last + 1
             kind = type(step)
-            # after a first, fully validated point: increasing and within the step range
+            # after a first, fully validated point: increasing (rules.step_kept, inlined on this
+            # hot path) and within the step range
             if (kind is int or kind is float) and _NO_STEP < last < step <= MAX_STEP:
                 f.last_step = step
                 if kind is float and step.is_integer():
@@ -188,7 +189,7 @@ class Handler:
         last = field.last_step if field is not None else _NO_STEP
         if step is None:
             step = last + 1 if last != _NO_STEP else 0
-        elif (step := check_step(path, plain(step))) <= last:
+        elif not rules.step_kept(step := check_step(path, plain(step)), last):
             warn(path, "step-increasing", f"step {step} is not above the last step {last}; point not logged")
             return
         if type_ == o.FieldType.FLOAT_SERIES and not finite_or_warn(path, value):

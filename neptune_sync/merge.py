@@ -1,15 +1,12 @@
-"""The one order in which the records of a run's writers combine (docs/sync-protocol.md, "Merge of writers").
+"""Merging the logs of a run's writers into the one order of their records (docs/sync-protocol.md,
+"Merge of writers").
 
 A run may have several writers (a resumed process, DDP ranks, forked children, importers). Every
-record -- an operation, or one point of a series operation -- has the key ``(t, writer_id, seq)``:
-
-- ``seq`` is its sequence number (a series point's own);
-- ``t`` is its *order time*: the largest timestamp among the writer's records up to and including
-  it, in sequence order (an op's timestamp is its entry's, a point's is its own). A writer's keys
-  therefore increase along its log even where timestamps step back (a user-given timestamp, a clock
-  set back, microsecond rounding of points), so merging never reorders one writer's records. A
-  resumed writer's order time starts at its *floor* (its segment header's ``after``): above every
-  record of the log it resumed from, whatever its clock says.
+record -- an operation, or one point of a series operation -- has the key ``(order time, writer
+id, seq)`` of :mod:`neptune_sync.rules`, which also computes order times and floors. A writer's
+keys increase along its log even where timestamps step back, so merging never reorders one
+writer's records; it only interleaves writers, splitting a series entry where another writer's
+record falls between its points.
 
 The content of a run is *defined* as every record of every writer applied in ascending key. The
 local read-back (:mod:`neptune_sync.replay`) merges its writers' logs with :func:`merge`; the store
@@ -20,44 +17,11 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import math
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from typing import Any
 
+from .rules import Key, later, point_times, start
 from .wire.ops import Entry
-
-Key = tuple[float, str, int]  # (order time, writer id, seq)
-NO_TIME = float("-inf")  # the order time before a writer's first record
-
-
-def start(floor: float | None) -> float:
-    """The order time before a writer's first record: its floor, if it has one."""
-    return NO_TIME if floor is None else floor
-
-
-def floor_above(t: float) -> float | None:
-    """The floor of a writer that follows records up to order time ``t``: the next float above it."""
-    return None if t == NO_TIME else math.nextafter(t, math.inf)
-
-
-def later(t: float, ts: float) -> float:
-    """The order time of a record stamped ``ts`` that follows a record of order time ``t``.
-
-    A NaN timestamp never advances it (``ts > t`` is false), so keys stay totally ordered.
-    """
-    return ts if ts > t else t
-
-
-def point_times(t: float, points: Iterable[Any]) -> list[float]:
-    """Order times of consecutive points following order time ``t``."""
-    out = []
-    for p in points:
-        ts = p.ts
-        if ts > t:
-            t = ts
-        out.append(t)
-    return out
 
 
 def first_time(t: float, entry: Entry) -> float:
@@ -71,10 +35,7 @@ def last_time(t: float, entry: Entry) -> float:
     points = getattr(entry.op, "points", None)
     if not points:
         return later(t, entry.ts)
-    for p in points:
-        if p.ts > t:
-            t = p.ts
-    return t
+    return point_times(t, [p.ts for p in points])[-1]
 
 
 def head(entry: Entry, n: int) -> Entry:
@@ -120,7 +81,7 @@ def merge(
         t = time_of(writer)
         points = getattr(entry.op, "points", None)
         if points and len(points) > 1:
-            pts = point_times(t, points)
+            pts = point_times(t, [p.ts for p in points])
             bound = heap[0][0]
             n = bisect_left([(x, writer, entry.seq + i) for i, x in enumerate(pts)], bound)
             if n < len(points):

@@ -57,7 +57,7 @@ class LogFollower:
         self._times: dict[str, float] = {}  # writer -> order time of its last applied record
         self._seqs: dict[str, int] = {}  # writer -> seq of its last applied record
         self._floors: dict[str, float | None] = {}  # writer -> its segment headers' causal floor
-        self._latest = merge.NO_TIME  # the largest order time of any record (or floor) seen
+        self._latest = rules.NO_TIME  # the largest order time of any record (or floor) seen
 
     def update(self) -> FieldTree:
         """Apply every record logged since the last update; returns the tree."""
@@ -82,7 +82,7 @@ class LogFollower:
     def floor(self) -> float | None:
         """The causal floor of a writer that resumes the run after what was applied: above the
         order time of every record of every writer so far."""
-        return merge.floor_above(self._latest)
+        return rules.floor_above(self._latest)
 
     def _streams(self, by_writer: dict[str, list[Path]]) -> dict[str, _Peekable]:
         return {w: _Peekable(self._new_entries(w, paths)) for w, paths in by_writer.items()}
@@ -91,12 +91,12 @@ class LogFollower:
         """Whether a new record sorts before one already applied (merge order then needs a rebuild)."""
         if not self._seqs:
             return False
-        last = max((self._times.get(w, merge.NO_TIME), w, s) for w, s in self._seqs.items())
+        last = max((self._times.get(w, rules.NO_TIME), w, s) for w, s in self._seqs.items())
         for writer, stream in streams.items():
             entry = stream.peek()
             if entry is not None:
                 t = self._times.get(writer)
-                t = merge.first_time(merge.start(self._floors.get(writer)) if t is None else t, entry)
+                t = merge.first_time(rules.start(self._floors.get(writer)) if t is None else t, entry)
                 if (t, writer, entry.seq) < last:
                     return True
         return False
@@ -151,7 +151,7 @@ class LogFollower:
                     if entry.last_seq <= applied:
                         continue
                     if entry.seq <= applied:  # a points frame that grew since the last update
-                        entry = _points_after(entry, applied)
+                        entry = merge.tail(entry, applied - entry.seq + 1)
                     self._read_to[path] = (offset, entry.last_seq)
                     self._seqs[writer] = entry.last_seq
                     yield entry
@@ -182,10 +182,3 @@ class _Peekable:
         if self._next:
             return self._next.pop()
         return next(self._it)
-
-
-def _points_after(entry: Entry, applied: int) -> Entry:
-    """The part of a grown points frame after sequence number ``applied``."""
-    op = entry.op
-    points = op.points[applied - entry.seq + 1 :]  # type: ignore[union-attr]
-    return Entry(applied + 1, points[0].ts, type(op)(op.path, points))

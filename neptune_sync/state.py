@@ -1,14 +1,12 @@
-"""The field tree of a run, built by applying operations with Neptune's type rules.
+"""The field tree of a run, built by applying operations with the field rules.
 
 Pure: no I/O. The client keeps one (without values) to check types, steps and the field limit
-before it logs; read-back replays the log into one with values; the store may apply the same
-rules. Rules (the shape rules are :mod:`neptune_sync.rules`, shared with the store):
+before it logs; read-back replays the log into one with values. Every decision is one of
+:mod:`neptune_sync.rules` (shared with the store); this module keeps the tree:
 
-- A field's type is fixed by its first write; an op of another type raises
-  :class:`TypeConflictError` and changes nothing. Delete and clear ops fit every (series) type.
-- A path is a field or a namespace, never both (writing ``a/b`` when ``a`` is a field conflicts).
-- Creating more than ``max_fields`` fields raises :class:`FieldLimitExceededError`.
-- Series points whose step does not increase are dropped (the client warns before logging them).
+- a write that breaks a type or path rule raises :class:`TypeConflictError` and changes nothing;
+- creating more than ``max_fields`` fields raises :class:`FieldLimitExceededError`;
+- series points the step rule drops are left out (the client warns before logging them).
 """
 
 from __future__ import annotations
@@ -126,8 +124,9 @@ class FieldTree:
             return
         if kind is o.ClearSeries:
             field = self.fields.get(op.path)
-            if field is not None and field.type not in o.SERIES_TYPES:
-                raise TypeConflictError(op.path, field.type, "series")
+            clash = rules.clear_conflict(op.path, None if field is None else field.type)
+            if clash is not None:
+                raise TypeConflictError(*clash)
             if field is not None:
                 field.value, field.last_value, field.last_step = None, None, _NO_STEP
             return
@@ -144,12 +143,18 @@ class FieldTree:
 
 
 def _apply_points(tree: FieldTree, field: Field, op: Any) -> None:
-    kept = []
+    points = op.points
+    if not points:
+        return
     last = field.last_step
-    for point in op.points:
-        if point.step > last:
-            last = point.step
-            kept.append(point)
+    if rules.all_kept([p.step for p in points], last):  # the usual case, without a call per point
+        kept, last = list(points), points[-1].step
+    else:
+        kept = []
+        for point in points:
+            if rules.step_kept(point.step, last):
+                last = point.step
+                kept.append(point)
     if not kept:
         return
     field.last_step = last

@@ -5,22 +5,22 @@ load what :meth:`KeyedBatch.needs` asks for late fields, call :func:`plan_batch`
 the :class:`Plan` says in one transaction. Nothing here does I/O, so the rules are the same on
 every backend and are tested without a database.
 
-Rules (docs/sync-protocol.md, "Batches" and "Merge of writers"):
+Rules (docs/sync-protocol.md, "Batches" and "Merge of writers"); every field rule (types, paths,
+field limit, steps, order times) is decided by :mod:`neptune_sync.rules`, which the client's field
+tree and the local read-back call too; this module keeps the store's bookkeeping around them:
 - An entry whose last seq is not above the writer's applied seq changes nothing; a series entry
   straddling it applies only its points above it.
-- Every record has the key ``(order time, writer id, seq)`` (neptune_sync.merge). The content is
-  that of applying all records of all writers in key order, whatever order batches arrive in:
-  atoms, files and artifacts keep the value with the largest key; series keep points by the record
-  rule (neptune_sync_store.series); string and file sets keep their ops and replay them in key order
+- Every record has the key ``(order time, writer id, seq)``. The content is that of applying all
+  records of all writers in key order, whatever order batches arrive in: atoms, files and
+  artifacts keep the value with the largest key; series keep points by the step rule in key order
+  (neptune_sync_store.series); string and file sets keep their ops and replay them in key order
   when one arrives late; a clear or delete removes what has a smaller key, and a record with a key
   below the path's last delete is dropped.
-- A field's type is fixed by its first write (``ops.field_type_of``); a write of another type is a
-  conflict reported per op, and still advances the applied seq. Only this depends on arrival order.
+- A write the type or path rules refuse is a conflict reported per op, and still advances the
+  applied seq; one over the field limit a rejection (rule ``field-limit``). These depend on
+  arrival order. Backends load the :class:`Shape` around the paths a batch may create
+  (:func:`new_paths`).
 - Delete removes the field and its points; the path may then take another type.
-- A path is a field or a namespace, never both, and a run holds at most ``rules.MAX_FIELDS``
-  fields (neptune_sync.rules): a write that breaks the first is a conflict reported per op, one
-  that breaks the second a rejection (rule ``field-limit``). Both depend on arrival order.
-  Backends load the :class:`Shape` around the paths a batch may create (:func:`new_paths`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Any
 import msgspec
 
 from neptune_sync import rules
-from neptune_sync.merge import NO_TIME, Key
+from neptune_sync.rules import NO_TIME, Key
 from neptune_sync.wire import ops
 from neptune_sync.wire.ops import Entry
 from neptune_sync.wire.protocol import OpConflict, OpRejection
@@ -213,14 +213,11 @@ def key_batch(
         points = getattr(entry.op, "points", None)
         if points:
             stamps = list(map(_ts, points[skip:] if skip else points))
-            # rising timestamps are their own order times (a NaN fails both tests)
-            own = stamps[0] >= t and all(map(operator.le, stamps, stamps[1:]))
-            times = stamps if own else list(itertools.accumulate(stamps, max, initial=t))[1:]
-            items.append(Item(entry, skip, times[0], times, own))
+            times = rules.point_times(t, stamps)
+            items.append(Item(entry, skip, times[0], times, times is stamps))
             t = times[-1]
         else:
-            ts = entry.ts
-            t = ts if ts > t else t
+            t = rules.later(t, entry.ts)
             items.append(Item(entry, 0, t))
         applied_seq = last
     return KeyedBatch(writer_id, items, applied_seq, t, writer_num)
@@ -279,13 +276,10 @@ class Plan:
         if resets.deleted is not None and _last_key(item, key) < resets.deleted:
             return  # written before the path's last delete
         attempted = ops.field_type_of(op)
-        if state is None:
+        if state is None or state.type != attempted:
             state = self._create(entry.seq, op.path, attempted)
             if state is None:
                 return
-        elif state.type != attempted:
-            self.conflicts.append(OpConflict(entry.seq, op.path, state.type, attempted))
-            return
         state.dirty = True
         if isinstance(op, _POINT_OPS):
             _log_points(state, op, item, key, resets.floor(), self.nums[self.writer_id])
@@ -296,7 +290,8 @@ class Plan:
             _APPLY[type(op)](state, op)
 
     def _create(self, seq: int, path: str, type_: str) -> FieldState | None:
-        """A new field, or None after reporting why the path cannot take one."""
+        """A new field of type ``type_`` at ``path``, which holds no field of that type; or None
+        after reporting why the path cannot take one (another type, a namespace, the field limit)."""
         shape = self.shape
         clash = rules.conflict(path, type_, self._type_at, lambda p: shape.under.get(p, 0) > 0)
         if clash is not None:
@@ -319,8 +314,9 @@ class Plan:
 
     def _reset(self, seq: int, op: ops.Op, key: Key, state: FieldState | None, resets: PathResets) -> None:
         clear = isinstance(op, ops.ClearSeries)
-        if clear and state is not None and state.type not in ops.SERIES_TYPES:
-            self.conflicts.append(OpConflict(seq, op.path, state.type, "series"))
+        clash = rules.clear_conflict(op.path, state.type if clear and state is not None else None)
+        if clash is not None:
+            self.conflicts.append(OpConflict(seq, *clash))
             return
         resets.record(op, key)
         if state is None:
@@ -440,7 +436,7 @@ def _log_points(state: FieldState, op: Any, item: Item, key: Key, floor: Key | N
 def _log_floats(state: FieldState, points: Any, times: list[float], own: bool, writer: int, seq: int) -> None:
     """``own``: the points' timestamps are their order times (no row needs one of its own)."""
     steps = list(map(_step, points))
-    if (state.last_step is None or steps[0] > state.last_step) and all(map(operator.lt, steps, steps[1:])):
+    if rules.all_kept(steps, state.last_step):
         n = len(steps)  # the usual case, fast
         values = list(map(_value, points))
         if own:
@@ -463,7 +459,7 @@ def _log_objects(state: FieldState, points: Any, times: list[float], writer: int
     for i, (p, t) in enumerate(zip(points, times, strict=True)):
         stored, value = _point_value(state, p.value)
         row = (p.step, p.ts, stored, None if t == p.ts else t, writer, seq + i)
-        if last is None or p.step > last:
+        if rules.step_kept(p.step, last):
             state.points.append(row)
             state.value = value
             last = p.step

@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from neptune_sync.merge import Key
+from neptune_sync import rules
+from neptune_sync.rules import Key
 
 Row = tuple[Key, float, float, Any]
 
@@ -61,7 +62,7 @@ class SeriesWork:
         kept, dropped = [], []
         last = self.floor
         for row in rows:
-            if last is None or row[1] > last:
+            if rules.step_kept(row[1], last):
                 kept.append(row)
                 last = row[1]
             else:

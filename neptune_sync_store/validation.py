@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from neptune_sync.validation import (
     INT_MAX,
     INT_MIN,
+    MAX_PATH_LENGTH,
     MAX_RUN_ID,
     MAX_STEP,
     MAX_TIMESTAMP,
@@ -37,7 +38,6 @@ from neptune_sync.wire.protocol import CONTAINER_KINDS, BatchRequest
 
 from .errors import RequestError
 
-MAX_PATH = 1024
 MAX_SEQ = 2**63 - 1  # both backends keep sequence numbers in a signed 64-bit column
 MAX_SIZE = 2**63 - 1
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -129,8 +129,8 @@ def _relpaths(op: ops.Op) -> list[str]:
 
 
 def _check_field_path(seq: int, path: str) -> None:
-    if not path or len(path) > MAX_PATH or "\0" in path:
-        raise RequestError(f"seq {seq}: field path must be 1-{MAX_PATH} characters without NUL")
+    if not path or len(path) > MAX_PATH_LENGTH or "\0" in path:
+        raise RequestError(f"seq {seq}: field path must be 1-{MAX_PATH_LENGTH} characters without NUL")
     if path.startswith("/") or path.endswith("/") or "//" in path:
         raise RequestError(f"seq {seq}: field path {path!r} has an empty segment")
 

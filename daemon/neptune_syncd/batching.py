@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import msgspec
 
+from neptune_sync.merge import tail
 from neptune_sync.wire.ops import Entry, LogFloats, encode_op
 
 FLOAT_POINT_BYTES = 28  # a msgpack [step, value, ts] of three float64s
@@ -32,10 +33,7 @@ def trim(entry: Entry, acked: int) -> Entry | None:
         return None
     if entry.seq > acked:
         return entry
-    op = entry.op
-    points = op.points  # type: ignore[attr-defined]
-    rest = points[acked + 1 - entry.seq :]
-    return Entry(acked + 1, rest[0].ts, msgspec.structs.replace(op, points=rest))
+    return tail(entry, acked + 1 - entry.seq)
 
 
 def entry_ops(entry: Entry) -> int:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import msgspec
 
-from neptune_sync.rules import NAMESPACE, parents
+from neptune_sync import rules
 from neptune_sync.wire.ops import (
     AddStrings,
     AssignFloat,
@@ -84,9 +84,9 @@ def resolve(op: Op, conflict: OpConflict, policy: str = "coerce") -> Resolution:
 
 
 def _note(op: Op, conflict: OpConflict) -> str:
-    if conflict.existing_type == NAMESPACE:
+    if conflict.existing_type == rules.NAMESPACE:
         return f"{op.path}: {conflict.attempted_type} written to a namespace"
-    if conflict.attempted_type == NAMESPACE:
+    if conflict.attempted_type == rules.NAMESPACE:
         return f"{op.path}: written under the {conflict.existing_type} field {conflict.path}"
     return f"{op.path}: {conflict.attempted_type} written to a {conflict.existing_type} field"
 
@@ -104,8 +104,12 @@ def audit(entries: list[Entry], store_types: dict[str, str], known: set[int]) ->
     field (what the store holds may then legitimately differ). ``known`` are seqs already
     reported as conflicts.
     """
-    namespaces = {parent for path in store_types for parent in parents(path)}
+    namespaces = {parent for path in store_types for parent in rules.parents(path)}
     deleted_after: set[str] = set()
+
+    def type_at(path: str) -> str | None:
+        return None if path in deleted_after else store_types.get(path)
+
     found = []
     for entry in reversed(entries):
         op = entry.op
@@ -115,13 +119,7 @@ def audit(entries: list[Entry], store_types: dict[str, str], known: set[int]) ->
         attempted = field_type_of(op)
         if attempted is None or op.path in deleted_after or entry.seq in known:
             continue
-        existing = store_types.get(op.path)
-        if existing is not None and existing != attempted:
-            found.append(OpConflict(entry.seq, op.path, existing, attempted))
-        elif existing is None and op.path in namespaces:
-            found.append(OpConflict(entry.seq, op.path, NAMESPACE, attempted))
-        elif existing is None:
-            holder = next((p for p in parents(op.path) if p in store_types and p not in deleted_after), None)
-            if holder is not None:
-                found.append(OpConflict(entry.seq, holder, store_types[holder], NAMESPACE))
+        clash = rules.conflict(op.path, attempted, type_at, namespaces.__contains__)
+        if clash is not None:
+            found.append(OpConflict(entry.seq, *clash))
     return found[::-1]

@@ -17,6 +17,8 @@ import datetime as _dt
 
 import msgspec
 
+from ..rules import SERIES_TYPES as SERIES_TYPES  # which types are series is a field rule
+
 
 class FileRef(msgspec.Struct, array_like=True, frozen=True):
     """A file stored in the content-addressed blob store: ``sha256`` names the content."""
@@ -212,9 +214,6 @@ FIELD_TYPE_OF_OP: dict[type, str | None] = {
     TrackArtifact: FieldType.ARTIFACT,
     DeleteField: None,  # applies to any type
 }
-
-SERIES_TYPES = frozenset({FieldType.FLOAT_SERIES, FieldType.STRING_SERIES, FieldType.FILE_SERIES})
-
 
 def field_type_of(op: Op) -> str | None:
     """The field type an operation writes, or None for type-agnostic ops (delete, clear)."""

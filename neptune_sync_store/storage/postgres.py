@@ -15,7 +15,6 @@ from typing import Any
 import asyncpg
 
 from neptune_sync import rules
-from neptune_sync.merge import NO_TIME, start
 from neptune_sync.wire.ops import FieldType, decode_op, encode_op
 from neptune_sync.wire.protocol import (
     BatchRequest,
@@ -164,8 +163,8 @@ class PostgresStorage(Storage):
             run, run_id = await _run_id(conn, req)
             await conn.execute("SELECT pg_advisory_xact_lock($1)", run)
             writers = {r[0]: tuple(r)[1:] for r in await conn.fetch(_WRITERS_SQL, run)}
-            num, applied, order_time = writers.get(req.writer_id) or (len(writers) + 1, 0, NO_TIME)
-            batch = key_batch(req.entries, applied, req.writer_id, max(order_time, start(req.after)), num)
+            num, applied, order_time = writers.get(req.writer_id) or (len(writers) + 1, 0, rules.NO_TIME)
+            batch = key_batch(req.entries, applied, req.writer_id, rules.resume_time(order_time, req.after), num)
             names = {w[0]: writer for writer, w in writers.items()}
             names[num] = req.writer_id
             paths = batch.paths()

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from neptune_sync import rules
-from neptune_sync.merge import NO_TIME, start
 from neptune_sync.wire.ops import FieldType, decode_op, encode_op
 from neptune_sync.wire.protocol import (
     BatchRequest,
@@ -309,8 +308,8 @@ def apply_batch(conn: sqlite3.Connection, req: BatchRequest) -> BatchResponse:
     try:
         run, run_id = _run_id(conn, req)
         writers = {r[0]: r[1:] for r in conn.execute(_WRITERS_SQL, (run,))}
-        num, applied, order_time = writers.get(req.writer_id) or (len(writers) + 1, 0, NO_TIME)
-        batch = key_batch(req.entries, applied, req.writer_id, max(order_time, start(req.after)), num)
+        num, applied, order_time = writers.get(req.writer_id) or (len(writers) + 1, 0, rules.NO_TIME)
+        batch = key_batch(req.entries, applied, req.writer_id, rules.resume_time(order_time, req.after), num)
         names = {w[0]: writer for writer, w in writers.items()}
         names[num] = req.writer_id
         paths = batch.paths()

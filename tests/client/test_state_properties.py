@@ -24,7 +24,10 @@ OPS = st.one_of(
     ),
     st.builds(o.AddStrings, st.sampled_from(PATHS), st.lists(st.sampled_from("pqr"), max_size=2).map(tuple)),
     st.builds(o.DeleteField, st.sampled_from(["a", "b", "a/x", "c", "c/d"])),
+    st.builds(o.ClearSeries, st.sampled_from(PATHS)),
 )
+# the type each op writes (docs/sync-protocol.md, rule 4), kept here so the model shares no table
+WRITES = {o.AssignInt: "int", o.AssignString: "string", o.LogFloats: "floatSeries", o.AddStrings: "stringSet"}
 
 
 def model_apply(model: dict[str, list], op: o.Op) -> bool:
@@ -34,7 +37,14 @@ def model_apply(model: dict[str, list], op: o.Op) -> bool:
         for key in [k for k in model if k == path or k.startswith(path + "/")]:
             del model[key]
         return True
-    type_ = o.field_type_of(op)
+    if isinstance(op, o.ClearSeries):
+        if path not in model:
+            return True
+        if model[path][0] != "floatSeries":
+            return False
+        model[path][1:] = [None, float("-inf")]
+        return True
+    type_ = WRITES[type(op)]
     if path in model:
         if model[path][0] != type_:
             return False

@@ -1,8 +1,8 @@
 """Helpers for the compat tests: run neptune 1.x scripts in child processes and view what they logged.
 
 The views reuse the daemon tests' helpers (tests/daemon/conftest.py ``RunFactory``): ``normalized``
-turns the daemon's in-memory store model into the store's read-API shapes, ``store_view`` reads a
-run from a real store's storage. The local model applies a run's records in timestamp order across
+turns the store model's values (tests/daemon/store_model.py) into the store's read-API shapes,
+``store_view`` reads a run from a real store's storage. The local model applies a run's records in timestamp order across
 its writers: a resumed run or a project opened by two scripts has one writer per process, one after
 the other.
 """
@@ -18,7 +18,9 @@ from typing import Any
 
 from neptune_sync.oplog import layout
 from neptune_sync.oplog.reader import read_run
-from neptune_syncd.sinks.memory import MemoryStore
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "daemon"))  # store_model
+from store_model import MemoryStore  # noqa: E402
 
 SCRIPTS = Path(__file__).parent / "scripts"
 PROJECT = "common/examples"

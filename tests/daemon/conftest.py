@@ -20,8 +20,10 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-sys.path.insert(0, str(Path(__file__).parent))  # readback_helpers
+sys.path.insert(0, str(Path(__file__).parent))  # readback_helpers, store_model
 sys.path.insert(0, str(Path(__file__).parents[1] / "store"))  # store_helpers (the server process)
+
+from store_model import MemoryStore
 
 from neptune_sync.oplog.blobs import RunBlobs
 from neptune_sync.oplog.layout import (
@@ -40,7 +42,6 @@ from neptune_sync.wire.protocol import PROTOCOL_HEADER, batch_request_decoder
 from neptune_sync_store.storage import make_storage
 from neptune_sync_store.testing import running_store
 from neptune_syncd.config import DaemonConfig
-from neptune_syncd.sinks.memory import MemoryStore
 
 PROJECT = "team/proj"
 
@@ -90,6 +91,8 @@ class RunFactory:
         for i in range(points):
             w.append_float("train/loss", i, 1.0 / (i + 1), 1_700_000_000.0 + i / 1000)
         w.append(o.LogFloats("train/acc", (o.FloatPoint(0.5, 0.9, 1.0), o.FloatPoint(1.5, 0.95, 2.0))))
+        # a repeated step: the store drops that point (rule 5) and keeps the one above it
+        w.append(o.LogFloats("train/acc", (o.FloatPoint(1.5, 0.1, 3.0), o.FloatPoint(2.5, 0.97, 4.0))))
         w.append(o.LogStrings("train/log", (o.StringPoint(0, "hello", 1.0), o.StringPoint(1, "world", 2.0))))
         w.append(o.LogFiles("train/images", (o.FilePoint(0, ref2, 1.0),)))
         w.append(o.LogFloats("tmp/series", (o.FloatPoint(0, 1.0, 1.0),)))

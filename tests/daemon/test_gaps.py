@@ -7,6 +7,7 @@ import json
 
 import anyio
 import pytest
+from store_model import MemoryStore
 
 from neptune_sync.cli import main
 from neptune_sync.oplog import framing as fr
@@ -17,7 +18,6 @@ from neptune_sync_store.testing import running_store
 from neptune_syncd.notify import Notifier
 from neptune_syncd.service import Service
 from neptune_syncd.sinks.http import HttpSink
-from neptune_syncd.sinks.memory import MemoryStore
 
 PROJECT = "team/proj"
 

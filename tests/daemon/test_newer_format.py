@@ -7,6 +7,7 @@ import struct
 
 import anyio
 import pytest
+from store_model import MemorySink, MemoryStore
 
 from neptune_sync.oplog import framing as fr
 from neptune_sync.oplog.layout import RunIdentity, claim_identity, run_dir, run_key_for, segments_dir
@@ -14,7 +15,6 @@ from neptune_sync.oplog.writer import OpLogWriter
 from neptune_sync.wire import ops
 from neptune_syncd.config import DaemonConfig
 from neptune_syncd.service import Service
-from neptune_syncd.sinks.memory import MemorySink, MemoryStore
 
 PROJECT = "team/proj"
 

@@ -10,6 +10,7 @@ import anyio
 import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from store_model import MemorySink, MemoryStore
 
 from neptune_sync.oplog.layout import RunIdentity, claim_identity, run_dir, segments_dir
 from neptune_sync.oplog.reader import read_run
@@ -19,7 +20,6 @@ from neptune_syncd.batching import BatchPolicy
 from neptune_syncd.config import DaemonConfig
 from neptune_syncd.gate import ProjectGate
 from neptune_syncd.replicator import Replicator
-from neptune_syncd.sinks.memory import MemorySink, MemoryStore
 
 # one type per path, so the expected result does not depend on conflict resolution
 ops = st.one_of(

@@ -8,6 +8,7 @@ import time
 import anyio
 import msgspec
 import pytest
+from store_model import MemorySink, MemoryStore
 
 from neptune_sync.exceptions import AuthError
 from neptune_sync.oplog import framing as fr
@@ -18,7 +19,6 @@ from neptune_sync.wire.sync_state import read_state
 from neptune_syncd.batching import BatchPolicy
 from neptune_syncd.gate import ProjectGate
 from neptune_syncd.replicator import Replicator
-from neptune_syncd.sinks.memory import MemorySink, MemoryStore
 from neptune_syncd.sync_state import read_quarantine
 
 

@@ -1,1 +1,1 @@
-"""Where the daemon sends logs: the sink interface and its implementations (http, memory)."""
+"""Where the daemon sends logs: the sink interface (``base``) and the store's HTTP client (``http``)."""
