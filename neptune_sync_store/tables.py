@@ -12,6 +12,7 @@ import time
 import msgspec
 from aiohttp import web
 
+from neptune_sync.validation import MAX_PATH_LENGTH
 from neptune_sync.wire.protocol import (
     ClearResult,
     RunRecord,
@@ -31,7 +32,6 @@ from .validation import check_project
 
 MAX_TABLE = 100_000  # rows per page
 MAX_COLUMNS = 200  # columns named in one request (docs/openapi.yaml); None names every field
-MAX_COLUMN_PATH = 1024
 MAX_IDS = 10_000  # ids in one trash request
 KINDS = ("run", "model", "model_version", "project")
 
@@ -158,6 +158,6 @@ def _columns(columns: list[str]) -> list[str]:
     if len(columns) > MAX_COLUMNS:
         raise RequestError(f"column: at most {MAX_COLUMNS} columns, got {len(columns)}")
     for path in columns:
-        if len(path) > MAX_COLUMN_PATH:
-            raise RequestError(f"column: a field path has at most {MAX_COLUMN_PATH} characters, got {len(path)}")
+        if len(path) > MAX_PATH_LENGTH:
+            raise RequestError(f"column: a field path has at most {MAX_PATH_LENGTH} characters, got {len(path)}")
     return list(dict.fromkeys(columns))
