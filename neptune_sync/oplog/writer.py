@@ -25,11 +25,11 @@ lays out points frames; :mod:`.fsyncs` keeps finished segments until the next fs
 from __future__ import annotations
 
 import logging
+import math
 import mmap
 import os
 import socket
 import struct
-import threading
 import time
 import uuid
 import zlib
@@ -42,6 +42,7 @@ from .fsyncs import PendingFsyncs, close_all, fsync_all
 from .ops import Op, encode_op
 from .points import RecentSeries, as_int_step, new_frame
 from .segment import COMMIT_PACK, MapSegment, Segment, open_segment
+from .turn import holding, new_turn, take
 
 logger = logging.getLogger("neptune_sync")
 
@@ -50,6 +51,7 @@ DEFAULT_SEGMENT_SIZE = 16 << 20
 _PACK_INT_STEP = fr.POINT_INT_STEP.pack
 _PACK_MULTI = fr.POINT_MULTI.pack
 _crc32 = zlib.crc32
+_floor = math.floor  # a third of int()'s cost for a float; a negative offset then fails to pack
 _StructError = struct.error
 
 
@@ -67,18 +69,19 @@ class OpLogWriter:
 
     __slots__ = (
         # the hot path: the active segment's bytes and the open points frame
-        "_lock",
+        "_turn",
         "_buf",
         "_end",
         "_seq",
         "_limit",
         "_open_path",
         "_open_table",
-        "_point_size",
         "_base_ts",
         "_crc",
-        "_frame",
+        "_commit",
+        "_body_at",
         # everything else
+        "_frame",
         "_float_path",
         "_recent",
         "_segment",
@@ -125,7 +128,7 @@ class OpLogWriter:
         )
         self._wanted_size = self._segment_size = segment_size
         self._map = map_segment
-        self._lock = threading.Lock()
+        self._turn = new_turn()
         self._notices: list[str] = []  # warnings raised under the lock, logged once it is released
         self._index = -1
         self._segment: Segment | None = None
@@ -137,7 +140,7 @@ class OpLogWriter:
         self._close_points_frame()
         self.closed = False
         self._forked = False
-        with self._lock:
+        with holding(self._turn):
             self._start_segment()
         release_in_child(self)
 
@@ -152,8 +155,8 @@ class OpLogWriter:
         data = encode_op(op)
         points = getattr(op, "points", None)
         n = len(points) if points else 1  # a series op without points still takes one seq
-        lock = self._lock
-        lock.acquire()
+        turn = self._turn
+        take(turn)
         try:
             self._check_open()
             seq = self._seq + 1
@@ -161,7 +164,7 @@ class OpLogWriter:
             self._write_frame(fr.encode_op_body(seq, time.time() if ts is None else ts, data))
             self._seq = last = seq + n - 1
         finally:
-            lock.release()
+            turn.append(True)
         if self._notices:
             self._emit_notices()
         return last
@@ -173,41 +176,47 @@ class OpLogWriter:
         points frame when that frame takes its series (its own, or one in its path table), its
         step kind, timestamp window and has room; otherwise :meth:`_append_float_slow` places it.
         """
-        lock = self._lock
-        lock.acquire()  # not ``with``: half the cost
+        turn = self._turn
+        try:
+            turn.pop()
+        except IndexError:
+            take(turn)
         try:
             pos = self._end
             if pos < self._limit:
-                point = None
-                try:  # struct.error: a step that is not a u32 int, a ts outside the frame's window
-                    if path == self._open_path:
-                        point = _PACK_INT_STEP(step, int((ts - self._base_ts) * 1e6), value)
-                    elif self._open_table is not None:
-                        index = self._open_table.get(path)
-                        if index is not None:
-                            point = _PACK_MULTI(index, step, int((ts - self._base_ts) * 1e6), value)
-                except _StructError:
-                    pass
-                if point is not None:  # as _add_point, inlined
-                    buf = self._buf
-                    end = pos + self._point_size
-                    buf[pos:end] = point
-                    self._crc = crc = _crc32(point, self._crc)
-                    frame = self._frame
-                    buf[frame : frame + 8] = COMMIT_PACK(end - frame - 8, crc)
-                    self._end = end
-                    self._seq = seq = self._seq + 1
-                    return seq
+                if path == self._open_path:
+                    try:  # struct.error: a step that is not a u32 int, a ts outside the frame's window
+                        point = _PACK_INT_STEP(step, _floor((ts - self._base_ts) * 1e6), value)
+                    except _StructError:
+                        pass
+                    else:  # as _grow, inlined
+                        end = pos + 16
+                        buf = self._buf
+                        buf[pos:end] = point
+                        self._crc = crc = _crc32(point, self._crc)
+                        buf[self._commit] = COMMIT_PACK(end - self._body_at, crc)
+                        self._end = end
+                        self._seq = seq = self._seq + 1
+                        return seq
+                elif self._open_table is not None:
+                    index = self._open_table.get(path)
+                    if index is not None:
+                        try:
+                            point = _PACK_MULTI(index, step, _floor((ts - self._base_ts) * 1e6), value)
+                        except _StructError:
+                            pass
+                        else:
+                            return self._grow(point)
             seq = self._append_float_slow(path, step, value, ts)
         finally:
-            lock.release()
+            turn.append(True)
         if self._notices:
             self._emit_notices()
         return seq
 
     def flush(self) -> None:
         """Buffered mode: write what is pending to the file. mmap mode: nothing to do."""
-        with self._lock:
+        with holding(self._turn):
             if self._segment is not None:
                 try:
                     self._segment.flush(self._end, self._frame)
@@ -217,7 +226,7 @@ class OpLogWriter:
     def fsync(self) -> None:
         """Make everything written so far survive power loss, in this segment and in the ones
         finished since the last fsync. The fsyncs run without the writer's lock."""
-        with self._lock:
+        with holding(self._turn):
             fds = self._fsyncs.take()
             try:
                 if self._segment is not None:
@@ -230,7 +239,7 @@ class OpLogWriter:
 
     def close(self) -> None:
         """Flush, trim the active segment to its used length, fsync it and release it."""
-        with self._lock:
+        with holding(self._turn):
             if self.closed:
                 return
             self.closed = True
@@ -244,7 +253,7 @@ class OpLogWriter:
         """Every case the hot path does not take: float steps, a new series, a full frame."""
         point = b""
         if self._end < self._limit:
-            off_us = int((ts - self._base_ts) * 1e6)
+            off_us = _floor((ts - self._base_ts) * 1e6)
             int_step = as_int_step(step)
             if 0 <= off_us <= fr.MAX_TS_OFFSET_US:
                 if self._open_table is not None:
@@ -257,12 +266,16 @@ class OpLogWriter:
                     point = fr.POINT_FLOAT_STEP.pack(step, off_us, value)
         if not point:
             return self._new_points_frame(path, step, value, ts)
+        return self._grow(point)
+
+    def _grow(self, point: bytes) -> int:
+        """Add a point to the open points frame: its bytes, then the frame's new commit word."""
         pos = self._end
         end = pos + len(point)
         buf = self._buf
         buf[pos:end] = point
         self._crc = crc = _crc32(point, self._crc)
-        buf[self._frame : self._frame + 8] = COMMIT_PACK(end - self._frame - 8, crc)
+        buf[self._commit] = COMMIT_PACK(end - self._body_at, crc)
         self._end = end
         self._seq += 1
         return self._seq
@@ -273,13 +286,13 @@ class OpLogWriter:
         frame = new_frame(path, step, value, ts, seq, self._recent)
         self._close_points_frame()
         offset = self._write_frame(frame.body)
-        self._frame = offset
+        self._frame, self._commit, self._body_at = offset, slice(offset, offset + 8), offset + 8
         if frame.kind == fr.KIND_FLOATS_INT_STEP:
             self._open_path = path
         elif frame.kind == fr.KIND_FLOATS_FLOAT_STEP:
             self._float_path = path
         self._open_table = frame.table
-        self._point_size = size = frame.point_size
+        size = frame.point_size
         self._base_ts = ts
         self._crc = zlib.crc32(frame.body)
         # a point may start below _limit: the frame holds at most ``frame.most`` points and never
@@ -405,7 +418,7 @@ class OpLogWriter:
 
     def _after_fork_in_child(self) -> None:
         """In a forked child: let go of the parent's mapping without touching its contents."""
-        self._lock = threading.Lock()  # first: a parent thread may have held it at fork time
+        self._turn = new_turn()  # first: a parent thread may have held it at fork time
         self._forked = self.closed = True
         self._close_points_frame()
         segment, self._segment, self._buf = self._segment, None, None
