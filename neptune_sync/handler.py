@@ -118,15 +118,14 @@ class Handler:
         # NaN and inf fail ``value - value == 0.0`` and take the general path, which warns.
         if f is not None and type(value) is float and timestamp is None and value - value == 0.0:
             last = f.last_step
-            if type(step) is not int:
-                step = _quick_step(step, last)
+            quick = step if type(step) is int else _quick_step(step, last)
             # after a first, fully validated point (the general path took it), a step that rises;
             # these bounds are single-digit ints, whose comparisons the interpreter specializes
-            if -1 < last < step <= _QUICK_STEP_MAX:
-                f.last_step = step
+            if -1 < last < quick <= _QUICK_STEP_MAX:
+                f.last_step = quick
                 append_float = self._sink.append_float  # an attribute load the interpreter specializes
                 try:
-                    append_float(self._path, step, value, _now())
+                    append_float(self._path, quick, value, _now())
                 except LoggingDisabledError as exc:
                     self._sink.failed(exc)
                 return

@@ -46,7 +46,7 @@ def check_path(path: str) -> str:
         raise InvalidPathError(
             path[:64] + "...", "path-length", f"{len(path)} characters; the limit is {MAX_PATH_LENGTH}"
         )
-    if "" in path.split("/"):
+    if path[0] == "/" or path[-1] == "/" or "//" in path:  # an empty segment; no list of segments made
         raise InvalidPathError(path, "path-segment", "every '/'-separated segment must be non-empty")
     if "\0" in path:
         raise InvalidPathError(repr(path), "path-nul", "a path must not hold a NUL character")
@@ -216,9 +216,7 @@ def truncate(path: str, value: str, limit: int, rule: str) -> str:
 
 def check_set_item(path: str, value: object) -> str:
     if type(value) is not str:
-        raise ValueRuleError(
-            path, "set-item-type", f"string set items must be str, not {type_words(value)}"
-        )
+        raise ValueRuleError(path, "set-item-type", f"string set items must be str, not {type_words(value)}")
     if len(value) > MAX_SET_ITEM_LENGTH:
         raise ValueRuleError(
             path, "set-item-length", f"item of {len(value)} characters; the limit is {MAX_SET_ITEM_LENGTH}"

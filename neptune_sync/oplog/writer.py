@@ -17,9 +17,9 @@ Design (docs/oplog-format.md):
   segment keeps room for it. The writer holds an exclusive ``flock`` on its active segment while
   it lives, which tells readers the tail may still grow.
 
-The parts: this module is the facade (sequence numbers, the lock, the open points frame and its
-hot path, rotation); :mod:`.segment` creates, fills and finishes segment files; :mod:`.points`
-lays out points frames; :mod:`.fsyncs` keeps finished segments until the next fsync.
+The parts: this module is the facade (sequence numbers, the open points frame and its hot path,
+rotation); :mod:`.turn` is its mutex; :mod:`.segment` creates, fills and finishes segment files;
+:mod:`.points` lays out points frames; :mod:`.fsyncs` keeps finished segments until the next fsync.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ class OpLogWriter:
         self._wanted_size = self._segment_size = segment_size
         self._map = map_segment
         self._turn = new_turn()
-        self._notices: list[str] = []  # warnings raised under the lock, logged once it is released
+        self._notices: list[str] = []  # warnings raised holding the turn, logged once it is given back
         self._index = -1
         self._segment: Segment | None = None
         self._buf: mmap.mmap | bytearray | None = None  # the active segment's bytes
@@ -155,13 +155,20 @@ class OpLogWriter:
         data = encode_op(op)
         points = getattr(op, "points", None)
         n = len(points) if points else 1  # a series op without points still takes one seq
+        if ts is None:
+            ts = time.time()
         turn = self._turn
-        take(turn)
         try:
-            self._check_open()
+            turn.pop()
+        except IndexError:
+            take(turn)
+        try:
+            if self.closed:
+                self._check_open()
             seq = self._seq + 1
-            self._close_points_frame()
-            self._write_frame(fr.encode_op_body(seq, time.time() if ts is None else ts, data))
+            if self._frame >= 0:
+                self._close_points_frame()
+            self._write_frame(fr.encode_op_body(seq, ts, data))
             self._seq = last = seq + n - 1
         finally:
             turn.append(True)
@@ -225,7 +232,7 @@ class OpLogWriter:
 
     def fsync(self) -> None:
         """Make everything written so far survive power loss, in this segment and in the ones
-        finished since the last fsync. The fsyncs run without the writer's lock."""
+        finished since the last fsync. The fsyncs run without holding the writer's turn."""
         with holding(self._turn):
             fds = self._fsyncs.take()
             try:
@@ -310,7 +317,7 @@ class OpLogWriter:
     def _write_frame(self, body: bytes) -> int:
         """Lay a complete frame at the next aligned offset; returns its offset."""
         need = 8 + len(body)
-        offset = fr.align8(self._end)
+        offset = (self._end + 7) & ~7  # fr.align8, inlined
         if offset + need > self._segment_size - fr.END_RESERVE:
             if need + 4096 > self._wanted_size:
                 raise LoggingDisabledError(f"operation of {len(body)} bytes is larger than a segment")
@@ -320,7 +327,7 @@ class OpLogWriter:
                 raise LoggingDisabledError(f"no room on the disk for an operation of {len(body)} bytes")
         buf = self._buf
         buf[offset + 8 : offset + need] = body
-        buf[offset : offset + 8] = COMMIT_PACK(len(body), zlib.crc32(body))
+        buf[offset : offset + 8] = COMMIT_PACK(need - 8, _crc32(body))
         self._end = offset + need
         self._segment.after_frame(offset)
         return offset
@@ -410,8 +417,8 @@ class OpLogWriter:
             raise LoggingDisabledError("the operation log writer is closed")
 
     def _emit_notices(self) -> None:
-        """Log the warnings gathered under the lock. Never log while holding it: a handler (console
-        capture, a logging integration) may write to this very run and would wait on the lock."""
+        """Log the warnings gathered holding the turn. Never log while holding it: a handler (console
+        capture, a logging integration) may write to this very run and would wait for the turn."""
         notices, self._notices = self._notices, []
         for message in notices:
             logger.warning("%s", message)
