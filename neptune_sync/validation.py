@@ -216,7 +216,9 @@ def truncate(path: str, value: str, limit: int, rule: str) -> str:
 
 def check_set_item(path: str, value: object) -> str:
     if type(value) is not str:
-        raise ValueRuleError(path, "set-item-type", f"string set items must be str, not {type_words(value)}")
+        raise ValueRuleError(
+            path, "set-item-type", f"string set items must be str, not {type_words(value)}"
+        )
     if len(value) > MAX_SET_ITEM_LENGTH:
         raise ValueRuleError(
             path, "set-item-length", f"item of {len(value)} characters; the limit is {MAX_SET_ITEM_LENGTH}"

@@ -49,6 +49,7 @@ logger = logging.getLogger("neptune_sync")
 DEFAULT_SEGMENT_SIZE = 16 << 20
 
 _PACK_INT_STEP = fr.POINT_INT_STEP.pack
+_INT_STEP_POINT = fr.POINT_INT_STEP.size
 _PACK_MULTI = fr.POINT_MULTI.pack
 _crc32 = zlib.crc32
 _floor = math.floor  # a third of int()'s cost for a float; a negative offset then fails to pack
@@ -197,7 +198,7 @@ class OpLogWriter:
                     except _StructError:
                         pass
                     else:  # as _grow, inlined
-                        end = pos + 16
+                        end = pos + _INT_STEP_POINT
                         buf = self._buf
                         buf[pos:end] = point
                         self._crc = crc = _crc32(point, self._crc)
