@@ -60,11 +60,10 @@ class Container:
 
     # ------------------------------------------------------------------ handlers
     def __getitem__(self, path: str) -> Handler:
-        try:
-            return self._handlers[path]
-        except KeyError:
+        handler = self._handlers.get(path)  # not ``try``: a first use of a path would raise KeyError
+        if handler is None:
             handler = self._handlers[path] = Handler(self, check_path(path))
-            return handler
+        return handler
 
     def __setitem__(self, path: str, value: Any) -> None:
         self[path].assign(value)
@@ -132,9 +131,11 @@ class Container:
     # ------------------------------------------------------------------ internals used by Handler
     def _log(self, op: Op) -> None:
         """Check ``op`` against the type rules, then write it (failures contained by the run log)."""
-        self._check_active()
+        runlog = self._runlog
+        if runlog.closed:
+            self._check_active()
         self._tree.apply(op)
-        self._runlog.append(op)
+        runlog.append(op)
 
     def _check_active(self) -> None:
         if self._runlog.closed:

@@ -42,7 +42,6 @@ from .types.file import File
 from .types.fileset import FileEntry, list_entries
 from .types.series import SERIES_VALUES, FileSet, StringSet
 from .validation import (
-    MAX_STEP,
     check_no_nul,
     check_relpath,
     check_set_item,
@@ -59,6 +58,9 @@ if TYPE_CHECKING:
     from .container import Container
 
 _NO_STEP = float("-inf")
+# The fast path of ``append`` takes steps in [0, 2**30): within the step rule (|step| <= MAX_STEP)
+# and small enough for the interpreter's specialized int comparisons. Others take the general path.
+_QUICK_STEP_MAX = (1 << 30) - 1
 _SERIES_OP = {
     o.FieldType.STRING_SERIES: (o.LogStrings, o.StringPoint),
     o.FieldType.FILE_SERIES: (o.LogFiles, o.FilePoint),
@@ -116,17 +118,15 @@ class Handler:
         # NaN and inf fail ``value - value == 0.0`` and take the general path, which warns.
         if f is not None and type(value) is float and timestamp is None and value - value == 0.0:
             last = f.last_step
-            if step is None and last != _NO_STEP:
-                step = last + 1
-            kind = type(step)
-            # after a first, fully validated point: increasing (rules.step_kept, inlined on this
-            # hot path) and within the step range
-            if (kind is int or kind is float) and _NO_STEP < last < step <= MAX_STEP:
-                f.last_step = step
-                if kind is float and step.is_integer():
-                    step = int(step)  # whole steps go into the compact integer-step frames
+            quick = step if type(step) is int else _quick_step(step, last)
+            # after a first, fully validated point (the general path took it), a step that rises
+            # (rules.step_kept, inlined on this hot path);
+            # these bounds are single-digit ints, whose comparisons the interpreter specializes
+            if -1 < last < quick <= _QUICK_STEP_MAX:
+                f.last_step = quick
+                append_float = self._runlog.append_float  # an attribute load the interpreter specializes
                 try:
-                    self._runlog.append_float(self._path, step, value, _now())
+                    append_float(self._path, quick, value, _now())
                 except LoggingDisabledError as exc:
                     self._runlog.failed(exc)
                 return
@@ -424,6 +424,17 @@ class Handler:
         ref = field.value[-1].value
         target = series_dir(self._path, destination) / series_file_name(len(field.value) - 1, ref.extension)
         return copy_blob(self._run._blobs, ref, target)
+
+
+def _quick_step(step: Any, last: float) -> float:
+    """The step of a float point for the fast path of ``append``, given one that is not an int:
+    the last step + 1 for None, a whole float as an int (for the compact integer-step frames), a
+    float as it is; ``_NO_STEP`` (the general path, which validates and explains) for anything else."""
+    if step is None:
+        return last + 1
+    if type(step) is float:
+        return int(step) if step.is_integer() else step
+    return _NO_STEP
 
 
 def _expand_globs(field: str, patterns: Iterable[str]) -> Iterable[tuple[str, str]]:

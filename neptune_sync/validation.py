@@ -46,7 +46,7 @@ def check_path(path: str) -> str:
         raise InvalidPathError(
             path[:64] + "...", "path-length", f"{len(path)} characters; the limit is {MAX_PATH_LENGTH}"
         )
-    if "" in path.split("/"):
+    if path[0] == "/" or path[-1] == "/" or "//" in path:  # an empty segment; no list of segments made
         raise InvalidPathError(path, "path-segment", "every '/'-separated segment must be non-empty")
     if "\0" in path:
         raise InvalidPathError(repr(path), "path-nul", "a path must not hold a NUL character")

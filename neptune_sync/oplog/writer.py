@@ -18,19 +18,19 @@ Design (docs/oplog-format.md):
   segment keeps room for it. The writer holds an exclusive ``flock`` on its active segment while
   it lives, which tells readers the tail may still grow.
 
-The parts: this module is the facade (sequence numbers, the lock, the open points frame and its
-hot path, rotation); :mod:`.segment` creates, fills and finishes segment files; :mod:`.points`
-lays out points frames; :mod:`.fsyncs` keeps finished segments until the next fsync.
+The parts: this module is the facade (sequence numbers, the open points frame and its hot path,
+rotation); :mod:`.turn` is its mutex; :mod:`.segment` creates, fills and finishes segment files;
+:mod:`.points` lays out points frames; :mod:`.fsyncs` keeps finished segments until the next fsync.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import mmap
 import os
 import socket
 import struct
-import threading
 import time
 import uuid
 import zlib
@@ -43,14 +43,17 @@ from .forks import release_in_child
 from .fsyncs import PendingFsyncs, close_all, fsync_all
 from .points import RecentSeries, as_int_step, new_frame, series_in_points
 from .segment import COMMIT_PACK, MapSegment, Segment, open_segment
+from .turn import holding, new_turn, take
 
 logger = logging.getLogger("neptune_sync")
 
 DEFAULT_SEGMENT_SIZE = 16 << 20
 
 _PACK_INT_STEP = fr.POINT_INT_STEP.pack
+_INT_STEP_POINT = fr.POINT_INT_STEP.size
 _PACK_MULTI = fr.POINT_MULTI.pack
 _crc32 = zlib.crc32
+_floor = math.floor  # a third of int()'s cost for a float; a negative offset then fails to pack
 _StructError = struct.error
 
 
@@ -68,18 +71,19 @@ class OpLogWriter:
 
     __slots__ = (
         # the hot path: the active segment's bytes and the open points frame
-        "_lock",
+        "_turn",
         "_buf",
         "_end",
         "_seq",
         "_limit",
         "_open_path",
         "_open_table",
-        "_point_size",
         "_base_ts",
         "_crc",
-        "_frame",
+        "_commit",
+        "_body_at",
         # everything else
+        "_frame",
         "_points_at",
         "_float_path",
         "_recent",
@@ -127,8 +131,8 @@ class OpLogWriter:
         )
         self._wanted_size = self._segment_size = segment_size
         self._map = map_segment
-        self._lock = threading.Lock()
-        self._notices: list[str] = []  # warnings raised under the lock, logged once it is released
+        self._turn = new_turn()
+        self._notices: list[str] = []  # warnings raised holding the turn, logged once it is given back
         self._index = -1
         self._segment: Segment | None = None
         self._buf: mmap.mmap | bytearray | None = None  # the active segment's bytes
@@ -141,7 +145,7 @@ class OpLogWriter:
         self._close_points_frame()
         self.closed = False
         self._forked = False
-        with self._lock:
+        with holding(self._turn):
             self._start_segment()
         release_in_child(self)
 
@@ -156,16 +160,23 @@ class OpLogWriter:
         data = encode_op(op)
         points = getattr(op, "points", None)
         n = len(points) if points else 1  # a series op without points still takes one seq
-        lock = self._lock
-        lock.acquire()
+        if ts is None:
+            ts = time.time()
+        turn = self._turn
         try:
-            self._check_open()
+            turn.pop()
+        except IndexError:
+            take(turn)
+        try:
+            if self.closed:
+                self._check_open()
             seq = self._seq + 1
-            self._close_points_frame()
-            self._write_frame(fr.encode_op_body(seq, time.time() if ts is None else ts, data))
+            if self._frame >= 0:
+                self._close_points_frame()
+            self._write_frame(fr.encode_op_body(seq, ts, data))
             self._seq = last = seq + n - 1
         finally:
-            lock.release()
+            turn.append(True)
         if self._notices:
             self._emit_notices()
         return last
@@ -177,41 +188,47 @@ class OpLogWriter:
         points frame when that frame takes its series (its own, or one in its path table), its
         step kind, timestamp window and has room; otherwise :meth:`_append_float_slow` places it.
         """
-        lock = self._lock
-        lock.acquire()  # not ``with``: half the cost
+        turn = self._turn
+        try:
+            turn.pop()
+        except IndexError:
+            take(turn)
         try:
             pos = self._end
             if pos < self._limit:
-                point = None
-                try:  # struct.error: a step that is not a u32 int, a ts outside the frame's window
-                    if path == self._open_path:
-                        point = _PACK_INT_STEP(step, int((ts - self._base_ts) * 1e6), value)
-                    elif self._open_table is not None:
-                        index = self._open_table.get(path)
-                        if index is not None:
-                            point = _PACK_MULTI(index, step, int((ts - self._base_ts) * 1e6), value)
-                except _StructError:
-                    pass
-                if point is not None:  # as _add_point, inlined
-                    buf = self._buf
-                    end = pos + self._point_size
-                    buf[pos:end] = point
-                    self._crc = crc = _crc32(point, self._crc)
-                    frame = self._frame
-                    buf[frame : frame + 8] = COMMIT_PACK(end - frame - 8, crc)
-                    self._end = end
-                    self._seq = seq = self._seq + 1
-                    return seq
+                if path == self._open_path:
+                    try:  # struct.error: a step that is not a u32 int, a ts outside the frame's window
+                        point = _PACK_INT_STEP(step, _floor((ts - self._base_ts) * 1e6), value)
+                    except _StructError:
+                        pass
+                    else:  # as _grow, inlined
+                        end = pos + _INT_STEP_POINT
+                        buf = self._buf
+                        buf[pos:end] = point
+                        self._crc = crc = _crc32(point, self._crc)
+                        buf[self._commit] = COMMIT_PACK(end - self._body_at, crc)
+                        self._end = end
+                        self._seq = seq = self._seq + 1
+                        return seq
+                elif self._open_table is not None:
+                    index = self._open_table.get(path)
+                    if index is not None:
+                        try:
+                            point = _PACK_MULTI(index, step, _floor((ts - self._base_ts) * 1e6), value)
+                        except _StructError:
+                            pass
+                        else:
+                            return self._grow(point)
             seq = self._append_float_slow(path, step, value, ts)
         finally:
-            lock.release()
+            turn.append(True)
         if self._notices:
             self._emit_notices()
         return seq
 
     def flush(self) -> None:
         """Buffered mode: write what is pending to the file. mmap mode: nothing to do."""
-        with self._lock:
+        with holding(self._turn):
             if self._segment is not None:
                 try:
                     self._segment.flush(self._end, self._frame)
@@ -220,8 +237,8 @@ class OpLogWriter:
 
     def fsync(self) -> None:
         """Make everything written so far survive power loss, in this segment and in the ones
-        finished since the last fsync. The fsyncs run without the writer's lock."""
-        with self._lock:
+        finished since the last fsync. The fsyncs run without holding the writer's turn."""
+        with holding(self._turn):
             fds = self._fsyncs.take()
             try:
                 if self._segment is not None:
@@ -234,7 +251,7 @@ class OpLogWriter:
 
     def close(self) -> None:
         """Flush, trim the active segment to its used length, fsync it and release it."""
-        with self._lock:
+        with holding(self._turn):
             if self.closed:
                 return
             self.closed = True
@@ -247,7 +264,7 @@ class OpLogWriter:
     def _append_float_slow(self, path: str, step: float, value: float, ts: float) -> int:
         """Every case the hot path does not take: float steps, a new series, a full frame."""
         point = b""
-        off_us = int((ts - self._base_ts) * 1e6)
+        off_us = _floor((ts - self._base_ts) * 1e6)
         room = self._end < self._limit and 0 <= off_us <= fr.MAX_TS_OFFSET_US
         if room:
             int_step = as_int_step(step)
@@ -263,12 +280,16 @@ class OpLogWriter:
             if not room and self._frame >= 0:  # the open frame is full (or its time span is)
                 self._recent.keep(self._series_in_open_frame())
             return self._new_points_frame(path, step, value, ts)
+        return self._grow(point)
+
+    def _grow(self, point: bytes) -> int:
+        """Add a point to the open points frame: its bytes, then the frame's new commit word."""
         pos = self._end
         end = pos + len(point)
         buf = self._buf
         buf[pos:end] = point
         self._crc = crc = _crc32(point, self._crc)
-        buf[self._frame : self._frame + 8] = COMMIT_PACK(end - self._frame - 8, crc)
+        buf[self._commit] = COMMIT_PACK(end - self._body_at, crc)
         self._end = end
         self._seq += 1
         return self._seq
@@ -279,14 +300,14 @@ class OpLogWriter:
         frame = new_frame(path, step, value, ts, seq, self._recent)
         self._close_points_frame()
         offset = self._write_frame(frame.body)
-        self._frame = offset
+        self._frame, self._commit, self._body_at = offset, slice(offset, offset + 8), offset + 8
         self._points_at = offset + 8 + len(frame.body) - frame.point_size
         if frame.kind == fr.KIND_FLOATS_INT_STEP:
             self._open_path = path
         elif frame.kind == fr.KIND_FLOATS_FLOAT_STEP:
             self._float_path = path
         self._open_table = frame.table
-        self._point_size = size = frame.point_size
+        size = frame.point_size
         self._base_ts = ts
         self._crc = zlib.crc32(frame.body)
         # a point may start below _limit: the frame holds at most ``frame.most`` points and never
@@ -310,7 +331,7 @@ class OpLogWriter:
     def _write_frame(self, body: bytes) -> int:
         """Lay a complete frame at the next aligned offset; returns its offset."""
         need = 8 + len(body)
-        offset = fr.align8(self._end)
+        offset = (self._end + 7) & ~7  # fr.align8, inlined
         if offset + need > self._segment_size - fr.END_RESERVE:
             if need + 4096 > self._wanted_size:
                 raise LoggingDisabledError(f"operation of {len(body)} bytes is larger than a segment")
@@ -320,7 +341,7 @@ class OpLogWriter:
                 raise LoggingDisabledError(f"no room on the disk for an operation of {len(body)} bytes")
         buf = self._buf
         buf[offset + 8 : offset + need] = body
-        buf[offset : offset + 8] = COMMIT_PACK(len(body), zlib.crc32(body))
+        buf[offset : offset + 8] = COMMIT_PACK(need - 8, _crc32(body))
         self._end = offset + need
         self._segment.after_frame(offset)
         return offset
@@ -410,15 +431,15 @@ class OpLogWriter:
             raise LoggingDisabledError("the operation log writer is closed")
 
     def _emit_notices(self) -> None:
-        """Log the warnings gathered under the lock. Never log while holding it: a handler (console
-        capture, a logging integration) may write to this very run and would wait on the lock."""
+        """Log the warnings gathered holding the turn. Never log while holding it: a handler (console
+        capture, a logging integration) may write to this very run and would wait for the turn."""
         notices, self._notices = self._notices, []
         for message in notices:
             logger.warning("%s", message)
 
     def _after_fork_in_child(self) -> None:
         """In a forked child: let go of the parent's mapping without touching its contents."""
-        self._lock = threading.Lock()  # first: a parent thread may have held it at fork time
+        self._turn = new_turn()  # first: a parent thread may have held it at fork time
         self._forked = self.closed = True
         self._close_points_frame()
         segment, self._segment, self._buf = self._segment, None, None

@@ -79,11 +79,11 @@ def test_card_indices_follow_cuda_visible_devices_as_1x(visible, count, expected
 
 def test_one_thread_samples_and_stop_ends_it(monkeypatch):
     monkeypatch.setenv("NEPTUNE_SYNC_MONITORING_PERIOD", "0.05")
-    before = {t.name for t in threading.enumerate()}
+    before = set(threading.enumerate())  # runs of other tests may still have theirs
     run = neptune.init_run(
         mode="debug", git_ref=False, source_files=[], capture_stdout=False, capture_stderr=False
     )
-    started = [t for t in threading.enumerate() if t.name not in before]
+    started = [t for t in threading.enumerate() if t not in before]
     assert [t.name for t in started] == ["neptune-sync-capture"]
     time.sleep(1.3)
     run.stop()

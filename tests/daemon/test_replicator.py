@@ -13,6 +13,7 @@ from store_model import MemorySink, MemoryStore
 from neptune_sync.exceptions import AuthError
 from neptune_sync.oplog import framing as fr
 from neptune_sync.oplog.reader import SegmentReader, segment_files
+from neptune_sync.oplog.turn import holding
 from neptune_sync.rules import REFUSED_FIELD
 from neptune_sync.wire import ops as o
 from neptune_sync.wire.sync_state import read_state
@@ -379,7 +380,7 @@ async def test_unknown_operation_stops_only_that_writer_loudly(runs, config):
     run = runs.create("newer")
     w = runs.writer(run, writer_id="a" * 16)
     w.append(o.AssignInt("a", 1))
-    with w._lock:  # a frame a newer client would write: an op tag this version does not know
+    with holding(w._turn):  # a frame a newer client would write: an op tag this version does not know
         w._write_frame(fr.encode_op_body(2, 1.0, msgspec.msgpack.encode(["zz", "x"])))
         w._seq = 2
     w.append(o.AssignInt("b", 2))

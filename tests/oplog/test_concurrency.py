@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -61,7 +61,22 @@ def test_processes_sharing_a_run_each_write_their_own_segments(segments):
             assert path.name.startswith(reader.header.writer_id + "-")
 
 
-def test_threads_sharing_a_writer_get_contiguous_seqs_and_keep_their_order(writer_factory, segments):
+@pytest.fixture(params=["default", "at almost every bytecode"])
+def thread_switches(request) -> Iterator[None]:
+    """Thread switches at the interpreter's default interval, or forced so often that a section
+    the writer fails to guard is all but sure to be cut by another thread."""
+    before = sys.getswitchinterval()
+    if request.param != "default":
+        sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
+def test_threads_sharing_a_writer_get_contiguous_seqs_and_keep_their_order(
+    writer_factory, segments, thread_switches
+):
     writer = writer_factory(segment_size=64 << 10)
     per_thread, threads = 5000, 4
 

@@ -1,0 +1,69 @@
+"""The writer's mutex (neptune_sync.oplog.turn), with thread switches forced at almost every
+bytecode (``sys.setswitchinterval``), where a missing exclusion shows. The writer under threads:
+test_concurrency.py."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from neptune_sync.oplog.turn import holding, new_turn, take
+
+
+@pytest.fixture
+def frequent_switches() -> Iterator[None]:
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
+def test_take_waits_while_another_thread_holds_the_token():
+    turn = new_turn()
+    take(turn)
+    taken = threading.Event()
+
+    def waiter() -> None:
+        take(turn)
+        taken.set()
+        turn.append(True)
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    assert not taken.wait(0.2)  # held: the waiter is still waiting
+    turn.append(True)
+    assert taken.wait(10)
+    thread.join(timeout=10)
+    assert turn == [True]  # free again, with one token
+
+
+def test_holding_lets_one_thread_at_a_time_through(frequent_switches):
+    turn, box, threads = new_turn(), [0], 4
+
+    def add() -> None:
+        for _ in range(2000):
+            with holding(turn):
+                seen = box[0]
+                time.sleep(0)  # a thread switch right here, inside the section
+                box[0] = seen + 1
+
+    workers = [threading.Thread(target=add) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert box[0] == threads * 2000
+    assert turn == [True]
+
+
+def test_a_body_that_raises_gives_the_token_back():
+    turn = new_turn()
+    with pytest.raises(KeyError), holding(turn):
+        raise KeyError("x")
+    assert turn == [True]
