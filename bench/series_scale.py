@@ -118,18 +118,24 @@ async def best_of(fn, times: int = 3) -> float:
     return best
 
 
-async def sizes(storage, backend: str) -> tuple[int, int]:
-    """Bytes of (points with its index, series_chunks)."""
+SIZED = ("points", "series_chunks", "series_summaries")
+
+
+async def sizes(storage, backend: str) -> list[int]:
+    """Bytes of each table of SIZED, indexes included."""
     if backend == "postgres":
         rows = await storage.fetch_named(
-            "SELECT pg_total_relation_size('points'), pg_total_relation_size('series_chunks')", {}
+            "SELECT " + ", ".join(f"pg_total_relation_size('{t}')" for t in SIZED), {}
         )
-        return rows[0][0], rows[0][1]
+        return list(rows[0])
     out = []
-    for table in ("points", "series_chunks"):
-        ((b,),) = await storage.fetch_named("SELECT SUM(pgsize) FROM dbstat WHERE name=:t", {"t": table})
+    for table in SIZED:
+        ((b,),) = await storage.fetch_named(
+            "SELECT SUM(pgsize) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name=:t)",
+            {"t": table},
+        )
         out.append(b or 0)
-    return out[0], out[1]
+    return out
 
 
 async def level_figures(storage, tag: str) -> dict:
@@ -171,7 +177,7 @@ async def bench_backend(backend: str, levels: list[int], data: Path) -> None:
         print(f"\n== {backend}")
         print(
             "stored pts | ingest pts/s (chunks / rows) | pts per CPU-s (chunks / rows) | "
-            "1000-bucket read of 1M pts ms (chunks / rows, ratio) | B/pt points + chunks"
+            "1000-bucket read of 1M pts ms (chunks / rows, ratio) | B/pt points + chunks + summaries"
         )
         first = None
         for i, level in enumerate(levels):
@@ -188,7 +194,7 @@ async def bench_backend(backend: str, levels: list[int], data: Path) -> None:
             stored += got
             f = await level_figures(storage, f"L{i}")
             stored += f["new"][0] + f["old"][0]
-            pts, chunk_bytes = await sizes(storage, backend)
+            pts, chunk_bytes, summary_bytes = await sizes(storage, backend)
             (nn, nt, nc), (on, ot, oc) = f["new"], f["old"]
             row = {
                 "rate": nn / nt,
@@ -199,7 +205,7 @@ async def bench_backend(backend: str, levels: list[int], data: Path) -> None:
                 f"{stored:>10,} | {nn / nt:>9,.0f} / {on / ot:>9,.0f} ({(nn / nt) / (on / ot):.2f}x) | "
                 f"{nn / nc:>9,.0f} / {on / oc:>9,.0f} | "
                 f"{f['read_new'] * 1e3:>7.1f} / {f['read_old'] * 1e3:>7.0f} ({f['read_old'] / f['read_new']:.0f}x faster) | "
-                f"{pts / stored:.1f} + {chunk_bytes / stored:.1f}"
+                f"{pts / stored:.1f} + {chunk_bytes / stored:.1f} + {summary_bytes / stored:.2f}"
             )
         if len(levels) > 1 and first:
             print(

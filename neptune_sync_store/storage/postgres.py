@@ -7,6 +7,8 @@ points go in with COPY, which is what makes ingestion fast.
 
 from __future__ import annotations
 
+import collections
+import math
 import re
 import time
 from array import array
@@ -37,7 +39,7 @@ from ..plan import (
 )
 from ..query import POSTGRES
 from ..series import SeriesWork
-from . import access, chunks, schema, versions
+from . import access, chunks, schema, summaries, versions
 from .aggregate import PG_BUCKET, numbered
 from .base import (
     Storage,
@@ -74,6 +76,11 @@ CREATE TABLE IF NOT EXISTS series_chunks(
   n INTEGER NOT NULL, vmin DOUBLE PRECISION NOT NULL, vmax DOUBLE PRECISION NOT NULL,
   vlast DOUBLE PRECISION NOT NULL, last_ts DOUBLE PRECISION NOT NULL, data BYTEA NOT NULL,
   PRIMARY KEY(field, first_step));
+CREATE TABLE IF NOT EXISTS series_summaries(
+  field BIGINT NOT NULL, level INTEGER NOT NULL, first_step DOUBLE PRECISION NOT NULL,
+  last_step DOUBLE PRECISION NOT NULL, n BIGINT NOT NULL, vmin DOUBLE PRECISION NOT NULL,
+  vmax DOUBLE PRECISION NOT NULL, vlast DOUBLE PRECISION NOT NULL, last_ts DOUBLE PRECISION NOT NULL,
+  parts INTEGER NOT NULL, PRIMARY KEY(field, level, first_step));
 CREATE TABLE IF NOT EXISTS dropped(
   field BIGINT NOT NULL, w INTEGER NOT NULL, seq BIGINT NOT NULL, step DOUBLE PRECISION NOT NULL,
   ts DOUBLE PRECISION NOT NULL, num DOUBLE PRECISION, raw BYTEA, kts DOUBLE PRECISION,
@@ -363,7 +370,9 @@ async def _fill_blob_owners(conn: asyncpg.Connection) -> None:
 
 async def _fill_series_chunks(conn: asyncpg.Connection) -> None:
     await conn.execute("DELETE FROM series_chunks")
-    for fid in [r[0] for r in await conn.fetch("SELECT id FROM fields WHERE type = $1", FieldType.FLOAT_SERIES)]:
+    for fid in [
+        r[0] for r in await conn.fetch("SELECT id FROM fields WHERE type = $1", FieldType.FLOAT_SERIES)
+    ]:
         rows = await conn.fetch("SELECT step, num, ts FROM points WHERE field=$1 ORDER BY step", fid)
         steps, values, stamps = (array("d", (r[i] for r in rows)) for i in range(3))
         await conn.executemany(
@@ -372,8 +381,29 @@ async def _fill_series_chunks(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _fill_series_summaries(conn: asyncpg.Connection) -> None:
+    await conn.execute("DELETE FROM series_summaries")
+    children = _numbered(summaries.children_sql(1, ""))
+    for fid in [
+        r[0] for r in await conn.fetch("SELECT id FROM fields WHERE type = $1", FieldType.FLOAT_SERIES)
+    ]:
+        found = [tuple(r) for r in await conn.fetch(children, fid, -math.inf, math.inf)]
+        await conn.executemany(
+            f"INSERT INTO series_summaries({summaries.COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+            summaries.levels_of(fid, found),
+        )
+
+
+def _numbered(sql: str) -> str:
+    """``sql`` with its ``:name`` parameters numbered in order of first appearance."""
+    return numbered(sql, collections.defaultdict(int))[0]
+
+
 # schema version -> what fills its new tables from what the database holds (see .schema)
-FILLS = {2: (_fill_set_members, _fill_series_chunks, _fill_blob_owners)}
+FILLS = {
+    2: (_fill_set_members, _fill_series_chunks, _fill_blob_owners),
+    3: (_fill_series_summaries,),
+}
 
 
 _WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=$1"
@@ -461,6 +491,7 @@ async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
     if gone:
         await conn.execute("DELETE FROM points WHERE field = ANY($1)", gone)
         await conn.execute("DELETE FROM series_chunks WHERE field = ANY($1)", gone)
+        await conn.execute("DELETE FROM series_summaries WHERE field = ANY($1)", gone)
         await conn.execute("DELETE FROM dropped WHERE field = ANY($1)", gone)
     if plan.deleted_ids:
         await conn.execute("DELETE FROM field_ops WHERE field = ANY($1)", plan.deleted_ids)
@@ -517,7 +548,7 @@ async def _write_content(conn: asyncpg.Connection, state: FieldState, nums: dict
     """Everything of a field but its new kept points (they go in with one COPY per batch)."""
     fid = state.id
     if state.rewrite:
-        for table in ("points", "series_chunks", "dropped", "field_ops"):
+        for table in ("points", "series_chunks", "series_summaries", "dropped", "field_ops"):
             await conn.execute(f"DELETE FROM {table} WHERE field=$1", fid)
     if state.removed_steps:
         await conn.execute("DELETE FROM points WHERE field=$1 AND step = ANY($2)", fid, state.removed_steps)
@@ -550,8 +581,43 @@ async def _write_chunks(conn: asyncpg.Connection, plan: Plan) -> None:
         chunks.CHUNK_POINTS,
     ):
         replaced.setdefault(fid, []).append((first, data))
-    gone, rows = chunks.rewrite(changes, replaced)
+    gone, rows, spans = chunks.rewrite(changes, replaced)
     await conn.execute(_REWRITE, *_columns(gone, 2), *_columns(rows, 9))
+    await _write_summaries(conn, spans)
+
+
+async def _write_summaries(conn: asyncpg.Connection, spans: dict[int, tuple[float, float]]) -> None:
+    """Regroup the summary levels above the chunks' changed ``spans`` of first steps, level by
+    level (see .summaries): per level one statement reads the replaced nodes of every field, one
+    their children, one deletes and upserts."""
+    for level in range(1, summaries.LEVELS + 1):
+        if not spans:
+            return
+        fids = list(spans)
+        old: dict[int, list[tuple[float, float]]] = {f: [] for f in fids}
+        lows, highs = [spans[f][0] for f in fids], [spans[f][1] for f in fids]
+        for fid, first, last in await conn.fetch(_NODES_REPLACED, fids, level, lows, highs, summaries.FANOUT):
+            old[fid].append((first, last))
+        windows = [summaries.window(*spans[f], old[f]) for f in fids]
+        found: dict[int, list[Any]] = {f: [] for f in fids}
+        ends = [w[0] for w in windows], [w[1] for w in windows]
+        query = (
+            conn.fetch(_CHILD_CHUNKS, fids, *ends)
+            if level == 1
+            else conn.fetch(_CHILD_NODES, fids, *ends, level)
+        )
+        for fid, *child in await query:
+            found[fid].append(tuple(child))
+        gone: list[Any] = []
+        rows: list[Any] = []
+        spans = {}
+        for fid in fids:
+            g, r, span = summaries.regroup(fid, level, old[fid], found[fid])
+            gone += g
+            rows += r
+            if span is not None:
+                spans[fid] = span
+        await conn.execute(_NODES_REWRITE, *_columns(gone, 3), *_columns(rows, 10))
 
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
@@ -564,6 +630,33 @@ _REPLACED = (
     " CROSS JOIN LATERAL ("
     + re.sub(r":(f|lo|hi)\b", r"u.\1", chunks.REPLACED).replace(":full", "$4")
     + ") c ORDER BY u.f, c.first_step"
+)
+# per field in $1 at level $2: the nodes its span [$3, $4] replaces ($5 is FANOUT); the children
+# in its window [$2, $3] (of level $4)
+_NODES_REPLACED = (
+    "SELECT u.f, c.first_step, c.last_step FROM unnest($1::bigint[], $3::float8[], $4::float8[]) AS u(f, lo, hi)"
+    " CROSS JOIN LATERAL ("
+    + re.sub(r":(f|lo|hi)\b", r"u.\1", summaries.REPLACED).replace(":full", "$5").replace(":l", "$2::int")
+    + ") c ORDER BY u.f, c.first_step"
+)
+_CHILDREN = (
+    "SELECT u.f, c.* FROM unnest($1::bigint[], $2::float8[], $3::float8[]) AS u(f, a, b) CROSS JOIN LATERAL ({})"
+    " c ORDER BY u.f, c.first_step"
+)
+_CHILD_CHUNKS, _CHILD_NODES = (
+    _CHILDREN.format(
+        re.sub(r":(f|a|b)\b", r"u.\1", summaries.children_sql(level, "")).replace(":l", "$4::int")
+    )
+    for level in (1, 2)
+)
+_NODES_REWRITE = (
+    "WITH gone AS (DELETE FROM series_summaries c"
+    " USING unnest($1::bigint[], $2::int[], $3::float8[]) AS g(f, l, s)"
+    " WHERE c.field=g.f AND c.level=g.l AND c.first_step=g.s)"
+    f" INSERT INTO series_summaries({summaries.COLUMNS}) SELECT * FROM unnest($4::bigint[], $5::int[],"
+    " $6::float8[], $7::float8[], $8::bigint[], $9::float8[], $10::float8[], $11::float8[], $12::float8[],"
+    " $13::int[])"
+    f" ON CONFLICT(field, level, first_step) DO UPDATE SET {summaries.UPDATE}"
 )
 _REWRITE = (
     "WITH gone AS (DELETE FROM series_chunks c USING unnest($1::bigint[], $2::float8[]) AS g(f, s)"
