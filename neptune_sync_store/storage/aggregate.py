@@ -26,8 +26,8 @@ from typing import Any
 
 import msgspec
 
-from .chunks import BucketSums, points_within
 from . import summaries as levels
+from .chunks import BucketSums, points_within
 
 X_AXES = ("step", "time")
 MAX_BUCKETS = 10_000
