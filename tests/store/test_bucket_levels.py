@@ -1,0 +1,56 @@
+"""Bucketed reads walk the summary levels: on every backend, the rows a read fetches grow with the
+buckets (at most FANOUT per level and bucket edge), not with the series, and the answer stays the
+model's (test_buckets_contract.model, which imports nothing of the store)."""
+
+from __future__ import annotations
+
+import pytest
+from store_helpers import PROJECT, RUN
+from test_buckets_contract import as_dict, log, model
+
+from neptune_sync_store.storage import aggregate, chunks, summaries
+
+pytestmark = pytest.mark.asyncio
+
+
+def counting(fetch, counts: list[int]):
+    async def fetch_counted(sql, values):
+        rows = await fetch(sql, values)
+        counts.append(len(rows))
+        return rows
+
+    return fetch_counted
+
+
+@pytest.mark.parametrize("buckets", [1, 10, 37])
+async def test_a_read_fetches_rows_per_bucket_edge_not_per_chunk(storage, monkeypatch, buckets):
+    monkeypatch.setattr(chunks, "CHUNK_POINTS", 4)
+    monkeypatch.setattr(summaries, "FANOUT", 2)
+    monkeypatch.setattr(summaries, "LEVELS", 8)  # 2,000 chunks under 8 top nodes
+    points = [(float(s), float((s * 7919) % 1009) - 500.0, 1e3 + s) for s in range(8000)]
+    await log(storage, "m", points)
+    ((fid, _),) = await storage.fetch_named(
+        "SELECT f.id, f.type FROM fields f JOIN runs r ON f.run = r.id WHERE r.run_key = :r AND f.path = 'm'",
+        {"r": RUN.run_key},
+    )
+    for start, stop in ((0.0, 7999.0), (1234.5, 6543.25)):
+        inside = [p for p in points if start <= p[0] <= stop]
+        lo, hi = inside[0][0], inside[-1][0]  # a read buckets the range its points span
+        counts: list[int] = []
+        rows = await aggregate.chunk_bucket_rows(
+            counting(storage.fetch_named, counts),
+            storage.bucket_sql,
+            storage.chunk_summaries,
+            fid,
+            lo,
+            hi,
+            buckets,
+        )
+        edges = buckets + 1
+        assert sum(counts) <= 8 + edges * summaries.FANOUT * summaries.LEVELS, (lo, hi, counts)
+        got = aggregate.grouped_buckets(RUN.run_key, "m", "step", lo, hi, rows)
+        assert as_dict(got) == model(points, "step", start, stop, buckets)
+    full = await storage.series_buckets(
+        PROJECT, RUN.run_key, "m", x="step", start=0, stop=7999, buckets=buckets
+    )
+    assert as_dict(full) == model(points, "step", 0, 7999, buckets)
