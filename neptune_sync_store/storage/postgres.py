@@ -588,26 +588,22 @@ async def _write_chunks(conn: asyncpg.Connection, plan: Plan) -> None:
 
 async def _write_summaries(conn: asyncpg.Connection, spans: dict[int, tuple[float, float]]) -> None:
     """Regroup the summary levels above the chunks' changed ``spans`` of first steps, level by
-    level (see .summaries): per level one statement reads the replaced nodes of every field, one
+    level (see .summaries): per level one statement reads the replaced nodes of every field and
     their children, one deletes and upserts."""
     for level in range(1, summaries.LEVELS + 1):
         if not spans:
             return
         fids = list(spans)
         old: dict[int, list[tuple[float, float]]] = {f: [] for f in fids}
-        lows, highs = [spans[f][0] for f in fids], [spans[f][1] for f in fids]
-        for fid, first, last in await conn.fetch(_NODES_REPLACED, fids, level, lows, highs, summaries.FANOUT):
-            old[fid].append((first, last))
-        windows = [summaries.window(*spans[f], old[f]) for f in fids]
         found: dict[int, list[Any]] = {f: [] for f in fids}
-        ends = [w[0] for w in windows], [w[1] for w in windows]
-        query = (
-            conn.fetch(_CHILD_CHUNKS, fids, *ends)
-            if level == 1
-            else conn.fetch(_CHILD_NODES, fids, *ends, level)
-        )
-        for fid, *child in await query:
-            found[fid].append(tuple(child))
+        lows, highs = [spans[f][0] for f in fids], [spans[f][1] for f in fids]
+        for child, fid, *row in await conn.fetch(
+            _NODES_AT[level == 1], fids, lows, highs, level, summaries.FANOUT
+        ):
+            if child:
+                found[fid].append(tuple(row))
+            else:
+                old[fid].append((row[0], row[1]))
         gone: list[Any] = []
         rows: list[Any] = []
         spans = {}
@@ -633,21 +629,24 @@ _REPLACED = (
 )
 # per field in $1 at level $2: the nodes its span [$3, $4] replaces ($5 is FANOUT); the children
 # in its window [$2, $3] (of level $4)
-_NODES_REPLACED = (
-    "SELECT u.f, c.first_step, c.last_step FROM unnest($1::bigint[], $3::float8[], $4::float8[]) AS u(f, lo, hi)"
-    " CROSS JOIN LATERAL ("
-    + re.sub(r":(f|lo|hi)\b", r"u.\1", summaries.REPLACED).replace(":full", "$5").replace(":l", "$2::int")
-    + ") c ORDER BY u.f, c.first_step"
+# per field of $1 at level $4: the nodes (child false) that the changed span [$2, $3] of the level
+# below replaces ($5 is FANOUT), and the children (child true) in their window (summaries.window)
+_NODES = (
+    "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::float8[], $3::float8[]) AS u(f, lo, hi)),"
+    " r AS (SELECT u.f, c.first_step, c.last_step FROM u CROSS JOIN LATERAL ("
+    + re.sub(r":(f|lo|hi)\b", r"u.\1", summaries.REPLACED).replace(":full", "$5").replace(":l", "$4::int")
+    + ") c),"
+    " w AS (SELECT u.f, LEAST(u.lo, MIN(r.first_step)) AS a, GREATEST(u.hi, MAX(r.last_step)) AS b"
+    " FROM u LEFT JOIN r ON r.f = u.f GROUP BY u.f, u.lo, u.hi)"
+    " SELECT false AS child, r.f, r.first_step, r.last_step, 0::bigint, 0::float8, 0::float8, 0::float8,"
+    " 0::float8 FROM r"
+    " UNION ALL SELECT true, w.f, c.* FROM w CROSS JOIN LATERAL ({}) c"
+    " ORDER BY 1, 2, 3"
 )
-_CHILDREN = (
-    "SELECT u.f, c.* FROM unnest($1::bigint[], $2::float8[], $3::float8[]) AS u(f, a, b) CROSS JOIN LATERAL ({})"
-    " c ORDER BY u.f, c.first_step"
-)
-_CHILD_CHUNKS, _CHILD_NODES = (
-    _CHILDREN.format(
-        re.sub(r":(f|a|b)\b", r"u.\1", summaries.children_sql(level, "")).replace(":l", "$4::int")
-    )
-    for level in (1, 2)
+# indexed by "level 1": the children are nodes, or chunks
+_NODES_AT = tuple(
+    _NODES.format(re.sub(r":(f|a|b)\b", r"w.\1", summaries.children_sql(level, "")).replace(":l", "$4::int"))
+    for level in (2, 1)
 )
 _NODES_REWRITE = (
     "WITH gone AS (DELETE FROM series_summaries c"
