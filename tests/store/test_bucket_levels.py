@@ -54,3 +54,15 @@ async def test_a_read_fetches_rows_per_bucket_edge_not_per_chunk(storage, monkey
         PROJECT, RUN.run_key, "m", x="step", start=0, stop=7999, buckets=buckets
     )
     assert as_dict(full) == model(points, "step", 0, 7999, buckets)
+
+
+async def test_clearing_the_trash_deletes_a_runs_chunks_and_summaries(storage):
+    await log(storage, "m", [(float(s), float(s), 1.0 + s) for s in range(3000)])
+    count = "SELECT count(*) FROM {}"
+    assert all([await storage.fetch_named(count.format(t), {}) != [(0,)] for t in TABLES])
+    assert [r.run_key for r in await storage.trash(PROJECT, [RUN.run_key], 5.0)] == [RUN.run_key]
+    assert await storage.clear_trash(PROJECT) == 1
+    assert [await storage.fetch_named(count.format(t), {}) for t in TABLES] == [[(0,)]] * len(TABLES)
+
+
+TABLES = ("points", "series_chunks", "series_summaries")
