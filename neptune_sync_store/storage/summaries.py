@@ -12,7 +12,9 @@ Nodes are derived data, maintained in the batch's transaction after the chunks, 
 (:func:`regroup`): at each level, the nodes around the span of first steps the level below changed
 are replaced by nodes regrouping their children, read back from the level below. An append touches
 the last node of each level. Where node boundaries fall depends on delivery order; what they sum
-does not, and reads (.aggregate) depend only on what they sum.
+does not, and reads (.aggregate) depend only on what they sum. A read starts from level
+:data:`LEVELS`, so a store with other ``FANOUT`` / ``LEVELS`` needs a schema version whose fill
+rebuilds the table (.schema).
 """
 
 from __future__ import annotations
