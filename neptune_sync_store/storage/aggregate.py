@@ -26,7 +26,6 @@ from typing import Any
 
 import msgspec
 
-from . import summaries as levels
 from .chunks import BucketSums, points_within
 
 X_AXES = ("step", "time")
@@ -172,8 +171,8 @@ def step_edges(lo: float, hi: float, n: int) -> list[float]:
     return edges + [hi]
 
 
-# Step buckets from the summary levels (.summaries) and chunks (.chunks), walked down from the top
-# level: a node or chunk inside [:a, :b] whose first and last step fall in one bucket is taken
+# Step buckets from the summary levels (.summaries) and chunks (.chunks), walked down from the
+# field's top level: a node or chunk inside [:a, :b] whose first and last step fall in one bucket is taken
 # whole; any other is descended into, down to the chunks, whose points are split at the edges in
 # Python. Each level contributes what lies between the coarser level's boundaries and the bucket
 # edges: O(FANOUT) rows per edge and level, whatever the series length. Rows:
@@ -184,7 +183,8 @@ _INSIDE = "{p}first_step>=:a AND {p}last_step<=:b AND {b0}={b1}"
 _WALK = (
     "WITH RECURSIVE t(level, first_step, last_step, n, vmin, vmax, vlast, last_ts) AS ("
     " SELECT level, first_step, last_step, n, vmin, vmax, vlast, last_ts FROM series_summaries"
-    " WHERE field=:f AND level=:top AND first_step<=:b AND last_step>=:a"
+    " WHERE field=:f AND level=(SELECT MAX(level) FROM series_summaries WHERE field=:f)"
+    " AND first_step<=:b AND last_step>=:a"
     " UNION ALL"
     " SELECT c.level, c.first_step, c.last_step, c.n, c.vmin, c.vmax, c.vlast, c.last_ts"
     " FROM t JOIN series_summaries c ON c.field=:f AND c.level=t.level - 1"
@@ -251,7 +251,7 @@ async def chunk_bucket_rows(
     """Step buckets of a float series over [lo, hi] read from its summary levels and chunks
     (:func:`walk_sql`). ``summaries`` is the backend's clause that reads chunk summaries without
     their points."""
-    values = group_values(fid, lo, hi, n) | {"top": levels.LEVELS}
+    values = group_values(fid, lo, hi, n)
     sums = BucketSums()
     edges: list[float] = []
     for k, *summary, data in await fetch(walk_sql(bucket, summaries), values):

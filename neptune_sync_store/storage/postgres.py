@@ -588,15 +588,20 @@ async def _write_chunks(conn: asyncpg.Connection, plan: Plan) -> None:
 
 async def _write_summaries(conn: asyncpg.Connection, spans: dict[int, tuple[float, float]]) -> None:
     """Regroup the summary levels above the chunks' changed ``spans`` of first steps, level by
-    level (see .summaries): per level one statement reads the replaced nodes of every field and
-    their children, one deletes and upserts."""
+    level (see .summaries): one statement reads every field's top level, then per level one reads
+    the replaced nodes of every field and their children, one deletes and upserts."""
+    if not spans:
+        return
+    tops = {f: summaries.Top(level, count >= 2) for f, level, count in await conn.fetch(_TOPS, list(spans))}
+    upkeep = summaries.Upkeep(spans, tops)
     for level in range(1, summaries.LEVELS + 1):
-        if not spans:
+        todo = upkeep.spans(level)
+        if not todo:
             return
-        fids = list(spans)
+        fids = list(todo)
         old: dict[int, list[tuple[float, float]]] = {f: [] for f in fids}
         found: dict[int, list[Any]] = {f: [] for f in fids}
-        lows, highs = [spans[f][0] for f in fids], [spans[f][1] for f in fids]
+        lows, highs = [todo[f][0] for f in fids], [todo[f][1] for f in fids]
         for child, fid, *row in await conn.fetch(
             _NODES_AT[level == 1], fids, lows, highs, level, summaries.FANOUT
         ):
@@ -606,13 +611,11 @@ async def _write_summaries(conn: asyncpg.Connection, spans: dict[int, tuple[floa
                 old[fid].append((row[0], row[1]))
         gone: list[Any] = []
         rows: list[Any] = []
-        spans = {}
         for fid in fids:
             g, r, span = summaries.regroup(fid, level, old[fid], found[fid])
+            upkeep.done(level, fid, old[fid], r, span)
             gone += g
             rows += r
-            if span is not None:
-                spans[fid] = span
         await conn.execute(_NODES_REWRITE, *_columns(gone, 3), *_columns(rows, 10))
 
 
@@ -642,6 +645,11 @@ _NODES = (
     " 0::float8 FROM r"
     " UNION ALL SELECT true, w.f, c.* FROM w CROSS JOIN LATERAL ({}) c"
     " ORDER BY 1, 2, 3"
+)
+_TOPS = (
+    "SELECT u.f, t.* FROM unnest($1::bigint[]) AS u(f) CROSS JOIN LATERAL ("
+    + summaries.TOP.replace(":f", "u.f")
+    + ") t"
 )
 # indexed by "level 1": the children are nodes, or chunks
 _NODES_AT = tuple(

@@ -602,30 +602,37 @@ def _write_chunks(conn: sqlite3.Connection, plan: Plan) -> None:
 def _write_summaries(conn: sqlite3.Connection, spans: dict[int, tuple[float, float]]) -> None:
     """Regroup the summary levels above the chunks' changed ``spans`` of first steps, level by
     level (see .summaries)."""
+    tops = {}
+    for fid in spans:
+        level, count = conn.execute(summaries.TOP, {"f": fid}).fetchone()
+        tops[fid] = summaries.Top(level, count >= 2)
+    upkeep = summaries.Upkeep(spans, tops)
     for level in range(1, summaries.LEVELS + 1):
+        todo = upkeep.spans(level)
+        if not todo:
+            return
         gone: list[Any] = []
         rows: list[Any] = []
-        changed: dict[int, tuple[float, float]] = {}
-        children = summaries.children_sql(level, SQLiteStorage.chunk_summaries)
-        for fid, (lo, hi) in spans.items():
-            at = {"f": fid, "l": level}
-            old = conn.execute(
-                summaries.REPLACED, {**at, "lo": lo, "hi": hi, "full": summaries.FANOUT}
-            ).fetchall()
-            a, b = summaries.window(lo, hi, old)
-            found = conn.execute(children, {**at, "a": a, "b": b}).fetchall()
+        sql = summaries.nodes_sql(level, SQLiteStorage.chunk_summaries)
+        for fid, (lo, hi) in todo.items():
+            read = conn.execute(sql, {"f": fid, "l": level, "lo": lo, "hi": hi, "full": summaries.FANOUT})
+            old: list[Any] = []
+            found: list[Any] = []
+            for child, *row in read:
+                if child:
+                    found.append(row)
+                else:
+                    old.append(row[:2])
             g, r, span = summaries.regroup(fid, level, old, found)
+            upkeep.done(level, fid, old, r, span)
             gone += g
             rows += r
-            if span is not None:
-                changed[fid] = span
         conn.executemany("DELETE FROM series_summaries WHERE field=? AND level=? AND first_step=?", gone)
         conn.executemany(
             f"INSERT INTO series_summaries({summaries.COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
             f" ON CONFLICT(field, level, first_step) DO UPDATE SET {summaries.UPDATE}",
             rows,
         )
-        spans = changed
 
 
 ROWS_PER_INSERT = 100
