@@ -633,7 +633,7 @@ _REPLACED = (
 # per field in $1 at level $2: the nodes its span [$3, $4] replaces ($5 is FANOUT); the children
 # in its window [$2, $3] (of level $4)
 # per field of $1 at level $4: the nodes (child false) that the changed span [$2, $3] of the level
-# below replaces ($5 is FANOUT), and the children (child true) in their window (summaries.window)
+# below replaces ($5 is FANOUT), and the children (child true) they regroup (as summaries.nodes_sql)
 _NODES = (
     "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::float8[], $3::float8[]) AS u(f, lo, hi)),"
     " r AS (SELECT u.f, c.first_step, c.last_step FROM u CROSS JOIN LATERAL ("

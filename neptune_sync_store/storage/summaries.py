@@ -62,8 +62,9 @@ def children_sql(level: int, chunks_clause: str) -> str:
     return _CHILD_CHUNKS.format(chunks=chunks_clause) if level == 1 else _CHILD_NODES
 
 
-# One field's replaced nodes (child 0: their first and last step) and the children in their
-# window (child 1, :func:`window` computed in SQL), in step order: what a level's upkeep reads.
+# One field's replaced nodes (child 0: their first and last step) and the children they regroup
+# (child 1): those starting from the lower of :lo and the first replaced node's first step up to the
+# higher of :hi and the last one's last step. In step order: what a level's upkeep reads.
 _NODES = (
     "WITH r AS (" + REPLACED.replace(" ORDER BY first_step", "") + ")"
     " SELECT * FROM (SELECT 0 AS child, first_step, last_step, 0, 0.0, 0.0, 0.0, 0.0 FROM r"
@@ -83,14 +84,6 @@ def nodes_sql(level: int, chunks_clause: str) -> str:
     for name, expression in _WINDOW.items():
         children = children.replace(name + " ", expression + " ").replace(name + ")", expression + ")")
     return _NODES.format(children=children)
-
-
-def window(lo: float, hi: float, replaced: Sequence[tuple[float, float]]) -> tuple[float, float]:
-    """The first steps whose children the replacement of ``replaced`` nodes regroups: theirs and the
-    changed span ``[lo, hi]`` of the level below."""
-    if not replaced:
-        return lo, hi
-    return min(lo, replaced[0][0]), max(hi, replaced[-1][1])
 
 
 def nodes(children: Sequence[Summary]) -> list[tuple[Any, ...]]:
