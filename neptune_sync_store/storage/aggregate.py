@@ -7,10 +7,11 @@ Each non-empty bucket reports its first and last step, min, max, count, and the 
 of its last point (the one with the largest step). When the range holds at most ``n`` points the
 points themselves are returned (``raw``), so zooming in ends at exact data.
 
-Step buckets come from the series' chunk summaries (.chunks): one GROUP BY sums the chunks that
-lie inside one bucket, and the at most one chunk straddling each edge is split in Python at the
-edges :func:`step_edges` derives from the same rule; so a read touches O(buckets + chunks) rows
-whatever the series length. Time buckets are one GROUP BY over the points (timestamps are not
+Step buckets come from the series' summary levels (.summaries) and chunks (.chunks), in one
+recursive query (:func:`walk_sql`): a node or chunk inside one bucket is taken whole, any other is
+descended into, and the at most one chunk straddling each edge is split in Python at the edges
+:func:`step_edges` derives from the same rule; so a read fetches O(buckets x levels) rows whatever
+the series length. Time buckets are one GROUP BY over the points (timestamps are not
 indexed). Everything evaluates the rule in IEEE doubles, so all paths agree point for point.
 A chart may first ask for a *sample* (x = step only): the first point at or after each of ``lo + k * (hi - lo) / n`` for
 ``k = 0 .. n-1``, deduplicated; n index seeks whatever the series length. A sample can miss spikes:
