@@ -147,10 +147,10 @@ def s3_pieces(neptune, reps: int) -> list[tuple[str, float]]:
     import msgspec
 
     from neptune_sync.handler import Handler
-    from neptune_sync.oplog.ops import AssignInt
     from neptune_sync.state import FieldTree
     from neptune_sync.validation import check_path
     from neptune_sync.values import atom_op
+    from neptune_sync.wire.ops import AssignInt
 
     paths = [f"params/p{i}" for i in range(1000)]
     ops = [AssignInt(p, i) for i, p in enumerate(paths)]

@@ -9,16 +9,23 @@ level it measures, at that table size:
   the chunk upkeep switched off for the window's fields) in alternating batches;
 - aggregated read: 1,000 step buckets over the level's newest 1M-point series from the chunks, vs
   the row-per-point read (the per-bucket index scans over ``points`` the store used before);
-- bytes per point: the ``points`` table (index included) and the chunk table, per stored point.
+- bytes per point: the ``points`` table (index included), the chunk and the summary tables.
+
+With ``--long N`` it then logs one series of N points (10^7: issue 12's chart) and times 1,000- and
+4,000-bucket reads of it, over the whole series and over an unaligned sub-range (edges cut chunks
+and nodes anywhere), in wall and CPU time of this process (SQLite runs in it; PostgreSQL's server
+time is in the wall figure only), next to the row-per-point read.
 
     nice .venv/bin/python bench/series_scale.py                  # 1e6, 1e7 on SQLite and PostgreSQL
     nice .venv/bin/python bench/series_scale.py --levels 1e6 --backends sqlite
+    nice .venv/bin/python bench/series_scale.py --levels 1e6 --long 1e7 --backends sqlite
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import resource
 import sys
@@ -118,18 +125,24 @@ async def best_of(fn, times: int = 3) -> float:
     return best
 
 
-async def sizes(storage, backend: str) -> tuple[int, int]:
-    """Bytes of (points with its index, series_chunks)."""
+SIZED = ("points", "series_chunks", "series_summaries")
+
+
+async def sizes(storage, backend: str) -> list[int]:
+    """Bytes of each table of SIZED, indexes included."""
     if backend == "postgres":
         rows = await storage.fetch_named(
-            "SELECT pg_total_relation_size('points'), pg_total_relation_size('series_chunks')", {}
+            "SELECT " + ", ".join(f"pg_total_relation_size('{t}')" for t in SIZED), {}
         )
-        return rows[0][0], rows[0][1]
+        return list(rows[0])
     out = []
-    for table in ("points", "series_chunks"):
-        ((b,),) = await storage.fetch_named("SELECT SUM(pgsize) FROM dbstat WHERE name=:t", {"t": table})
+    for table in SIZED:
+        ((b,),) = await storage.fetch_named(
+            "SELECT SUM(pgsize) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name=:t)",
+            {"t": table},
+        )
         out.append(b or 0)
-    return out[0], out[1]
+    return out
 
 
 async def level_figures(storage, tag: str) -> dict:
@@ -156,7 +169,39 @@ async def level_figures(storage, tag: str) -> dict:
     return {"new": new, "old": old, "read_new": read_new, "read_old": read_old}
 
 
-async def bench_backend(backend: str, levels: list[int], data: Path) -> None:
+async def best_cpu(fn, times: int = 3) -> tuple[float, float]:
+    """Best wall and best CPU seconds of ``fn`` over ``times`` runs."""
+    wall = cpu_s = float("inf")
+    for _ in range(times):
+        t0, c0 = time.perf_counter(), time.process_time()
+        await fn()
+        wall, cpu_s = min(wall, time.perf_counter() - t0), min(cpu_s, time.process_time() - c0)
+    return wall, cpu_s
+
+
+async def long_series(storage, points: int) -> None:
+    """Reads of one series of ``points`` points."""
+    got, t, _ = await ingest(storage, "long", points, series=1)
+    print(f"\nlong series: {got:,} points logged in {t:.0f} s")
+    fid = await field_id(storage, "long", "m/s0")
+    for start, stop in ((0.0, points - 1.0), (points * 0.0123 + 0.5, points * 0.7654 + 0.25)):
+        for n in (1_000, 4_000):
+            wall, cpu_s = await best_cpu(
+                lambda start=start, stop=stop, n=n: storage.series_buckets(
+                    "bench/scale", "long", "m/s0", x="step", start=start, stop=stop, buckets=n
+                )
+            )
+            ends = math.ceil(start), math.floor(stop)  # the first and last logged step inside
+            rows = await best_of(
+                lambda ends=ends, n=n: row_per_point_buckets(storage, fid, *ends, n), times=1
+            )
+            print(
+                f"  {n:,} buckets over steps [{start:,.2f}, {stop:,.2f}]: {wall * 1e3:.1f} ms"
+                f" ({cpu_s * 1e3:.1f} ms CPU here) vs row per point {rows * 1e3:,.0f} ms"
+            )
+
+
+async def bench_backend(backend: str, levels: list[int], data: Path, long: int) -> None:
     if backend == "postgres":
         dsn = await reachable_pg()
         if dsn is None:
@@ -171,7 +216,7 @@ async def bench_backend(backend: str, levels: list[int], data: Path) -> None:
         print(f"\n== {backend}")
         print(
             "stored pts | ingest pts/s (chunks / rows) | pts per CPU-s (chunks / rows) | "
-            "1000-bucket read of 1M pts ms (chunks / rows, ratio) | B/pt points + chunks"
+            "1000-bucket read of 1M pts ms (chunks / rows, ratio) | B/pt points + chunks + summaries"
         )
         first = None
         for i, level in enumerate(levels):
@@ -188,7 +233,7 @@ async def bench_backend(backend: str, levels: list[int], data: Path) -> None:
             stored += got
             f = await level_figures(storage, f"L{i}")
             stored += f["new"][0] + f["old"][0]
-            pts, chunk_bytes = await sizes(storage, backend)
+            pts, chunk_bytes, summary_bytes = await sizes(storage, backend)
             (nn, nt, nc), (on, ot, oc) = f["new"], f["old"]
             row = {
                 "rate": nn / nt,
@@ -199,13 +244,15 @@ async def bench_backend(backend: str, levels: list[int], data: Path) -> None:
                 f"{stored:>10,} | {nn / nt:>9,.0f} / {on / ot:>9,.0f} ({(nn / nt) / (on / ot):.2f}x) | "
                 f"{nn / nc:>9,.0f} / {on / oc:>9,.0f} | "
                 f"{f['read_new'] * 1e3:>7.1f} / {f['read_old'] * 1e3:>7.0f} ({f['read_old'] / f['read_new']:.0f}x faster) | "
-                f"{pts / stored:.1f} + {chunk_bytes / stored:.1f}"
+                f"{pts / stored:.1f} + {chunk_bytes / stored:.1f} + {summary_bytes / stored:.2f}"
             )
         if len(levels) > 1 and first:
             print(
                 f"flatness {levels[0]:.0e} -> {levels[-1]:.0e}: ingest rate x{row['rate'] / first['rate']:.2f}, "
                 f"read latency x{row['read'] / first['read']:.2f}"
             )
+        if long:
+            await long_series(storage, long)
     finally:
         if backend == "postgres":
             await storage.drop_schema()
@@ -216,11 +263,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--levels", default="1e6,1e7", help="stored points at which to measure")
     ap.add_argument("--backends", default="sqlite,postgres")
+    ap.add_argument("--long", type=float, default=0, help="points of one more series to read (e.g. 1e7)")
     args = ap.parse_args()
     levels = [int(float(x)) for x in args.levels.split(",")]
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp:
-            asyncio.run(bench_backend(backend, levels, Path(tmp)))
+            asyncio.run(bench_backend(backend, levels, Path(tmp), int(args.long)))
 
 
 if __name__ == "__main__":

@@ -7,10 +7,11 @@ Each non-empty bucket reports its first and last step, min, max, count, and the 
 of its last point (the one with the largest step). When the range holds at most ``n`` points the
 points themselves are returned (``raw``), so zooming in ends at exact data.
 
-Step buckets come from the series' chunk summaries (.chunks): one GROUP BY sums the chunks that
-lie inside one bucket, and the at most one chunk straddling each edge is split in Python at the
-edges :func:`step_edges` derives from the same rule; so a read touches O(buckets + chunks) rows
-whatever the series length. Time buckets are one GROUP BY over the points (timestamps are not
+Step buckets come from the series' summary levels (.summaries) and chunks (.chunks), in one
+recursive query (:func:`walk_sql`): a node or chunk inside one bucket is taken whole, any other is
+descended into, and the at most one chunk straddling each edge is split in Python at the edges
+:func:`step_edges` derives from the same rule; so a read fetches O(buckets x levels) rows whatever
+the series length. Time buckets are one GROUP BY over the points (timestamps are not
 indexed). Everything evaluates the rule in IEEE doubles, so all paths agree point for point.
 A chart may first ask for a *sample* (x = step only): the first point at or after each of ``lo + k * (hi - lo) / n`` for
 ``k = 0 .. n-1``, deduplicated; n index seeks whatever the series length. A sample can miss spikes:
@@ -171,16 +172,52 @@ def step_edges(lo: float, hi: float, n: int) -> list[float]:
     return edges + [hi]
 
 
-# Step buckets from chunk summaries (.chunks): chunks inside one bucket are summed in SQL, the few
-# that straddle an edge (at most one per edge) or the range's ends are split in Python.
-_CHUNK_INSIDE = (
-    "WITH c AS (SELECT {b0} AS k, {b1} AS k2, first_step, last_step, n, vmin, vmax FROM series_chunks"
-    " WHERE field=:f AND first_step>=:a AND last_step<=:b),"
-    " g AS (SELECT k, MIN(first_step) AS s0, MAX(first_step) AS f1, MAX(last_step) AS s1,"
-    " MIN(vmin) AS lo, MAX(vmax) AS hi, SUM(n) AS c FROM c WHERE k=k2 GROUP BY k)"
-    " SELECT g.k, g.s0, g.s1, g.lo, g.hi, x.vlast, g.c, x.last_ts FROM g JOIN series_chunks x {summaries}"
-    " ON x.field=:f AND x.first_step=g.f1"
+# Step buckets from the summary levels (.summaries) and chunks (.chunks), walked down from the
+# field's top level: a node or chunk inside [:a, :b] whose first and last step fall in one bucket is taken
+# whole; any other is descended into, down to the chunks, whose points are split at the edges in
+# Python. Each level contributes what lies between the coarser level's boundaries and the bucket
+# edges: O(FANOUT) rows per edge and level, whatever the series length. Rows:
+# (bucket or NULL, first_step, last_step, min, max, last, count, last ts, points or NULL).
+# "+c.first_step<=:b" is no index bound (a unary plus): the child's range bound is its parent's end,
+# and SQLite would take the range's end instead, scanning to it from every parent.
+_INSIDE = "{p}first_step>=:a AND {p}last_step<=:b AND {b0}={b1}"
+_WALK = (
+    "WITH RECURSIVE t(level, first_step, last_step, n, vmin, vmax, vlast, last_ts) AS ("
+    " SELECT level, first_step, last_step, n, vmin, vmax, vlast, last_ts FROM series_summaries"
+    " WHERE field=:f AND level=(SELECT MAX(level) FROM series_summaries WHERE field=:f)"
+    " AND first_step<=:b AND last_step>=:a"
+    " UNION ALL"
+    " SELECT c.level, c.first_step, c.last_step, c.n, c.vmin, c.vmax, c.vlast, c.last_ts"
+    " FROM t JOIN series_summaries c ON c.field=:f AND c.level=t.level - 1"
+    " AND c.first_step>=t.first_step AND c.first_step<=t.last_step"
+    " WHERE t.level>1 AND NOT ({t_inside}) AND +c.first_step<=:b AND c.last_step>=:a)"
+    " SELECT {t_b0}, first_step, last_step, vmin, vmax, vlast, n, last_ts, NULL FROM t WHERE {t_inside}"
+    " UNION ALL"
+    " SELECT CASE WHEN {c_inside} THEN {c_b0} END, c.first_step, c.last_step, c.vmin, c.vmax, c.vlast,"
+    " c.n, c.last_ts, CASE WHEN {c_inside} THEN NULL ELSE (SELECT d.data FROM series_chunks d"
+    " WHERE d.field=:f AND d.first_step=c.first_step) END"
+    " FROM t JOIN series_chunks c {summaries} ON c.field=:f AND c.first_step>=t.first_step"
+    " AND c.first_step<=t.last_step"
+    " WHERE t.level=1 AND NOT ({t_inside}) AND +c.first_step<=:b AND c.last_step>=:a"
 )
+
+
+def walk_sql(bucket: str, summaries: str) -> str:
+    """The walk down the summary levels for a backend's bucket expression and chunk-summary clause."""
+
+    def inside(table: str) -> str:
+        p = f"{table}."
+        return _INSIDE.format(p=p, b0=bucket.format(x=p + "first_step"), b1=bucket.format(x=p + "last_step"))
+
+    return _WALK.format(
+        t_inside=inside("t"),
+        c_inside=inside("c"),
+        t_b0=bucket.format(x="t.first_step"),
+        c_b0=bucket.format(x="c.first_step"),
+        summaries=summaries,
+    )
+
+
 _AFTER_CHUNK_OF_LO = (
     "first_step>=COALESCE((SELECT first_step FROM series_chunks WHERE field=:f AND first_step<=:a"
     " ORDER BY first_step DESC LIMIT 1), :a)"
@@ -192,13 +229,6 @@ _CHUNK_HEADS = (
 )
 _CHUNK_DATA = (
     "SELECT data FROM series_chunks WHERE field=:f AND first_step>=:a AND first_step<=:b ORDER BY first_step"
-)
-# the straddling chunks are found in the summaries, then their points read by key
-_CHUNK_SPLIT = (
-    "SELECT data FROM series_chunks WHERE field=:f AND first_step IN (SELECT first_step FROM series_chunks {summaries}"
-    " WHERE field=:f AND first_step<=:b AND "
-    + _AFTER_CHUNK_OF_LO
-    + " AND NOT (first_step>=:a AND last_step<=:b AND {b0}={b1}))"
 )
 
 
@@ -219,15 +249,17 @@ async def chunk_probe(fetch: Fetch, fid: int, lo: float, hi: float, limit: int) 
 async def chunk_bucket_rows(
     fetch: Fetch, bucket: str, summaries: str, fid: int, lo: float, hi: float, n: int
 ) -> list[Any]:
-    """Step buckets of a float series over [lo, hi] read from its chunks: O(buckets + chunks) rows.
-    ``summaries`` is the backend's clause that reads chunk summaries without their points."""
-    sql = {"b0": bucket.format(x="first_step"), "b1": bucket.format(x="last_step"), "summaries": summaries}
+    """Step buckets of a float series over [lo, hi] read from its summary levels and chunks
+    (:func:`walk_sql`). ``summaries`` is the backend's clause that reads chunk summaries without
+    their points."""
     values = group_values(fid, lo, hi, n)
     sums = BucketSums()
-    for k, *summary in await fetch(_CHUNK_INSIDE.format(**sql), values):
-        sums.add(k, *summary)
-    edges = step_edges(lo, hi, n)
-    for (data,) in await fetch(_CHUNK_SPLIT.format(**sql), values):
+    edges: list[float] = []
+    for k, *summary, data in await fetch(walk_sql(bucket, summaries), values):
+        if data is None:
+            sums.add(k, *summary)
+            continue
+        edges = edges or step_edges(lo, hi, n)
         sums.add_points(data, edges, lo, hi)
     return sums.rows()
 

@@ -290,7 +290,14 @@ def purge_statements(run_ids: list[int], lock_sql: str | None) -> list[tuple[str
     return [*locks, *by_field, *by_run, (f"DELETE FROM runs WHERE id IN ({runs})", names)]
 
 
-FIELD_TABLES = ("points", "dropped", "field_ops", "set_members")  # rows keyed by a field id
+FIELD_TABLES = (  # rows keyed by a field id
+    "points",
+    "series_chunks",
+    "series_summaries",
+    "dropped",
+    "field_ops",
+    "set_members",
+)
 
 
 def set_members(state: FieldState) -> list[str]:

@@ -122,20 +122,25 @@ REPLACED = (
 
 def rewrite(
     changes: list[Change], replaced: dict[int, list[tuple[float, bytes]]]
-) -> tuple[list[tuple[int, float]], list[tuple[Any, ...]]]:
+) -> tuple[list[tuple[int, float]], list[tuple[Any, ...]], dict[int, tuple[float, float]]]:
     """For each change and the ``(first_step, data)`` of the chunks it replaces (``replaced`` by field):
-    the ``(field, first_step)`` keys of replaced chunks to delete, and the chunk rows (with their
-    field first) to upsert. A replacement starting at a replaced chunk's first step takes its key
-    (an append updates the field's last chunk in place)."""
+    the ``(field, first_step)`` keys of replaced chunks to delete, the chunk rows (with their field
+    first) to upsert, and per field the span of the replaced and new chunks' first steps (what the
+    summary levels above must regroup, .summaries). A replacement starting at a replaced chunk's
+    first step takes its key (an append updates the field's last chunk in place)."""
     gone: list[tuple[int, float]] = []
     rows: list[tuple[Any, ...]] = []
+    spans: dict[int, tuple[float, float]] = {}
     for change in changes:
         old = replaced.get(change.fid, [])
         new = chunk_rows(*merged([d for _, d in old], change.removed, change.added))
         starts = {r[0] for r in new}
         gone.extend((change.fid, s) for s, _ in old if s not in starts)
         rows.extend((change.fid, *r) for r in new)
-    return gone, rows
+        firsts = [s for s, _ in old] + [r[0] for r in new]
+        if firsts:
+            spans[change.fid] = (min(firsts), max(firsts))
+    return gone, rows, spans
 
 
 def merged(old: list[bytes], removed: Iterable[float], added: Points) -> Points:

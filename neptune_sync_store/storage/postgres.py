@@ -7,6 +7,8 @@ points go in with COPY, which is what makes ingestion fast.
 
 from __future__ import annotations
 
+import collections
+import math
 import re
 import time
 from array import array
@@ -43,7 +45,7 @@ from ..plan import (
 )
 from ..query import POSTGRES
 from ..series import SeriesWork
-from . import access, chunks, schema, versions
+from . import access, chunks, schema, summaries, versions
 from .aggregate import PG_BUCKET, numbered
 from .base import (
     Storage,
@@ -80,6 +82,11 @@ CREATE TABLE IF NOT EXISTS series_chunks(
   n INTEGER NOT NULL, vmin DOUBLE PRECISION NOT NULL, vmax DOUBLE PRECISION NOT NULL,
   vlast DOUBLE PRECISION NOT NULL, last_ts DOUBLE PRECISION NOT NULL, data BYTEA NOT NULL,
   PRIMARY KEY(field, first_step));
+CREATE TABLE IF NOT EXISTS series_summaries(
+  field BIGINT NOT NULL, level INTEGER NOT NULL, first_step DOUBLE PRECISION NOT NULL,
+  last_step DOUBLE PRECISION NOT NULL, n BIGINT NOT NULL, vmin DOUBLE PRECISION NOT NULL,
+  vmax DOUBLE PRECISION NOT NULL, vlast DOUBLE PRECISION NOT NULL, last_ts DOUBLE PRECISION NOT NULL,
+  parts INTEGER NOT NULL, PRIMARY KEY(field, level, first_step));
 CREATE TABLE IF NOT EXISTS dropped(
   field BIGINT NOT NULL, w INTEGER NOT NULL, seq BIGINT NOT NULL, step DOUBLE PRECISION NOT NULL,
   ts DOUBLE PRECISION NOT NULL, num DOUBLE PRECISION, raw BYTEA, kts DOUBLE PRECISION,
@@ -369,7 +376,9 @@ async def _fill_blob_owners(conn: asyncpg.Connection) -> None:
 
 async def _fill_series_chunks(conn: asyncpg.Connection) -> None:
     await conn.execute("DELETE FROM series_chunks")
-    for fid in [r[0] for r in await conn.fetch("SELECT id FROM fields WHERE type = $1", FieldType.FLOAT_SERIES)]:
+    for fid in [
+        r[0] for r in await conn.fetch("SELECT id FROM fields WHERE type = $1", FieldType.FLOAT_SERIES)
+    ]:
         rows = await conn.fetch("SELECT step, num, ts FROM points WHERE field=$1 ORDER BY step", fid)
         steps, values, stamps = (array("d", (r[i] for r in rows)) for i in range(3))
         await conn.executemany(
@@ -378,8 +387,29 @@ async def _fill_series_chunks(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _fill_series_summaries(conn: asyncpg.Connection) -> None:
+    await conn.execute("DELETE FROM series_summaries")
+    children = _numbered(summaries.children_sql(1, ""))
+    for fid in [
+        r[0] for r in await conn.fetch("SELECT id FROM fields WHERE type = $1", FieldType.FLOAT_SERIES)
+    ]:
+        found = [tuple(r) for r in await conn.fetch(children, fid, -math.inf, math.inf)]
+        await conn.executemany(
+            f"INSERT INTO series_summaries({summaries.COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+            summaries.levels_of(fid, found),
+        )
+
+
+def _numbered(sql: str) -> str:
+    """``sql`` with its ``:name`` parameters numbered in order of first appearance."""
+    return numbered(sql, collections.defaultdict(int))[0]
+
+
 # schema version -> what fills its new tables from what the database holds (see .schema)
-FILLS = {2: (_fill_set_members, _fill_series_chunks, _fill_blob_owners)}
+FILLS = {
+    2: (_fill_set_members, _fill_series_chunks, _fill_blob_owners),
+    3: (_fill_series_summaries,),
+}
 
 
 _WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=$1"
@@ -467,6 +497,7 @@ async def _write_plan(conn: asyncpg.Connection, run: int, plan: Plan) -> None:
     if gone:
         await conn.execute("DELETE FROM points WHERE field = ANY($1)", gone)
         await conn.execute("DELETE FROM series_chunks WHERE field = ANY($1)", gone)
+        await conn.execute("DELETE FROM series_summaries WHERE field = ANY($1)", gone)
         await conn.execute("DELETE FROM dropped WHERE field = ANY($1)", gone)
     if plan.deleted_ids:
         await conn.execute("DELETE FROM field_ops WHERE field = ANY($1)", plan.deleted_ids)
@@ -523,7 +554,7 @@ async def _write_content(conn: asyncpg.Connection, state: FieldState, nums: dict
     """Everything of a field but its new kept points (they go in with one COPY per batch)."""
     fid = state.id
     if state.rewrite:
-        for table in ("points", "series_chunks", "dropped", "field_ops"):
+        for table in ("points", "series_chunks", "series_summaries", "dropped", "field_ops"):
             await conn.execute(f"DELETE FROM {table} WHERE field=$1", fid)
     if state.removed_steps:
         await conn.execute("DELETE FROM points WHERE field=$1 AND step = ANY($2)", fid, state.removed_steps)
@@ -556,8 +587,42 @@ async def _write_chunks(conn: asyncpg.Connection, plan: Plan) -> None:
         chunks.CHUNK_POINTS,
     ):
         replaced.setdefault(fid, []).append((first, data))
-    gone, rows = chunks.rewrite(changes, replaced)
+    gone, rows, spans = chunks.rewrite(changes, replaced)
     await conn.execute(_REWRITE, *_columns(gone, 2), *_columns(rows, 9))
+    await _write_summaries(conn, spans)
+
+
+async def _write_summaries(conn: asyncpg.Connection, spans: dict[int, tuple[float, float]]) -> None:
+    """Regroup the summary levels above the chunks' changed ``spans`` of first steps, level by
+    level (see .summaries): one statement reads every field's top level, then per level one reads
+    the replaced nodes of every field and their children, one deletes and upserts."""
+    if not spans:
+        return
+    tops = {f: summaries.Top(level, count >= 2) for f, level, count in await conn.fetch(_TOPS, list(spans))}
+    upkeep = summaries.Upkeep(spans, tops)
+    for level in range(1, summaries.LEVELS + 1):
+        todo = upkeep.spans(level)
+        if not todo:
+            return
+        fids = list(todo)
+        old: dict[int, list[tuple[float, float]]] = {f: [] for f in fids}
+        found: dict[int, list[Any]] = {f: [] for f in fids}
+        lows, highs = [todo[f][0] for f in fids], [todo[f][1] for f in fids]
+        for child, fid, *row in await conn.fetch(
+            _NODES_AT[level == 1], fids, lows, highs, level, summaries.FANOUT
+        ):
+            if child:
+                found[fid].append(tuple(row))
+            else:
+                old[fid].append((row[0], row[1]))
+        gone: list[Any] = []
+        rows: list[Any] = []
+        for fid in fids:
+            g, r, span = summaries.regroup(fid, level, old[fid], found[fid])
+            upkeep.done(level, fid, old[fid], r, span)
+            gone += g
+            rows += r
+        await conn.execute(_NODES_REWRITE, *_columns(gone, 3), *_columns(rows, 10))
 
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
@@ -570,6 +635,41 @@ _REPLACED = (
     " CROSS JOIN LATERAL ("
     + re.sub(r":(f|lo|hi)\b", r"u.\1", chunks.REPLACED).replace(":full", "$4")
     + ") c ORDER BY u.f, c.first_step"
+)
+# per field in $1 at level $2: the nodes its span [$3, $4] replaces ($5 is FANOUT); the children
+# in its window [$2, $3] (of level $4)
+# per field of $1 at level $4: the nodes (child false) that the changed span [$2, $3] of the level
+# below replaces ($5 is FANOUT), and the children (child true) they regroup (as summaries.nodes_sql)
+_NODES = (
+    "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::float8[], $3::float8[]) AS u(f, lo, hi)),"
+    " r AS (SELECT u.f, c.first_step, c.last_step FROM u CROSS JOIN LATERAL ("
+    + re.sub(r":(f|lo|hi)\b", r"u.\1", summaries.REPLACED).replace(":full", "$5").replace(":l", "$4::int")
+    + ") c),"
+    " w AS (SELECT u.f, LEAST(u.lo, MIN(r.first_step)) AS a, GREATEST(u.hi, MAX(r.last_step)) AS b"
+    " FROM u LEFT JOIN r ON r.f = u.f GROUP BY u.f, u.lo, u.hi)"
+    " SELECT false AS child, r.f, r.first_step, r.last_step, 0::bigint, 0::float8, 0::float8, 0::float8,"
+    " 0::float8 FROM r"
+    " UNION ALL SELECT true, w.f, c.* FROM w CROSS JOIN LATERAL ({}) c"
+    " ORDER BY 1, 2, 3"
+)
+_TOPS = (
+    "SELECT u.f, t.* FROM unnest($1::bigint[]) AS u(f) CROSS JOIN LATERAL ("
+    + summaries.TOP.replace(":f", "u.f")
+    + ") t"
+)
+# indexed by "level 1": the children are nodes, or chunks
+_NODES_AT = tuple(
+    _NODES.format(re.sub(r":(f|a|b)\b", r"w.\1", summaries.children_sql(level, "")).replace(":l", "$4::int"))
+    for level in (2, 1)
+)
+_NODES_REWRITE = (
+    "WITH gone AS (DELETE FROM series_summaries c"
+    " USING unnest($1::bigint[], $2::int[], $3::float8[]) AS g(f, l, s)"
+    " WHERE c.field=g.f AND c.level=g.l AND c.first_step=g.s)"
+    f" INSERT INTO series_summaries({summaries.COLUMNS}) SELECT * FROM unnest($4::bigint[], $5::int[],"
+    " $6::float8[], $7::float8[], $8::bigint[], $9::float8[], $10::float8[], $11::float8[], $12::float8[],"
+    " $13::int[])"
+    f" ON CONFLICT(field, level, first_step) DO UPDATE SET {summaries.UPDATE}"
 )
 _REWRITE = (
     "WITH gone AS (DELETE FROM series_chunks c USING unnest($1::bigint[], $2::float8[]) AS g(f, s)"

@@ -17,7 +17,8 @@ Version 2 adds the project tables', the registry's and the series chunks' tables
 ``set_members`` from the string sets already stored, ``series_chunks`` from the float series' points
 (a pass over every stored point: an upgrade of a large store takes a while) and ``blob_owners`` with
 each project's referenced blobs (a version-1 store accepted a file reference only once its blob was
-held, so a project keeps seeing its files). ``STEPS[n]`` is the SQL (SQLite, PostgreSQL) that turns version
+held, so a project keeps seeing its files). Version 3 adds ``series_summaries``, the summary levels over the series chunks
+(.summaries), filled from ``series_chunks``. ``STEPS[n]`` is the SQL (SQLite, PostgreSQL) that turns version
 ``n - 1`` into ``n`` before ``SCHEMA``; the fills are the backends' ``FILLS[n]``.
 """
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 from neptune_sync.exceptions import StoreError
 
-VERSION = 2
+VERSION = 3
 
 # version n -> (SQLite SQL, PostgreSQL SQL) run before SCHEMA when turning version n - 1 into n
 STEPS: dict[int, tuple[str, str]] = {
@@ -36,7 +37,8 @@ STEPS: dict[int, tuple[str, str]] = {
         "ALTER TABLE tokens ADD COLUMN IF NOT EXISTS name TEXT NOT NULL DEFAULT '';\n"
         "ALTER TABLE tokens ADD COLUMN IF NOT EXISTS expires DOUBLE PRECISION;\n"
         "ALTER TABLE tokens ADD COLUMN IF NOT EXISTS last_used DOUBLE PRECISION;\n",
-    )
+    ),
+    3: ("", ""),  # a new table only: SCHEMA creates it
 }
 
 VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
+import math
 import os
 import re
 import sqlite3
@@ -51,7 +52,7 @@ from ..plan import (
 )
 from ..query import SQLITE
 from ..series import SeriesWork
-from . import access, chunks, schema, versions
+from . import access, chunks, schema, summaries, versions
 from .aggregate import SQLITE_BUCKET
 from .base import (
     Storage,
@@ -90,6 +91,10 @@ CREATE TABLE IF NOT EXISTS series_chunks(
   PRIMARY KEY(field, first_step)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS series_chunk_summaries
   ON series_chunks(field, first_step, last_step, n, vmin, vmax, vlast, last_ts);
+CREATE TABLE IF NOT EXISTS series_summaries(
+  field INTEGER NOT NULL, level INTEGER NOT NULL, first_step REAL NOT NULL, last_step REAL NOT NULL,
+  n INTEGER NOT NULL, vmin REAL NOT NULL, vmax REAL NOT NULL, vlast REAL NOT NULL, last_ts REAL NOT NULL,
+  parts INTEGER NOT NULL, PRIMARY KEY(field, level, first_step)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dropped(
   field INTEGER NOT NULL, w INTEGER NOT NULL, seq INTEGER NOT NULL, step REAL NOT NULL,
   ts REAL NOT NULL, num REAL, raw BLOB, kts REAL, PRIMARY KEY(field, w, seq)) WITHOUT ROWID;
@@ -396,7 +401,9 @@ def _fill_series_chunks(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM series_chunks")
     for (fid,) in conn.execute("SELECT id FROM fields WHERE type = ?", (FieldType.FLOAT_SERIES,)).fetchall():
         steps, values, stamps = array("d"), array("d"), array("d")
-        for step, num, ts in conn.execute("SELECT step, num, ts FROM points WHERE field=? ORDER BY step", (fid,)):
+        for step, num, ts in conn.execute(
+            "SELECT step, num, ts FROM points WHERE field=? ORDER BY step", (fid,)
+        ):
             steps.append(step), values.append(num), stamps.append(ts)
         conn.executemany(
             f"INSERT INTO series_chunks({chunks.COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -404,8 +411,22 @@ def _fill_series_chunks(conn: sqlite3.Connection) -> None:
         )
 
 
+def _fill_series_summaries(conn: sqlite3.Connection) -> None:
+    conn.execute("DELETE FROM series_summaries")
+    for (fid,) in conn.execute("SELECT id FROM fields WHERE type = ?", (FieldType.FLOAT_SERIES,)).fetchall():
+        sql = summaries.children_sql(1, SQLiteStorage.chunk_summaries)
+        found = conn.execute(sql, {"f": fid, "a": -math.inf, "b": math.inf}).fetchall()
+        conn.executemany(
+            f"INSERT INTO series_summaries({summaries.COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            summaries.levels_of(fid, found),
+        )
+
+
 # schema version -> what fills its new tables from what the database holds (see .schema)
-FILLS = {2: (_fill_set_members, _fill_series_chunks, _fill_blob_owners)}
+FILLS = {
+    2: (_fill_set_members, _fill_series_chunks, _fill_blob_owners),
+    3: (_fill_series_summaries,),
+}
 
 
 _WRITERS_SQL = "SELECT writer_id, num, applied_seq, order_time FROM writers WHERE run=?"
@@ -497,10 +518,14 @@ def _load_need(conn: sqlite3.Connection, state: FieldState, need: Need, names: d
     state.series = scan.work()
 
 
+# what a clear empties: a field's points and what is derived from them
+_SERIES_TABLES = ("points", "series_chunks", "series_summaries", "dropped")
+
+
 def _write_plan(conn: sqlite3.Connection, run: int, plan: Plan) -> None:
     for ids, tables in (
-        (plan.deleted_ids, ("points", "series_chunks", "dropped", "field_ops", "set_members", "fields")),
-        (plan.cleared_ids, ("points", "series_chunks", "dropped")),
+        (plan.deleted_ids, (*_SERIES_TABLES, "field_ops", "set_members", "fields")),
+        (plan.cleared_ids, _SERIES_TABLES),
     ):
         for table in tables:
             column = "id" if table == "fields" else "field"
@@ -536,7 +561,7 @@ def _write_content(conn: sqlite3.Connection, state: FieldState, plan: Plan) -> N
     fid = state.id
     column = point_column(state.type)
     if state.rewrite:
-        for table in ("points", "series_chunks", "dropped", "field_ops"):
+        for table in (*_SERIES_TABLES, "field_ops"):
             conn.execute(f"DELETE FROM {table} WHERE field=?", (fid,))
     if state.removed_steps:
         conn.executemany(
@@ -570,13 +595,50 @@ def _write_chunks(conn: sqlite3.Connection, plan: Plan) -> None:
         ).fetchall()
         for c in changes
     }
-    gone, rows = chunks.rewrite(changes, replaced)
+    gone, rows, spans = chunks.rewrite(changes, replaced)
     conn.executemany("DELETE FROM series_chunks WHERE field=? AND first_step=?", gone)
     conn.executemany(
         f"INSERT INTO series_chunks({chunks.COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
         f" ON CONFLICT(field, first_step) DO UPDATE SET {chunks.UPDATE}",
         rows,
     )
+    _write_summaries(conn, spans)
+
+
+def _write_summaries(conn: sqlite3.Connection, spans: dict[int, tuple[float, float]]) -> None:
+    """Regroup the summary levels above the chunks' changed ``spans`` of first steps, level by
+    level (see .summaries)."""
+    tops = {}
+    for fid in spans:
+        level, count = conn.execute(summaries.TOP, {"f": fid}).fetchone()
+        tops[fid] = summaries.Top(level, count >= 2)
+    upkeep = summaries.Upkeep(spans, tops)
+    for level in range(1, summaries.LEVELS + 1):
+        todo = upkeep.spans(level)
+        if not todo:
+            return
+        gone: list[Any] = []
+        rows: list[Any] = []
+        sql = summaries.nodes_sql(level, SQLiteStorage.chunk_summaries)
+        for fid, (lo, hi) in todo.items():
+            read = conn.execute(sql, {"f": fid, "l": level, "lo": lo, "hi": hi, "full": summaries.FANOUT})
+            old: list[Any] = []
+            found: list[Any] = []
+            for child, *row in read:
+                if child:
+                    found.append(row)
+                else:
+                    old.append(row[:2])
+            g, r, span = summaries.regroup(fid, level, old, found)
+            upkeep.done(level, fid, old, r, span)
+            gone += g
+            rows += r
+        conn.executemany("DELETE FROM series_summaries WHERE field=? AND level=? AND first_step=?", gone)
+        conn.executemany(
+            f"INSERT INTO series_summaries({summaries.COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+            f" ON CONFLICT(field, level, first_step) DO UPDATE SET {summaries.UPDATE}",
+            rows,
+        )
 
 
 ROWS_PER_INSERT = 100

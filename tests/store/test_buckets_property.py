@@ -1,7 +1,7 @@
 """Property: bucketed reads of float series equal an independent model over the merged points,
 whatever the delivery order of several writers' batches, with replacements of steps by later-keyed
-writers, out-of-order points, clears and deletes; chunks are made tiny so every read crosses many
-chunk boundaries. The model is merge_model (the kept points) and the documented bucket rule
+writers, out-of-order points, clears and deletes; chunks and summary nodes are made tiny so every read
+crosses many chunk and node boundaries and takes nodes of every level whole. The model is merge_model (the kept points) and the documented bucket rule
 (test_buckets_contract.model); neither imports the store."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from store_helpers import request
 from test_buckets_contract import as_dict, model
 from test_merge_property import delivery, entries_of
 
-from neptune_sync_store.storage import chunks
+from neptune_sync_store.storage import chunks, summaries
 
 pytestmark = pytest.mark.asyncio
 PATHS = ["m/a", "m/b"]
@@ -66,6 +66,8 @@ def reads(points: list[tuple[float, float, float]]) -> list[tuple[str, float, fl
 
 async def test_bucket_reads_equal_the_model_in_any_delivery(storage, monkeypatch):
     monkeypatch.setattr(chunks, "CHUNK_POINTS", 3)
+    monkeypatch.setattr(summaries, "FANOUT", 2)
+    monkeypatch.setattr(summaries, "LEVELS", 3)
     seen = []
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

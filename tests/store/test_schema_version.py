@@ -16,7 +16,7 @@ from neptune_sync.wire.ops import Entry
 from neptune_sync.wire.protocol import RunInfo
 from neptune_sync_store.auth import SCOPES, TokenAuth
 from neptune_sync_store.blob_backends.local import LocalBlobBackend
-from neptune_sync_store.storage import make_storage, schema
+from neptune_sync_store.storage import chunks, make_storage, schema, summaries
 from neptune_sync_store.testing import running_store
 
 
@@ -47,17 +47,34 @@ VERSION_2_ADDED = (  # what a version-1 database lacks that SCHEMA cannot add (S
 )
 
 
+VERSION_3_ADDED = ("DROP TABLE series_summaries",)
+
+
 async def to_version_1(backend, tmp_path) -> None:
-    """Turn a current database into the version-1 layout (no version row, no version-2 additions)."""
-    for statement in ("DROP TABLE schema_version", *VERSION_2_ADDED):
+    """Turn a current database into the version-1 layout (no version row, no later additions)."""
+    for statement in ("DROP TABLE schema_version", *VERSION_3_ADDED, *VERSION_2_ADDED):
         await sql(backend, tmp_path, statement)
 
 
-async def open_close(backend, tmp_path, *, write: bool = False):
+async def to_version_2(backend, tmp_path) -> None:
+    for statement in ("UPDATE schema_version SET version = 2", *VERSION_3_ADDED):
+        await sql(backend, tmp_path, statement)
+
+
+async def open_close(backend, tmp_path, *, write: bool = False, read: bool = False):
+    """Open the store (upgrading it), write the sample fields if ``write``; returns the buckets of
+    "loss" at several widths if ``read``."""
     db, pg_schema = backend
     storage = make_storage(db, tmp_path, pg_schema=pg_schema)
     await storage.open()
     try:
+        if read:
+            return [
+                await storage.series_buckets(
+                    PROJECT, RUN.run_key, "loss", x="step", start=start, stop=599, buckets=n
+                )
+                for start, n in ((0, 1), (0, 3), (0, 599), (1.5, 7), (250, 2))
+            ]
         if write:
             entries = [
                 Entry(1, 1.0, ops.AssignString("note", "kept")),
@@ -134,6 +151,28 @@ async def test_a_version_1_database_gets_its_derived_tables_filled(backend, tmp_
     assert await sql(backend, tmp_path, "SELECT min(member) FROM set_members") == "a"
     assert await sql(backend, tmp_path, "SELECT sum(n) FROM series_chunks") == 600
     assert await sql(backend, tmp_path, "SELECT count(*) FROM series_chunks") == chunked == 3
+    nodes = "SELECT count(*) || ' ' || sum(n) || ' ' || max(level) FROM series_summaries"
+    assert await sql(backend, tmp_path, nodes) == "1 600 1"  # 3 chunks: one node, one level
+
+
+@pytest.mark.asyncio
+async def test_a_version_2_database_gets_summary_levels_that_read_as_before(backend, tmp_path, monkeypatch):
+    """Version 2 had no ``series_summaries`` (bucketed reads walk it): the upgrade derives every
+    level from the chunks, and reads give what they gave before the downgrade."""
+    monkeypatch.setattr(chunks, "CHUNK_POINTS", 5)  # 120 chunks, 4 levels of 2-node groups
+    monkeypatch.setattr(summaries, "FANOUT", 2)
+    monkeypatch.setattr(summaries, "LEVELS", 4)
+    await open_close(backend, tmp_path, write=True)
+    before = await open_close(backend, tmp_path, read=True)
+    by_level = "SELECT string_agg(level || ':' || n, ',') FROM (SELECT level, sum(n) AS n FROM series_summaries GROUP BY level ORDER BY level) s"
+    if backend[0] is None:
+        by_level = by_level.replace("string_agg", "group_concat")
+    assert await sql(backend, tmp_path, by_level) == "1:600,2:600,3:600,4:600"
+    await to_version_2(backend, tmp_path)
+    assert await open_close(backend, tmp_path, read=True) == before
+    assert await sql(backend, tmp_path, "SELECT version FROM schema_version") == schema.VERSION
+    assert await sql(backend, tmp_path, by_level) == "1:600,2:600,3:600,4:600"
+    assert await sql(backend, tmp_path, "SELECT count(*) FROM series_summaries WHERE level = 4") == 8
 
 
 @pytest.mark.asyncio
@@ -159,7 +198,7 @@ async def test_a_version_1_database_upgrades_with_its_tokens_working_and_its_blo
         await storage.close()
     blobs = LocalBlobBackend(tmp_path / "blobs")
     for data in files.values():
-        await blobs.receive(sha(data), len(data), 0, chunks(data))
+        await blobs.receive(sha(data), len(data), 0, pieces(data))
     await to_version_1(backend, tmp_path)
 
     async with running_store(tmp_path, db=db, pg_schema=pg_schema) as store, aiohttp.ClientSession() as s:
@@ -183,5 +222,5 @@ async def test_a_version_1_database_upgrades_with_its_tokens_working_and_its_blo
     assert owners == 4
 
 
-async def chunks(data: bytes):
+async def pieces(data: bytes):
     yield data
