@@ -143,6 +143,15 @@ def segment_name(writer_id: str, index: int) -> str:
     return f"{writer_id}-{index:06d}.seg"
 
 
+def parse_segment_name(name: str) -> tuple[str, int] | None:
+    """(writer id, index) of a file named by :func:`segment_name`; None for any other name."""
+    stem, dot, ext = name.rpartition(".")
+    writer_id, dash, index = stem.rpartition("-")
+    if not (dot and ext == "seg" and dash and writer_id and index.isascii() and index.isdigit()):
+        return None
+    return writer_id, int(index)
+
+
 def encode_end_body(next_seq: int, ts: float, continues: bool) -> bytes:
     """The body of a segment's end frame: the first sequence number of the next segment, and in the
     prelude's reserved word whether the writer continues in a next segment (END_CONTINUES)."""

@@ -308,8 +308,43 @@ class SequenceCheck:
 
 
 def segment_files(segments_dir: Path) -> list[Path]:
-    """The segment files of a run directory, grouped by writer and in write order."""
-    return sorted(p for p in Path(segments_dir).glob("*.seg") if not p.name.startswith("."))
+    """The segment files of a run directory, grouped by writer and in write order.
+
+    A directory listing taken while a writer renames its next segment into place can miss other
+    entries (readdir promises nothing for a directory that changes under it; on ext4 about one
+    listing in a hundred missed a segment of a writer rotating 16 KiB segments). A reader that
+    trusted it would see a writer's records jump over a whole segment. So each writer's segments
+    are completed by name: every index between its lowest and highest listed one, and the indices
+    beyond them, that exists.
+    """
+    segments_dir = Path(segments_dir)
+    found: set[Path] = set()
+    listed: dict[str, set[int]] = {}
+    for path in segments_dir.glob("*.seg"):
+        parsed = fr.parse_segment_name(path.name)
+        if path.name.startswith("."):
+            continue
+        if parsed is None:
+            found.add(path)
+        else:
+            listed.setdefault(parsed[0], set()).add(parsed[1])
+    for writer_id, indices in listed.items():
+        found.update(_completed(segments_dir, writer_id, indices))
+    return sorted(found)
+
+
+def _completed(segments_dir: Path, writer_id: str, indices: set[int]) -> Iterator[Path]:
+    """The segments of one writer: those listed, and those by name around and between them."""
+
+    def path(index: int) -> Path:
+        return segments_dir / fr.segment_name(writer_id, index)
+
+    lo, hi = min(indices), max(indices)
+    while lo > 0 and path(lo - 1).exists():
+        lo -= 1
+    while path(hi + 1).exists():
+        hi += 1
+    return (path(i) for i in range(lo, hi + 1) if i in indices or path(i).exists())
 
 
 def segments_by_writer(segments_dir: Path) -> dict[str, list[Path]]:
