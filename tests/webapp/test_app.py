@@ -1,6 +1,7 @@
 """The web app in headless Chromium against a live store: what a person sees and does.
 
-Screenshots go to docs/screenshots/ (the README shows one).
+Screenshots go to $TMPDIR/neptune-sync-screenshots, or to the directory NEPTUNE_SYNC_SCREENSHOTS
+names (`NEPTUNE_SYNC_SCREENSHOTS=docs/screenshots` refreshes the README's pictures).
 """
 
 from __future__ import annotations

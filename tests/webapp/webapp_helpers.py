@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -27,7 +29,10 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 PROJECT = "ws/proj"
-SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+# where the browser tests save what they saw: the pytest run's temporary directory, or the
+# directory NEPTUNE_SYNC_SCREENSHOTS names (`NEPTUNE_SYNC_SCREENSHOTS=docs/screenshots` refreshes
+# the README's pictures)
+SCREENSHOTS_ENV = "NEPTUNE_SYNC_SCREENSHOTS"
 HTML = b"<html><body><h3>report</h3><script>document.title='ran'</script></body></html>"
 MAIN = RunInfo(PROJECT, "main-key", "MAIN-1", custom_run_id="main")
 LIVE = RunInfo(PROJECT, "live-key", "LIVE-1")
@@ -183,5 +188,7 @@ def until(page, expression: str, timeout: float = 15.0) -> None:
 
 
 def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    named = os.environ.get(SCREENSHOTS_ENV)
+    folder = Path(named) if named else Path(tempfile.gettempdir()) / "neptune-sync-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"))
