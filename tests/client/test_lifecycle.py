@@ -205,6 +205,8 @@ def test_logging_failure_raises_when_strict():
         for i in range(2000):
             run["loss"].append(float(i), step=i)
     assert run.dropped_operations == 1
+    with pytest.raises(LoggingDisabledError):  # strict: stopping cannot flush the log either
+        run.stop()
 
 
 def test_unwritable_data_dir_does_not_stop_training(monkeypatch, tmp_path, caplog):
