@@ -171,7 +171,7 @@ def bucket_requests(page) -> str:
         ".map(e => [e.name.includes('sample=true'), e.startTime, e.responseEnd, e.encodedBodySize])"
     )
     parts = []
-    for sampled, label in ((True, "sampled"), (False, "exact")):
+    for sampled, label in ((True, "with sample=true"), (False, "without")):
         picked = [g for g in got if g[0] == sampled]
         if picked:
             parts.append(
