@@ -186,10 +186,12 @@ def series_figures(url: str, token: str, n: int, with_raw: bool) -> None:
     call(url, token, SERIES)  # a second visit: the pages are in the OS cache
     exact, t_exact = timed(lambda: call(url, token, SERIES))
     preview, t_preview = timed(lambda: call(url, token, SERIES + "&sample=true"))
+    snapped, t_snapped = timed(lambda: call(url, token, SERIES + "&snap=true"))
     raw_bytes, t_raw = read_raw(url, token) if with_raw else (0, math.nan)
     print(
         f"series of {n:,} points, 1,000 buckets: exact {t_exact * 1000:.0f} ms, {len(exact) / 1024:.0f} KB;"
         f" sampled preview {t_preview * 1000:.0f} ms, {len(preview) / 1024:.0f} KB;"
+        f" snapped {t_snapped * 1000:.0f} ms, {len(snapped) / 1024:.0f} KB;"
         f" raw read of the same series {t_raw * 1000:.0f} ms, {raw_bytes / 1e6:.0f} MB"
         f" (raw/exact {t_raw / t_exact:.1f}x, raw/preview {t_raw / t_preview:.0f}x)"
     )
