@@ -12,6 +12,8 @@
     .venv/bin/python bench/webapp.py                      # the target sizes (a long time)
     .venv/bin/python bench/webapp.py --points 1e6 --compare-points 1e5 --table-runs 2000
     .venv/bin/python bench/webapp.py --only-table         # the runs table figures alone
+    .venv/bin/python bench/webapp.py --only-compare --data /tmp/webapp-store   # compare alone;
+        # --data keeps the store in that folder and skips ingesting what a previous run left there
 """
 
 from __future__ import annotations
@@ -162,14 +164,34 @@ def drawn_after_navigation(page, url: str, charts: int) -> tuple[float, float]:
     return max(t[0] for t in times), max(t[1] for t in times)
 
 
+def bucket_requests(page) -> str:
+    """The page's /v1/series/buckets requests: how many, when sent and answered, payload sizes."""
+    got = page.evaluate(
+        "performance.getEntriesByType('resource').filter(e => e.name.includes('/v1/series/buckets?'))"
+        ".map(e => [e.name.includes('sample=true'), e.startTime, e.responseEnd, e.encodedBodySize])"
+    )
+    parts = []
+    for sampled, label in ((True, "with sample=true"), (False, "without")):
+        picked = [g for g in got if g[0] == sampled]
+        if picked:
+            parts.append(
+                f"{len(picked)} {label}, sent {min(g[1] for g in picked):.0f}-{max(g[1] for g in picked):.0f} ms,"
+                f" answered {min(g[2] for g in picked):.0f}-{max(g[2] for g in picked):.0f} ms,"
+                f" {sum(g[3] for g in picked) / 1024:.0f} KB"
+            )
+    return "; ".join(parts)
+
+
 def series_figures(url: str, token: str, n: int, with_raw: bool) -> None:
     call(url, token, SERIES)  # a second visit: the pages are in the OS cache
     exact, t_exact = timed(lambda: call(url, token, SERIES))
     preview, t_preview = timed(lambda: call(url, token, SERIES + "&sample=true"))
+    snapped, t_snapped = timed(lambda: call(url, token, SERIES + "&snap=true"))
     raw_bytes, t_raw = read_raw(url, token) if with_raw else (0, math.nan)
     print(
         f"series of {n:,} points, 1,000 buckets: exact {t_exact * 1000:.0f} ms, {len(exact) / 1024:.0f} KB;"
         f" sampled preview {t_preview * 1000:.0f} ms, {len(preview) / 1024:.0f} KB;"
+        f" snapped {t_snapped * 1000:.0f} ms, {len(snapped) / 1024:.0f} KB;"
         f" raw read of the same series {t_raw * 1000:.0f} ms, {raw_bytes / 1e6:.0f} MB"
         f" (raw/exact {t_raw / t_exact:.1f}x, raw/preview {t_raw / t_preview:.0f}x)"
     )
@@ -228,7 +250,7 @@ def browser_figures(url: str, token: str, args: argparse.Namespace, compare: lis
         page.get_by_role("button", name="Open").click()
         page.wait_for_selector("table.grid")
         base = url + "/?nav={}"  # a query string makes each goto a new document
-        for visit in () if args.only_table else ("first", "second"):
+        for visit in () if args.only_table or args.only_compare else ("first", "second"):
             first, exact = drawn_after_navigation(page, run_url(base.format(visit), PROJECT, "BIG-1"), 1)
             print(
                 f"run page ({visit} visit), {int(args.points):,}-point chart: preview drawn {first:.0f} ms,"
@@ -241,22 +263,38 @@ def browser_figures(url: str, token: str, args: argparse.Namespace, compare: lis
                 f"compare {len(compare)} runs x 4 series x {int(args.compare_points):,} points: all previews"
                 f" drawn {first:.0f} ms, all exact {exact:.0f} ms after navigation"
             )
-        table_figures(page, base.format("table"), args.table_runs)
+            print(f"  their bucket requests: {bucket_requests(page)}")
+        if not args.only_compare:
+            table_figures(page, base.format("table"), args.table_runs)
         browser.close()
 
 
-def series_and_compare(url: str, token: str, args: argparse.Namespace) -> list[str]:
+def series_and_compare(url: str, token: str, args: argparse.Namespace, data: Path) -> list[str]:
     """Ingest the big series (and print its request figures) and the compare runs: their run keys."""
+    compare = [RunInfo(PROJECT, f"c{i}", f"C-{i}") for i in range(args.compare_runs)]
+    if not args.only_compare:
+        big_series(url, token, args, data)
+    paths = [f"m/s{k}" for k in range(4)]
+    done = data / f"bench-compare-{args.compare_runs}x{int(args.compare_points)}"
+    if not done.exists():
+        _, t = timed(lambda: [log_series(url, token, r, paths, int(args.compare_points)) for r in compare])
+        print(f"ingested {len(compare)} runs x 4 series x {int(args.compare_points):,} points in {t:.1f} s")
+        done.touch()
+    return [r.run_key for r in compare]
+
+
+def big_series(url: str, token: str, args: argparse.Namespace, data: Path) -> None:
+    """Ingest the big series unless ``data`` holds it, and print its request figures."""
+    done = data / f"bench-series-{int(args.points)}"
+    if done.exists():
+        series_figures(url, token, int(args.points), not args.no_raw)
+        return
     _, t = timed(
         lambda: log_series(url, token, RunInfo(PROJECT, "big", "BIG-1"), ["train/loss"], int(args.points))
     )
     print(f"ingested {int(args.points):,} points in {t:.1f} s")
+    done.touch()
     series_figures(url, token, int(args.points), not args.no_raw)
-    compare = [RunInfo(PROJECT, f"c{i}", f"C-{i}") for i in range(args.compare_runs)]
-    paths = [f"m/s{k}" for k in range(4)]
-    _, t = timed(lambda: [log_series(url, token, r, paths, int(args.compare_points)) for r in compare])
-    print(f"ingested {len(compare)} runs x 4 series x {int(args.compare_points):,} points in {t:.1f} s")
-    return [r.run_key for r in compare]
 
 
 def main() -> None:
@@ -267,15 +305,20 @@ def main() -> None:
     ap.add_argument("--table-runs", type=int, default=10_000)
     ap.add_argument("--no-raw", action="store_true", help="skip reading the whole series raw")
     ap.add_argument("--only-table", action="store_true", help="only the runs table figures")
+    ap.add_argument("--only-compare", action="store_true", help="only the compare figures")
+    ap.add_argument("--data", type=Path, help="keep the store here; reuse what an earlier run ingested")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        data = args.data or Path(tmp)
+        data.mkdir(parents=True, exist_ok=True)
         extra = ("--token-project", PROJECT, "--token-file", f"{tmp}/token", "--max-body", str(64 << 20))
-        proc, url = start_server(Path(tmp), *extra)
+        proc, url = start_server(data, *extra)
         try:
             token = Path(f"{tmp}/token").read_text().strip()
-            compare = [] if args.only_table else series_and_compare(url, token, args)
-            _, t = timed(lambda: log_table(url, token, args.table_runs))
-            print(f"ingested {args.table_runs:,} runs x 50 fields in {t:.1f} s")
+            compare = [] if args.only_table else series_and_compare(url, token, args, data)
+            if not args.only_compare:
+                _, t = timed(lambda: log_table(url, token, args.table_runs))
+                print(f"ingested {args.table_runs:,} runs x 50 fields in {t:.1f} s")
             browser_figures(url, token, args, compare)
         finally:
             stop(proc)

@@ -50,14 +50,14 @@ async def get_buckets(request: web.Request) -> web.Response:
     if math.isnan(start) or math.isnan(stop):
         raise RequestError("query parameters 'start' and 'stop' must be numbers, not NaN")
     buckets = query_int(request, "buckets", DEFAULT_BUCKETS, low=1, high=MAX_BUCKETS)
-    sample = query_bool(request, "sample")
+    sample, snap = query_bool(request, "sample"), query_bool(request, "snap")
     if sample and x != "step":
         raise RequestError("query parameter 'sample' needs x=step (points are found by step)")
     storage = context(request).storage
     runs = [r for r in await asyncio.gather(*(storage.find_run(project, i) for i in idents)) if r]
     reads = [
         storage.series_buckets(
-            project, run.run_key, path, x=x, start=start, stop=stop, buckets=buckets, sample=sample
+            project, run.run_key, path, x=x, start=start, stop=stop, buckets=buckets, sample=sample, snap=snap
         )
         for run in runs
         for path in paths

@@ -13,9 +13,16 @@ descended into, and the at most one chunk straddling each edge is split in Pytho
 :func:`step_edges` derives from the same rule; so a read fetches O(buckets x levels) rows whatever
 the series length. Time buckets are one GROUP BY over the points (timestamps are not
 indexed). Everything evaluates the rule in IEEE doubles, so all paths agree point for point.
+A chart may let step buckets *snap* to chunk boundaries when the range holds at least
+:data:`SNAP_CHUNKS_PER_BUCKET` chunks per bucket: each chunk inside the range then lies whole in the
+bucket of its first step, so no chunk is unpacked but the (at most two) cut by the range's ends. A
+snapped bucket's edges move to the next chunk boundary, by less than a chunk (a quarter of a bucket
+at most, on average); its first and last step, min, max, count and last value stay exact for the
+points it holds, and the buckets still tile the range in step order.
 A chart may first ask for a *sample* (x = step only): the first point at or after each of ``lo + k * (hi - lo) / n`` for
 ``k = 0 .. n-1``, deduplicated; n index seeks whatever the series length. A sample can miss spikes:
-it is a preview to draw while the exact buckets load.
+it is a preview to draw while the exact buckets load. A read that may snap (and is let to) returns
+its snapped buckets instead of a sample: they cost about as much.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ class SeriesBuckets(msgspec.Struct, frozen=True):
     count: list[int] = []
     ts: list[float] = []  # timestamp of the last point of each bucket
     sampled: bool = False  # entries are sampled points (count 1 each), not every point or bucket
+    snapped: bool = False  # bucket edges moved to chunk boundaries (see the module docstring)
 
 
 def x_column(x: str) -> str:
@@ -143,8 +151,9 @@ def numbered(sql: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
 
 
 Fetch = Callable[[str, dict[str, Any]], Awaitable[list[Any]]]
-# (field id, x, lo, hi, n) -> rows (first_step, last_step, min, max, last, count, ts) of non-empty buckets
-Group = Callable[[int, str, float, float, int], Awaitable[list[Any]]]
+# (field id, x, lo, hi, n, snap) -> rows (first_step, last_step, min, max, last, count, ts) of
+# non-empty buckets (snapped to chunk boundaries when snap)
+Group = Callable[[int, str, float, float, int, bool], Awaitable[list[Any]]]
 
 
 def step_edges(lo: float, hi: float, n: int) -> list[float]:
@@ -202,8 +211,9 @@ _WALK = (
 )
 
 
-def walk_sql(bucket: str, summaries: str) -> str:
-    """The walk down the summary levels for a backend's bucket expression and chunk-summary clause."""
+def walk_sql(bucket: str, summaries: str, snap: bool = False) -> str:
+    """The walk down the summary levels for a backend's bucket expression and chunk-summary clause;
+    with ``snap`` every chunk inside [:a, :b] is taken whole, in the bucket of its first step."""
 
     def inside(table: str) -> str:
         p = f"{table}."
@@ -211,12 +221,20 @@ def walk_sql(bucket: str, summaries: str) -> str:
 
     return _WALK.format(
         t_inside=inside("t"),
-        c_inside=inside("c"),
+        c_inside=_IN_RANGE if snap else inside("c"),
         t_b0=bucket.format(x="t.first_step"),
         c_b0=bucket.format(x="c.first_step"),
         summaries=summaries,
     )
 
+
+_IN_RANGE = "c.first_step>=:a AND c.last_step<=:b"
+SNAP_CHUNKS_PER_BUCKET = 4
+# whether the range holds :n chunks (starting in it) or more
+_HOLDS_CHUNKS = (
+    "SELECT COUNT(*) FROM (SELECT 1 FROM series_chunks {summaries} WHERE field=:f"
+    " AND first_step>=:a AND first_step<=:b LIMIT :n) t"
+)
 
 _AFTER_CHUNK_OF_LO = (
     "first_step>=COALESCE((SELECT first_step FROM series_chunks WHERE field=:f AND first_step<=:a"
@@ -246,16 +264,26 @@ async def chunk_probe(fetch: Fetch, fid: int, lo: float, hi: float, limit: int) 
     return rows[:limit]
 
 
+async def snappable(fetch: Fetch, summaries: str, fid: int, lo: float, hi: float, n: int) -> bool:
+    """Whether ``n`` step buckets over [lo, hi] may snap: the range holds at least
+    :data:`SNAP_CHUNKS_PER_BUCKET` chunks per bucket (one index scan of at most that many)."""
+    enough = n * SNAP_CHUNKS_PER_BUCKET
+    ((held,),) = await fetch(
+        _HOLDS_CHUNKS.format(summaries=summaries), {"f": fid, "a": lo, "b": hi, "n": enough}
+    )
+    return bool(held >= enough)
+
+
 async def chunk_bucket_rows(
-    fetch: Fetch, bucket: str, summaries: str, fid: int, lo: float, hi: float, n: int
+    fetch: Fetch, bucket: str, summaries: str, fid: int, lo: float, hi: float, n: int, snap: bool = False
 ) -> list[Any]:
     """Step buckets of a float series over [lo, hi] read from its summary levels and chunks
-    (:func:`walk_sql`). ``summaries`` is the backend's clause that reads chunk summaries without
-    their points."""
+    (:func:`walk_sql`), snapped to chunk boundaries when ``snap``. ``summaries`` is the backend's
+    clause that reads chunk summaries without their points."""
     values = group_values(fid, lo, hi, n)
     sums = BucketSums()
     edges: list[float] = []
-    for k, *summary, data in await fetch(walk_sql(bucket, summaries), values):
+    for k, *summary, data in await fetch(walk_sql(bucket, summaries, snap), values):
         if data is None:
             sums.add(k, *summary)
             continue
@@ -273,9 +301,14 @@ async def read_buckets(
     stop: float,
     buckets: int,
     sample: bool = False,
+    snap: bool = False,
+    summaries: str = "",
 ) -> SeriesBuckets:
     """Buckets of the float series ``key = (run_key, path, field id)`` over ``[start, stop]`` of ``x``,
-    or a sample of its points when ``sample`` (x must be "step") and the range holds more than ``buckets``.
+    or a sample of its points when ``sample`` (x must be "step") and the range holds more than ``buckets``;
+    ``snap`` lets step buckets snap to chunk boundaries (see the module docstring), and then a
+    sample is not taken: snapped buckets cost about as much. ``summaries`` is the backend's clause
+    that reads chunk summaries without their points.
 
     ``fetch(sql, values)`` runs one query of this module on a backend and returns its rows;
     ``group`` computes the buckets.
@@ -291,10 +324,12 @@ async def read_buckets(
         rows = await fetch(probe_sql(x), {**bounds, "n": buckets + 1})
     if len(rows) <= buckets:
         return raw_buckets(run, path, x, lo, hi, rows)
-    if sample:
+    snap = snap and x == "step" and await snappable(fetch, summaries, fid, lo, hi, buckets)
+    if sample and not snap:
         rows = await fetch(_SAMPLE, {**bounds, "n": buckets, "w": (hi - lo) / buckets})
         return msgspec.structs.replace(raw_buckets(run, path, x, lo, hi, rows), raw=False, sampled=True)
-    return grouped_buckets(run, path, x, lo, hi, await group(fid, x, lo, hi, buckets))
+    rows = await group(fid, x, lo, hi, buckets, snap)
+    return msgspec.structs.replace(grouped_buckets(run, path, x, lo, hi, rows), snapped=snap)
 
 
 def group_values(fid: int, lo: float, hi: float, n: int) -> dict[str, Any]:

@@ -257,6 +257,7 @@ class Storage(abc.ABC):
         stop: float,
         buckets: int,
         sample: bool = False,
+        snap: bool = False,
     ) -> SeriesBuckets | str | None:
         """Bucketed float series (see .aggregate); the field's type if it is another; None if absent."""
         found = await self.fetch_named(project_sql.FIELD_REF, {"p": project, "r": run_key, "path": path})
@@ -266,13 +267,24 @@ class Storage(abc.ABC):
         if ftype != "floatSeries":
             return ftype
         key = (run_key, path, fid)
-        return await read_buckets(self.fetch_named, self.bucket_rows, key, x, start, stop, buckets, sample)
+        return await read_buckets(
+            self.fetch_named,
+            self.bucket_rows,
+            key,
+            x,
+            start,
+            stop,
+            buckets,
+            sample,
+            snap,
+            self.chunk_summaries,
+        )
 
-    async def bucket_rows(self, fid: int, x: str, lo: float, hi: float, n: int) -> list[Any]:
-        """Non-empty buckets of a field over [lo, hi] (see .aggregate)."""
+    async def bucket_rows(self, fid: int, x: str, lo: float, hi: float, n: int, snap: bool) -> list[Any]:
+        """Non-empty buckets of a field over [lo, hi], snapped when ``snap`` (see .aggregate)."""
         if x == "step":
             return await chunk_bucket_rows(
-                self.fetch_named, self.bucket_sql, self.chunk_summaries, fid, lo, hi, n
+                self.fetch_named, self.bucket_sql, self.chunk_summaries, fid, lo, hi, n, snap
             )
         return await self.fetch_named(group_sql(x, self.bucket_sql), group_values(fid, lo, hi, n))
 

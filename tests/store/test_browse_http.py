@@ -73,6 +73,7 @@ async def test_projects_and_fields_need_a_read_token(loaded):
         ({"run": RUN.run_key, "path": "loss", "x": "epoch"}, "'x'"),
         ({"run": RUN.run_key, "path": "loss", "start": "soon"}, "'start'"),
         ({"run": RUN.run_key, "path": "loss", "stop": "nan"}, "'stop'"),
+        ({"run": RUN.run_key, "path": "loss", "snap": "maybe"}, "'snap'"),
     ],
 )
 async def test_bad_bucket_requests_are_400_naming_the_parameter(loaded, params, names):

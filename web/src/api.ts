@@ -19,7 +19,7 @@ export interface SeriesPage { path: string; type: string; points: [number, unkno
 export interface Buckets {
   run: string; path: string; x: "step" | "time"; raw: boolean; lo: number | null; hi: number | null;
   first_step: number[]; step: number[]; min: (number | null)[]; max: (number | null)[];
-  last: (number | null)[]; count: number[]; ts: number[]; sampled: boolean;
+  last: (number | null)[]; count: number[]; ts: number[]; sampled: boolean; snapped?: boolean;
 }
 export interface RunsQuery {
   columns: string[]; where: string[]; tags: string[]; state: string; sortBy: string; ascending: boolean;
@@ -75,9 +75,11 @@ export const api = {
     const body = (await response.json()) as { rows: RunRow[] };
     return { rows: body.rows, total: Number(response.headers.get("X-Total-Count") ?? body.rows.length) };
   },
+  /** Buckets may snap their edges to stored chunk boundaries (`snap`, see docs/openapi.yaml): the store
+   * then reads no point but at the range's ends, and answers a preview request with them too. */
   buckets: (project: string, runs: string[], paths: string[], range: [number, number] | null, buckets: number, sample = false) =>
     json<Buckets[]>("/v1/series/buckets", [
-      ["project", project], ["buckets", buckets], ["sample", sample],
+      ["project", project], ["buckets", buckets], ["sample", sample], ["snap", true],
       ...runs.map((r): [string, string] => ["run", r]),
       ...paths.map((p): [string, string] => ["path", p]),
       ...(range ? ([["start", range[0]], ["stop", range[1]]] as Params) : []),

@@ -2,8 +2,10 @@
 // whole series: it asks the store for ~2 buckets per pixel over the visible step range and asks
 // again on drag-zoom, down to raw points; double-click (or reset) asks for the whole range.
 // Each run draws its bucket's last value (optionally EMA-smoothed) and a min/max band.
-// Exact buckets cost the store a scan of the range, so a chart first draws a sampled preview
-// (cheap index seeks, marked "preview") and replaces it when the exact buckets arrive.
+// Exact buckets can cost the store a walk of the range, so a chart first asks for a sampled preview
+// (cheap index seeks, marked "preview") and replaces it when the exact buckets arrive. Where the
+// buckets may snap to the store's chunk boundaries (each still exact for the points it holds) they
+// cost as little, and the preview request answers with them: one request, no second draw.
 
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
@@ -81,7 +83,8 @@ export class SeriesChart {
     if (await this.preview(range)) await this.exact();
   }
 
-  /** Draw a sampled preview; false when it already was the exact answer (few points) or failed. */
+  /** Draw a sampled preview; false when it already was the exact answer (few points, or snapped
+   * buckets) or failed. */
   async preview(range: [number, number] | null = this.range): Promise<boolean> {
     this.range = range;
     const generation = ++this.generation;
