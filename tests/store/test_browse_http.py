@@ -165,3 +165,26 @@ async def test_the_app_page_is_served_with_a_strict_policy(loaded):
         and headers["X-Content-Type-Options"] == "nosniff"
     )
     assert (await get(s, f"{store.url}/assets/..%2Fsettings.py", None))[0] == 404
+
+
+async def test_a_snapped_request_over_http_snaps_and_stays_exact(loaded):
+    """A series of 32 chunks read in 4 buckets with snap=true: the answer says it snapped, and each
+    bucket holds exactly the stats of the points between its first and last step (values are step/2)."""
+    store, s, _ = loaded
+    writer = await store.token(PROJECT, ["read", "write"])
+    steps = range(10_000, 10_000 + 32 * 256)
+    await post_batch(s, store.url, writer, request([floats("long", 600, steps)]))
+    params = {"project": PROJECT, "run": RUN.run_key, "path": "long", "buckets": "4", "snap": "true"}
+    status, _, body = await get(s, f"{store.url}/v1/series/buckets", writer, **params)
+    assert status == 200
+    (got,) = json.loads(body)
+    assert got["snapped"] is True and got["raw"] is False
+    assert got["first_step"][0] == steps[0] and got["step"][-1] == steps[-1]
+    assert sum(got["count"]) == len(steps)
+    for first, last, lo, hi, n, final in zip(
+        got["first_step"], got["step"], got["min"], got["max"], got["count"], got["last"], strict=True
+    ):
+        assert n == last - first + 1  # consecutive steps: a bucket holds every step between its ends
+        assert (lo, hi, final) == (first / 2, last / 2, last / 2)
+    # the buckets tile the range
+    assert all(b == a + 1 for a, b in zip(got["step"][:-1], got["first_step"][1:], strict=True))
