@@ -308,43 +308,49 @@ class SequenceCheck:
 
 
 def segment_files(segments_dir: Path) -> list[Path]:
-    """The segment files of a run directory, grouped by writer and in write order.
+    """The segment files of a run directory, grouped by writer and in write order (by index).
 
     A directory listing taken while a writer renames its next segment into place can miss other
     entries (readdir promises nothing for a directory that changes under it; on ext4 about one
     listing in a hundred missed a segment of a writer rotating 16 KiB segments). A reader that
     trusted it would see a writer's records jump over a whole segment. So each writer's segments
     are completed by name: every index between its lowest and highest listed one, and the indices
-    beyond them, that exists.
+    beyond them, that exists. A listed file keeps the name it has.
     """
     segments_dir = Path(segments_dir)
-    found: set[Path] = set()
-    listed: dict[str, set[int]] = {}
+    others: list[Path] = []
+    listed: dict[str, dict[int, list[Path]]] = {}
     for path in segments_dir.glob("*.seg"):
-        parsed = fr.parse_segment_name(path.name)
         if path.name.startswith("."):
             continue
+        parsed = fr.parse_segment_name(path.name)
         if parsed is None:
-            found.add(path)
+            others.append(path)
         else:
-            listed.setdefault(parsed[0], set()).add(parsed[1])
-    for writer_id, indices in listed.items():
-        found.update(_completed(segments_dir, writer_id, indices))
-    return sorted(found)
+            listed.setdefault(parsed[0], {}).setdefault(parsed[1], []).append(path)
+    found = sorted(others)
+    for writer_id in sorted(listed):
+        found.extend(_completed(segments_dir, writer_id, listed[writer_id]))
+    return found
 
 
-def _completed(segments_dir: Path, writer_id: str, indices: set[int]) -> Iterator[Path]:
-    """The segments of one writer: those listed, and those by name around and between them."""
+def _completed(segments_dir: Path, writer_id: str, listed: dict[int, list[Path]]) -> Iterator[Path]:
+    """The segments of one writer in index order: those listed, and those by name around and
+    between them."""
 
     def path(index: int) -> Path:
         return segments_dir / fr.segment_name(writer_id, index)
 
-    lo, hi = min(indices), max(indices)
+    lo, hi = min(listed), max(listed)
     while lo > 0 and path(lo - 1).exists():
         lo -= 1
     while path(hi + 1).exists():
         hi += 1
-    return (path(i) for i in range(lo, hi + 1) if i in indices or path(i).exists())
+    for index in range(lo, hi + 1):
+        if index in listed:
+            yield from sorted(listed[index])
+        elif path(index).exists():
+            yield path(index)
 
 
 def segments_by_writer(segments_dir: Path) -> dict[str, list[Path]]:
