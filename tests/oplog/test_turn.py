@@ -4,12 +4,14 @@ test_concurrency.py."""
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+from oplog_helpers import new_writer
 
 from neptune_sync.oplog.turn import holding, new_turn, take
 
@@ -67,3 +69,52 @@ def test_a_body_that_raises_gives_the_token_back():
     with pytest.raises(KeyError), holding(turn):
         raise KeyError("x")
     assert turn == [True]
+
+
+class _Interrupts:
+    """SIGALRM every 200 µs raises KeyboardInterrupt, but only while armed (inside the loop
+    under test), as a user's Ctrl-C lands anywhere in a training loop."""
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.count = 0
+
+    def handler(self, signum, frame) -> None:
+        if self.armed:
+            self.armed = False
+            self.count += 1
+            raise KeyboardInterrupt
+
+    def run(self, body, times: int) -> None:
+        before = signal.signal(signal.SIGALRM, self.handler)
+        signal.setitimer(signal.ITIMER_REAL, 2e-4, 2e-4)
+        try:
+            while self.count < times:
+                self.armed = True
+                try:
+                    while True:
+                        body()
+                except KeyboardInterrupt:
+                    pass
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0, 0)
+            signal.signal(signal.SIGALRM, before)
+
+
+def test_keyboard_interrupts_while_logging_never_keep_the_token(segments):
+    """A Ctrl-C that lands right after the token is taken must not keep it: every later call of
+    the run (and its close at exit) would wait forever. A threading.Lock used with ``with``
+    passes this; so must the token."""
+    writer = new_writer(segments, segment_size=64 << 20)
+    step = [0]
+
+    def log() -> None:
+        step[0] += 1
+        writer.append_float("a", step[0], 1.0, 1e9)
+        writer.append_float("b", step[0], 2.0, 1e9)
+        if step[0] % 64 == 0:
+            writer.flush()
+
+    _Interrupts().run(log, 2000)
+    assert writer._turn == [True]  # checked before close(), which would wait forever for a lost one
+    writer.close()
