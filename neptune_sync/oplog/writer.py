@@ -43,7 +43,7 @@ from .forks import release_in_child
 from .fsyncs import PendingFsyncs, close_all, fsync_all
 from .points import RecentSeries, as_int_step, new_frame, series_in_points
 from .segment import COMMIT_PACK, MapSegment, Segment, open_segment
-from .turn import holding, new_turn, take
+from .turn import new_turn, take
 
 logger = logging.getLogger("neptune_sync")
 
@@ -145,8 +145,12 @@ class OpLogWriter:
         self._close_points_frame()
         self.closed = False
         self._forked = False
-        with holding(self._turn):
+        turn = self._turn
+        take(turn)
+        try:
             self._start_segment()
+        finally:
+            turn.append(True)
         release_in_child(self)
 
     # ------------------------------------------------------------------ public API
@@ -164,7 +168,7 @@ class OpLogWriter:
             ts = time.time()
         turn = self._turn
         try:
-            turn.pop()
+            del turn[-1]
         except IndexError:
             take(turn)
         try:
@@ -190,7 +194,7 @@ class OpLogWriter:
         """
         turn = self._turn
         try:
-            turn.pop()
+            del turn[-1]
         except IndexError:
             take(turn)
         try:
@@ -228,17 +232,23 @@ class OpLogWriter:
 
     def flush(self) -> None:
         """Buffered mode: write what is pending to the file. mmap mode: nothing to do."""
-        with holding(self._turn):
+        turn = self._turn
+        take(turn)
+        try:
             if self._segment is not None:
                 try:
                     self._segment.flush(self._end, self._frame)
                 except OSError as exc:
                     raise LoggingDisabledError(f"writing the operation log failed: {exc}") from exc
+        finally:
+            turn.append(True)
 
     def fsync(self) -> None:
         """Make everything written so far survive power loss, in this segment and in the ones
         finished since the last fsync. The fsyncs run without holding the writer's turn."""
-        with holding(self._turn):
+        turn = self._turn
+        take(turn)
+        try:
             fds = self._fsyncs.take()
             try:
                 if self._segment is not None:
@@ -247,11 +257,15 @@ class OpLogWriter:
             except OSError as exc:
                 close_all(fds)
                 raise LoggingDisabledError(f"writing the operation log failed: {exc}") from exc
+        finally:
+            turn.append(True)
         fsync_all(fds)
 
     def close(self) -> None:
         """Flush, trim the active segment to its used length, fsync it and release it."""
-        with holding(self._turn):
+        turn = self._turn
+        take(turn)
+        try:
             if self.closed:
                 return
             self.closed = True
@@ -259,6 +273,8 @@ class OpLogWriter:
                 self._finish_active(continues=False)
             finally:
                 fsync_all(self._fsyncs.take())  # the active segment last
+        finally:
+            turn.append(True)
 
     # ------------------------------------------------------------------ points
     def _append_float_slow(self, path: str, step: float, value: float, ts: float) -> int:
