@@ -31,14 +31,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-CAPTURE_OFF = dict(
-    capture_stdout=False,
-    capture_stderr=False,
-    capture_hardware_metrics=False,
-    capture_traceback=False,
-    git_ref=False,
-    source_files=[],
-)
+from client_throughput import CAPTURE_OFF  # the same run options as the throughput bench
 
 
 def best_ns(loop: Callable[[int], None], n: int, reps: int) -> float:
