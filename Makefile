@@ -9,7 +9,8 @@ BIN := $(VENV)/bin
 setup: $(VENV)/.installed
 
 # compat/ is the `neptune` import-name shim (docs/compat.md); the tests run scripts through it.
-$(VENV)/.installed: pyproject.toml compat/pyproject.toml
+# setup.py builds the C hot path (neptune_sync/oplog/_hotframe.c) in place.
+$(VENV)/.installed: pyproject.toml setup.py neptune_sync/oplog/_hotframe.c compat/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]' -e ./compat

@@ -61,8 +61,12 @@ NO_TIME = float("-inf")  # the order time before a writer's first record
 
 def parents(path: str) -> list[str]:
     """The namespaces holding ``path``, outermost first: ``a/b/c`` -> ``["a", "a/b"]``."""
-    parts = path.split("/")
-    return ["/".join(parts[:i]) for i in range(1, len(parts))]
+    found = []
+    cut = path.find("/")
+    while cut >= 0:  # a loop over str.find: a field is created per call of the client, so it is hot
+        found.append(path[:cut])
+        cut = path.find("/", cut + 1)
+    return found
 
 
 def conflict(
@@ -70,14 +74,16 @@ def conflict(
     attempted: str,
     type_at: Callable[[str], str | None],
     has_fields_under: Callable[[str], bool],
+    path_parents: list[str] | None = None,
 ) -> Conflict | None:
-    """Why a write of type ``attempted`` to ``path`` cannot be applied, or None if it can."""
+    """Why a write of type ``attempted`` to ``path`` cannot be applied, or None if it can.
+    ``path_parents`` is ``parents(path)`` when the caller has it already."""
     existing = type_at(path)
     if existing is not None:
         return None if existing == attempted else (path, existing, attempted)
     if has_fields_under(path):
         return (path, NAMESPACE, attempted)
-    for parent in parents(path):
+    for parent in parents(path) if path_parents is None else path_parents:
         parent_type = type_at(parent)
         if parent_type is not None:
             return (parent, parent_type, NAMESPACE)

@@ -79,19 +79,22 @@ class FieldTree:
     # ------------------------------------------------------------------ rules
     def require(self, path: str, type_: str) -> Field:
         """The field at ``path`` of type ``type_``, created if absent; raises on a conflict."""
-        field = self.fields.get(path)
+        fields = self.fields
+        field = fields.get(path)
         if field is not None and field.type == type_:
             return field
-        clash = rules.conflict(path, type_, self._type_at, self.is_namespace)
+        path_parents = rules.parents(path)
+        clash = rules.conflict(path, type_, self._type_at, self.is_namespace, path_parents)
         if clash is not None:
             raise TypeConflictError(*clash)
         if not rules.counted(path):
             self._uncounted += 1
-        elif rules.over_field_limit(len(self.fields) - self._uncounted, self.max_fields):
+        elif rules.over_field_limit(len(fields) - self._uncounted, self.max_fields):
             raise FieldLimitExceededError(path, rules.FIELD_LIMIT, rules.field_limit_message(self.max_fields))
-        for parent in rules.parents(path):
-            self._namespaces[parent] = self._namespaces.get(parent, 0) + 1
-        field = self.fields[path] = Field(type_)
+        namespaces = self._namespaces
+        for parent in path_parents:
+            namespaces[parent] = namespaces.get(parent, 0) + 1
+        field = fields[path] = Field(type_)
         return field
 
     def _type_at(self, path: str) -> str | None:

@@ -55,19 +55,17 @@ class Segment:
     def flush(self, end: int, open_frame: int) -> None:
         """Make the frames before ``end`` reach the file (buffered mode); raises OSError."""
 
-    def finish(self, end: int, next_seq: int, continues: bool) -> int:
+    def finish(self, end: int, next_seq: int, continues: bool) -> None:
         """Lay the end frame after ``end`` (room is always kept for it), trim the file to its used
-        length, unlock it and close this descriptor; returns a duplicate of it for the fsync that
-        makes the segment durable. Raises :class:`LoggingDisabledError`."""
+        length, unlock it and close this descriptor. Raises :class:`LoggingDisabledError`."""
         offset = fr.align8(end)
         body = fr.encode_end_body(next_seq, time.time(), continues)
         fd = self.fd
         try:
             self._write_end(offset, body)
             os.ftruncate(fd, offset + fr.END_FRAME_SIZE)
-            # unlocked first: the duplicate shares the flock that tells readers the segment may grow
+            # unlocked, not only closed: a forked child's copy of the descriptor would keep the flock
             fcntl.flock(fd, fcntl.LOCK_UN)
-            return os.dup(fd)
         except OSError as exc:
             raise LoggingDisabledError(f"cannot complete log segment: {exc}") from exc
         finally:

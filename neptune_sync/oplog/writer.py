@@ -18,8 +18,9 @@ Design (docs/oplog-format.md):
   segment keeps room for it. The writer holds an exclusive ``flock`` on its active segment while
   it lives, which tells readers the tail may still grow.
 
-The parts: this module is the facade (sequence numbers, the open points frame and its hot path,
-rotation); :mod:`.turn` is its mutex; :mod:`.segment` creates, fills and finishes segment files;
+The parts: this module is the facade (sequence numbers, points frames, rotation); :mod:`.hotframe`
+is its base, the open points frame and the call made per point (in C where it was built);
+:mod:`.turn` is its mutex; :mod:`.segment` creates, fills and finishes segment files;
 :mod:`.points` lays out points frames; :mod:`.fsyncs` keeps finished segments until the next fsync.
 """
 
@@ -30,7 +31,6 @@ import math
 import mmap
 import os
 import socket
-import struct
 import time
 import uuid
 import zlib
@@ -40,7 +40,8 @@ from ..exceptions import LoggingDisabledError
 from ..wire.ops import Op, encode_op
 from . import framing as fr
 from .forks import release_in_child
-from .fsyncs import PendingFsyncs, close_all, fsync_all
+from .fsyncs import PendingFsyncs, fsync_all
+from .hotframe import HotFrame
 from .points import RecentSeries, as_int_step, new_frame, series_in_points
 from .segment import COMMIT_PACK, MapSegment, Segment, open_segment
 from .turn import new_turn, take
@@ -49,19 +50,14 @@ logger = logging.getLogger("neptune_sync")
 
 DEFAULT_SEGMENT_SIZE = 16 << 20
 
-_PACK_INT_STEP = fr.POINT_INT_STEP.pack
-_INT_STEP_POINT = fr.POINT_INT_STEP.size
-_PACK_MULTI = fr.POINT_MULTI.pack
 _crc32 = zlib.crc32
-_floor = math.floor  # a third of int()'s cost for a float; a negative offset then fails to pack
-_StructError = struct.error
 
 
 def new_writer_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-class OpLogWriter:
+class OpLogWriter(HotFrame):
     """Append operations to a run's log. Thread-safe; every method returns after the data is
     in the segment (mmap mode) or in the write buffer (buffered mode).
 
@@ -69,23 +65,9 @@ class OpLogWriter:
     the caller decides whether that reaches training code.
     """
 
-    __slots__ = (
-        # the hot path: the active segment's bytes and the open points frame
-        "_turn",
-        "_buf",
-        "_end",
-        "_seq",
-        "_limit",
-        "_open_path",
-        "_open_table",
-        "_base_ts",
-        "_crc",
-        "_commit",
-        "_body_at",
-        # everything else
-        "_frame",
-        "_points_at",
+    __slots__ = (  # those of the hot path are HotFrame's
         "_float_path",
+        "_points_at",
         "_recent",
         "_segment",
         "_segment_size",
@@ -185,44 +167,14 @@ class OpLogWriter:
             self._emit_notices()
         return last
 
-    def append_float(self, path: str, step: float, value: float, ts: float) -> int:
-        """Append one point of a float series (the hot path); returns its sequence number.
-
-        ``step`` and ``ts`` must be finite (the client validates them). The point joins the open
-        points frame when that frame takes its series (its own, or one in its path table), its
-        step kind, timestamp window and has room; otherwise :meth:`_append_float_slow` places it.
-        """
+    # append_float(path, step, value, ts) -> seq, the hot path, is HotFrame's (hotframe.py): it adds
+    # a point to the open points frame when that frame takes it, and calls this for every other point.
+    def _append_float_general(self, path: str, step: float, value: float, ts: float) -> int:
+        """Append one point of a float series, whichever frame it needs; returns its sequence number.
+        ``step`` and ``ts`` must be finite (the client validates them)."""
         turn = self._turn
+        take(turn)
         try:
-            del turn[-1]
-        except IndexError:
-            take(turn)
-        try:
-            pos = self._end
-            if pos < self._limit:
-                if path == self._open_path:
-                    try:  # struct.error: a step that is not a u32 int, a ts outside the frame's window
-                        point = _PACK_INT_STEP(step, _floor((ts - self._base_ts) * 1e6), value)
-                    except _StructError:
-                        pass
-                    else:  # as _grow, inlined
-                        end = pos + _INT_STEP_POINT
-                        buf = self._buf
-                        buf[pos:end] = point
-                        self._crc = crc = _crc32(point, self._crc)
-                        buf[self._commit] = COMMIT_PACK(end - self._body_at, crc)
-                        self._end = end
-                        self._seq = seq = self._seq + 1
-                        return seq
-                elif self._open_table is not None:
-                    index = self._open_table.get(path)
-                    if index is not None:
-                        try:
-                            point = _PACK_MULTI(index, step, _floor((ts - self._base_ts) * 1e6), value)
-                        except _StructError:
-                            pass
-                        else:
-                            return self._grow(point)
             seq = self._append_float_slow(path, step, value, ts)
         finally:
             turn.append(True)
@@ -249,17 +201,16 @@ class OpLogWriter:
         turn = self._turn
         take(turn)
         try:
-            fds = self._fsyncs.take()
-            try:
-                if self._segment is not None:
+            paths = self._fsyncs.take()
+            if self._segment is not None:
+                try:
                     self._segment.flush(self._end, self._frame)
-                    fds.append(os.dup(self._segment.fd))
-            except OSError as exc:
-                close_all(fds)
-                raise LoggingDisabledError(f"writing the operation log failed: {exc}") from exc
+                except OSError as exc:
+                    raise LoggingDisabledError(f"writing the operation log failed: {exc}") from exc
+                paths.append(self._segment.path)
         finally:
             turn.append(True)
-        fsync_all(fds)
+        fsync_all(paths)
 
     def close(self) -> None:
         """Flush, trim the active segment to its used length, fsync it and release it."""
@@ -280,7 +231,7 @@ class OpLogWriter:
     def _append_float_slow(self, path: str, step: float, value: float, ts: float) -> int:
         """Every case the hot path does not take: float steps, a new series, a full frame."""
         point = b""
-        off_us = _floor((ts - self._base_ts) * 1e6)
+        off_us = math.floor((ts - self._base_ts) * 1e6)
         room = self._end < self._limit and 0 <= off_us <= fr.MAX_TS_OFFSET_US
         if room:
             int_step = as_int_step(step)
@@ -303,9 +254,10 @@ class OpLogWriter:
         pos = self._end
         end = pos + len(point)
         buf = self._buf
+        frame = self._frame
         buf[pos:end] = point
         self._crc = crc = _crc32(point, self._crc)
-        buf[self._commit] = COMMIT_PACK(end - self._body_at, crc)
+        buf[frame : frame + 8] = COMMIT_PACK(end - frame - 8, crc)
         self._end = end
         self._seq += 1
         return self._seq
@@ -316,7 +268,7 @@ class OpLogWriter:
         frame = new_frame(path, step, value, ts, seq, self._recent)
         self._close_points_frame()
         offset = self._write_frame(frame.body)
-        self._frame, self._commit, self._body_at = offset, slice(offset, offset + 8), offset + 8
+        self._frame = offset
         self._points_at = offset + 8 + len(frame.body) - frame.point_size
         if frame.kind == fr.KIND_FLOATS_INT_STEP:
             self._open_path = path
@@ -431,10 +383,11 @@ class OpLogWriter:
     def _finish(self, segment: Segment, end: int, continues: bool) -> None:
         """End frame, trim, unlock; the segment waits in the pending fsyncs."""
         try:
-            self._fsyncs.add(segment.finish(end, self._seq + 1, continues))
+            segment.finish(end, self._seq + 1, continues)
         except LoggingDisabledError:
             self.closed = True  # the segment is gone from under the writer: nothing more goes in
             raise
+        self._fsyncs.add(segment.path)
 
     # ------------------------------------------------------------------ state
     def _check_open(self) -> None:

@@ -230,3 +230,18 @@ def test_a_segment_that_cannot_be_completed_disables_logging(segments):
     args = [sys.executable, "-c", _FINISH_FAILS_CHILD, str(HERE), str(segments)]
     done = subprocess.run(args, capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout.split()) == (0, ["LoggingDisabledError"] * 2), done.stderr
+
+
+def test_a_writer_that_rotates_without_fsyncs_holds_no_descriptors_for_them(segments):
+    """Finished segments wait for the next fsync by path: a writer rotating small segments with
+    no fsync in between must not run out of descriptors."""
+    fds = _open_fds()
+    writer = new_writer(segments, segment_size=16 << 10)
+    for i in range(2000):  # about 500 segments
+        writer.append(ops.AssignString(f"text/t{i}", "x" * 3000))
+    assert len(list(segments.glob("*.seg"))) >= 400
+    assert _open_fds() <= fds + 2  # the active segment's descriptor, whichever it is
+    writer.fsync()  # the pending segments, reopened one at a time
+    assert _open_fds() <= fds + 2
+    writer.close()
+    assert _open_fds() == fds
