@@ -7,9 +7,11 @@ S1 (``run["train/loss"].append(v, step=i)``):
   raw call             the baseline's loop body: one msgpack frame (path, step, value, time) per call
   chain                the whole call, handler and writer
   handler              Handler.append's fast path with the writer's call replaced by a no-op
-  writer               OpLogWriter.append_float(path, step, value, time.time()) alone
-  and the C calls the writer makes per point, one by one (each with its loop and call overhead
-  taken out: the "empty loop" line)
+  writer               OpLogWriter.append_float(path, step, value, time.time()) alone, in the
+                       build in use (the C one unless NEPTUNE_SYNC_PURE_PYTHON=1; the line says)
+  and the calls the Python build of the writer (oplog/hotframe.py) makes per point, one by one
+  (each with its loop and call overhead taken out: the "empty loop" line); the C build does the
+  same steps inside one call
 S3 (``run[f"params/p{i}"] = i``, each path new):
   raw call, chain, and the pieces of the chain: the path check, a new handler, the assign
   operation, the field tree's type rules for a new field, the writer's append of the operation
@@ -58,6 +60,7 @@ def raw_s1(n: int) -> None:
 
 
 def s1_pieces(neptune, n: int, reps: int) -> list[tuple[str, float]]:
+    from neptune_sync.oplog import hotframe
     from neptune_sync.oplog.writer import OpLogWriter
 
     run = neptune.init_run(project="bench/breakdown", mode="offline", **CAPTURE_OFF)
@@ -86,13 +89,13 @@ def s1_pieces(neptune, n: int, reps: int) -> list[tuple[str, float]]:
             append_float("train/loss", i, 0.25, now())
         steps[0] = start + k
 
-    rows.append(("writer (with time.time())", best_ns(direct, n, reps)))
+    rows.append((f"writer, {hotframe.BUILD} build (with time.time())", best_ns(direct, n, reps)))
     writer.close()
     return rows + c_calls(n, reps)
 
 
 def c_calls(n: int, reps: int) -> list[tuple[str, float]]:
-    """The writer's per-point calls, each in a loop of its own, less the empty loop."""
+    """The Python build's per-point calls, each in a loop of its own, less the empty loop."""
     buf = mmap.mmap(-1, 1 << 16)
     pack, commit, crc32, floor, now = (
         struct.Struct("<IId").pack,

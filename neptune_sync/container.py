@@ -20,7 +20,7 @@ from .replay import LogFollower
 from .runlog import RunLog
 from .state import FieldTree
 from .validation import check_path
-from .values import dict_key
+from .values import PLAIN_ATOMS, atom_op, dict_key
 from .wire.ops import DeleteField, Op
 
 
@@ -66,7 +66,11 @@ class Container:
         return handler
 
     def __setitem__(self, path: str, value: Any) -> None:
-        self[path].assign(value)
+        handler = self._handlers.get(path)
+        if handler is None and type(value) in PLAIN_ATOMS:  # no handler made for a one-off assign
+            self._assign_atom(check_path(path), value)
+        else:
+            self[path].assign(value)
 
     def __delitem__(self, path: str) -> None:
         self.pop(path)
@@ -129,6 +133,14 @@ class Container:
         return namespace_values(self._snapshot(), "")
 
     # ------------------------------------------------------------------ internals used by Handler
+    def _assign_atom(self, path: str, value: Any) -> None:
+        """Assign an atom: an int, float, str or bool, or a value the handler converted (a datetime,
+        a numpy scalar, a value wrapped by ``stringify_unsupported``)."""
+        field = self._tree.get(path)
+        op = atom_op(path, value, None if field is None else field.type)
+        if op is not None:
+            self._log(op)
+
     def _log(self, op: Op) -> None:
         """Check ``op`` against the type rules, then write it (failures contained by the run log)."""
         runlog = self._runlog

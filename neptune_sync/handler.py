@@ -51,7 +51,7 @@ from .validation import (
     join_path,
     warn,
 )
-from .values import PLAIN_ATOMS, assignable, atom_op, dict_key, plain, series_kind
+from .values import PLAIN_ATOMS, assignable, dict_key, plain, series_kind
 from .wire import ops as o
 
 if TYPE_CHECKING:
@@ -234,10 +234,7 @@ class Handler:
             if isinstance(value, (*SERIES_VALUES, StringSet, FileSet)):
                 self._replace(value)
                 return
-        field = self._run._tree.get(self._path)
-        op = atom_op(self._path, value, field.type if field is not None else None)
-        if op is not None:
-            self._run._log(op)
+        self._run._assign_atom(self._path, value)
 
     def _copy_from(self, source: Handler) -> None:
         run = self._run

@@ -63,7 +63,7 @@ def parents(path: str) -> list[str]:
     """The namespaces holding ``path``, outermost first: ``a/b/c`` -> ``["a", "a/b"]``."""
     found = []
     cut = path.find("/")
-    while cut >= 0:  # a loop over str.find: a field is created per call of the client, so it is hot
+    while cut >= 0:
         found.append(path[:cut])
         cut = path.find("/", cut + 1)
     return found
@@ -74,19 +74,22 @@ def conflict(
     attempted: str,
     type_at: Callable[[str], str | None],
     has_fields_under: Callable[[str], bool],
-    path_parents: list[str] | None = None,
 ) -> Conflict | None:
-    """Why a write of type ``attempted`` to ``path`` cannot be applied, or None if it can.
-    ``path_parents`` is ``parents(path)`` when the caller has it already."""
+    """Why a write of type ``attempted`` to ``path`` cannot be applied, or None if it can."""
     existing = type_at(path)
     if existing is not None:
         return None if existing == attempted else (path, existing, attempted)
     if has_fields_under(path):
         return (path, NAMESPACE, attempted)
-    for parent in parents(path) if path_parents is None else path_parents:
+    cut = path.rfind("/")
+    while cut >= 0:  # the parents, innermost first
+        parent = path[:cut]
+        if has_fields_under(parent):
+            return None  # a namespace, so are the ones holding it: none of them is a field
         parent_type = type_at(parent)
         if parent_type is not None:
             return (parent, parent_type, NAMESPACE)
+        cut = path.rfind("/", 0, cut)
     return None
 
 

@@ -22,6 +22,9 @@
 #include <zlib.h>
 
 #define INT_STEP_POINT 16 /* u32 step, u32 time offset, f64 value */
+#define PRELUDE 24        /* u8 kind, 3 reserved bytes, u32 reserved, u64 first seq, f64 timestamp */
+#define KIND_OP 1
+#define END_RESERVE 48    /* framing.END_RESERVE: room every segment keeps for its end frame */
 #define MULTI_POINT 18    /* u16 table index, then the same */
 #define MAX_U32 4294967295.0
 
@@ -39,9 +42,15 @@ typedef struct {
     PyObject *open_table; /* path table (dict path -> index) of the open multi-series frame, or None */
     double base_ts;       /* the open frame's timestamp */
     unsigned int crc;     /* crc32 of the open frame's body so far */
+    PyObject *float_path; /* series of the open float-step frame, "" if none */
+    Py_ssize_t segment_size; /* bytes of the active segment frames may use */
+    Py_ssize_t release_at; /* a frame laid at or past this goes through the general path */
+    char closed;          /* the writer takes no more writes */
 } HotFrame;
 
-static PyObject *general_name; /* "_append_float_general" */
+static PyObject *general_name;    /* "_append_float_general" */
+static PyObject *op_general_name; /* "_append_op_general" */
+static PyObject *empty;           /* "" */
 
 static void put_u16(unsigned char *p, unsigned v) {
     p[0] = (unsigned char)v;
@@ -73,14 +82,9 @@ static long long u32_step(PyObject *step) {
     return v;
 }
 
-/* Lay ``point`` (``size`` bytes) at the end of the open frame and commit it; returns the new seq. */
-static PyObject *grow(HotFrame *self, const unsigned char *point, Py_ssize_t size) {
-    unsigned char *base = (unsigned char *)self->view.buf;
-    Py_ssize_t pos = self->end, stop = pos + size;
-    memcpy(base + pos, point, (size_t)size);
-    uint32_t crc = (uint32_t)crc32(self->crc, point, (uInt)size);
-    uint32_t length = (uint32_t)(stop - self->frame - 8);
-    unsigned char *word = base + self->frame;
+/* Store a frame's commit word (body length, crc32 of the body) after its body: one aligned 8-byte
+ * release store, so no instant shows a torn word or a word before the bytes it covers. */
+static void store_commit(unsigned char *word, uint32_t length, uint32_t crc) {
     unsigned char packed[8];
     put_u32(packed, length);
     put_u32(packed + 4, crc);
@@ -92,6 +96,15 @@ static PyObject *grow(HotFrame *self, const unsigned char *point, Py_ssize_t siz
         __atomic_thread_fence(__ATOMIC_RELEASE);
         memcpy(word, packed, 8);
     }
+}
+
+/* Lay ``point`` (``size`` bytes) at the end of the open frame and commit it; returns the new seq. */
+static PyObject *grow(HotFrame *self, const unsigned char *point, Py_ssize_t size) {
+    unsigned char *base = (unsigned char *)self->view.buf;
+    Py_ssize_t pos = self->end, stop = pos + size;
+    memcpy(base + pos, point, (size_t)size);
+    uint32_t crc = (uint32_t)crc32(self->crc, point, (uInt)size);
+    store_commit(base + self->frame, (uint32_t)(stop - self->frame - 8), crc);
     self->crc = crc;
     self->end = stop;
     self->seq += 1;
@@ -141,11 +154,57 @@ static PyObject *HotFrame_append_float(HotFrame *self, PyObject *const *args, Py
     return PyObject_VectorcallMethod(general_name, stack + 1, 5 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
 }
 
-static PyObject *HotFrame_get_buf(HotFrame *self, void *closure) {
+/* The open points frame takes no more points (writer._close_points_frame). */
+static void close_points_frame(HotFrame *self) {
+    self->frame = -1;
+    self->limit = 0;
+    Py_SETREF(self->open_path, Py_NewRef(empty));
+    Py_SETREF(self->float_path, Py_NewRef(empty));
+    Py_SETREF(self->open_table, Py_NewRef(Py_None));
+}
+
+static PyObject *HotFrame_append_op(HotFrame *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "_append_op() takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *data = args[0], *count = args[1], *ts = args[2];
+    if (self->has_view && !self->closed && PyList_CheckExact(self->turn) && PyList_GET_SIZE(self->turn) == 1 &&
+        PyBytes_CheckExact(data) && PyLong_CheckExact(count) && PyFloat_CheckExact(ts)) {
+        long long n = PyLong_AsLongLong(count);
+        if (n == -1 && PyErr_Occurred())
+            return NULL;
+        Py_ssize_t size = PyBytes_GET_SIZE(data);
+        Py_ssize_t offset = (self->end + 7) & ~(Py_ssize_t)7;
+        Py_ssize_t need = 8 + PRELUDE + size;
+        if (n >= 1 && offset < self->release_at && offset + need <= self->segment_size - END_RESERVE &&
+            offset + need <= self->view.len && size <= 0x7FFFFFFF - PRELUDE) {
+            unsigned char *base = (unsigned char *)self->view.buf;
+            unsigned char *body = base + offset + 8;
+            long long seq = self->seq + 1;
+            memset(body, 0, 8);
+            body[0] = KIND_OP;
+            put_u32(body + 8, (uint32_t)seq);
+            put_u32(body + 12, (uint32_t)((unsigned long long)seq >> 32));
+            put_f64(body + 16, PyFloat_AS_DOUBLE(ts));
+            memcpy(body + PRELUDE, PyBytes_AS_STRING(data), (size_t)size);
+            uint32_t crc = (uint32_t)crc32(0, body, (uInt)(PRELUDE + size));
+            store_commit(base + offset, (uint32_t)(PRELUDE + size), crc);
+            close_points_frame(self);
+            self->end = offset + need;
+            self->seq = seq + n - 1;
+            return PyLong_FromLongLong(self->seq);
+        }
+    }
+    PyObject *stack[5] = {NULL, (PyObject *)self, data, count, ts}; /* [0]: room for the callee */
+    return PyObject_VectorcallMethod(op_general_name, stack + 1, 4 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+}
+
+static PyObject *HotFrame_get_buf(HotFrame *self, void *Py_UNUSED(closure)) {
     return Py_NewRef(self->buf);
 }
 
-static int HotFrame_set_buf(HotFrame *self, PyObject *value, void *closure) {
+static int HotFrame_set_buf(HotFrame *self, PyObject *value, void *Py_UNUSED(closure)) {
     if (value == NULL) {
         PyErr_SetString(PyExc_AttributeError, "_buf cannot be deleted; set it to None");
         return -1;
@@ -166,23 +225,17 @@ static int HotFrame_set_buf(HotFrame *self, PyObject *value, void *closure) {
     return 0;
 }
 
-static int HotFrame_init(HotFrame *self, PyObject *args, PyObject *kwds) {
-    return 0;
-}
-
-static PyObject *HotFrame_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+static PyObject *HotFrame_new(PyTypeObject *type, PyObject *Py_UNUSED(args), PyObject *Py_UNUSED(kwds)) {
     HotFrame *self = (HotFrame *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
     self->turn = Py_NewRef(Py_None);
     self->buf = Py_NewRef(Py_None);
-    self->open_path = PyUnicode_FromString("");
+    self->open_path = Py_NewRef(empty);
     self->open_table = Py_NewRef(Py_None);
+    self->float_path = Py_NewRef(empty);
     self->frame = -1;
-    if (self->open_path == NULL) {
-        Py_DECREF(self);
-        return NULL;
-    }
+    self->release_at = PY_SSIZE_T_MAX;
     return (PyObject *)self;
 }
 
@@ -191,6 +244,7 @@ static int HotFrame_traverse(HotFrame *self, visitproc visit, void *arg) {
     Py_VISIT(self->buf);
     Py_VISIT(self->open_path);
     Py_VISIT(self->open_table);
+    Py_VISIT(self->float_path);
     return 0;
 }
 
@@ -203,6 +257,7 @@ static int HotFrame_clear(HotFrame *self) {
     Py_CLEAR(self->buf);
     Py_CLEAR(self->open_path);
     Py_CLEAR(self->open_table);
+    Py_CLEAR(self->float_path);
     return 0;
 }
 
@@ -215,6 +270,8 @@ static void HotFrame_dealloc(HotFrame *self) {
 static PyMethodDef HotFrame_methods[] = {
     {"append_float", (PyCFunction)(void (*)(void))HotFrame_append_float, METH_FASTCALL,
      "append_float(path, step, value, ts) -> seq: append one point of a float series."},
+    {"_append_op", (PyCFunction)(void (*)(void))HotFrame_append_op, METH_FASTCALL,
+     "_append_op(data, n, ts) -> last seq: lay an op frame of encoded op ``data`` taking ``n`` seqs."},
     {NULL},
 };
 
@@ -228,6 +285,10 @@ static PyMemberDef HotFrame_members[] = {
     {"_open_table", T_OBJECT_EX, offsetof(HotFrame, open_table), 0, NULL},
     {"_base_ts", T_DOUBLE, offsetof(HotFrame, base_ts), 0, NULL},
     {"_crc", T_UINT, offsetof(HotFrame, crc), 0, NULL},
+    {"_float_path", T_OBJECT_EX, offsetof(HotFrame, float_path), 0, NULL},
+    {"_segment_size", T_PYSSIZET, offsetof(HotFrame, segment_size), 0, NULL},
+    {"_release_at", T_PYSSIZET, offsetof(HotFrame, release_at), 0, NULL},
+    {"closed", T_BOOL, offsetof(HotFrame, closed), 0, NULL},
     {NULL},
 };
 
@@ -242,7 +303,6 @@ static PyTypeObject HotFrameType = {
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "The open points frame of an operation log writer (the C build; see hotframe.py).",
     .tp_new = HotFrame_new,
-    .tp_init = (initproc)HotFrame_init,
     .tp_dealloc = (destructor)HotFrame_dealloc,
     .tp_free = PyObject_GC_Del,
     .tp_traverse = (traverseproc)HotFrame_traverse,
@@ -263,7 +323,9 @@ PyMODINIT_FUNC PyInit__hotframe(void) {
     if (PyType_Ready(&HotFrameType) < 0)
         return NULL;
     general_name = PyUnicode_InternFromString("_append_float_general");
-    if (general_name == NULL)
+    op_general_name = PyUnicode_InternFromString("_append_op_general");
+    empty = PyUnicode_InternFromString("");
+    if (general_name == NULL || op_general_name == NULL || empty == NULL)
         return NULL;
     PyObject *module = PyModule_Create(&hotframe_module);
     if (module == NULL)

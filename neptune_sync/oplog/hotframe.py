@@ -4,7 +4,9 @@
 state a point needs (the active segment's bytes, the open points frame, the sequence number) and
 ``append_float``, which adds a point to the open frame when that frame takes it. Everything else
 (a new series, a full frame, a float step, a point outside the frame's time window, another thread
-holding the writer's turn) goes to the writer's ``_append_float_general``.
+holding the writer's turn) goes to the writer's ``_append_float_general``. The C build also lays
+an operation's frame (``_append_op``) when it fits the active segment and no page release is due;
+the Python build leaves every operation to the writer's ``_append_op_general``.
 
 Two builds, the same bytes: the C extension ``_hotframe`` (built at install when a compiler and
 zlib are there) and :class:`PyHotFrame` below. ``NEPTUNE_SYNC_PURE_PYTHON=1`` in the environment
@@ -22,6 +24,11 @@ Fields (one attribute each, shared by both builds):
   ``_open_table``  the path table of the open multi-series frame (path -> index), or None
   ``_base_ts``     the open frame's timestamp: points store their offset from it in microseconds
   ``_crc``         crc32 of the open frame's body so far
+  ``_float_path``  the series of the open float-step frame ("" if none)
+  ``_segment_size`` bytes of the active segment frames may use (its end frame's reserve included)
+  ``_release_at``  a frame laid at or past this offset goes through the writer, which tells the
+                   segment (page release, :meth:`.segment.Segment.after_frame`)
+  ``closed``       the writer takes no more writes
 """
 
 from __future__ import annotations
@@ -56,6 +63,10 @@ class PyHotFrame:
         "_open_table",
         "_base_ts",
         "_crc",
+        "_float_path",
+        "_segment_size",
+        "_release_at",
+        "closed",
     )
 
     def append_float(self, path: str, step: float, value: float, ts: float) -> int:
@@ -81,15 +92,21 @@ class PyHotFrame:
                 if point is not None:  # the frame's new bytes, then its new commit word
                     end = pos + len(point)
                     buf, frame = self._buf, self._frame
+                    crc = _crc32(point, self._crc)
+                    word = COMMIT_PACK(end - frame - 8, crc)
+                    # statements only from here: an interrupt (it runs after a call) leaves all or none
                     buf[pos:end] = point
-                    self._crc = crc = _crc32(point, self._crc)
-                    buf[frame : frame + 8] = COMMIT_PACK(end - frame - 8, crc)
-                    self._end = end
+                    buf[frame : frame + 8] = word
+                    self._crc, self._end = crc, end
                     self._seq = seq = self._seq + 1
                     return seq
         finally:
             turn.append(True)
         return self._append_float_general(path, step, value, ts)  # the subclass's
+
+    def _append_op(self, data: bytes, n: int, ts: float) -> int:
+        """Lay the frame of an encoded operation taking ``n`` sequence numbers; returns the last."""
+        return self._append_op_general(data, n, ts)  # the subclass's; the C build lays it itself
 
 
 def _select() -> tuple[type, str]:

@@ -17,6 +17,7 @@ import errno
 import fcntl
 import mmap
 import os
+import sys
 import time
 import zlib
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from . import framing as fr
 
 MIN_SEGMENT_SIZE = 64 << 10  # the smallest preallocation tried when the disk is nearly full
 RELEASE_EVERY = 2 << 20  # mmap mode: give finished pages back every this many bytes
+NEVER = sys.maxsize  # Segment.after_frame: no later frame needs reporting
 
 # The commit word is stored as one 8-byte slice copy of the packed bytes. Not pack_into: it zeroes
 # the target and then writes the fields one by one, so a SIGKILL inside it could leave a commit
@@ -49,8 +51,10 @@ class Segment:
         self.size = size  # bytes frames may use, the end frame's reserve included
         self.start = start  # one past the header: where the first frame goes
 
-    def after_frame(self, offset: int) -> None:
-        """A frame was laid at ``offset`` (a seam for page release)."""
+    def after_frame(self, offset: int) -> int:
+        """A frame was laid at ``offset``; returns the offset from which it needs to hear of frames
+        again (a seam for page release; frames laid before it need not be reported)."""
+        return NEVER
 
     def flush(self, end: int, open_frame: int) -> None:
         """Make the frames before ``end`` reach the file (buffered mode); raises OSError."""
@@ -86,7 +90,7 @@ class MappedSegment(Segment):
         super().__init__(path, fd, buf, size, start)
         self._released = 0
 
-    def after_frame(self, offset: int) -> None:
+    def after_frame(self, offset: int) -> int:
         """Drop finished pages of the mapping from our RSS every RELEASE_EVERY bytes, so memory
         stays flat as a run grows. For a shared file mapping MADV_DONTNEED only unmaps: dirty pages
         stay in the page cache and reach the file as usual."""
@@ -94,6 +98,7 @@ class MappedSegment(Segment):
             upto = offset & ~(mmap.PAGESIZE - 1)
             self.buf.madvise(mmap.MADV_DONTNEED, self._released, upto - self._released)
             self._released = upto
+        return self._released + RELEASE_EVERY
 
     def _write_end(self, offset: int, body: bytes) -> None:
         buf = self.buf
@@ -150,7 +155,10 @@ def open_segment(
     disk still has room for (its ``size`` says)."""
     tmp = path.with_name(f".{path.name}.tmp")
     fd = -1
+    placed = False
     try:
+        # A try cut short by an interrupt may have left it; writer ids are unique, so it is ours.
+        tmp.unlink(missing_ok=True)
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         segment: Segment
@@ -167,12 +175,15 @@ def open_segment(
             os.pwrite(fd, raw, 0)
             segment = BufferedSegment(path, fd, data, wanted_size, len(raw))
         os.rename(tmp, path)
-    except OSError as exc:
+        placed = True
+        return segment
+    except BaseException as exc:  # an interrupt too: leave no file that no writer will finish
         if fd >= 0:
             os.close(fd)
-            tmp.unlink(missing_ok=True)
-        raise LoggingDisabledError(f"cannot open a new log segment {path}: {exc}") from exc
-    return segment
+            (path if placed else tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise LoggingDisabledError(f"cannot open a new log segment {path}: {exc}") from exc
+        raise
 
 
 def _preallocate(fd: int, size: int) -> int:

@@ -26,6 +26,7 @@ is its base, the open points frame and the call made per point (in C where it wa
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import mmap
@@ -49,6 +50,9 @@ from .turn import new_turn, take
 logger = logging.getLogger("neptune_sync")
 
 DEFAULT_SEGMENT_SIZE = 16 << 20
+# A writer's first segment; each next one doubles, up to its segment size. A short run (a sweep's
+# trial, a run that only records its parameters) then preallocates and trims 1 MiB, not 16.
+FIRST_SEGMENT_SIZE = 1 << 20
 
 _crc32 = zlib.crc32
 
@@ -66,19 +70,18 @@ class OpLogWriter(HotFrame):
     """
 
     __slots__ = (  # those of the hot path are HotFrame's
-        "_float_path",
         "_points_at",
         "_recent",
         "_segment",
-        "_segment_size",
         "_wanted_size",
+        "_next_size",
+        "_unfinished",
         "_index",
         "_map",
         "_identity",
         "_notices",
         "_fsyncs",
         "_forked",
-        "closed",
         "durability",
         "segments_dir",
         "writer_id",
@@ -112,11 +115,14 @@ class OpLogWriter(HotFrame):
             project=project, run_key=run_key, run_id=run_id, custom_run_id=custom_run_id, after=after
         )
         self._wanted_size = self._segment_size = segment_size
+        self._next_size = min(FIRST_SEGMENT_SIZE, segment_size)
         self._map = map_segment
         self._turn = new_turn()
         self._notices: list[str] = []  # warnings raised holding the turn, logged once it is given back
         self._index = -1
         self._segment: Segment | None = None
+        # detached segments not finished yet: (segment, end, open points frame, next seq)
+        self._unfinished: list[tuple[Segment, int, int, int]] = []
         self._buf: mmap.mmap | bytearray | None = None  # the active segment's bytes
         self._end = 0  # first free byte (frames are laid from here, aligned)
         self._seq = 0  # last sequence number used
@@ -143,24 +149,23 @@ class OpLogWriter(HotFrame):
 
     def append(self, op: Op, ts: float | None = None) -> int:
         """Append one operation; returns its last sequence number."""
-        data = encode_op(op)
         points = getattr(op, "points", None)
         n = len(points) if points else 1  # a series op without points still takes one seq
-        if ts is None:
-            ts = time.time()
+        return self._append_op(encode_op(op), n, time.time() if ts is None else ts)
+
+    def _append_op_general(self, data: bytes, n: int, ts: float) -> int:
+        """Lay the frame of an encoded operation taking ``n`` sequence numbers, rotating first if
+        it does not fit (HotFrame._append_op lays it itself when it fits the active segment)."""
         turn = self._turn
-        try:
-            del turn[-1]
-        except IndexError:
-            take(turn)
+        take(turn)
         try:
             if self.closed:
                 self._check_open()
             seq = self._seq + 1
             if self._frame >= 0:
                 self._close_points_frame()
-            self._write_frame(fr.encode_op_body(seq, ts, data))
-            self._seq = last = seq + n - 1
+            last = seq + n - 1
+            self._write_frame(fr.encode_op_body(seq, ts, data), last)
         finally:
             turn.append(True)
         if self._notices:
@@ -169,6 +174,7 @@ class OpLogWriter(HotFrame):
 
     # append_float(path, step, value, ts) -> seq, the hot path, is HotFrame's (hotframe.py): it adds
     # a point to the open points frame when that frame takes it, and calls this for every other point.
+    # HotFrame._append_op likewise lays an op frame that fits the active segment.
     def _append_float_general(self, path: str, step: float, value: float, ts: float) -> int:
         """Append one point of a float series, whichever frame it needs; returns its sequence number.
         ``step`` and ``ts`` must be finite (the client validates them)."""
@@ -221,7 +227,9 @@ class OpLogWriter(HotFrame):
                 return
             self.closed = True
             try:
-                self._finish_active(continues=False)
+                if self._segment is not None:
+                    self._detach()
+                self._finish_unfinished(continues=False)
             finally:
                 fsync_all(self._fsyncs.take())  # the active segment last
         finally:
@@ -253,36 +261,40 @@ class OpLogWriter(HotFrame):
         """Add a point to the open points frame: its bytes, then the frame's new commit word."""
         pos = self._end
         end = pos + len(point)
-        buf = self._buf
-        frame = self._frame
+        buf, frame = self._buf, self._frame
+        crc = _crc32(point, self._crc)
+        word = COMMIT_PACK(end - frame - 8, crc)
+        # statements only from here: an interrupt (it runs after a call) leaves all of it or none
         buf[pos:end] = point
-        self._crc = crc = _crc32(point, self._crc)
-        buf[frame : frame + 8] = COMMIT_PACK(end - frame - 8, crc)
-        self._end = end
-        self._seq += 1
-        return self._seq
+        buf[frame : frame + 8] = word
+        self._crc, self._end = crc, end
+        self._seq = seq = self._seq + 1
+        return seq
 
     def _new_points_frame(self, path: str, step: float, value: float, ts: float) -> int:
         self._check_open()
         seq = self._seq + 1
         frame = new_frame(path, step, value, ts, seq, self._recent)
+        crc = zlib.crc32(frame.body)
         self._close_points_frame()
-        offset = self._write_frame(frame.body)
-        self._frame = offset
-        self._points_at = offset + 8 + len(frame.body) - frame.point_size
+        offset = self._write_frame(frame.body, seq)
+        # Statements only from here (an interrupt runs after a call): until the last of them the
+        # frame is laid but not open, and the next point opens a frame of its own.
+        size = frame.point_size
+        self._points_at = offset + 8 + len(frame.body) - size
         if frame.kind == fr.KIND_FLOATS_INT_STEP:
             self._open_path = path
         elif frame.kind == fr.KIND_FLOATS_FLOAT_STEP:
             self._float_path = path
         self._open_table = frame.table
-        size = frame.point_size
         self._base_ts = ts
-        self._crc = zlib.crc32(frame.body)
+        self._crc = crc
         # a point may start below _limit: the frame holds at most ``frame.most`` points and never
         # crosses the end frame's reserve
-        capacity_end = min(self._end + (frame.most - 1) * size, self._segment_size - fr.END_RESERVE)
-        self._limit = capacity_end - size + 1
-        self._seq = seq
+        capacity_end = self._end + (frame.most - 1) * size
+        segment_end = self._segment_size - fr.END_RESERVE
+        self._limit = (capacity_end if capacity_end < segment_end else segment_end) - size + 1
+        self._frame = offset
         return seq
 
     def _series_in_open_frame(self) -> list[str]:
@@ -296,50 +308,64 @@ class OpLogWriter(HotFrame):
         self._frame, self._limit, self._open_path, self._float_path, self._open_table = -1, 0, "", "", None
 
     # ------------------------------------------------------------------ frames and segments
-    def _write_frame(self, body: bytes) -> int:
-        """Lay a complete frame at the next aligned offset; returns its offset."""
+    def _write_frame(self, body: bytes, last_seq: int) -> int:
+        """Lay a complete frame at the next aligned offset, its records ending at ``last_seq``;
+        returns its offset."""
         need = 8 + len(body)
         offset = (self._end + 7) & ~7  # fr.align8, inlined
-        if offset + need > self._segment_size - fr.END_RESERVE:
+        if offset + need > self._segment_size - fr.END_RESERVE:  # also while no segment is active
             if need + 4096 > self._wanted_size:
                 raise LoggingDisabledError(f"operation of {len(body)} bytes is larger than a segment")
+            while self._next_size < need + 4096:  # the next segment must take it (and its header)
+                self._next_size = min(self._next_size * 2, self._wanted_size)
             self._rotate()
             offset = fr.align8(self._end)
             if offset + need > self._segment_size - fr.END_RESERVE:  # a small segment: disk nearly full
                 raise LoggingDisabledError(f"no room on the disk for an operation of {len(body)} bytes")
         buf = self._buf
+        word = COMMIT_PACK(need - 8, _crc32(body))
+        # statements only until the sequence number is taken: the frame and its seqs go together
         buf[offset + 8 : offset + need] = body
-        buf[offset : offset + 8] = COMMIT_PACK(need - 8, _crc32(body))
+        buf[offset : offset + 8] = word
         self._end = offset + need
-        self._segment.after_frame(offset)
+        self._seq = last_seq
+        self._release_at = self._segment.after_frame(offset)
         return offset
 
     def _start_segment(self) -> None:
-        self._index += 1
-        path = self.segments_dir / fr.segment_name(self.writer_id, self._index)
+        """Make the next segment the active one (none is active: see :meth:`_detach`)."""
+        index = self._index + 1
+        path = self.segments_dir / fr.segment_name(self.writer_id, index)
+        wanted = self._next_size
         try:
             segment = open_segment(
                 path,
-                self._header_bytes,
+                functools.partial(self._header_bytes, index),
                 mapped=self.durability == "mmap",
-                wanted_size=self._wanted_size,
+                wanted_size=wanted,
                 map_segment=self._map,
             )
         except LoggingDisabledError:
             self.closed = True
             raise
-        if segment.size < self._wanted_size and segment.size != self._segment_size:
+        # Statements only: an interrupt right after open_segment returned leaves the index
+        # unused, and the next try renames a new segment of that name over this one.
+        shorter = segment.size < wanted and segment.size != self._segment_size
+        doubled = wanted * 2
+        self._next_size = doubled if doubled < self._wanted_size else self._wanted_size
+        self._index = index
+        self._release_at = 0  # the first frame goes through _write_frame, which asks the segment
+        self._segment_size = segment.size
+        self._segment, self._buf, self._end = segment, segment.buf, segment.start
+        if shorter:
             self._notices.append(
                 f"neptune-sync: the disk is nearly full; log segment {path} gets {segment.size >> 10} KiB "
-                f"instead of {self._wanted_size >> 10} KiB"
+                f"instead of {wanted >> 10} KiB"
             )
-        self._segment, self._buf, self._end = segment, segment.buf, segment.start
-        self._segment_size = segment.size
-        self._close_points_frame()
 
-    def _header_bytes(self, size: int) -> bytes:
+    def _header_bytes(self, index: int, size: int) -> bytes:
         header = fr.SegmentHeader(
-            index=self._index,
+            index=index,
             writer_id=self.writer_id,
             first_seq=self._seq + 1,
             created=time.time(),
@@ -353,41 +379,48 @@ class OpLogWriter(HotFrame):
     def _rotate(self) -> None:
         """Continue in the next segment. It exists (renamed into place) before this one gets its end
         frame saying the writer continues, so a reader that sees that frame can tell a missing next
-        segment from one not created yet."""
-        current, end = self._detach()
+        segment from one not created yet.
+
+        A KeyboardInterrupt can land after any call (a Ctrl-C in a notebook, where the run goes on),
+        so each step leaves a state the next write completes: the active segment is detached into
+        ``_unfinished`` in statements, a write with no active segment starts one, and the
+        unfinished segments are finished after it."""
+        if self._segment is not None:
+            self._detach()
         try:
             self._start_segment()
         except LoggingDisabledError:
-            self._finish(current, end, continues=False)
+            self._finish_unfinished(continues=False)
             raise
-        self._finish(current, end, continues=True)
+        self._finish_unfinished(continues=True)
 
-    def _finish_active(self, continues: bool) -> None:
-        if self._segment is not None:
-            self._finish(*self._detach(), continues=continues)
+    def _detach(self) -> None:
+        """Move the active segment to ``_unfinished``; none is active after. Statements only (an
+        interrupt runs after a call): no frame fits a segment of size 0, so the next write starts one."""
+        self._unfinished += [(self._segment, self._end, self._frame, self._seq + 1)]
+        self._segment = self._buf = None
+        self._end = self._segment_size = 0
+        self._frame, self._limit, self._open_path, self._float_path, self._open_table = -1, 0, "", "", None
 
-    def _detach(self) -> tuple[Segment, int]:
-        """The active segment and its end, its data in the file; the writer holds none after this."""
-        segment, end = self._segment, self._end
-        try:
-            segment.flush(end, self._frame)
-        except OSError as exc:
-            self.closed = True  # the segment cannot take its data: nothing more goes in
-            os.close(segment.fd)
-            raise LoggingDisabledError(f"cannot complete log segment: {exc}") from exc
-        finally:
-            self._segment = self._buf = None
-            self._close_points_frame()
-        return segment, end
-
-    def _finish(self, segment: Segment, end: int, continues: bool) -> None:
-        """End frame, trim, unlock; the segment waits in the pending fsyncs."""
-        try:
-            segment.finish(end, self._seq + 1, continues)
-        except LoggingDisabledError:
-            self.closed = True  # the segment is gone from under the writer: nothing more goes in
-            raise
-        self._fsyncs.add(segment.path)
+    def _finish_unfinished(self, continues: bool) -> None:
+        """Flush each detached segment, then give it its end frame, trim and unlock it, oldest
+        first; they wait in the pending fsyncs. The last says whether the writer ``continues``
+        (in the active segment); the others all do."""
+        while self._unfinished:
+            (segment, end, frame, next_seq), *rest = self._unfinished
+            self._unfinished = rest  # first: a segment interrupted in its finish is not finished twice
+            try:
+                segment.flush(end, frame)
+            except OSError as exc:
+                self.closed = True  # the segment cannot take its data: nothing more goes in
+                os.close(segment.fd)
+                raise LoggingDisabledError(f"cannot complete log segment: {exc}") from exc
+            try:
+                segment.finish(end, next_seq, continues or bool(rest))
+            except LoggingDisabledError:
+                self.closed = True  # the segment is gone from under the writer: nothing more goes in
+                raise
+            self._fsyncs.add(segment.path)
 
     # ------------------------------------------------------------------ state
     def _check_open(self) -> None:
@@ -412,6 +445,8 @@ class OpLogWriter(HotFrame):
         self._forked = self.closed = True
         self._close_points_frame()
         segment, self._segment, self._buf = self._segment, None, None
+        unfinished, self._unfinished = self._unfinished, []
         self._fsyncs.discard()  # the child's copies; the parent keeps its own
-        if segment is not None:
-            segment.drop()
+        for dropped in [segment, *(entry[0] for entry in unfinished)]:
+            if dropped is not None:
+                dropped.drop()

@@ -381,8 +381,7 @@ async def test_unknown_operation_stops_only_that_writer_loudly(runs, config):
     w.append(o.AssignInt("a", 1))
     # a frame a newer client would write: an op tag this version does not know (single-threaded
     # here, so no need for the writer's turn)
-    w._write_frame(fr.encode_op_body(2, 1.0, msgspec.msgpack.encode(["zz", "x"])))
-    w._seq = 2
+    w._write_frame(fr.encode_op_body(2, 1.0, msgspec.msgpack.encode(["zz", "x"])), 2)
     w.append(o.AssignInt("b", 2))
     w.close()
     other = ints(runs, run, 2)

@@ -24,6 +24,7 @@ from oplog_strategies import T0, write_calls
 
 from neptune_sync.exceptions import LoggingDisabledError, UnknownOperationError
 from neptune_sync.oplog import framing as fr
+from neptune_sync.oplog import writer as writer_module
 from neptune_sync.oplog.reader import SegmentReader, read_run
 from neptune_sync.wire import ops
 
@@ -34,8 +35,9 @@ def _open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def test_a_segment_that_cannot_be_preallocated_disables_logging_and_leaves_nothing(segments):
+def test_a_segment_that_cannot_be_preallocated_disables_logging_and_leaves_nothing(segments, monkeypatch):
     fds = _open_fds()
+    monkeypatch.setattr(writer_module, "FIRST_SEGMENT_SIZE", 1 << 62)
     with pytest.raises(LoggingDisabledError, match="cannot open a new log segment"):
         new_writer(segments, segment_size=1 << 62)  # far beyond any file size limit: EFBIG
     assert list(segments.iterdir()) == []

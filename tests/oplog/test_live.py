@@ -14,6 +14,7 @@ from oplog_strategies import T0
 from oplog_workload import check_records
 
 from neptune_sync.oplog import framing as fr
+from neptune_sync.oplog import writer as writer_module
 from neptune_sync.oplog.reader import SegmentReader, segment_files
 from neptune_sync.wire import ops
 
@@ -23,7 +24,8 @@ CHILD = Path(__file__).with_name("oplog_child.py")
 def test_a_reader_tailing_a_live_writer_sees_a_growing_prefix_and_no_damage(tmp_path):
     segments, progress = tmp_path / "segments", tmp_path / "progress"
     progress.write_bytes(bytes(8))
-    cmd = [sys.executable, str(CHILD), str(segments), str(progress), "mmap", str(16 << 10)]
+    # paused 2 ms every 1,024 calls: each read starts over, and must not fall ever further behind
+    cmd = [sys.executable, str(CHILD), str(segments), str(progress), "mmap", str(16 << 10), "0.002"]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
     lasts: list[int] = []
     try:
@@ -89,7 +91,10 @@ def test_segment_names_parse_back():
         assert fr.parse_segment_name(other) is None, other
 
 
-def test_a_segment_trimmed_by_its_writer_during_a_read_ends_the_read_cleanly(writer_factory, segments):
+def test_a_segment_trimmed_by_its_writer_during_a_read_ends_the_read_cleanly(
+    writer_factory, segments, monkeypatch
+):
+    monkeypatch.setattr(writer_module, "FIRST_SEGMENT_SIZE", 4 << 20)  # one segment takes it all
     writer = writer_factory(segment_size=4 << 20)
     i = 0
     while writer.last_seq < 150_000:  # about 2.4 MB: the reader fetches it in 1 MiB chunks
