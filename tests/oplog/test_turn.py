@@ -90,7 +90,10 @@ class _Interrupts:
             while self.count < times:
                 self.armed = True
                 try:
-                    while True:
+                    # not ``while True``: an interrupt that lands in a finalizer of some other
+                    # object (run by the collector inside body) is printed and dropped there,
+                    # and this loop must still see it and arm the next one
+                    while self.armed:
                         body()
                 except KeyboardInterrupt:
                     pass
