@@ -86,17 +86,19 @@ class _Interrupts:
     def run(self, body, times: int) -> None:
         before = signal.signal(signal.SIGALRM, self.handler)
         signal.setitimer(signal.ITIMER_REAL, self.every, self.every)
+        deadline = time.monotonic() + 60  # a bound, whatever happens to the signals
         try:
-            while self.count < times:
+            while self.count < times and time.monotonic() < deadline:
                 self.armed = True
                 try:
                     # not ``while True``: an interrupt that lands in a finalizer of some other
                     # object (run by the collector inside body) is printed and dropped there,
                     # and this loop must still see it and arm the next one
-                    while self.armed:
+                    while self.armed and time.monotonic() < deadline:
                         body()
                 except KeyboardInterrupt:
                     pass
+            assert self.count >= times, f"{self.count} interrupts of {times} within a minute"
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0, 0)
             signal.signal(signal.SIGALRM, before)
