@@ -117,7 +117,9 @@ static PyObject *HotFrame_append_float(HotFrame *self, PyObject *const *args, Py
         return NULL;
     }
     PyObject *path = args[0], *step = args[1], *value = args[2], *ts = args[3];
-    if (self->has_view && self->end < self->limit && PyList_CheckExact(self->turn) &&
+    /* a field may be NULL: deleted (``del writer._turn``) or cleared by the GC; the general path
+     * then raises AttributeError, as the Python build does */
+    if (self->has_view && self->end < self->limit && self->turn != NULL && PyList_CheckExact(self->turn) &&
         PyList_GET_SIZE(self->turn) == 1 && PyFloat_CheckExact(value) && PyFloat_CheckExact(ts) &&
         PyUnicode_CheckExact(path)) {
         long long int_step = u32_step(step);
@@ -125,13 +127,14 @@ static PyObject *HotFrame_append_float(HotFrame *self, PyObject *const *args, Py
         if (int_step >= 0 && offset >= 0.0 && offset <= MAX_U32) {
             unsigned char point[MULTI_POINT];
             if (path == self->open_path ||
-                (PyUnicode_CheckExact(self->open_path) && PyUnicode_Compare(path, self->open_path) == 0)) {
+                (self->open_path != NULL && PyUnicode_CheckExact(self->open_path) &&
+                 PyUnicode_Compare(path, self->open_path) == 0)) {
                 put_u32(point, (uint32_t)int_step);
                 put_u32(point + 4, (uint32_t)offset);
                 put_f64(point + 8, PyFloat_AS_DOUBLE(value));
                 if (self->end + INT_STEP_POINT <= self->view.len)
                     return grow(self, point, INT_STEP_POINT);
-            } else if (self->open_table != Py_None && PyDict_CheckExact(self->open_table)) {
+            } else if (self->open_table != NULL && PyDict_CheckExact(self->open_table)) {
                 PyObject *index = PyDict_GetItemWithError(self->open_table, path);
                 if (index == NULL && PyErr_Occurred())
                     return NULL;
@@ -158,9 +161,9 @@ static PyObject *HotFrame_append_float(HotFrame *self, PyObject *const *args, Py
 static void close_points_frame(HotFrame *self) {
     self->frame = -1;
     self->limit = 0;
-    Py_SETREF(self->open_path, Py_NewRef(empty));
-    Py_SETREF(self->float_path, Py_NewRef(empty));
-    Py_SETREF(self->open_table, Py_NewRef(Py_None));
+    Py_XSETREF(self->open_path, Py_NewRef(empty)); /* X: a deleted field is NULL */
+    Py_XSETREF(self->float_path, Py_NewRef(empty));
+    Py_XSETREF(self->open_table, Py_NewRef(Py_None));
 }
 
 static PyObject *HotFrame_append_op(HotFrame *self, PyObject *const *args, Py_ssize_t nargs) {
@@ -169,7 +172,8 @@ static PyObject *HotFrame_append_op(HotFrame *self, PyObject *const *args, Py_ss
         return NULL;
     }
     PyObject *data = args[0], *count = args[1], *ts = args[2];
-    if (self->has_view && !self->closed && PyList_CheckExact(self->turn) && PyList_GET_SIZE(self->turn) == 1 &&
+    if (self->has_view && !self->closed && self->turn != NULL && PyList_CheckExact(self->turn) &&
+        PyList_GET_SIZE(self->turn) == 1 &&
         PyBytes_CheckExact(data) && PyLong_CheckExact(count) && PyFloat_CheckExact(ts)) {
         long long n = PyLong_AsLongLong(count);
         if (n == -1 && PyErr_Occurred())
@@ -201,6 +205,10 @@ static PyObject *HotFrame_append_op(HotFrame *self, PyObject *const *args, Py_ss
 }
 
 static PyObject *HotFrame_get_buf(HotFrame *self, void *Py_UNUSED(closure)) {
+    if (self->buf == NULL) { /* cleared by the GC */
+        PyErr_SetString(PyExc_AttributeError, "_buf");
+        return NULL;
+    }
     return Py_NewRef(self->buf);
 }
 
@@ -221,7 +229,7 @@ static int HotFrame_set_buf(HotFrame *self, PyObject *value, void *Py_UNUSED(clo
     self->has_view = has_view;
     if (has_view)
         self->view = view;
-    Py_SETREF(self->buf, Py_NewRef(value));
+    Py_XSETREF(self->buf, Py_NewRef(value));
     return 0;
 }
 

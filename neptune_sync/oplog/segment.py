@@ -61,23 +61,34 @@ class Segment:
 
     def finish(self, end: int, next_seq: int, continues: bool) -> None:
         """Lay the end frame after ``end`` (room is always kept for it), trim the file to its used
-        length, unlock it and close this descriptor. Raises :class:`LoggingDisabledError`."""
+        length, unlock it and close this descriptor. Raises :class:`LoggingDisabledError`.
+        Redone after an interrupt, it completes what is left (every step but the close repeats
+        harmlessly; a finished segment has no descriptor)."""
+        fd = self.fd
+        if fd < 0:
+            return  # finished (an interrupt came after)
         offset = fr.align8(end)
         body = fr.encode_end_body(next_seq, time.time(), continues)
-        fd = self.fd
         try:
             self._write_end(offset, body)
             os.ftruncate(fd, offset + fr.END_FRAME_SIZE)
             # unlocked, not only closed: a forked child's copy of the descriptor would keep the flock
             fcntl.flock(fd, fcntl.LOCK_UN)
         except OSError as exc:
+            self.release()
             raise LoggingDisabledError(f"cannot complete log segment: {exc}") from exc
-        finally:
+        self.release()
+
+    def release(self) -> None:
+        """Close this descriptor, once: the number is forgotten first (a statement), so no retry
+        closes a number that has since been reused."""
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
             os.close(fd)
 
     def drop(self) -> None:
         """In a forked child: let go of the parent's segment without touching its contents."""
-        os.close(self.fd)  # the parent's descriptor (and its flock) stays open
+        self.release()  # the parent's descriptor (and its flock) stays open
 
     def _write_end(self, offset: int, body: bytes) -> None:
         raise NotImplementedError
@@ -102,6 +113,8 @@ class MappedSegment(Segment):
 
     def _write_end(self, offset: int, body: bytes) -> None:
         buf = self.buf
+        if buf.closed:
+            return  # written by a finish an interrupt cut short after this
         buf[offset + 8 : offset + 8 + len(body)] = body  # body first, commit word last, like any frame
         buf[offset : offset + 8] = COMMIT_PACK(len(body), zlib.crc32(body))
         buf.close()  # dirty pages stay in the page cache: an fsync of the file writes them back

@@ -223,8 +223,8 @@ class OpLogWriter(HotFrame):
         turn = self._turn
         take(turn)
         try:
-            if self.closed:
-                return
+            if self.closed and self._segment is None and not self._unfinished:
+                return  # closed already; an interrupted close() is done again, for what it left
             self.closed = True
             try:
                 if self._segment is not None:
@@ -405,22 +405,28 @@ class OpLogWriter(HotFrame):
     def _finish_unfinished(self, continues: bool) -> None:
         """Flush each detached segment, then give it its end frame, trim and unlock it, oldest
         first; they wait in the pending fsyncs. The last says whether the writer ``continues``
-        (in the active segment); the others all do."""
+        (in the active segment); the others all do.
+
+        A segment leaves ``_unfinished`` only once finished: an interrupt (at any call) leaves it
+        there, and the next rotation or close() starts over with it. Both steps may be redone: a
+        flush writes the same bytes again, and a finished segment's ``finish`` does nothing."""
         while self._unfinished:
-            (segment, end, frame, next_seq), *rest = self._unfinished
-            self._unfinished = rest  # first: a segment interrupted in its finish is not finished twice
+            segment, end, frame, next_seq = self._unfinished[0]
             try:
                 segment.flush(end, frame)
             except OSError as exc:
+                self._unfinished = self._unfinished[1:]
                 self.closed = True  # the segment cannot take its data: nothing more goes in
-                os.close(segment.fd)
+                segment.release()
                 raise LoggingDisabledError(f"cannot complete log segment: {exc}") from exc
             try:
-                segment.finish(end, next_seq, continues or bool(rest))
+                segment.finish(end, next_seq, continues or len(self._unfinished) > 1)
             except LoggingDisabledError:
+                self._unfinished = self._unfinished[1:]
                 self.closed = True  # the segment is gone from under the writer: nothing more goes in
                 raise
-            self._fsyncs.add(segment.path)
+            self._fsyncs.add(segment.path)  # an interrupt after it: a second fsync of the path, harmless
+            self._unfinished = self._unfinished[1:]
 
     # ------------------------------------------------------------------ state
     def _check_open(self) -> None:

@@ -157,3 +157,39 @@ def test_ops_between_points_close_the_frame_in_both_builds(segments):
     writer.close()
     ((_, entries),) = read_writers(segments).items()
     assert [type(e.op).__name__ for e in entries] == ["LogFloats", "AssignInt", "LogFloats"]
+
+
+_DELETED_FIELD = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from oplog_helpers import new_writer
+from neptune_sync.wire import ops
+for attr in ("_turn", "_open_path", "_open_table", "_float_path"):
+    writer = new_writer(Path(sys.argv[2]) / attr)
+    writer.append_float("loss", 1, 1.0, 1e9)  # a frame open for "loss"
+    delattr(writer, attr)
+    for call in (
+        lambda: writer.append_float("loss", 2, 2.0, 1e9),
+        lambda: writer.append_float("acc", 2, 2.0, 1e9),
+        lambda: writer.append(ops.AssignInt("n", 1), 1e9),
+    ):
+        try:
+            call()
+        except AttributeError:
+            pass
+    print(attr, "ok", flush=True)
+"""
+
+
+def test_a_deleted_field_raises_attribute_error_in_both_builds(tmp_path):
+    """The fields are plain attributes in the Python build: deleting one makes the next call raise
+    AttributeError. The C build kept NULL in them and dereferenced it (a segfault)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _DELETED_FIELD, str(HERE), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
+    assert done.stdout.count(" ok") == 4

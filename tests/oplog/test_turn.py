@@ -14,6 +14,8 @@ from collections.abc import Iterator
 import pytest
 from oplog_helpers import new_writer, read_writers, records_of
 
+from neptune_sync.oplog.reader import SegmentReader, segment_files
+from neptune_sync.oplog.segment import BufferedSegment, Segment
 from neptune_sync.oplog.turn import new_turn, take
 from neptune_sync.wire import ops
 
@@ -162,3 +164,51 @@ def test_keyboard_interrupts_in_rotations_lose_no_returned_call_and_logging_goes
     assert logged == sorted(set(logged)), "a call's record is repeated or out of order"
     missing = set(returned) - set(logged)
     assert not missing, f"{len(missing)} calls returned but are not in the log: {sorted(missing)[:10]}"
+
+
+@pytest.mark.parametrize("durability", ["mmap", "buffered"])
+@pytest.mark.parametrize("step", ["flush", "finish"])
+@pytest.mark.parametrize("during", ["rotation", "close"])
+def test_an_interrupt_as_a_detached_segment_is_finished_loses_no_returned_call(
+    segments, monkeypatch, durability, step, during
+):
+    """A Ctrl-C lands wherever a call starts, including the first instruction of the flush or the
+    finish of a segment a rotation (or close) just detached; in buffered mode its frames since the
+    last flush are only in memory. Every call that returned must still reach the log once the run
+    goes on (or close() is called again), and each segment must end in its end frame. The writer
+    dropped the segment from ``_unfinished`` before flushing it, and close() returned at once the
+    second time: an interrupt there lost the unflushed frames for good and left the segment
+    unfinished, its descriptor and flock held until the process exits."""
+    owner = {"flush": BufferedSegment if durability == "buffered" else Segment, "finish": Segment}[step]
+    original = getattr(owner, step)
+    fired: list[bool] = []
+
+    def interrupted(self, *args):
+        if not fired and sys._getframe(1).f_code.co_name == "_finish_unfinished":
+            fired.append(True)
+            raise KeyboardInterrupt  # as the interpreter raises it at the callee's first instruction
+        return original(self, *args)
+
+    writer = new_writer(segments, durability=durability, segment_size=16 << 10)
+    if during == "rotation":
+        monkeypatch.setattr(owner, step, interrupted)
+    returned = []
+    for i in range(3000):
+        try:
+            writer.append_float("loss", i, float(i), 1e9)
+        except KeyboardInterrupt:
+            continue
+        returned.append(i)
+    if during == "close":
+        monkeypatch.setattr(owner, step, interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            writer.close()
+    writer.close()
+    assert fired
+    ((_, entries),) = read_writers(segments).items()
+    logged = [p.step for e in entries for p in e.op.points]
+    assert set(returned) <= set(logged), f"{len(set(returned) - set(logged))} returned calls are not in the log"
+    for path in segment_files(segments):
+        with SegmentReader(path) as reader:
+            list(reader.entries())
+            assert reader.end_seq is not None, f"{path.name} was never finished"
