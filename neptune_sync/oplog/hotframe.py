@@ -36,15 +36,12 @@ from __future__ import annotations
 import math
 import os
 import struct
-import zlib
 
 from . import framing as fr
-from .segment import COMMIT_PACK
 
 _PACK_INT_STEP = fr.POINT_INT_STEP.pack
 _INT_STEP_POINT = fr.POINT_INT_STEP.size
 _PACK_MULTI = fr.POINT_MULTI.pack
-_crc32 = zlib.crc32
 _floor = math.floor  # a third of int()'s cost for a float; a negative offset then fails to pack
 _StructError = struct.error
 
@@ -89,17 +86,8 @@ class PyHotFrame:
                             point = _PACK_MULTI(table[path], step, _floor((ts - self._base_ts) * 1e6), value)
                 except _StructError:
                     pass
-                if point is not None:  # the frame's new bytes, then its new commit word
-                    end = pos + len(point)
-                    buf, frame = self._buf, self._frame
-                    crc = _crc32(point, self._crc)
-                    word = COMMIT_PACK(end - frame - 8, crc)
-                    # statements only from here: an interrupt (it runs after a call) leaves all or none
-                    buf[pos:end] = point
-                    buf[frame : frame + 8] = word
-                    self._crc, self._end = crc, end
-                    self._seq = seq = self._seq + 1
-                    return seq
+                if point is not None:
+                    return self._grow(point)  # the subclass's: the point, then the frame's commit word
         finally:
             turn.append(True)
         return self._append_float_general(path, step, value, ts)  # the subclass's
