@@ -5,6 +5,7 @@ KeyboardInterrupts landing anywhere in a write. The writer under threads: test_c
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import sys
 import threading
@@ -112,6 +113,20 @@ class _Interrupts:
             signal.signal(signal.SIGALRM, before)
             if collecting:
                 gc.enable()
+            _close_leaked_segment_descriptors()
+
+
+def _close_leaked_segment_descriptors() -> None:
+    """An interrupt right after os.open returns in open_segment leaks that descriptor (of a
+    temporary segment file, deleted by the retry): the writer's known limit, noted in the issue.
+    Close them, so the interrupts of this module do not use up the test process's descriptors."""
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            continue
+        if ".seg.tmp" in target and target.endswith("(deleted)"):
+            os.close(int(name))
 
 
 def test_keyboard_interrupts_while_logging_never_keep_the_token(segments):
